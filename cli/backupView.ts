@@ -1,0 +1,35 @@
+import { listBackupRecords, type BackupListing } from "../shared/backup/listBackupRecords";
+import type { CliContext } from "./cliContext";
+import { errorText } from "./errorText";
+
+export interface HsmBackupView {
+  hsm: string;
+  /** Every backup with a manifest, newest first (metadata only: one list call, no downloads). */
+  backups: BackupListing[];
+  lastVerified: BackupListing | null;
+  /** now − the newest verified backup's completion; null when there is none. */
+  rpoNowMs: number | null;
+  rpoTargetMs: number;
+  rpoMet: boolean;
+  error?: string;
+}
+
+/** Per primary HSM (drill targets are never backed up by the workflow), as the backup identity reads it. */
+export async function backupView(ctx: CliContext, filter: { hsm?: string } = {}): Promise<HsmBackupView[]> {
+  const primaries = ctx.settings.hsms.filter((h) => h.role === "primary" && (filter.hsm === undefined || h.name === filter.hsm));
+  const container = ctx.container("backup", ctx.settings.storage.backupContainer);
+  const rpoTargetMs = ctx.settings.objectives.rpoMs;
+  return Promise.all(
+    primaries.map(async (h): Promise<HsmBackupView> => {
+      try {
+        const backups = await listBackupRecords(container, h.name);
+        // Records completed after `now` (an --at in the past) are not yet a recovery point at that instant.
+        const lastVerified = backups.find((b) => b.verified && Date.parse(b.completedAt) <= ctx.now.getTime()) ?? null;
+        const rpoNowMs = lastVerified === null ? null : ctx.now.getTime() - Date.parse(lastVerified.completedAt);
+        return { hsm: h.name, backups, lastVerified, rpoNowMs, rpoTargetMs, rpoMet: rpoNowMs !== null && rpoNowMs <= rpoTargetMs };
+      } catch (e) {
+        return { hsm: h.name, backups: [], lastVerified: null, rpoNowMs: null, rpoTargetMs, rpoMet: false, error: errorText(e) };
+      }
+    }),
+  );
+}

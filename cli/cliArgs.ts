@@ -1,0 +1,160 @@
+import { parseArgs } from "node:util";
+import { UsageError } from "./usageError";
+
+export const COMMANDS = ["status", "plan", "rotate", "backup", "drill", "report"] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+export interface CliArgs {
+  command: CommandName | "help";
+  settingsFile?: string;
+  credential: "managed-identity" | "default";
+  appUrl: string;
+  json: boolean;
+  /** Decision instant for status/plan. */
+  at?: Date;
+  timeoutMs: number;
+  instance?: string;
+  key?: string;
+  dryRun: boolean;
+  hsm?: string;
+  pair?: string;
+  mode: "full" | "selective";
+  latest: boolean;
+  drill?: string;
+  html?: string;
+}
+
+const options = {
+  settings: { type: "string" },
+  credential: { type: "string" },
+  "app-url": { type: "string" },
+  json: { type: "boolean" },
+  at: { type: "string" },
+  timeout: { type: "string" },
+  instance: { type: "string" },
+  key: { type: "string" },
+  "dry-run": { type: "boolean" },
+  hsm: { type: "string" },
+  pair: { type: "string" },
+  mode: { type: "string" },
+  latest: { type: "boolean" },
+  drill: { type: "string" },
+  html: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Flag = keyof typeof options;
+
+const common: readonly Flag[] = ["settings", "credential", "app-url", "json", "help"];
+/** Flags each command accepts beyond the common ones; any other flag is a usage error, not silently ignored. */
+const perCommand: Record<CommandName, readonly Flag[]> = {
+  status: ["at"],
+  plan: ["at"],
+  // No --at: a rotation decided "as of" another instant would rotate keys that are not due now.
+  rotate: ["instance", "key", "dry-run", "timeout"],
+  backup: ["hsm", "timeout"],
+  drill: ["pair", "mode", "key", "timeout"],
+  report: ["latest", "drill", "html"],
+};
+
+/** Parses the command line; throws {@link UsageError} (exit 2) for anything it cannot accept. */
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (e) {
+    // node:util's messages name the flag ("Unknown option '--nope'"); keep them, drop the Node error code.
+    throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, "."));
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true && positionals.length === 0) return defaults("help");
+  const [commandRaw, ...extra] = positionals;
+  if (commandRaw === undefined) throw new UsageError("No command given.");
+  if (!(COMMANDS as readonly string[]).includes(commandRaw)) throw new UsageError(`Unknown command "${commandRaw}"; use one of ${COMMANDS.join(", ")}.`);
+  const command = commandRaw as CommandName;
+  if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}" after "${command}".`);
+  if (values.help === true) return defaults("help");
+
+  const allowed = new Set<Flag>([...common, ...perCommand[command]]);
+  for (const flag of Object.keys(values) as Flag[]) {
+    if (!allowed.has(flag)) throw new UsageError(`"${command}" does not take --${flag}.`);
+  }
+  const args = defaults(command);
+  const text = (flag: Flag): string | undefined => {
+    const v = values[flag];
+    if (v === undefined || typeof v === "boolean") return undefined;
+    if (v.trim() === "") throw new UsageError(`--${flag} needs a value.`);
+    return v.trim();
+  };
+  const settingsFile = text("settings");
+  if (settingsFile !== undefined) args.settingsFile = settingsFile;
+  const credential = text("credential");
+  if (credential !== undefined) {
+    if (credential !== "managed-identity" && credential !== "default") throw new UsageError(`--credential must be "managed-identity" or "default", not "${credential}".`);
+    args.credential = credential;
+  }
+  const appUrl = text("app-url");
+  if (appUrl !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(appUrl);
+    } catch {
+      throw new UsageError(`--app-url "${appUrl}" is not a URL (e.g. http://127.0.0.1:7071 or https://<app>.azurewebsites.net).`);
+    }
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new UsageError(`--app-url must be http(s), not ${u.protocol}`);
+    if (u.search !== "" || u.username !== "" || u.password !== "") throw new UsageError("--app-url must not carry a query or credentials; put the key in HSM_LIFECYCLE_FUNCTION_KEY.");
+    args.appUrl = appUrl.replace(/\/+$/, "");
+  }
+  args.json = values.json === true;
+  const at = text("at");
+  if (at !== undefined) {
+    const d = new Date(at);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(at) || Number.isNaN(d.getTime())) throw new UsageError(`--at "${at}" is not an ISO 8601 instant like 2026-12-01T00:00:00Z.`);
+    args.at = d;
+  }
+  const timeout = text("timeout");
+  if (timeout !== undefined) {
+    if (!/^\d+$/.test(timeout) || Number(timeout) < 1) throw new UsageError(`--timeout must be a whole number of seconds ≥ 1, not "${timeout}".`);
+    args.timeoutMs = Number(timeout) * 1000;
+  }
+  const name = (flag: Flag): string | undefined => {
+    const v = text(flag);
+    if (v !== undefined && !/^[0-9A-Za-z-]{1,127}$/.test(v)) throw new UsageError(`--${flag} "${v}" is not a name (letters, digits and hyphens).`);
+    return v;
+  };
+  const instance = name("instance");
+  if (instance !== undefined) args.instance = instance;
+  const key = name("key");
+  if (key !== undefined) args.key = key;
+  args.dryRun = values["dry-run"] === true;
+  const hsm = name("hsm");
+  if (hsm !== undefined) args.hsm = hsm;
+  const pair = text("pair");
+  if (pair !== undefined) {
+    if (!/^[0-9A-Za-z-]{1,63}=[0-9A-Za-z-]{1,63}$/.test(pair)) throw new UsageError(`--pair must be PRIMARY=TARGET (HSM names from DRILL_PAIRS), not "${pair}".`);
+    args.pair = pair;
+  }
+  const mode = text("mode");
+  if (mode !== undefined) {
+    if (mode !== "full" && mode !== "selective") throw new UsageError(`--mode must be "full" or "selective", not "${mode}".`);
+    args.mode = mode;
+  }
+  if (command === "drill") {
+    if (args.mode === "selective" && args.key === undefined) throw new UsageError("A selective drill needs --key NAME (the key restored into the DR HSM).");
+    if (args.mode === "full" && args.key !== undefined) throw new UsageError("--key is only for --mode selective.");
+  }
+  args.latest = values.latest === true;
+  const drill = text("drill");
+  if (drill !== undefined) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9:._-]{0,200}$/.test(drill)) throw new UsageError(`--drill "${drill}" is not a drill id (e.g. drill:primary:dr:2026-11-23).`);
+    args.drill = drill;
+  }
+  if (args.latest && args.drill !== undefined) throw new UsageError("Use either --latest or --drill ID, not both.");
+  const html = text("html");
+  if (html !== undefined) args.html = html;
+  return args;
+}
+
+function defaults(command: CliArgs["command"]): CliArgs {
+  return { command, credential: "managed-identity", appUrl: "http://127.0.0.1:7071", json: false, timeoutMs: 3_600_000, dryRun: false, mode: "full", latest: false };
+}

@@ -1,0 +1,92 @@
+/**
+ * What every command needs: the app settings (the SAME `loadSettings` the function app uses, from a
+ * local.settings.json-style file or the environment), the credential of each workflow, and clients built
+ * lazily from them, so `report` never needs an HSM and `status` never needs the function app.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { TokenCredential } from "@azure/core-auth";
+import { DefaultAzureCredential } from "@azure/identity";
+import type { ContainerClient } from "@azure/storage-blob";
+import { loadSettings, type Settings } from "../shared/config/settings";
+import { credentialFor, type Workload } from "../shared/hsm/workloadCredential";
+import { createKeyClients, readTlsCaFile, type KeyClients } from "../shared/hsm/keyClients";
+import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
+import type { CliArgs } from "./cliArgs";
+
+export interface CliContext {
+  settings: Readonly<Settings>;
+  /** Folder relative ROTATION_POLICY_FILE paths resolve from (the settings file's folder, else the cwd). */
+  baseDir: string;
+  /** The decision instant of status/plan. */
+  now: Date;
+  credential(workload: Workload): TokenCredential;
+  keyClients(workload: Workload): KeyClients;
+  /** PEM of HSM_TLS_CA_FILE (local emulator), or undefined in Azure. */
+  ca: string | undefined;
+  container(workload: Workload, name: string): ContainerClient;
+  /** The function key for the app (HSM_LIFECYCLE_FUNCTION_KEY); a secret, never printed. */
+  functionKey: string | undefined;
+}
+
+/**
+ * Reads `--settings FILE` (its `Values` go into `process.env`, as the Functions host does with app settings,
+ * because ManagedIdentityCredential reads IDENTITY_ENDPOINT/IDENTITY_HEADER from there) and validates them.
+ * Values in the file win over the environment: the operator named the file on purpose.
+ */
+export function createCliContext(args: CliArgs): CliContext {
+  let baseDir = process.cwd();
+  if (args.settingsFile !== undefined) {
+    const file = resolve(args.settingsFile);
+    applySettingsFile(file);
+    baseDir = dirname(file);
+  }
+  const settings = loadSettings(process.env);
+  const ca = settings.tlsCaFile === undefined ? undefined : readTlsCaFile(settings.tlsCaFile);
+  let defaultCredential: TokenCredential | undefined;
+  const credential = (workload: Workload): TokenCredential => {
+    if (args.credential === "default") return (defaultCredential ??= new DefaultAzureCredential());
+    return credentialFor(workload, settings);
+  };
+  const keyClients = new Map<Workload, KeyClients>();
+  const functionKey = process.env["HSM_LIFECYCLE_FUNCTION_KEY"]?.trim();
+  return {
+    settings,
+    baseDir,
+    now: args.at ?? new Date(),
+    credential,
+    ca,
+    keyClients: (workload) => {
+      let clients = keyClients.get(workload);
+      if (clients === undefined) {
+        clients = createKeyClients(credential(workload), ca === undefined ? {} : { ca });
+        keyClients.set(workload, clients);
+      }
+      return clients;
+    },
+    container: (workload, name) => blobServiceClientFor(settings.storage, credential(workload)).getContainerClient(name),
+    functionKey: functionKey === undefined || functionKey === "" ? undefined : functionKey,
+  };
+}
+
+function applySettingsFile(file: string): void {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new Error(`[SettingsInvalid] Cannot read the settings file ${file} (${(e as { code?: string }).code ?? "read error"}). Fix: pass --settings with the path of a local.settings.json-style file.`);
+  }
+  let values: unknown;
+  try {
+    values = (JSON.parse(text) as { Values?: unknown }).Values;
+  } catch {
+    throw new Error(`[SettingsInvalid] The settings file ${file} is not JSON. Fix: it must look like local.settings.json: {"IsEncrypted": false, "Values": {"HSMS": "…", …}}.`);
+  }
+  if (typeof values !== "object" || values === null || Array.isArray(values)) {
+    throw new Error(`[SettingsInvalid] The settings file ${file} has no "Values" object. Fix: it must look like local.settings.json: {"Values": {"HSMS": "…", …}}.`);
+  }
+  for (const [k, v] of Object.entries(values)) {
+    if (typeof v === "string") process.env[k] = v;
+    else if (typeof v === "number" || typeof v === "boolean") process.env[k] = String(v);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * `hsm-lifecycle <command>`: the operator CLI. It reads the same app settings as the function app and talks
+ * to the same HSMs, storage and function app, locally (the emulator stack) or in Azure.
+ */
+import { parseCliArgs, type CliArgs } from "./cliArgs";
+import { createCliContext } from "./cliContext";
+import { processIo, type CliIo } from "./cliIo";
+import { errorText } from "./errorText";
+import { backupCommand } from "./backupCommand";
+import { drillCommand } from "./drillCommand";
+import { planCommand } from "./planCommand";
+import { reportCommand } from "./reportCommand";
+import { rotateCommand } from "./rotateCommand";
+import { statusCommand } from "./statusCommand";
+import { USAGE } from "./usage";
+import { UsageError } from "./usageError";
+
+/** Runs one command line; resolves to the exit code (0 ok, 1 failed, 2 usage). Never throws. */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseCliArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`hsm-lifecycle: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (args.command === "help") {
+    io.out(USAGE);
+    return 0;
+  }
+  try {
+    const ctx = createCliContext(args);
+    switch (args.command) {
+      case "status":
+        return await statusCommand(ctx, io, args.json);
+      case "plan":
+        return await planCommand(ctx, io, args.json);
+      case "rotate":
+        return await rotateCommand(ctx, args, io);
+      case "backup":
+        return await backupCommand(ctx, args, io);
+      case "drill":
+        return await drillCommand(ctx, args, io);
+      case "report":
+        return await reportCommand(ctx, args, io);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`hsm-lifecycle: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    io.err(`hsm-lifecycle ${args.command}: ${errorText(e)}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then(
+    // Exit explicitly: SDK keep-alive sockets and token-cache timers must not keep a finished command alive.
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`hsm-lifecycle: ${errorText(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,144 @@
+import { orchestrationNames } from "../shared/names";
+import type { RotateKeyInput, RotateKeyOutput, RotationRuleSettings, RotationSweepInput, RotationSweepOutput } from "../shared/orchestrations/rotationTypes";
+import type { DueKey } from "../shared/activities/rotationListDueKeys";
+import type { CliArgs } from "./cliArgs";
+import type { CliContext } from "./cliContext";
+import type { CliIo } from "./cliIo";
+import { createFunctionAppClient } from "./functionAppClient";
+import { instanceStamp } from "./instanceStamp";
+import { rotationView, type InstanceRotationView } from "./rotationView";
+import { outputOf, waitForInstances } from "./waitForInstances";
+
+type OkView = Extract<InstanceRotationView, { ok: true }>;
+
+/**
+ * `rotate`: without --instance/--key, a manual `rotationSweep` (the same orchestration the timer starts: list,
+ * notices, batched per-key rotations). With them, the CLI lists the chosen instance with the sweep's own
+ * `listDueKeys` and starts one `rotateKey` per due key under its deterministic id
+ * `rotate:{vault}:{key}:{version}` — an id that already ran is reported, not started again (durable would
+ * replace a completed instance). `--dry-run` only shows the decisions. Exit 1 when any rotation failed.
+ */
+export async function rotateCommand(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
+  if (args.instance === undefined && args.key === undefined) {
+    if (args.dryRun) return dryRun(ctx, args, io);
+    return sweep(ctx, args, io);
+  }
+  const view = await rotationView(ctx, args.instance === undefined ? {} : { instance: args.instance });
+  if (view.policyError !== undefined) throw new Error(view.policyError);
+  const failed = view.instances.filter((i): i is Extract<InstanceRotationView, { ok: false }> => !i.ok);
+  if (failed.length > 0) throw new Error(failed.map((f) => `${f.instance}: ${f.error}`).join(" | "));
+  const views = view.instances as OkView[];
+
+  let targets: Array<{ view: OkView; key: DueKey }> = views.flatMap((v) => v.due.map((key) => ({ view: v, key })));
+  if (args.key !== undefined) {
+    const holders = views.filter((v) => v.due.some((d) => d.name === args.key) || (v.skippedKeys ?? []).some((s) => s.key === args.key) || v.notices.some((n) => n.name === args.key));
+    if (holders.length === 0) throw new Error(`[KeyNotFound] No key "${args.key}" on ${views.map((v) => v.instance).join(", ")}. Fix: check the name (and --instance).`);
+    if (holders.length > 1) throw new Error(`[BadParameter] Key "${args.key}" exists on ${holders.map((h) => h.instance).join(" and ")}. Fix: add --instance NAME.`);
+    targets = targets.filter((t) => t.key.name === args.key);
+    if (targets.length === 0) {
+      const v = holders[0] as OkView;
+      const skip = (v.skippedKeys ?? []).find((s) => s.key === args.key)?.decision;
+      const why = skip?.kind === "skip" ? `${skip.reason}${skip.detail === undefined ? "" : ` (${skip.detail})`}${skip.nextDueOn === undefined ? "" : `, next due ${skip.nextDueOn}`}` : "only a notice stage is reached";
+      const result = { at: view.at, rotated: [], notDue: { instance: v.instance, key: args.key, why } };
+      io.out(args.json ? JSON.stringify(result, null, 2) : `${v.instance}/${args.key} is not due for rotation: ${why}. Nothing started.`);
+      return 0;
+    }
+  }
+  if (args.dryRun) {
+    const lines = targets.map((t) => ({ instance: t.view.instance, key: t.key.name, version: t.key.version, reason: t.key.decision.reason, rule: t.key.decision.rule, instanceId: t.key.instanceId }));
+    io.out(args.json ? JSON.stringify({ at: view.at, dryRun: true, wouldRotate: lines }, null, 2) : lines.length === 0 ? "Nothing is due; nothing would rotate." : lines.map((l) => `would rotate ${l.instance}/${l.key} (${l.reason}, rule ${l.rule}) as ${l.instanceId}`).join("\n"));
+    return 0;
+  }
+  if (targets.length === 0) {
+    io.out(args.json ? JSON.stringify({ at: view.at, rotated: [] }, null, 2) : "Nothing is due; nothing started.");
+    return 0;
+  }
+
+  const app = createFunctionAppClient(args.appUrl, ctx.functionKey);
+  const policy = view.policy;
+  const runId = `cli:${instanceStamp(new Date())}`;
+  const results: Array<{ instance: string; key: string; instanceId: string; started: boolean; output?: RotateKeyOutput; runtimeStatus?: string }> = [];
+  const waitFor: string[] = [];
+  for (const { view: v, key } of targets) {
+    const existing = await app.getStatus(key.instanceId);
+    if (existing !== undefined && existing.runtimeStatus !== "Failed" && existing.runtimeStatus !== "Terminated" && existing.runtimeStatus !== "Canceled") {
+      io.err(`${key.instanceId}: already ${existing.runtimeStatus}; not started again`);
+      results.push({ instance: v.instance, key: key.name, instanceId: key.instanceId, started: false });
+      waitFor.push(key.instanceId);
+      continue;
+    }
+    const resolved = policy?.rules.find((r) => r.name === key.decision.rule);
+    if (resolved === undefined) throw new Error(`[PolicyInvalid] Rule "${key.decision.rule}" of ${v.instance}/${key.name} is not in the policy. Fix: check ROTATION_POLICY_FILE.`);
+    const rule: RotationRuleSettings = { name: resolved.name, gracePeriod: resolved.gracePeriod };
+    if (resolved.newVersionExpiry !== undefined) rule.newVersionExpiry = resolved.newVersionExpiry;
+    const input: RotateKeyInput = { instance: { name: v.instance, kind: v.kind, url: instanceUrl(ctx, v.instance) }, name: key.name, version: key.version, trigger: "manual", runId, rule };
+    await app.startOrchestration(orchestrationNames.rotateKey, key.instanceId, input);
+    io.err(`${key.instanceId}: started (${key.decision.reason}, rule ${rule.name})`);
+    results.push({ instance: v.instance, key: key.name, instanceId: key.instanceId, started: true });
+    waitFor.push(key.instanceId);
+  }
+  const finals = await waitForInstances(app, waitFor, io, { timeoutMs: args.timeoutMs });
+  let failures = 0;
+  finals.forEach((s, i) => {
+    const r = results[i];
+    if (r === undefined) return;
+    r.runtimeStatus = s.runtimeStatus;
+    const out = outputOf(s) as RotateKeyOutput | undefined;
+    if (out !== undefined) r.output = out;
+    if (s.runtimeStatus !== "Completed" || out?.kind === "failed") failures++;
+  });
+  if (args.json) io.out(JSON.stringify({ runId, rotated: results, failures }, null, 2));
+  else {
+    for (const r of results) {
+      const o = r.output;
+      const what =
+        o === undefined ? `${r.runtimeStatus ?? "?"}` : o.kind === "failed" ? `FAILED at ${o.stage}: [${o.code}] ${o.message}` : o.kind === "skipped" ? `skipped: ${o.reason}` : `${o.kind} ${o.previousVersion} → ${o.version} (checks: ${o.checks.join(", ")})`;
+      io.out(`${r.instance}/${r.key}: ${what}`);
+    }
+  }
+  return failures === 0 ? 0 : 1;
+}
+
+function instanceUrl(ctx: CliContext, name: string): string {
+  const i = [...ctx.settings.hsms, ...ctx.settings.vaults].find((x) => x.name === name);
+  if (i === undefined) throw new Error(`[BadParameter] "${name}" is not configured.`);
+  return i.url;
+}
+
+async function dryRun(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
+  const view = await rotationView(ctx);
+  if (view.policyError !== undefined) throw new Error(view.policyError);
+  const lines: Array<Record<string, string>> = [];
+  let errors = 0;
+  for (const v of view.instances) {
+    if (!v.ok) {
+      errors++;
+      io.err(`${v.instance}: ${v.error}`);
+      continue;
+    }
+    for (const d of v.due) lines.push({ instance: v.instance, key: d.name, version: d.version, reason: d.decision.reason, rule: d.decision.rule, instanceId: d.instanceId });
+  }
+  io.out(args.json ? JSON.stringify({ at: view.at, dryRun: true, wouldRotate: lines }, null, 2) : lines.length === 0 ? "Nothing is due; nothing would rotate." : lines.map((l) => `would rotate ${l["instance"]}/${l["key"]} (${l["reason"]}, rule ${l["rule"]}) as ${l["instanceId"]}`).join("\n"));
+  return errors === 0 ? 0 : 1;
+}
+
+async function sweep(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
+  const app = createFunctionAppClient(args.appUrl, ctx.functionKey);
+  // Its own id (not the timer's `sweep:{day}:…`), so a manual sweep never blocks or replaces the daily one;
+  // the per-key rotations it starts are deduplicated by version anyway.
+  const instanceId = `sweep:manual:${instanceStamp(new Date())}`;
+  const input: RotationSweepInput = { trigger: "manual" };
+  await app.startOrchestration(orchestrationNames.rotationSweep, instanceId, input);
+  io.err(`${instanceId}: started`);
+  const [final] = await waitForInstances(app, [instanceId], io, { timeoutMs: args.timeoutMs });
+  const out = final === undefined ? undefined : (outputOf(final) as RotationSweepOutput | undefined);
+  const ok = final?.runtimeStatus === "Completed" && out !== undefined && out.failures.length === 0 && (out.outcomes.failed ?? 0) === 0;
+  if (args.json) io.out(JSON.stringify({ instanceId, runtimeStatus: final?.runtimeStatus, output: out ?? final?.output ?? null }, null, 2));
+  else if (out === undefined) io.out(`${instanceId}: ${final?.runtimeStatus ?? "?"} ${JSON.stringify(final?.output ?? null)}`);
+  else {
+    io.out(`${instanceId}: ${final?.runtimeStatus}; started ${out.started} rotations in ${out.batches} batches, ${out.alreadyHandled} already handled; outcomes ${JSON.stringify(out.outcomes)}`);
+    for (const i of out.instances) io.out(`  ${i.name}: ${i.listed} listed, ${i.due} due, ${i.notices} notices (${i.noticesPublished} published)`);
+    for (const f of out.failures) io.out(`  FAILED ${f.instanceId} at ${f.stage}: [${f.code}] ${f.message}`);
+  }
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,54 @@
+import { rotationInstances } from "../shared/config/settings";
+import { listDueKeys, type ListDueKeysOutput } from "../shared/activities/rotationListDueKeys";
+import { loadRotationConfig } from "../shared/activities/rotationLoadConfig";
+import type { RotationPolicy } from "../shared/rotation/policyTypes";
+import type { RotationInstance } from "../shared/activities/rotationDeps";
+import type { CliContext } from "./cliContext";
+import { errorText } from "./errorText";
+import { UsageError } from "./usageError";
+
+export type InstanceRotationView =
+  | ({ ok: true; kind: RotationInstance["kind"] } & ListDueKeysOutput)
+  | { ok: false; instance: string; kind: RotationInstance["kind"]; error: string };
+
+export interface RotationView {
+  at: string;
+  policy?: RotationPolicy;
+  /** Set when the policy file could not be read or is invalid: nothing can be decided. */
+  policyError?: string;
+  instances: InstanceRotationView[];
+}
+
+/**
+ * The rotation inventory as the sweep sees it: the same config loader (policy validated against the
+ * configured instances), the same `listDueKeys` (list pages only, as the rotation identity) and the same
+ * decision instant for every instance. Read-only. One instance failing (a missing role, unreachable) is a
+ * value, so the others still show.
+ */
+export async function rotationView(ctx: CliContext, filter: { instance?: string } = {}): Promise<RotationView> {
+  const at = ctx.now.toISOString();
+  const all = rotationInstances(ctx.settings);
+  if (filter.instance !== undefined && !all.some((i) => i.name === filter.instance)) {
+    const drillTarget = ctx.settings.hsms.some((h) => h.name === filter.instance && h.role === "drillTarget");
+    throw new UsageError(`--instance "${filter.instance}" is ${drillTarget ? "a drill target, which is never rotated" : "not a configured HSM or vault"}; use one of ${all.map((i) => i.name).join(", ")}.`);
+  }
+  let policy: RotationPolicy;
+  try {
+    policy = (await loadRotationConfig(ctx.settings, ctx.baseDir)).policy;
+  } catch (e) {
+    return { at, policyError: errorText(e), instances: [] };
+  }
+  const chosen = all.filter((i) => filter.instance === undefined || i.name === filter.instance);
+  const instances = await Promise.all(
+    chosen.map(async (i): Promise<InstanceRotationView> => {
+      const instance: RotationInstance = { name: i.name, kind: i.kind, url: i.url };
+      try {
+        const out = await listDueKeys({ instance, policy, now: at, includeSkipped: true }, { clients: ctx.keyClients("rotation") });
+        return { ok: true, kind: i.kind, ...out };
+      } catch (e) {
+        return { ok: false, instance: i.name, kind: i.kind, error: errorText(e) };
+      }
+    }),
+  );
+  return { at, policy, instances };
+}

@@ -1,0 +1,119 @@
+import { formatDuration } from "../shared/drill/measureObjectives";
+import { backupView, type HsmBackupView } from "./backupView";
+import type { CliContext } from "./cliContext";
+import type { CliIo } from "./cliIo";
+import { drillSummary, latestDrillReport, reportsContainer } from "./drillReports";
+import { errorText } from "./errorText";
+import { formatTable, indent } from "./formatTable";
+import { rotationView, type RotationView } from "./rotationView";
+
+export interface StatusResult {
+  at: string;
+  rotation: RotationView;
+  backups: HsmBackupView[];
+  lastDrill: Record<string, unknown> | null;
+  lastDrillError?: string;
+  /** What could not be read: the status is incomplete and the exit code is 1. */
+  errors: string[];
+  /** What needs an operator (no verified backup, RPO breached, last drill failed); listed, exit code stays 0. */
+  attention: string[];
+}
+
+/**
+ * `status`: per configured instance the keys due, per primary HSM the last verified backup and "RPO now",
+ * and the last drill. Read-only. Exit 1 only when something could not be read (the status is incomplete);
+ * findings such as a breached RPO are listed under "attention" (and in the JSON) for a monitor to act on.
+ */
+export async function statusCommand(ctx: CliContext, io: CliIo, json: boolean): Promise<number> {
+  const [rotation, backups, drill] = await Promise.all([
+    rotationView(ctx),
+    backupView(ctx),
+    latestDrillReport(reportsContainer(ctx)).then(
+      (r) => ({ report: r === undefined ? null : drillSummary(r) }),
+      (e: unknown) => ({ report: null, error: errorText(e) }),
+    ),
+  ]);
+  const errors: string[] = [];
+  const attention: string[] = [];
+  if (rotation.policyError !== undefined) errors.push(`rotation policy: ${rotation.policyError}`);
+  for (const i of rotation.instances) if (!i.ok) errors.push(`${i.instance}: ${i.error}`);
+  for (const b of backups) {
+    if (b.error !== undefined) errors.push(`backups of ${b.hsm}: ${b.error}`);
+    else if (b.lastVerified === null) attention.push(`${b.hsm} has no verified backup. Fix: run "hsm-lifecycle backup --hsm ${b.hsm}".`);
+    else if (!b.rpoMet) attention.push(`${b.hsm}: RPO now ${formatDuration(b.rpoNowMs ?? 0)} exceeds the target ${formatDuration(b.rpoTargetMs)}. Fix: run a backup and check the backup timer.`);
+  }
+  if ("error" in drill && drill.error !== undefined) errors.push(`drill reports: ${drill.error}`);
+  else if (drill.report === null) attention.push("no restore drill has run yet. Fix: run \"hsm-lifecycle drill\".");
+  else if (drill.report["verdict"] !== "passed") attention.push(`the last drill ${String(drill.report["drillId"])} failed. Fix: see "hsm-lifecycle report --latest".`);
+
+  const result: StatusResult = { at: rotation.at, rotation, backups, lastDrill: drill.report, errors, attention };
+  if ("error" in drill && drill.error !== undefined) result.lastDrillError = drill.error;
+  if (json) io.out(JSON.stringify(toJson(result), null, 2));
+  else io.out(render(result));
+  return errors.length === 0 ? 0 : 1;
+}
+
+function toJson(r: StatusResult): unknown {
+  return {
+    at: r.at,
+    ...(r.rotation.policyError !== undefined ? { policyError: r.rotation.policyError } : {}),
+    instances: r.rotation.instances.map((i) =>
+      i.ok
+        ? { name: i.instance, kind: i.kind, listed: i.listed, due: i.due.map((d) => ({ name: d.name, version: d.version, reason: d.decision.reason, rule: d.decision.rule, dueOn: d.decision.dueOn, expiresOn: d.expiresOn ?? null, instanceId: d.instanceId })), notices: i.notices.map((n) => ({ name: n.name, stage: n.stage, expiresOn: n.expiresOn ?? null })), skipped: i.skipped }
+        : { name: i.instance, kind: i.kind, error: i.error },
+    ),
+    backups: r.backups.map((b) => ({
+      hsm: b.hsm,
+      count: b.backups.length,
+      lastVerified: b.lastVerified === null ? null : { folder: b.lastVerified.folder, completedAt: b.lastVerified.completedAt, verifiedAt: b.lastVerified.verifiedAt ?? null },
+      rpoNowMs: b.rpoNowMs,
+      rpoTargetMs: b.rpoTargetMs,
+      rpoMet: b.rpoMet,
+      ...(b.error !== undefined ? { error: b.error } : {}),
+    })),
+    lastDrill: r.lastDrill,
+    ...(r.lastDrillError !== undefined ? { lastDrillError: r.lastDrillError } : {}),
+    errors: r.errors,
+    attention: r.attention,
+  };
+}
+
+function render(r: StatusResult): string {
+  const out: string[] = [`hsm-lifecycle status at ${r.at}`, ""];
+  out.push("Keys due for rotation");
+  if (r.rotation.policyError !== undefined) out.push(`  cannot decide: ${r.rotation.policyError}`);
+  const rows: string[][] = [];
+  for (const i of r.rotation.instances) {
+    if (!i.ok) {
+      rows.push([i.instance, "-", "ERROR", i.error]);
+      continue;
+    }
+    if (i.due.length === 0) rows.push([i.instance, "(none)", "", `${i.listed} keys listed`]);
+    for (const d of i.due) rows.push([i.instance, d.name, d.decision.reason, `rule ${d.decision.rule}${d.expiresOn === undefined ? "" : `, expires ${d.expiresOn}`}`]);
+  }
+  if (rows.length > 0) out.push(indent(formatTable(["INSTANCE", "KEY", "REASON", "DETAIL"], rows)));
+  out.push("", "Backups (last verified per HSM)");
+  out.push(
+    indent(
+      formatTable(
+        ["HSM", "LAST VERIFIED", "COMPLETED", "RPO NOW", "RPO TARGET"],
+        r.backups.map((b) =>
+          b.error !== undefined
+            ? [b.hsm, "ERROR", b.error, "", ""]
+            : [b.hsm, b.lastVerified?.folder ?? "(none)", b.lastVerified?.completedAt ?? "", b.rpoNowMs === null ? "-" : `${formatDuration(b.rpoNowMs)}${b.rpoMet ? "" : " BREACHED"}`, formatDuration(b.rpoTargetMs)],
+        ),
+      ),
+    ),
+  );
+  out.push("", "Last drill");
+  const d = r.lastDrill;
+  if (r.lastDrillError !== undefined) out.push(`  cannot read drill reports: ${r.lastDrillError}`);
+  else if (d === null) out.push("  (no drill report yet)");
+  else {
+    const ms = (v: unknown): string => (typeof v === "number" ? formatDuration(v) : "not measured");
+    out.push(`  ${String(d["drillId"])}: ${String(d["verdict"]).toUpperCase()} (${String(d["primary"])} → ${String(d["target"])}, finished ${String(d["finishedAt"])}), RTO ${ms(d["rtoMs"])}, RPO ${ms(d["rpoMs"])}`);
+  }
+  if (r.errors.length > 0) out.push("", "Could not read (status incomplete)", ...r.errors.map((p) => `  - ${p}`));
+  if (r.attention.length > 0) out.push("", "Needs attention", ...r.attention.map((p) => `  - ${p}`));
+  return out.join("\n");
+}

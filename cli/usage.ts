@@ -1,0 +1,36 @@
+/** The usage text; printed for --help and with every usage error. */
+export const USAGE = `Usage: hsm-lifecycle <command> [options]
+
+Commands:
+  status                      keys due per instance, last verified backup per HSM, last drill, RPO now
+  plan                        dry run of rotation, backup retention and drill (changes nothing)
+  rotate                      start rotations through the function app and wait for them
+      --instance NAME         only this HSM or vault (per-key rotations instead of a full sweep)
+      --key NAME              only this key (needs --instance when the name is on several instances)
+      --dry-run               show what would rotate and why; start nothing
+  backup                      start a full backup of each primary HSM and wait for it
+      --hsm NAME              only this HSM
+  drill                       start a restore drill and wait for its verdict
+      --pair PRIMARY=TARGET   the drill pair (default: the only configured pair)
+      --mode full|selective   default full
+      --key NAME              the key restored by a selective drill
+  report                      print a drill report (verdict, RTO, RPO, checks)
+      --latest                the newest report (default)
+      --drill ID              the report of this drill id
+      --html FILE             also write the HTML report to FILE
+
+Options for every command:
+  --settings FILE             app settings from a local.settings.json-style file ({"Values":{…}});
+                              default: the environment (as in the function app)
+  --credential KIND           managed-identity (default: each workflow's identity, as the app runs)
+                              or default (DefaultAzureCredential: az login, environment, …)
+  --app-url URL               the function app (rotate/backup/drill); default http://127.0.0.1:7071.
+                              Azure: set HSM_LIFECYCLE_FUNCTION_KEY to a key the app accepts
+                              (the host master key, or a function key plus the durabletask system key)
+  --at ISO                    decide as of this instant (status/plan; default now)
+  --timeout SECONDS           how long rotate/backup/drill wait for the outcome (default 3600)
+  --json                      machine output (one JSON document on stdout)
+  -h, --help                  this text
+
+Exit codes: 0 success, 1 the work failed (or a check failed), 2 usage error.
+`;

@@ -1,0 +1,130 @@
+/**
+ * An App Service-style managed identity endpoint (plain HTTP on 127.0.0.1, like the platform's local
+ * endpoint). With `IDENTITY_ENDPOINT=http://127.0.0.1:PORT/msi/token` and `IDENTITY_HEADER=<DIR/identity-header>`
+ * in the environment, `@azure/identity`'s `ManagedIdentityCredential` uses it unchanged:
+ *
+ *   GET /msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagedhsm.azure.net&client_id=<id>
+ *   X-IDENTITY-HEADER: <secret>
+ *   → 200 {"access_token","expires_on":"<unix seconds>","resource","token_type":"Bearer","client_id"}
+ *
+ * Tokens are the emulator's own HS256 JWTs (see ../auth/tokens.ts); the oid rules are in ./tokenRequest.ts.
+ * Never logs tokens or the header secret.
+ */
+import { randomUUID, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { signToken } from "../auth/tokens";
+import { ensureIdentityHeader } from "./identityHeader";
+import { IdentityRequestError, parseTokenRequest } from "./tokenRequest";
+
+export const IDENTITY_TOKEN_PATH = "/msi/token";
+
+export interface IdentityServerOptions {
+  stateDir: string;
+  /** 0 = ephemeral. */
+  port: number;
+  tokenSecret: Buffer;
+  /** oid of the system-assigned identity (requests without client_id); none → such requests get 400. */
+  defaultOid?: string;
+  /** Token lifetime in seconds (default 3600, like Entra's managed identity tokens' order of magnitude). */
+  expiresInSeconds?: number;
+  log?: (line: string) => void;
+}
+
+export interface IdentityServer {
+  /** `http://127.0.0.1:PORT/msi/token` — the IDENTITY_ENDPOINT value. */
+  endpoint: string;
+  /** DIR/identity-header — holds the IDENTITY_HEADER value. */
+  headerFile: string;
+  /** The IDENTITY_HEADER value (a local secret: hand it to the app, never print it). */
+  header: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
+
+export async function startIdentityServer(options: IdentityServerOptions): Promise<IdentityServer> {
+  const { file: headerFile, header } = ensureIdentityHeader(options.stateDir);
+  const expected = Buffer.from(header, "utf8");
+  const log = options.log ?? (() => undefined);
+
+  const send = (res: ServerResponse, status: number, body: unknown, correlationId: string): void => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), "x-ms-correlation-request-id": correlationId });
+    res.end(text);
+  };
+  const fail = (res: ServerResponse, status: number, code: string, message: string, correlationId: string): void =>
+    // Both shapes MSAL reads: error.code/message, plus the top-level statusCode/message App Service uses.
+    send(res, status, { statusCode: status, message, correlationId, error: { code, message } }, correlationId);
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const correlationId = randomUUID();
+    if (!LOOPBACK.has(req.socket.remoteAddress ?? "")) return fail(res, 403, "Forbidden", "The identity endpoint answers loopback callers only.", correlationId);
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (url.pathname.replace(/\/+$/, "") !== IDENTITY_TOKEN_PATH) return fail(res, 404, "NotFound", `No resource at ${url.pathname}; request tokens from ${IDENTITY_TOKEN_PATH}.`, correlationId);
+    if (req.method !== "GET") return fail(res, 405, "MethodNotAllowed", `Method ${req.method ?? "?"} is not allowed; use GET.`, correlationId);
+    const given = req.headers["x-identity-header"];
+    if (given === undefined || given === "") {
+      return fail(res, 400, "BadRequest", "The X-IDENTITY-HEADER header is missing. Send the value of the IDENTITY_HEADER environment variable.", correlationId);
+    }
+    const givenBytes = Buffer.from(Array.isArray(given) ? given.join(",") : given, "utf8");
+    if (givenBytes.length !== expected.length || !timingSafeEqual(givenBytes, expected)) {
+      return fail(res, 401, "Unauthorized", "The X-IDENTITY-HEADER value is wrong. Use the IDENTITY_HEADER value from this emulator's identity-header file.", correlationId);
+    }
+    try {
+      const request = parseTokenRequest(url.searchParams, options.defaultOid);
+      const { token, exp } = signToken(options.tokenSecret, {
+        oid: request.oid,
+        aud: request.aud,
+        ...(options.expiresInSeconds !== undefined ? { expiresInSeconds: options.expiresInSeconds } : {}),
+      });
+      log(`identity: token issued for ${request.clientId} (aud ${request.aud})`);
+      send(res, 200, { access_token: token, expires_on: String(exp), resource: request.resource, token_type: "Bearer", client_id: request.clientId }, correlationId);
+    } catch (e) {
+      if (e instanceof IdentityRequestError) return fail(res, e.status, e.code, e.message, correlationId);
+      throw e;
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    // Drain any body: a GET with a body must not leave the socket stuck.
+    req.resume();
+    try {
+      handle(req, res);
+    } catch (e) {
+      log(`identity: request failed: ${(e as Error).message}`);
+      if (!res.headersSent) res.writeHead(500).end();
+    }
+  });
+  server.keepAliveTimeout = 5000;
+  const sockets = new Set<Socket>();
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(e.code === "EADDRINUSE" ? new Error(`Identity endpoint port ${options.port} is already in use. Pick another port or 0 for an ephemeral one.`) : e),
+    );
+    server.listen(options.port, "127.0.0.1", () => resolveListen());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : options.port;
+  let closed = false;
+  return {
+    endpoint: `http://127.0.0.1:${port}${IDENTITY_TOKEN_PATH}`,
+    headerFile,
+    header,
+    port,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeIdleConnections();
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Issue 6 registrations: the nightly backup timer, the `hsmBackup` orchestration and its activities.
+ * Handlers live in shared/; activity deps are built lazily (first call) from the app settings and the
+ * backup workflow's managed identity, so a settings problem surfaces in the failed invocation, not at load.
+ */
+import { app, type InvocationContext, type Timer } from "@azure/functions";
+import * as df from "durable-functions";
+import { appSettings, scheduleSetting } from "../shared/app/appSettings";
+import { createBackupDeps, type BackupDeps } from "../shared/backup/backupDeps";
+import { createLifecyclePublisher, lifecyclePublisherCredential } from "../shared/events/lifecyclePublisher";
+import { credentialFor } from "../shared/hsm/workloadCredential";
+import { keyClientOptionsFor, readTlsCaFile } from "../shared/hsm/keyClients";
+import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
+import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
+import { preBackupCheck } from "../shared/activities/backupPreCheck";
+import { startBackup } from "../shared/activities/backupStart";
+import { getBackupStatus } from "../shared/activities/backupStatus";
+import { writeBackupManifest } from "../shared/activities/backupManifestWrite";
+import { verifyBackup } from "../shared/activities/backupVerify";
+import { copyBackup } from "../shared/activities/backupCopy";
+import { listBackups } from "../shared/activities/backupList";
+import { applyBackupRetention } from "../shared/activities/backupRetentionApply";
+import { recordBackupOutcome, type BackupAuditDeps } from "../shared/activities/backupAudit";
+import { backupHsmOrchestrator } from "../shared/orchestrations/backupHsm";
+import { nightlyBackupInputs, startNightlyBackups } from "../shared/orchestrations/nightlyBackup";
+
+/** Storage retries inside one activity call; durable retries the whole activity on top of these. */
+const STORAGE_RETRY = { retryOptions: { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 4_000, tryTimeoutInMs: 60_000 } };
+
+let backupDeps: BackupDeps | undefined;
+let auditDeps: BackupAuditDeps | undefined;
+
+function deps(): BackupDeps {
+  if (backupDeps !== undefined) return backupDeps;
+  const settings = appSettings();
+  const credential = credentialFor("backup", settings);
+  const ca = settings.tlsCaFile === undefined ? undefined : readTlsCaFile(settings.tlsCaFile);
+  const firstHsm = settings.hsms[0]?.url ?? "https://unset.managedhsm.azure.net";
+  backupDeps = createBackupDeps({
+    credential,
+    hsmClientOptions: keyClientOptionsFor(firstHsm, ca),
+    blobService: blobServiceClientFor(settings.storage, credential, STORAGE_RETRY),
+    settings,
+  });
+  return backupDeps;
+}
+
+function audit(): BackupAuditDeps {
+  if (auditDeps !== undefined) return auditDeps;
+  const settings = appSettings();
+  const credential = credentialFor("backup", settings);
+  const ca = settings.tlsCaFile === undefined ? undefined : readTlsCaFile(settings.tlsCaFile);
+  auditDeps = {
+    publisher: createLifecyclePublisher({
+      endpoint: settings.lifecycleTopic.endpoint,
+      credential: lifecyclePublisherCredential(settings.lifecycleTopic.key, credential),
+      ...(ca === undefined ? {} : { clientOptions: { tlsOptions: { ca } } }),
+    }),
+    // Few tries: the audit write is best effort and must not hold a failing run for minutes.
+    auditContainer: blobServiceClientFor(settings.storage, credential, { retryOptions: { maxTries: 2, retryDelayInMs: 500, tryTimeoutInMs: 30_000 } }).getContainerClient(settings.storage.auditContainer),
+    now: () => new Date(),
+  };
+  return auditDeps;
+}
+
+/** Wraps an `(input, deps)` activity for registration. */
+function activity<I, O>(name: string, handler: (input: I, d: BackupDeps) => Promise<O>): void {
+  df.app.activity(name, { handler: (input: unknown) => handler(input as I, deps()) });
+}
+
+activity(activityNames.preBackupCheck, preBackupCheck);
+activity(activityNames.startBackup, startBackup);
+activity(activityNames.getBackupStatus, getBackupStatus);
+activity(activityNames.writeBackupManifest, writeBackupManifest);
+activity(activityNames.verifyBackup, verifyBackup);
+activity(activityNames.copyBackup, copyBackup);
+activity(activityNames.listBackups, listBackups);
+activity(activityNames.applyBackupRetention, applyBackupRetention);
+df.app.activity(activityNames.recordBackupOutcome, { handler: (input: unknown) => recordBackupOutcome(input as Parameters<typeof recordBackupOutcome>[0], audit()) });
+
+df.app.orchestration(
+  orchestrationNames.hsmBackup,
+  backupHsmOrchestrator((p) => {
+    const options = new df.RetryOptions(p.firstRetryIntervalMs, p.maxAttempts);
+    options.backoffCoefficient = p.backoffCoefficient;
+    options.maxRetryIntervalInMilliseconds = p.maxRetryIntervalMs;
+    return options;
+  }),
+);
+
+app.timer(triggerNames.backupTimer, {
+  schedule: scheduleSetting("backup"),
+  extraInputs: [df.input.durableClient()],
+  handler: async (_timer: Timer, context: InvocationContext): Promise<void> => {
+    const client = df.getClient(context);
+    // The trigger fires at the scheduled minute; the night is that moment's UTC date.
+    const decisions = await startNightlyBackups(client, nightlyBackupInputs(appSettings(), new Date()));
+    for (const d of decisions) context.log(`nightly backup ${d.instanceId}: ${d.action}${d.action === "skipped" ? ` (${d.reason})` : ""}`);
+  },
+});

@@ -1,0 +1,65 @@
+/**
+ * Restore drills (issue 7): registrations only. Handlers live in shared/; activity deps are built on first
+ * use from the app settings and the drill's managed identity, never at import time (a settings error must
+ * surface in the failed invocation, not stop the whole app from loading).
+ */
+import { app } from "@azure/functions";
+import * as df from "durable-functions";
+import { appSettings, scheduleSetting } from "../shared/app/appSettings";
+import { checkDrillSafety } from "../shared/activities/drillCheckSafety";
+import type { DrillDeps } from "../shared/activities/drillDeps";
+import { createDrillDeps } from "../shared/activities/drillDepsFromSettings";
+import { findLatestVerifiedBackup } from "../shared/activities/drillFindLatestVerifiedBackup";
+import { getRestoreStatus } from "../shared/activities/drillGetRestoreStatus";
+import { getDrillTargetBackupStatus } from "../shared/activities/drillGetTargetBackupStatus";
+import { preRestoreCheck } from "../shared/activities/drillPreRestoreCheck";
+import { recordDrillOutcome, type DrillOutcomeDeps } from "../shared/activities/drillRecordOutcome";
+import { runCryptoProbes } from "../shared/activities/drillRunCryptoProbes";
+import { startRestore } from "../shared/activities/drillStartRestore";
+import { startSelectiveRestore } from "../shared/activities/drillStartSelectiveRestore";
+import { startDrillTargetBackup } from "../shared/activities/drillStartTargetBackup";
+import { verifyRestoredInventory } from "../shared/activities/drillVerifyRestoredInventory";
+import { verifyRoleAssignments } from "../shared/activities/drillVerifyRoleAssignments";
+import { writeDrillReport } from "../shared/activities/drillWriteReport";
+import { drillHttpHandler, drillTimerHandler } from "../shared/drill/drillStarters";
+import { credentialFor } from "../shared/hsm/workloadCredential";
+import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
+import { restoreDrill } from "../shared/orchestrations/restoreDrill";
+
+let deps: (DrillDeps & DrillOutcomeDeps) | undefined;
+function drillDeps(): DrillDeps & DrillOutcomeDeps {
+  if (deps === undefined) {
+    const settings = appSettings();
+    deps = createDrillDeps(settings, credentialFor("drill", settings));
+  }
+  return deps;
+}
+
+/** Activity retries: 5 attempts, 2 s doubling to 60 s (transient HSM/storage failures; refusals fail fast enough). */
+const retry = new df.RetryOptions(2_000, 5);
+retry.backoffCoefficient = 2;
+retry.maxRetryIntervalInMilliseconds = 60_000;
+
+df.app.orchestration(orchestrationNames.restoreDrill, restoreDrill("full", retry));
+df.app.orchestration(orchestrationNames.selectiveRestoreDrill, restoreDrill("selective", retry));
+
+const activity = <I, O>(name: string, run: (input: I, d: DrillDeps & DrillOutcomeDeps) => Promise<O>): void => {
+  df.app.activity(name, { handler: (input: unknown) => run(input as I, drillDeps()) });
+};
+activity(activityNames.checkDrillSafety, checkDrillSafety);
+activity(activityNames.findLatestVerifiedBackup, findLatestVerifiedBackup);
+activity(activityNames.startDrillTargetBackup, startDrillTargetBackup);
+activity(activityNames.getDrillTargetBackupStatus, getDrillTargetBackupStatus);
+activity(activityNames.preRestoreCheck, preRestoreCheck);
+activity(activityNames.startRestore, startRestore);
+activity(activityNames.startSelectiveRestore, startSelectiveRestore);
+activity(activityNames.getRestoreStatus, getRestoreStatus);
+activity(activityNames.verifyRestoredInventory, verifyRestoredInventory);
+activity(activityNames.runCryptoProbes, runCryptoProbes);
+activity(activityNames.verifyRoleAssignments, verifyRoleAssignments);
+activity(activityNames.writeDrillReport, writeDrillReport);
+activity(activityNames.recordDrillOutcome, recordDrillOutcome);
+
+df.app.client.timer(triggerNames.drillTimer, { schedule: scheduleSetting("drill"), handler: drillTimerHandler });
+df.app.client.http(triggerNames.drillHttp, { route: "drills", methods: ["POST"], authLevel: "function", handler: drillHttpHandler });
+

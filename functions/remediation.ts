@@ -1,0 +1,27 @@
+/**
+ * Issue 5 Event Grid remediation: KeyNearExpiry / KeyExpired / KeyNewVersionCreated from the configured
+ * vaults and from our lifecycle topic (where the sweep publishes HSM notices) start the per-key rotation
+ * (or record a foreign version). Validation, dedupe and the start live in shared/activities/rotationRemediation.
+ */
+import { type EventGridEvent, type InvocationContext } from "@azure/functions";
+import * as df from "durable-functions";
+import { appSettings } from "../shared/app/appSettings";
+import { rotationInstances } from "../shared/config/settings";
+import { handleKeyEvents } from "../shared/activities/rotationRemediation";
+import { triggerNames } from "../shared/names";
+import { readRotationPolicyFile } from "../shared/rotation/readRotationPolicyFile";
+
+df.app.client.eventGrid(triggerNames.keyEventGrid, {
+  handler: async (event: EventGridEvent, client: df.DurableClient, context: InvocationContext) => {
+    const settings = appSettings();
+    const outcomes = await handleKeyEvents(event, {
+      settings,
+      loadPolicy: () => readRotationPolicyFile(settings.rotation.policyFile, rotationInstances(settings)),
+      client,
+      log: (line) => context.log(line),
+    });
+    // Rejections are logged with their reason and start nothing; they are not errors of this delivery
+    // (a retry would be rejected again), so the invocation succeeds and Event Grid does not redeliver.
+    for (const o of outcomes) if (o.kind === "rejected") context.warn(`key event rejected: ${o.reason}`);
+  },
+});

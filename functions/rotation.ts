@@ -1,0 +1,108 @@
+/**
+ * Issue 5 registrations: the expiry-sweep timer, the rotation orchestrations and their activities. Handlers
+ * live in shared/; activity deps are built lazily (first call) from the app settings and the rotation
+ * workflow's managed identity, so a settings problem surfaces in the failed invocation, not at load.
+ */
+import { app, type HttpRequest, type InvocationContext, type Timer } from "@azure/functions";
+import * as df from "durable-functions";
+import { appSettings, scheduleSetting } from "../shared/app/appSettings";
+import { credentialFor } from "../shared/hsm/workloadCredential";
+import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
+import { rotationActivityHandlers } from "../shared/activities/rotationActivities";
+import { createRotationDeps } from "../shared/activities/rotationDepsFromSettings";
+import type { RotationDeps } from "../shared/activities/rotationDeps";
+import { retireKeyVersions } from "../shared/activities/rotationRetireKeyVersions";
+import { ensurePolicyAndRotate } from "../shared/activities/rotationEnsureAndRotate";
+import { recordForeignVersion } from "../shared/activities/rotationRecordForeignVersion";
+import { recordRotationOutcome, type RotationAuditDeps } from "../shared/activities/rotationRecordOutcome";
+import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
+import { loadRotationConfig } from "../shared/activities/rotationLoadConfig";
+import { claimRotations } from "../shared/activities/rotationClaim";
+import { startDailySweep } from "../shared/activities/rotationSweepStarter";
+import { planRotationRun } from "../shared/activities/rotationPlan";
+import { rotateKeyOrchestrator, ROTATION_ATTEMPTS } from "../shared/orchestrations/rotateKey";
+import { rotationBatchOrchestrator } from "../shared/orchestrations/rotationBatch";
+import { rotationSweepOrchestrator } from "../shared/orchestrations/rotationSweep";
+import { retireVersionsOrchestrator } from "../shared/orchestrations/rotationRetireVersions";
+import { recordKeyVersionOrchestrator } from "../shared/orchestrations/rotationRecordKeyVersion";
+
+/** Durable retries per step: 2 s, 4 s (throttling and brief outages); a missing role fails after these. */
+const retry = new df.RetryOptions(2_000, ROTATION_ATTEMPTS);
+retry.backoffCoefficient = 2;
+retry.maxRetryIntervalInMilliseconds = 30_000;
+
+let rotationDeps: RotationDeps | undefined;
+
+function deps(): RotationDeps {
+  if (rotationDeps !== undefined) return rotationDeps;
+  const settings = appSettings();
+  rotationDeps = createRotationDeps(settings, credentialFor("rotation", settings));
+  return rotationDeps;
+}
+
+let auditDeps: RotationAuditDeps | undefined;
+
+function audit(): RotationAuditDeps {
+  if (auditDeps !== undefined) return auditDeps;
+  const settings = appSettings();
+  const credential = credentialFor("rotation", settings);
+  const built: RotationAuditDeps = {
+    // Few tries: the audit write is best effort and must not hold a rotation for minutes.
+    auditContainer: blobServiceClientFor(settings.storage, credential, { retryOptions: { maxTries: 2, retryDelayInMs: 500, tryTimeoutInMs: 30_000 } }).getContainerClient(settings.storage.auditContainer),
+    now: () => new Date(),
+  };
+  const publisher = deps().publisher;
+  if (publisher !== undefined) built.publisher = publisher;
+  auditDeps = built;
+  return auditDeps;
+}
+
+/** Wraps an `(input, deps)` activity for registration; its log lines go to that invocation's log. */
+function activity<I, O>(name: string, handler: (input: I, d: RotationDeps) => Promise<O>): void {
+  df.app.activity(name, { handler: (input: unknown, context: InvocationContext) => handler(input as I, { ...deps(), log: (line) => context.log(line) }) });
+}
+
+/** Activities that start or inspect durable instances get the durable client input. */
+function clientActivity<I, O>(name: string, handler: (input: I, client: df.DurableClient) => Promise<O>): void {
+  df.app.activity(name, {
+    extraInputs: [df.input.durableClient()],
+    handler: (input: unknown, context: InvocationContext) => handler(input as I, df.getClient(context)),
+  });
+}
+
+for (const [name, handler] of Object.entries(rotationActivityHandlers)) {
+  activity(name, handler as (input: unknown, d: RotationDeps) => Promise<unknown>);
+}
+activity(activityNames.retireKeyVersions, retireKeyVersions);
+activity(activityNames.ensurePolicyAndRotate, ensurePolicyAndRotate);
+activity(activityNames.recordForeignVersion, recordForeignVersion);
+clientActivity(activityNames.recordRotationOutcome, (input: Parameters<typeof recordRotationOutcome>[0], client) => recordRotationOutcome(input, { ...audit(), starter: client }));
+df.app.activity(activityNames.loadRotationConfig, { handler: () => loadRotationConfig(appSettings()) });
+clientActivity(activityNames.claimRotations, claimRotations);
+
+df.app.orchestration(orchestrationNames.rotationSweep, rotationSweepOrchestrator(retry));
+df.app.orchestration(orchestrationNames.rotationBatch, rotationBatchOrchestrator(retry));
+df.app.orchestration(orchestrationNames.rotateKey, rotateKeyOrchestrator(retry));
+df.app.orchestration(orchestrationNames.retireVersions, retireVersionsOrchestrator(retry));
+df.app.orchestration(orchestrationNames.recordKeyVersion, recordKeyVersionOrchestrator(retry));
+
+df.app.client.timer(triggerNames.rotationSweepTimer, {
+  schedule: scheduleSetting("sweep"),
+  handler: async (_timer: Timer, client: df.DurableClient, context: InvocationContext) => {
+    await startDailySweep(client, appSettings(), new Date(), { trigger: "schedule" }, (line) => context.log(line));
+  },
+});
+
+// Dry run: GET /api/rotation/plan[?at=ISO] → what the sweep would rotate and why, and every policy violation.
+app.http(triggerNames.rotationPlanHttp, {
+  methods: ["GET"],
+  authLevel: "function",
+  route: "rotation/plan",
+  handler: async (request: HttpRequest, context: InvocationContext) => {
+    const atText = request.query.get("at");
+    const at = atText === null ? new Date() : new Date(atText);
+    if (Number.isNaN(at.getTime())) return { status: 400, jsonBody: { error: { code: "BadParameter", message: `"at" must be an ISO 8601 instant; got "${atText ?? ""}".` } } };
+    const report = await planRotationRun(appSettings(), { ...deps(), log: (line) => context.log(line) }, { at });
+    return { status: report.violations.length > 0 ? 422 : 200, jsonBody: report };
+  },
+});

@@ -1,0 +1,37 @@
+/**
+ * The app's settings, loaded once per worker process. Registration code (functions/) must not call this at
+ * import time: a settings error would then stop every function from loading and the host would show nothing
+ * but a crash. Activities call it on first use, so the error surfaces in the failed invocation with the full
+ * list of problems; timers use `scheduleSetting`, which checks only the schedule.
+ */
+import { loadSettings, type Settings } from "../config/settings";
+import { settingsCatalog } from "../config/settingsCatalog";
+import { ncrontabProblem } from "../config/ncrontab";
+import { LifecycleError } from "../errors/lifecycleError";
+
+let cached: Readonly<Settings> | undefined;
+
+export function appSettings(): Readonly<Settings> {
+  cached ??= loadSettings();
+  return cached;
+}
+
+/** Forget the cached settings (tests that run several configurations in one process). */
+export function resetAppSettings(): void {
+  cached = undefined;
+}
+
+const scheduleKeys = { sweep: "SWEEP_SCHEDULE", backup: "BACKUP_SCHEDULE", drill: "DRILL_SCHEDULE" } as const;
+
+/**
+ * A timer's NCRONTAB schedule for registration: the app setting, else the catalogue default. Only this
+ * value is validated here, so one bad unrelated setting does not stop the timers from registering.
+ */
+export function scheduleSetting(workflow: keyof typeof scheduleKeys, env: NodeJS.ProcessEnv = process.env): string {
+  const key = scheduleKeys[workflow];
+  const raw = env[key]?.trim();
+  const value = raw !== undefined && raw !== "" ? raw : (settingsCatalog.find((s) => s.key === key)?.default ?? "");
+  const problem = ncrontabProblem(value);
+  if (problem !== undefined) throw new LifecycleError("SettingsInvalid", `${key} ${problem} Fix: set a 6-field NCRONTAB expression, e.g. "0 0 2 * * *".`);
+  return value;
+}

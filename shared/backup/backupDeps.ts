@@ -1,0 +1,73 @@
+import type { TokenCredential } from "@azure/core-auth";
+import { KeyClient } from "@azure/keyvault-keys";
+import { ContainerClient, type BlobServiceClient } from "@azure/storage-blob";
+import type { Settings } from "../config/settings";
+import { createAdminPipeline, type AdminPipeline, type KeyVaultAdminClientOptions } from "../hsm/adminPipeline";
+import { KeyVaultBackupClient } from "../hsm/keyVaultBackupClient";
+
+/**
+ * What the backup activities need, injected so the same handlers run on Azure (managed identity) and
+ * against the emulator + Azurite (the emulator's credential and CA). Build it once per worker with
+ * {@link createBackupDeps}.
+ */
+export interface BackupDeps {
+  /** Admin client for one HSM; the identity needs "Managed HSM Backup User" at scope "/". */
+  backupClient(hsmUrl: string): KeyVaultBackupClient;
+  /** Raw admin pipeline, for the one status GET whose `Retry-After` the poller does not expose. */
+  adminPipeline(hsmUrl: string): AdminPipeline;
+  /** Key client for the inventory; the identity needs "Managed HSM Crypto Auditor" (list + read properties). */
+  keyClient(hsmUrl: string): KeyClient;
+  /** The container backups, manifests and markers live in. */
+  backupContainer: ContainerClient;
+  blobService: BlobServiceClient;
+  /** `BACKUP_COPY_CONTAINER_URL` (e.g. an immutable container) or undefined when no copy is configured. */
+  copyContainer?: ContainerClient;
+  backupAuth: Settings["storage"]["backupAuth"];
+  /** A job still running after this long fails as timed out; also the lifetime of a backup SAS. */
+  adminJobTimeoutMs: number;
+  /** Single-key GETs the manifest may spend on key types (see keyInventory). */
+  ktyLookupLimit: number;
+  now(): Date;
+}
+
+export interface CreateBackupDepsArgs {
+  credential: TokenCredential;
+  /** TLS trust, retries, `disableChallengeResourceVerification` (emulator) for the HSM clients. */
+  hsmClientOptions?: KeyVaultAdminClientOptions;
+  blobService: BlobServiceClient;
+  settings: Pick<Settings, "adminJobTimeoutMs"> & { storage: Pick<Settings["storage"], "backupContainer" | "backupAuth" | "backupCopyContainerUrl"> };
+  /** The app's identity for a copy container in ANOTHER account (default: `credential`). */
+  storageCredential?: TokenCredential;
+  ktyLookupLimit?: number;
+  now?: () => Date;
+}
+
+export function createBackupDeps(args: CreateBackupDepsArgs): BackupDeps {
+  const options = args.hsmClientOptions ?? {};
+  const deps: BackupDeps = {
+    backupClient: (hsmUrl) => new KeyVaultBackupClient(hsmUrl, args.credential, options),
+    adminPipeline: (hsmUrl) => createAdminPipeline(hsmUrl, args.credential, options),
+    keyClient: (hsmUrl) => new KeyClient(hsmUrl, args.credential, options),
+    backupContainer: args.blobService.getContainerClient(args.settings.storage.backupContainer),
+    blobService: args.blobService,
+    backupAuth: args.settings.storage.backupAuth,
+    adminJobTimeoutMs: args.settings.adminJobTimeoutMs,
+    ktyLookupLimit: args.ktyLookupLimit ?? 10,
+    now: args.now ?? (() => new Date()),
+  };
+  const copyUrl = args.settings.storage.backupCopyContainerUrl;
+  if (copyUrl !== undefined) deps.copyContainer = copyContainerFor(copyUrl, args.blobService, args.storageCredential ?? args.credential);
+  return deps;
+}
+
+/**
+ * A container in the same account reuses the account's client (same credential, e.g. Azurite's key); one in
+ * another account is reached with the app's token credential ("Storage Blob Data Contributor" there).
+ */
+function copyContainerFor(url: string, blobService: BlobServiceClient, credential: TokenCredential): ContainerClient {
+  const base = blobService.url.split("?")[0]?.replace(/\/+$/, "") ?? "";
+  const plain = url.split("?")[0]?.replace(/\/+$/, "") ?? url;
+  const rest = plain.startsWith(`${base}/`) ? plain.slice(base.length + 1) : undefined;
+  if (rest !== undefined && rest !== "" && !rest.includes("/")) return blobService.getContainerClient(rest);
+  return new ContainerClient(plain, credential);
+}

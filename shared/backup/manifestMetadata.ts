@@ -1,0 +1,46 @@
+import type { BackupRecord } from "./planRetention";
+
+/**
+ * State of a backup kept as metadata on its manifest blob (Azure lower-cases metadata names), so retention
+ * and drills learn every backup's state from ONE list call with `includeMetadata`, without downloads.
+ * - `verifiedat`: ISO time verification passed; absent = not verified.
+ * - `pinned`: "true" keeps the backup forever (set by an operator: `az storage blob metadata update`).
+ * - `verifyfailedat`: ISO time a verification failed (the verified mark is removed at the same time).
+ * - `retiring`: ISO time retention started deleting it; such a backup is never treated as verified again.
+ */
+export const manifestMetadataKeys = {
+  hsmName: "hsmname",
+  folder: "folder",
+  jobId: "jobid",
+  completedAt: "completedat",
+  verifiedAt: "verifiedat",
+  pinned: "pinned",
+  verifyFailedAt: "verifyfailedat",
+  retiring: "retiring",
+} as const;
+
+/** The retention view of a manifest blob, or undefined when its metadata lacks the backup's identity. */
+export function backupRecordFromMetadata(metadata: Record<string, string> | undefined): (BackupRecord & { jobId?: string; verifiedAt?: string }) | undefined {
+  const m = lowerCaseKeys(metadata ?? {});
+  const hsmName = m[manifestMetadataKeys.hsmName];
+  const folder = m[manifestMetadataKeys.folder];
+  const completedAt = m[manifestMetadataKeys.completedAt];
+  if (!hsmName || !folder || !completedAt) return undefined;
+  const verifiedAt = m[manifestMetadataKeys.verifiedAt];
+  const retiring = m[manifestMetadataKeys.retiring];
+  const record: BackupRecord & { jobId?: string; verifiedAt?: string } = {
+    hsmName,
+    folder,
+    completedAt,
+    verified: verifiedAt !== undefined && verifiedAt !== "" && !retiring,
+    pinned: (m[manifestMetadataKeys.pinned] ?? "").toLowerCase() === "true",
+  };
+  const jobId = m[manifestMetadataKeys.jobId];
+  if (jobId) record.jobId = jobId;
+  if (record.verified && verifiedAt) record.verifiedAt = verifiedAt;
+  return record;
+}
+
+function lowerCaseKeys(metadata: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k.toLowerCase(), v]));
+}

@@ -1,0 +1,348 @@
+import { LifecycleError } from "../errors/lifecycleError";
+import { exactMs, parseIsoDuration } from "../rotation/isoDuration";
+import { ncrontabProblem } from "./ncrontab";
+import { settingsCatalog } from "./settingsCatalog";
+
+export type InstanceKind = "managedHsm" | "vault";
+
+/** One configured HSM or vault. `url` is the normalised origin (`https://host[:port]`, no path). */
+export interface InstanceSetting {
+  name: string;
+  kind: InstanceKind;
+  url: string;
+  /** "primary": swept, rotated (and, for HSMs, backed up). "drillTarget": only ever restored into by a drill. */
+  role: "primary" | "drillTarget";
+}
+
+export interface DrillPair {
+  primary: string;
+  target: string;
+  primaryUrl: string;
+  targetUrl: string;
+}
+
+export interface Settings {
+  hsms: readonly InstanceSetting[];
+  vaults: readonly InstanceSetting[];
+  drillPairs: readonly DrillPair[];
+  rotation: { policyFile: string; batchSize: number };
+  schedules: { sweep: string; backup: string; drill: string };
+  storage: {
+    /** Set when the app uses its managed identity. */
+    accountUrl?: string;
+    /** Set for local development (Azurite); a secret. */
+    connectionString?: string;
+    backupContainer: string;
+    backupAuth: "managedIdentity" | "sas";
+    backupCopyContainerUrl?: string;
+    drillReportsContainer: string;
+    auditContainer: string;
+  };
+  retention: { daily: number; weekly: number; monthly: number };
+  objectives: { rtoMs: number; rpoMs: number };
+  adminJobTimeoutMs: number;
+  pollerIntervalMs: number;
+  tlsCaFile?: string;
+  lifecycleTopic: { endpoint: string; key?: string };
+  /** EVENT_SOURCES: ARM ids (Event Grid `topic` / CloudEvents `source`) the remediation trigger accepts. */
+  eventSources: readonly string[];
+  /** Client ids of the user-assigned managed identities each workflow runs as; absent = system-assigned. */
+  identities: { rotation?: string; backup?: string; drill?: string };
+}
+
+/**
+ * Reads and validates the app settings. The only reader of `process.env` in the app; pure otherwise (no I/O,
+ * no files read: paths are checked where they are used). Throws ONE `LifecycleError("SettingsInvalid")`
+ * that lists every missing or invalid key, so a deployment is fixed in one round. Secret values are never
+ * echoed.
+ *
+ * Example:
+ * ```ts
+ * const settings = loadSettings();            // process.env
+ * const test = loadSettings({ HSMS: "primary=https://127.0.0.1:8443", ... });
+ * ```
+ */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Settings> {
+  const problems: string[] = [];
+  const read = (key: string): string => {
+    const raw = env[key];
+    if (raw !== undefined && raw.trim() !== "") return raw.trim();
+    return settingsCatalog.find((s) => s.key === key)?.default ?? "";
+  };
+  const bad = (key: string, why: string): void => {
+    problems.push(`${key} ${why}`);
+  };
+
+  // --- Instances -------------------------------------------------------------------------------------------
+  const hsmPairs = parsePairs("HSMS", read("HSMS"), bad, true);
+  const vaultPairs = parsePairs("VAULTS", read("VAULTS"), bad, false);
+  const drillRaw = parsePairs("DRILL_PAIRS", read("DRILL_PAIRS"), bad, false);
+
+  const hsmUrls = new Map<string, string>();
+  for (const [name, value] of hsmPairs) {
+    const url = normaliseServiceUrl("HSMS", name, value, bad);
+    if (url !== undefined) hsmUrls.set(name, url);
+  }
+  const vaultUrls = new Map<string, string>();
+  for (const [name, value] of vaultPairs) {
+    if (hsmPairs.has(name)) bad("VAULTS", `reuses the name "${name}" already used in HSMS; names must be unique across HSMS and VAULTS.`);
+    const url = normaliseServiceUrl("VAULTS", name, value, bad);
+    if (url !== undefined) vaultUrls.set(name, url);
+  }
+
+  const targets = new Set<string>();
+  const drillPairs: DrillPair[] = [];
+  for (const [primary, target] of drillRaw) {
+    const primaryUrl = hsmUrls.get(primary);
+    const targetUrl = hsmUrls.get(target);
+    if (!hsmPairs.has(primary)) bad("DRILL_PAIRS", `names "${primary}" as a primary, but HSMS has no HSM of that name.`);
+    if (!hsmPairs.has(target)) bad("DRILL_PAIRS", `names "${target}" as a drill target, but HSMS has no HSM of that name.`);
+    if (primary === target) bad("DRILL_PAIRS", `pairs "${primary}" with itself; a drill would overwrite the primary. Configure a separate DR HSM.`);
+    targets.add(target);
+    if (primaryUrl !== undefined && targetUrl !== undefined) drillPairs.push({ primary, target, primaryUrl, targetUrl });
+  }
+  for (const target of targets) {
+    if (drillRaw.has(target)) bad("DRILL_PAIRS", `uses "${target}" both as a primary and as a drill target; a drill target is never a primary.`);
+  }
+  const hsms: InstanceSetting[] = [...hsmUrls].map(([name, url]) => ({
+    name,
+    kind: "managedHsm",
+    url,
+    role: targets.has(name) ? "drillTarget" : "primary",
+  }));
+  // Safety interlock (issue 7): a drill target must not be reachable as any primary under another name.
+  for (const t of hsms.filter((h) => h.role === "drillTarget")) {
+    const clash = hsms.find((h) => h.role === "primary" && h.url === t.url);
+    if (clash !== undefined) {
+      bad("DRILL_PAIRS", `drill target "${t.name}" has the same URL as primary "${clash.name}" (${t.url}); a drill would overwrite production keys.`);
+    }
+  }
+  const seenUrls = new Map<string, string>();
+  for (const i of [...hsms, ...[...vaultUrls].map(([name, url]) => ({ name, url }))]) {
+    const other = seenUrls.get(i.url);
+    if (other !== undefined && !(targets.has(i.name) || targets.has(other))) {
+      bad(hsmUrls.has(i.name) ? "HSMS" : "VAULTS", `lists ${i.url} twice ("${other}" and "${i.name}"); each instance must be configured once or its keys would rotate twice.`);
+    }
+    seenUrls.set(i.url, i.name);
+  }
+  const vaults: InstanceSetting[] = [...vaultUrls].map(([name, url]) => ({ name, kind: "vault", url, role: "primary" }));
+
+  // --- Rotation, schedules -----------------------------------------------------------------------------------
+  const policyFile = read("ROTATION_POLICY_FILE");
+  const batchSize = intSetting("ROTATION_BATCH_SIZE", read("ROTATION_BATCH_SIZE"), 1, 200, bad);
+  const schedule = (key: string): string => {
+    const v = read(key);
+    const why = ncrontabProblem(v);
+    if (why !== undefined) bad(key, `"${v}" ${why}.`);
+    return v;
+  };
+  const schedules = { sweep: schedule("SWEEP_SCHEDULE"), backup: schedule("BACKUP_SCHEDULE"), drill: schedule("DRILL_SCHEDULE") };
+
+  // --- Storage ----------------------------------------------------------------------------------------------
+  const accountUrlRaw = read("STORAGE_ACCOUNT_URL");
+  const connectionString = read("STORAGE_CONNECTION_STRING");
+  let accountUrl: string | undefined;
+  if (accountUrlRaw !== "") accountUrl = plainUrl("STORAGE_ACCOUNT_URL", accountUrlRaw, bad, true);
+  if (accountUrlRaw === "" && connectionString === "") {
+    bad("STORAGE_ACCOUNT_URL", "is missing (or set STORAGE_CONNECTION_STRING): backups, manifests, drill reports and audit records need a storage account.");
+  }
+  if (connectionString !== "" && !/(^|;)\s*(UseDevelopmentStorage=true|BlobEndpoint=|AccountName=)/i.test(connectionString)) {
+    bad("STORAGE_CONNECTION_STRING", "is not a storage connection string (expected AccountName=…;AccountKey=… or BlobEndpoint=…, or UseDevelopmentStorage=true).");
+  }
+  const container = (key: string): string => {
+    const v = read(key);
+    if (!/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(v)) {
+      bad(key, `"${v}" is not a valid container name (3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit).`);
+    }
+    return v;
+  };
+  const backupContainer = container("BACKUP_CONTAINER");
+  const drillReportsContainer = container("DRILL_REPORTS_CONTAINER");
+  const auditContainer = container("AUDIT_CONTAINER");
+  const backupAuthRaw = read("BACKUP_AUTH");
+  if (backupAuthRaw !== "managedIdentity" && backupAuthRaw !== "sas") bad("BACKUP_AUTH", `"${backupAuthRaw}" must be "managedIdentity" or "sas".`);
+  const backupAuth = backupAuthRaw === "sas" ? "sas" : "managedIdentity";
+  const copyRaw = read("BACKUP_COPY_CONTAINER_URL");
+  const backupCopyContainerUrl = copyRaw === "" ? undefined : plainUrl("BACKUP_COPY_CONTAINER_URL", copyRaw, bad, false);
+
+  // --- Retention, jobs, objectives --------------------------------------------------------------------------
+  const retention = {
+    daily: intSetting("RETENTION_DAILY", read("RETENTION_DAILY"), 1, 3650, bad),
+    weekly: intSetting("RETENTION_WEEKLY", read("RETENTION_WEEKLY"), 0, 520, bad),
+    monthly: intSetting("RETENTION_MONTHLY", read("RETENTION_MONTHLY"), 0, 1200, bad),
+  };
+  const adminJobTimeoutMs = durationSetting("ADMIN_JOB_TIMEOUT", read("ADMIN_JOB_TIMEOUT"), bad);
+  const pollerIntervalMs = intSetting("POLLER_INTERVAL_MS", read("POLLER_INTERVAL_MS"), 0, 600_000, bad);
+  const objectives = {
+    rtoMs: durationSetting("RTO_TARGET", read("RTO_TARGET"), bad),
+    rpoMs: durationSetting("RPO_TARGET", read("RPO_TARGET"), bad),
+  };
+
+  // --- Events, TLS ------------------------------------------------------------------------------------------
+  const topicRaw = read("LIFECYCLE_TOPIC_ENDPOINT");
+  let topicEndpoint = "";
+  if (topicRaw === "") bad("LIFECYCLE_TOPIC_ENDPOINT", "is missing: set the https endpoint of the Event Grid topic that receives lifecycle events.");
+  else topicEndpoint = plainUrl("LIFECYCLE_TOPIC_ENDPOINT", topicRaw, bad, false) ?? "";
+  const topicKey = read("LIFECYCLE_TOPIC_KEY");
+  const eventSources: string[] = [];
+  for (const source of read("EVENT_SOURCES").split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    // ARM ids as Event Grid stamps them: a typo here would silently drop every event from that source.
+    if (!/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.[A-Za-z]+\/[A-Za-z]+\/[^/]+$/i.test(source)) {
+      bad("EVENT_SOURCES", `entry "${source}" is not an ARM resource id like /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<name> (or .../Microsoft.EventGrid/topics/<name>).`);
+    } else eventSources.push(source);
+  }
+  const tlsCaFile = read("HSM_TLS_CA_FILE");
+  const identities: Settings["identities"] = {};
+  for (const [workload, key] of [["rotation", "ROTATION_IDENTITY_CLIENT_ID"], ["backup", "BACKUP_IDENTITY_CLIENT_ID"], ["drill", "DRILL_IDENTITY_CLIENT_ID"]] as const) {
+    const clientId = read(key);
+    if (clientId === "") continue;
+    if (!/^[0-9a-fA-F-]{8,64}$/.test(clientId)) bad(key, "must be the client id (a GUID) of a user-assigned managed identity, or empty for the system-assigned identity.");
+    else identities[workload] = clientId;
+  }
+
+  if (problems.length > 0) {
+    throw new LifecycleError(
+      "SettingsInvalid",
+      `${problems.length} app setting problem${problems.length === 1 ? "" : "s"}: ${problems.join(" | ")} Fix: correct them in the app settings (local: local.settings.json Values; see local.settings.sample.json).`,
+    );
+  }
+
+  const storage: Settings["storage"] = { backupContainer, backupAuth, drillReportsContainer, auditContainer };
+  if (accountUrl !== undefined) storage.accountUrl = accountUrl;
+  if (connectionString !== "") storage.connectionString = connectionString;
+  if (backupCopyContainerUrl !== undefined) storage.backupCopyContainerUrl = backupCopyContainerUrl;
+  const settings: Settings = {
+    hsms,
+    vaults,
+    drillPairs,
+    rotation: { policyFile, batchSize },
+    schedules,
+    storage,
+    retention,
+    objectives,
+    adminJobTimeoutMs,
+    pollerIntervalMs,
+    lifecycleTopic: topicKey === "" ? { endpoint: topicEndpoint } : { endpoint: topicEndpoint, key: topicKey },
+    eventSources,
+    identities,
+  };
+  if (tlsCaFile !== "") settings.tlsCaFile = tlsCaFile;
+  return deepFreeze(settings);
+}
+
+/** The instances the sweep and rotation act on: primary HSMs and every vault (drill targets never). */
+export function rotationInstances(settings: Settings): readonly InstanceSetting[] {
+  return [...settings.hsms.filter((h) => h.role === "primary"), ...settings.vaults];
+}
+
+/** A copy safe to log: secrets replaced by "<set>". */
+export function redactSettings(settings: Settings): unknown {
+  return {
+    ...settings,
+    storage: { ...settings.storage, connectionString: settings.storage.connectionString === undefined ? undefined : "<set>" },
+    lifecycleTopic: { ...settings.lifecycleTopic, key: settings.lifecycleTopic.key === undefined ? undefined : "<set>" },
+  };
+}
+
+type Bad = (key: string, why: string) => void;
+
+const instanceName = /^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/;
+
+function parsePairs(key: string, raw: string, bad: Bad, required: boolean): Map<string, string> {
+  const out = new Map<string, string>();
+  if (raw === "") {
+    if (required) bad(key, "is missing: list instances as name=https://url pairs separated by commas, e.g. primary=https://contoso.managedhsm.azure.net.");
+    return out;
+  }
+  for (const part of raw.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    const eq = part.indexOf("=");
+    const name = eq === -1 ? "" : part.slice(0, eq).trim();
+    const value = eq === -1 ? "" : part.slice(eq + 1).trim();
+    if (eq === -1 || value === "") {
+      bad(key, `entry "${part}" is not name=value.`);
+      continue;
+    }
+    if (!instanceName.test(name)) {
+      bad(key, `entry name "${name}" must be 1-63 letters, digits or hyphens, starting with a letter or digit.`);
+      continue;
+    }
+    if (out.has(name)) {
+      bad(key, `names "${name}" twice; names must be unique.`);
+      continue;
+    }
+    out.set(name, value);
+  }
+  return out;
+}
+
+const loopback = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** Validates an instance URL and returns its origin; errors name the setting and the instance. */
+function normaliseServiceUrl(key: string, name: string, value: string, bad: Bad): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    bad(key, `"${name}" has "${value}", which is not a URL.`);
+    return undefined;
+  }
+  if (u.protocol !== "https:") {
+    bad(key, `"${name}" must use https (the Key Vault SDK refuses plain http).`);
+    return undefined;
+  }
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search !== "" || u.hash !== "" || u.username !== "" || u.password !== "") {
+    bad(key, `"${name}" must be the instance origin only (https://host[:port]), without path, query or credentials.`);
+    return undefined;
+  }
+  return u.origin.toLowerCase();
+}
+
+/** A URL without query or credentials; http only on loopback (Azurite, the emulator). */
+function plainUrl(key: string, value: string, bad: Bad, allowLoopbackHttp: boolean): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    bad(key, "is not a URL.");
+    return undefined;
+  }
+  if (u.search !== "" || u.username !== "" || u.password !== "") {
+    bad(key, "must not carry a query string or credentials (no SAS or keys in URLs; use the identity or the *_KEY / connection-string setting).");
+    return undefined;
+  }
+  const httpOk = allowLoopbackHttp && u.protocol === "http:" && loopback.has(u.hostname);
+  if (u.protocol !== "https:" && !httpOk) {
+    bad(key, `must use https${allowLoopbackHttp ? " (http is accepted only for a loopback emulator such as Azurite)" : ""}.`);
+    return undefined;
+  }
+  return value.replace(/\/+$/, "");
+}
+
+function intSetting(key: string, raw: string, min: number, max: number, bad: Bad): number {
+  if (!/^\d+$/.test(raw)) {
+    bad(key, `"${raw}" must be a whole number from ${min} to ${max}.`);
+    return min;
+  }
+  const n = Number(raw);
+  if (n < min || n > max) bad(key, `${n} is out of range; use ${min}..${max}.`);
+  return n;
+}
+
+function durationSetting(key: string, raw: string, bad: Bad): number {
+  try {
+    const ms = exactMs(parseIsoDuration(raw), "the value");
+    if (ms <= 0) bad(key, `"${raw}" must be longer than zero.`);
+    return ms;
+  } catch (e) {
+    bad(key, e instanceof Error ? e.message : String(e));
+    return 0;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,24 @@
+import type { BackupManifest } from "../backup/backupManifest";
+
+/**
+ * One backup of a primary as the drill sees it: the (digest-checked) manifest the backup workflow wrote,
+ * plus whether the backup workflow verified it (re-listed and re-hashed its blobs). The drill only ever
+ * restores verified backups.
+ */
+export interface BackupCandidate {
+  manifest: BackupManifest;
+  verified: boolean;
+  /** ISO instant of the verification, when verified. */
+  verifiedAt?: string;
+}
+
+/**
+ * Where the drill reads backups from. The backup workflow (issue 6) owns the storage layout; this is the
+ * read seam the drill needs from it (`manifests/{folder}.json` + its verified marker).
+ */
+export interface BackupCandidateSource {
+  /** The primary's verified backups (unverified ones may be included with `verified: false`). */
+  listBackups(hsmName: string): Promise<BackupCandidate[]>;
+  /** One backup by folder, or undefined when it is gone. */
+  getBackup(hsmName: string, folder: string): Promise<BackupCandidate | undefined>;
+}

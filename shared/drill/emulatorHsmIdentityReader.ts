@@ -1,0 +1,40 @@
+import { request } from "node:https";
+import type { HsmIdentity, HsmIdentityReader } from "./hsmIdentity";
+
+/**
+ * Identity reader for the local emulator: `GET /_emulator/info` (loopback only, no token), which reports the
+ * instance's own name and canonical URL. In Azure the same facts come from the management plane
+ * (`Microsoft.KeyVault/managedHSMs/{name}`: name and `properties.hsmUri`); that reader plugs in here.
+ *
+ * @param ca - the emulator CA (PEM), trusted explicitly; TLS verification is never turned off
+ * @param timeoutMs - per-request timeout
+ */
+export function emulatorHsmIdentityReader(ca: string, timeoutMs = 10_000): HsmIdentityReader {
+  return (hsmUrl) =>
+    new Promise<HsmIdentity>((resolve, reject) => {
+      const url = `${hsmUrl.replace(/\/+$/, "")}/_emulator/info`;
+      const req = request(url, { method: "GET", ca, agent: false, timeout: timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let body: Record<string, unknown> | undefined;
+          try {
+            body = JSON.parse(text) as Record<string, unknown>;
+          } catch {
+            body = undefined;
+          }
+          if (res.statusCode !== 200 || body === undefined || typeof body["name"] !== "string" || typeof body["url"] !== "string") {
+            reject(new Error(`${url} answered ${res.statusCode ?? "no status"} without an HSM identity (name, url).`));
+            return;
+          }
+          const identity: HsmIdentity = { name: body["name"], url: body["url"] };
+          if (typeof body["securityDomainId"] === "string") identity.securityDomainId = body["securityDomainId"];
+          resolve(identity);
+        });
+      });
+      req.on("timeout", () => req.destroy(new Error(`${url} did not answer within ${timeoutMs} ms.`)));
+      req.on("error", reject);
+      req.end();
+    });
+}

@@ -1,0 +1,116 @@
+/**
+ * Function names, declared once and used by `functions/` registrations, the runner and tests. Each name is a
+ * registered Azure Function, so all names are unique across the three groups (a test checks it) and
+ * renaming one orphans orchestrations in flight: treat them as a stored format.
+ */
+
+/** Orchestrations (deterministic generators in shared/orchestrations/). */
+export const orchestrationNames = {
+  /** Issue 5: timer-driven expiry sweep over every configured HSM and vault. */
+  rotationSweep: "rotationSweep",
+  /** Issue 5: one bounded batch of per-key rotations (a sub-orchestration, keeps every history small). */
+  rotationBatch: "rotationBatch",
+  /** Issue 5: per-key rotation, instance id `rotate:{vault}:{key}:{version}`. */
+  rotateKey: "rotateKey",
+  /** Issue 5: disable old versions once their grace period has passed (durable timers, chained past 6 days). */
+  retireVersions: "retireVersions",
+  /** Issue 5: a KeyNewVersionCreated made by someone else: record and verify it, never rotate. */
+  recordKeyVersion: "recordKeyVersion",
+  /** Issue 6: nightly full backup of one HSM (singleton per HSM and night). */
+  hsmBackup: "hsmBackup",
+  /** Issue 6: N daily / M weekly / K monthly retention over verified backups. */
+  backupRetention: "backupRetention",
+  /** Issue 7: full restore drill for one (primary, DR) pair. */
+  restoreDrill: "restoreDrill",
+  /** Issue 7: selective-restore drill variant (one key into DR). */
+  selectiveRestoreDrill: "selectiveRestoreDrill",
+} as const;
+
+/** Activities (the only code that talks to HSMs, vaults, storage and Event Grid). */
+export const activityNames = {
+  // Rotation (issue 5)
+  /** List one instance's keys (list pages only) and decide what is due. */
+  listDueKeys: "listDueKeys",
+  /** Publish KeyNearExpiry / KeyExpired for HSM keys (Managed HSM has no Event Grid). */
+  publishNotices: "publishNotices",
+  /** Make the key's service rotation policy match the configuration (Managed HSM needs one before rotate). */
+  ensureRotationPolicy: "ensureRotationPolicy",
+  /** Create the new version (on-demand rotate). */
+  rotateKeyVersion: "rotateKeyVersion",
+  /** ensureRotationPolicy + rotateKeyVersion in one activity (one durable round trip per key fewer). */
+  ensurePolicyAndRotate: "ensurePolicyAndRotate",
+  /** Crypto round-trip that fits the key's key_ops: new version works, previous still verifies/unwraps. */
+  verifyKeyVersion: "verifyKeyVersion",
+  /** Set the new version's expiry. */
+  setVersionExpiry: "setVersionExpiry",
+  /** List a key's versions (for retirement and the 100-version limit). */
+  listKeyVersions: "listKeyVersions",
+  /** Disable one old version (never purge). */
+  disableKeyVersion: "disableKeyVersion",
+  /** One retirement pass: disable the old versions whose grace period has passed; returns the next due instant. */
+  retireKeyVersions: "retireKeyVersions",
+  /** Record and verify a version someone else created (KeyNewVersionCreated). */
+  recordForeignVersion: "recordForeignVersion",
+  /** Settings + validated rotation policy as the sweep's input (orchestrations never read settings). */
+  loadRotationConfig: "loadRotationConfig",
+  /** Which rotation instance ids already exist (durable status), so a batch never starts one twice. */
+  claimRotations: "claimRotations",
+  /** KeyRotated / KeyRotationFailed event plus the audit record; never fails the rotation. */
+  recordRotationOutcome: "recordRotationOutcome",
+  // Shared by all workflows
+  /** KeyRotated / KeyRotationFailed / Backup* / Drill* events to the lifecycle topic. */
+  publishLifecycleEvent: "publishLifecycleEvent",
+  writeAuditRecord: "writeAuditRecord",
+  // Backup (issue 6)
+  preBackupCheck: "preBackupCheck",
+  /** Start a full backup, or adopt the job already running (409). Also backs up the DR target before a drill. */
+  startBackup: "startBackup",
+  getBackupStatus: "getBackupStatus",
+  writeBackupManifest: "writeBackupManifest",
+  /** Re-list and re-hash the blobs against the manifest. */
+  verifyBackup: "verifyBackup",
+  /** Server-side copy into the immutable container, digests checked. */
+  copyBackup: "copyBackup",
+  listBackups: "listBackups",
+  deleteBackup: "deleteBackup",
+  /** Retention over one HSM's backups (plans from the live listing; `dryRun` lists only). */
+  applyBackupRetention: "applyBackupRetention",
+  /** BackupCompleted / BackupFailed event plus the audit record; never fails the run. */
+  recordBackupOutcome: "recordBackupOutcome",
+  // Drill (issue 7)
+  /** Safety interlocks: target is a configured drill target and differs from every primary (URL and identity). */
+  checkDrillSafety: "checkDrillSafety",
+  findLatestVerifiedBackup: "findLatestVerifiedBackup",
+  /** Full backup of the DR HSM itself before the restore (the 30-minute restore rule), and its status read. */
+  startDrillTargetBackup: "startDrillTargetBackup",
+  getDrillTargetBackupStatus: "getDrillTargetBackupStatus",
+  preRestoreCheck: "preRestoreCheck",
+  startRestore: "startRestore",
+  getRestoreStatus: "getRestoreStatus",
+  startSelectiveRestore: "startSelectiveRestore",
+  /** Manifest inventory vs the DR HSM after restore (list operations only). */
+  verifyRestoredInventory: "verifyRestoredInventory",
+  /** Sign/verify, wrap/unwrap, encrypt/decrypt across primary and DR on a sample per key type. */
+  runCryptoProbes: "runCryptoProbes",
+  verifyRoleAssignments: "verifyRoleAssignments",
+  writeDrillReport: "writeDrillReport",
+  /** DrillCompleted / DrillFailed for the stored report (never fails the drill) and the drill's audit record. */
+  recordDrillOutcome: "recordDrillOutcome",
+} as const;
+
+/** Trigger functions (timers, Event Grid, HTTP). */
+export const triggerNames = {
+  rotationSweepTimer: "rotationSweepTimer",
+  /** Event Grid remediation: KeyNearExpiry / KeyExpired / KeyNewVersionCreated → rotateKey. */
+  keyEventGrid: "keyEventGrid",
+  /** Dry run: what would rotate and why, and every policy violation. */
+  rotationPlanHttp: "rotationPlanHttp",
+  backupTimer: "backupTimer",
+  backupRetentionPlanHttp: "backupRetentionPlanHttp",
+  drillTimer: "drillTimer",
+  drillHttp: "drillHttp",
+} as const;
+
+export type OrchestrationName = (typeof orchestrationNames)[keyof typeof orchestrationNames];
+export type ActivityName = (typeof activityNames)[keyof typeof activityNames];
+export type TriggerName = (typeof triggerNames)[keyof typeof triggerNames];

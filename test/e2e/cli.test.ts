@@ -1,0 +1,354 @@
+/**
+ * The operator CLI (`bin/hsm-lifecycle.js`, issue 9) end to end: the real bin as a child process, against the
+ * local stack (Azurite + emulator children, the runner in this process with this app), configured ONLY by the
+ * stack's settings file (`--settings`) and authenticating through the emulator's managed-identity endpoint, as
+ * it would in Azure. Needs `npm run build` first (dist/cli, dist/functions, dist/emulator).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { KeyClient } from "@azure/keyvault-keys";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalStack, type LocalStack } from "../../dev/localStack";
+import { STACK_CONTAINERS } from "../../dev/stackSettings";
+import { EventType } from "../../runner/historyEvents";
+import { rawHttpsRequest } from "../support/emulator";
+
+const BIN = resolve(__dirname, "../../bin/hsm-lifecycle.js");
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let stack: LocalStack;
+let stateDir: string;
+const everything: string[] = [];
+
+/**
+ * Runs the real CLI asynchronously (the runner lives in this process: a synchronous spawn would block it) with
+ * a bare environment, so every setting has to come from --settings.
+ */
+function cli(args: string[], options: { withApp?: boolean } = {}): Promise<CliRun> {
+  const full = [BIN, ...args, "--settings", stack.settingsFile, ...(options.withApp === false || stack.runner === undefined ? [] : ["--app-url", stack.runner.url])];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, full, { env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      everything.push(stdout, stderr);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The bin without --settings (usage errors must fail before any setting is read). */
+function bare(args: string[]): Promise<CliRun> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+    child.on("error", reject);
+    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+function json<T = any>(run: CliRun): T {
+  try {
+    return JSON.parse(run.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${run.code}):\n${run.stdout}\nstderr:\n${run.stderr}`);
+  }
+}
+
+async function auditOf(instanceUrl: string): Promise<Array<{ operationName: string; time: string }>> {
+  const res = await rawHttpsRequest(stack.caPem, `${instanceUrl}/_emulator/audit`, "GET");
+  expect(res.status).toBe(200);
+  return (JSON.parse(res.text) as { value: Array<{ operationName: string; time: string }> }).value;
+}
+
+async function blobSnapshot(): Promise<string[]> {
+  const service = BlobServiceClient.fromConnectionString(stack.storageConnectionString);
+  const out: string[] = [];
+  for (const container of Object.values(STACK_CONTAINERS)) {
+    for await (const b of service.getContainerClient(container).listBlobsFlat({ includeMetadata: true })) {
+      out.push(`${container}/${b.name} ${b.properties.etag ?? ""} ${JSON.stringify(b.metadata ?? {})}`);
+    }
+  }
+  return out.sort();
+}
+
+async function versionCount(instanceUrl: string, name: string): Promise<number> {
+  const client = new KeyClient(instanceUrl, stack.adminCredential, stack.clientOptions());
+  let n = 0;
+  for await (const _ of client.listPropertiesOfKeyVersions(name)) n++;
+  return n;
+}
+
+/** Operations that only read (Managed HSM / Key Vault audit operation names). */
+const READ_OPERATIONS = new Set(["KeyList", "KeyListVersions", "KeyGet", "KeyListDeleted", "KeyGetDeleted", "KeyRotationPolicyGet", "RoleDefinitionList", "RoleDefinitionGet", "RoleAssignmentList", "RoleAssignmentGet", "BackupStatus", "RestoreStatus", "Authentication"]);
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(join(tmpdir(), "cli-e2e-"));
+  stack = await startLocalStack({ stateDir, demoKeys: true, azuriteInMemory: true, runner: { clock: "real", scheduleTimers: false, startupTimers: false } });
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.close();
+  if (stateDir !== undefined) rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe("hsm-lifecycle usage errors exit 2 with the usage", () => {
+  it.each([
+    [["status", "--nope"], "Unknown option '--nope'"],
+    [["frobnicate"], 'Unknown command "frobnicate"'],
+    [[], "No command given"],
+    [["backup", "--pair", "primary=dr"], '"backup" does not take --pair'],
+    [["drill", "--mode", "partial"], '--mode must be "full" or "selective"'],
+    [["drill", "--mode", "selective"], "A selective drill needs --key"],
+    [["status", "--credential", "password"], '--credential must be "managed-identity" or "default"'],
+    [["report", "--latest", "--drill", "x"], "either --latest or --drill"],
+    [["plan", "--at", "yesterday"], "is not an ISO 8601 instant"],
+    [["rotate", "--at", "2026-12-01T00:00:00Z"], '"rotate" does not take --at'],
+  ])("%j", async (args, message) => {
+    const run = await bare(args);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).toContain("Usage: hsm-lifecycle <command>");
+    expect(run.stdout).toBe("");
+  });
+
+  it("--help prints the usage on stdout and exits 0", async () => {
+    const run = await bare(["--help"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("Usage: hsm-lifecycle <command>");
+  });
+
+  it("an unreadable settings file exits 1 naming the file and the fix", async () => {
+    const run = await bare(["status", "--settings", "/nonexistent/local.settings.json"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("[SettingsInvalid] Cannot read the settings file /nonexistent/local.settings.json (ENOENT). Fix:");
+  });
+
+  it("missing settings exit 1 naming every missing setting and the fix", async () => {
+    const run = await bare(["status"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/\[SettingsInvalid\].*HSMS is missing.*Fix:/);
+  });
+});
+
+describe("hsm-lifecycle on the seeded local stack", () => {
+  it("names that are not configured (or not allowed) for a command are usage errors: exit 2", async () => {
+    const rotateDr = await cli(["rotate", "--instance", "dr"]);
+    expect(rotateDr.code).toBe(2);
+    expect(rotateDr.stderr).toContain('--instance "dr" is a drill target, which is never rotated; use one of primary, app.');
+    const backupDr = await cli(["backup", "--hsm", "dr"]);
+    expect(backupDr.code).toBe(2);
+    expect(backupDr.stderr).toContain('--hsm "dr" is a drill target; the backup workflow backs up primaries only; use one of primary.');
+    const backupNope = await cli(["backup", "--hsm", "nope"]);
+    expect(backupNope.code).toBe(2);
+    expect(backupNope.stderr).toContain('--hsm "nope" is not a configured HSM');
+  });
+
+  it("status shows the due demo keys per instance, no verified backup and no drill yet", async () => {
+    const run = await cli(["status", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const s = json(run);
+    const due = Object.fromEntries((s.instances as Array<{ name: string; due: Array<{ name: string; reason: string }> }>).map((i) => [i.name, i.due.map((d) => `${d.name}:${d.reason}`).sort()]));
+    expect(due).toEqual({
+      primary: ["data-wrap:nearExpiry", "pay-signing:nearExpiry", "token-signing:expired"],
+      app: ["app-signing:nearExpiry"],
+    });
+    expect(s.backups).toEqual([expect.objectContaining({ hsm: "primary", count: 0, lastVerified: null, rpoNowMs: null })]);
+    expect(s.lastDrill).toBeNull();
+    expect(s.errors).toEqual([]);
+    expect(s.attention.join(" ")).toContain('run "hsm-lifecycle backup --hsm primary"');
+
+    const table = await cli(["status"]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/primary\s+token-signing\s+expired/);
+    expect(table.stdout).toMatch(/app\s+app-signing\s+nearExpiry/);
+    expect(table.stdout).not.toContain("archive-encrypt");
+  });
+
+  it("plan explains every decision and changes nothing (audit shows reads only, blobs unchanged)", async () => {
+    const instances = [stack.urls.primary, stack.urls.dr, stack.urls.vault];
+    const auditBefore = await Promise.all(instances.map(auditOf));
+    const blobsBefore = await blobSnapshot();
+
+    const run = await cli(["plan", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const plan = json(run);
+    const primary = plan.rotation.instances.find((i: { name: string }) => i.name === "primary");
+    expect(primary.rotate.map((r: { key: string }) => r.key).sort()).toEqual(["data-wrap", "pay-signing", "token-signing"]);
+    expect(primary.notify.find((n: { key: string }) => n.key === "token-signing")?.stage).toBe("expired");
+    expect(primary.skip).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ key: "legacy-export", reason: "excluded" }),
+        expect.objectContaining({ key: "archive-encrypt", reason: "notDue", nextDueOn: expect.any(String) }),
+      ]),
+    );
+    expect(plan.retention).toEqual([{ hsm: "primary", plan: expect.objectContaining({ keep: [], delete: [] }) }]);
+    expect(plan.drills).toEqual([expect.objectContaining({ pair: "primary=dr", safe: true, refusals: [], backup: null, noBackupReason: expect.stringContaining("No verified backup") })]);
+    const human = await cli(["plan"]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/legacy-export\s+skip\s+excluded/);
+    expect(human.stdout).toContain("primary=dr: interlocks pass");
+
+    const auditAfter = await Promise.all(instances.map(auditOf));
+    const newRecords = auditAfter.flatMap((after, i) => after.slice(auditBefore[i]?.length ?? 0));
+    expect(newRecords.filter((r) => r.operationName === "KeyList").length).toBeGreaterThanOrEqual(2); // plan did read
+    expect(newRecords.filter((r) => !READ_OPERATIONS.has(r.operationName)).map((r) => r.operationName)).toEqual([]);
+    expect(await blobSnapshot()).toEqual(blobsBefore);
+  });
+
+  it("report before any drill exits 1 and says how to get one", async () => {
+    const run = await cli(["report", "--latest"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('run "hsm-lifecycle drill" first');
+  });
+
+  it("rotate --dry-run starts nothing; rotate --key rotates that key only and exits 0; again it is not due", async () => {
+    const before = { pay: await versionCount(stack.urls.primary, "pay-signing"), wrap: await versionCount(stack.urls.primary, "data-wrap") };
+    const dry = await cli(["rotate", "--instance", "primary", "--key", "pay-signing", "--dry-run"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/would rotate primary\/pay-signing \(nearExpiry, rule hsm-payment-keys\)/);
+    expect(await versionCount(stack.urls.primary, "pay-signing")).toBe(before.pay);
+
+    const run = await cli(["rotate", "--instance", "primary", "--key", "pay-signing"]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toMatch(/primary\/pay-signing: rotated \S+ → \S+/);
+    expect(run.stderr).toMatch(/rotate:[^ ]+:pay-signing:[0-9a-f]+: started/);
+    expect(await versionCount(stack.urls.primary, "pay-signing")).toBe(before.pay + 1);
+    expect(await versionCount(stack.urls.primary, "data-wrap")).toBe(before.wrap);
+
+    const again = await cli(["rotate", "--instance", "primary", "--key", "pay-signing"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("primary/pay-signing is not due for rotation: notDue");
+    expect(await versionCount(stack.urls.primary, "pay-signing")).toBe(before.pay + 1);
+  });
+
+  it("rotate (a manual sweep) rotates every remaining due key and exits 0; status then shows nothing due", async () => {
+    const run = await cli(["rotate", "--json"]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const out = json(run);
+    expect(out.runtimeStatus).toBe("Completed");
+    expect(out.output.outcomes).toEqual({ rotated: 3 });
+    expect(out.output.failures).toEqual([]);
+    expect(run.stderr).toMatch(/sweep:manual:\d{8}T\d{6}Z: started/);
+
+    const status = json(await cli(["status", "--json"]));
+    for (const i of status.instances) expect(i.due, i.name).toEqual([]);
+  });
+
+  it("backup starts hsmBackup on the runner, shows progress and exits 0 once verified; status then shows RPO now", async () => {
+    const run = await cli(["backup", "--hsm", "primary", "--json"], {});
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const out = json(run);
+    expect(out.backups).toEqual([expect.objectContaining({ runtimeStatus: "Completed", ok: true, output: expect.objectContaining({ kind: "completed", hsmName: "primary" }) })]);
+    expect(run.stderr).toMatch(/backup:primary:\d{4}-\d{2}-\d{2}: started/);
+    expect(stack.runner?.host.get(out.backups[0].instanceId)?.runtimeStatus).toBe("Completed");
+
+    const status = json(await cli(["status", "--json"]));
+    const b = status.backups[0];
+    expect(b.lastVerified.folder).toBe(out.backups[0].output.folder);
+    expect(b.rpoNowMs).toBeGreaterThanOrEqual(0);
+    expect(b.rpoNowMs).toBeLessThan(10 * 60_000);
+    expect(b.rpoMet).toBe(true);
+  });
+
+  it("plan after the backup: retention keeps it (and says why), the drill would restore it with the RPO it implies", async () => {
+    const newest = json(await cli(["status", "--json"])).backups[0].lastVerified.folder as string;
+    const run = await cli(["plan", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const plan = json(run);
+    expect(plan.retention[0].plan.delete).toEqual([]);
+    expect(plan.retention[0].plan.keep).toEqual([expect.objectContaining({ folder: newest, reasons: expect.arrayContaining(["newest verified backup"]) })]);
+    expect(plan.drills[0]).toMatchObject({ pair: "primary=dr", safe: true, backup: { folder: newest, keyCount: 5 }, rpoMet: true });
+    expect(plan.drills[0].rpoIfRunNowMs).toBeGreaterThanOrEqual(0);
+    const human = await cli(["plan"]);
+    expect(human.stdout).toContain(`would restore ${newest} (5 keys`);
+    expect(human.stdout).toMatch(/RPO if run now: .* \(target 1d 2h 0m 0s: met\)/);
+  });
+
+  // After the backup (and no key change since): the drill restores it into DR and must pass.
+  it("a drill that fails (selective restore of a key the backup does not hold) exits 1 and prints why", async () => {
+    const run = await cli(["drill", "--mode", "selective", "--key", "no-such-key", "--json"]);
+    const out = json(run);
+    expect(out.runtimeStatus).toBe("Completed");
+    expect(out.output.verdict).toBe("failed");
+    expect(out.output.failures.length).toBeGreaterThan(0);
+    expect(run.code).toBe(1);
+    // A key missing from the backup is an expected outcome: the selective restore started once (the job failed,
+    // reported as a value by getRestoreStatus), no activity failed and so no durable retry delayed the report.
+    const history = stack.runner?.host.get(out.drillId)?.history ?? [];
+    expect(history.filter((e) => e.EventType === EventType.TaskScheduled && e.Name === "startSelectiveRestore")).toHaveLength(1);
+    expect(history.filter((e) => e.EventType === EventType.TaskFailed)).toEqual([]);
+    expect(out.output.failures.join(" ")).toContain("no-such-key");
+    const human = await cli(["report", "--drill", out.drillId]);
+    expect(human.code).toBe(1);
+    expect(json(human)).toMatchObject({ drillId: out.drillId, kind: "selective", verdict: "failed" });
+  }, 120_000);
+
+  it("drill starts through POST /api/drills, follows it to a passed verdict with RTO and RPO and exits 0; report and status show it", async () => {
+    const run = await cli(["drill", "--pair", "primary=dr", "--json"]);
+    const out = json(run);
+    expect(out.drillId).toMatch(/^drill:primary:dr:full:\d{8}T\d{6}Z$/);
+    expect(out.runtimeStatus).toBe("Completed");
+    expect(run.stderr).toContain(`${out.drillId}: started`);
+    expect(out.output.failures).toEqual([]);
+    expect(out.output).toMatchObject({ verdict: "passed", rtoMs: expect.any(Number), rpoMs: expect.any(Number) });
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+
+    const html = join(stateDir, "drill.html");
+    const report = await cli(["report", "--drill", out.drillId, "--html", html]);
+    expect(report.code, report.stderr).toBe(0);
+    const summary = json(report);
+    expect(summary).toMatchObject({ drillId: out.drillId, verdict: "passed", primary: "primary", target: "dr", rtoMs: out.output.rtoMs, rpoMs: out.output.rpoMs, failures: [] });
+    expect(summary.checks.length).toBeGreaterThan(0);
+    expect(summary.checks.every((c: { passed: boolean }) => c.passed)).toBe(true);
+    expect(existsSync(html)).toBe(true);
+    expect(readFileSync(html, "utf8")).toContain(out.drillId);
+
+    const latest = json(await cli(["report"]));
+    expect(latest.drillId).toBe(out.drillId);
+    const status = json(await cli(["status", "--json"]));
+    expect(status.lastDrill).toMatchObject({ drillId: out.drillId, verdict: "passed" });
+  }, 180_000);
+
+  it("a drill pair that is not configured is refused by the app: exit 1 with its reason", async () => {
+    const run = await cli(["drill", "--pair", "dr=primary"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/not a configured drill pair/);
+  });
+
+  it("an unreachable function app exits 1 naming the URL and the fix", async () => {
+    const run = await new Promise<CliRun>((resolvePromise, reject) => {
+      const child = spawn(process.execPath, [BIN, "backup", "--settings", stack.settingsFile, "--app-url", "http://127.0.0.1:9"], { env: { PATH: process.env["PATH"] ?? "" } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+      child.on("error", reject);
+      child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/\[Unavailable\] The function app at http:\/\/127\.0\.0\.1:9 did not answer.*Fix:/);
+  });
+
+  it("never prints a secret from the settings (topic key, identity header, storage account key)", () => {
+    const secrets = [stack.settings["LIFECYCLE_TOPIC_KEY"], stack.settings["IDENTITY_HEADER"], /AccountKey=([^;]+)/.exec(stack.storageConnectionString)?.[1]];
+    expect(secrets.every((s) => typeof s === "string" && s.length > 8)).toBe(true);
+    const printed = everything.join("\n");
+    expect(printed.length).toBeGreaterThan(1000);
+    for (const s of secrets) expect(printed.includes(s as string)).toBe(false);
+  });
+});

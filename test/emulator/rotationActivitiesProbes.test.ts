@@ -1,0 +1,197 @@
+// Verification probes of the rotation activity layer (issue 5): a crypto round trip that fits the key type and
+// key_ops, against the exact version id, through the real CryptographyClient and the emulator's HSM / vault.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RotationDeps, RotationInstance } from "../../shared/activities/rotationDeps";
+import { ensurePolicyAndRotate } from "../../shared/activities/rotationEnsureAndRotate";
+import { versionFactsOf } from "../../shared/activities/rotationKeyFacts";
+import { rotateKeyVersion } from "../../shared/activities/rotationRotateKeyVersion";
+import { verifyKeyVersion } from "../../shared/activities/rotationVerifyKeyVersion";
+import { createKeyClients } from "../../shared/hsm/keyClients";
+import { startTestEmulator, type TestEmulator } from "../support/emulator";
+
+const DAY = 86_400_000;
+let emu: TestEmulator;
+let deps: RotationDeps;
+let hsm: RotationInstance;
+let vault: RotationInstance;
+
+beforeAll(async () => {
+  emu = await startTestEmulator({ hsms: ["probehsm"], vaults: ["probevault"] });
+  deps = { clients: createKeyClients(emu.credential(), { ca: emu.ca, retryOptions: { maxRetries: 0 } }) };
+  hsm = { name: "probehsm", kind: "managedHsm", url: emu.url("probehsm") };
+  vault = { name: "probevault", kind: "vault", url: emu.url("probevault") };
+}, 60_000);
+
+afterAll(async () => {
+  await emu?.close();
+});
+
+/**
+ * Creates a key, rotates it through the activity, and verifies the new version against the previous one,
+ * wired as the rotateKey orchestration wires it: the rotate's answers go to the verification (no GET).
+ */
+async function rotateAndVerify(instance: RotationInstance, name: string, create: () => Promise<{ properties: { version?: string } }>) {
+  const created = await create();
+  const rotated = await rotateKeyVersion({ instance, name, fromVersion: created.properties.version ?? "", newVersionExpiry: "P90D" }, deps);
+  expect(rotated.kind).toBe("rotated");
+  if (rotated.previousKey === undefined) throw new Error("a rotation that rotated must return the previous version's facts");
+  return verifyKeyVersion({ instance, name, version: rotated.version, key: rotated.newKey, previousVersion: rotated.previousVersion, previousKey: rotated.previousKey }, deps);
+}
+
+type AuditRow = { operationName: string; properties: { requestUri: string } };
+
+/** The HSM requests the emulator's audit log holds for one key (every version, its policy), by operation. */
+async function requestsFor(hsmName: string, key: string): Promise<string[]> {
+  const audit = await emu.control(hsmName, "GET", "/_emulator/audit");
+  return (audit.body.value as AuditRow[])
+    .filter((r) => new URL(r.properties.requestUri).pathname.split("/")[2] === key)
+    .map((r) => r.operationName)
+    .sort();
+}
+
+describe("probes on a Managed HSM", () => {
+  it("RSA-HSM: sign/verify and wrap/unwrap on the exact new version", async () => {
+    const keys = emu.keyClient("probehsm");
+    const result = await rotateAndVerify(hsm, "rsa-probe", () => keys.createRsaKey("rsa-probe", { hsm: true, keySize: 2048 }));
+    expect(result).toMatchObject({ kind: "verified", checks: ["sign/verify RS256", "wrap/unwrap RSA-OAEP-256"], previous: { kind: "usable" } });
+    const current = await keys.getKey("rsa-probe");
+    expect(result.keyId).toBe(current.id);
+    // The private-key halves ran on the HSM against that exact version, not the versionless key.
+    const audit = await emu.control("probehsm", "GET", "/_emulator/audit");
+    const used = (audit.body.value as { operationName: string; properties: { requestUri: string } }[])
+      .filter((r) => r.operationName === "KeySign" || r.operationName === "KeyUnwrap")
+      .map((r) => new URL(r.properties.requestUri).pathname);
+    const v = current.properties.version ?? "";
+    expect(used).toEqual(expect.arrayContaining([`/keys/rsa-probe/${v}/sign`, `/keys/rsa-probe/${v}/unwrapkey`]));
+  });
+
+  it.each([
+    ["P-256", "ES256"],
+    ["P-384", "ES384"],
+    ["P-521", "ES512"],
+  ] as const)("EC-HSM %s: sign/verify with %s", async (curve, alg) => {
+    const name = `ec-probe-${curve.toLowerCase()}`;
+    const result = await rotateAndVerify(hsm, name, () => emu.keyClient("probehsm").createEcKey(name, { hsm: true, curve }));
+    expect(result).toMatchObject({ kind: "verified", checks: [`sign/verify ${alg}`] });
+  });
+
+  it.each([256, 128] as const)("oct-HSM %i-bit: one encrypt/decrypt round trip (AES-GCM)", async (keySize) => {
+    const name = `aes-probe-${keySize}`;
+    const result = await rotateAndVerify(hsm, name, () => emu.keyClient("probehsm").createOctKey(name, { hsm: true, keySize }));
+    expect(result).toMatchObject({ kind: "verified", checks: ["encrypt/decrypt AES-GCM"], previous: { kind: "usable" } });
+  });
+
+  it("oct-HSM allowed only wrapKey/unwrapKey: wrap/unwrap (AES-KW)", async () => {
+    const result = await rotateAndVerify(hsm, "aes-wrap-only", () => emu.keyClient("probehsm").createOctKey("aes-wrap-only", { hsm: true, keySize: 256, keyOps: ["wrapKey", "unwrapKey"] }));
+    expect(result).toMatchObject({ kind: "verified", checks: ["wrap/unwrap AES-KW"] });
+  });
+
+  it("a previous version already disabled is skipped, not blamed; the new version still verifies", async () => {
+    const keys = emu.keyClient("probehsm");
+    const old = await keys.createEcKey("ec-prev-disabled", { hsm: true, curve: "P-256" });
+    const rotated = await rotateKeyVersion({ instance: hsm, name: "ec-prev-disabled", fromVersion: old.properties.version ?? "", newVersionExpiry: "P90D" }, deps);
+    await keys.updateKeyProperties("ec-prev-disabled", old.properties.version ?? "", { enabled: false });
+    // No previousKey facts: the state is read from the service (one GET), as for a caller without the rotate's answer.
+    const result = await verifyKeyVersion({ instance: hsm, name: "ec-prev-disabled", version: rotated.version, key: rotated.newKey, previousVersion: old.properties.version ?? "" }, deps);
+    expect(result).toMatchObject({ kind: "verified", checks: ["sign/verify ES256"], previous: { kind: "skipped" } });
+    expect(result.previous?.kind === "skipped" ? result.previous.reason : "").toMatch(/^KeyDisabled/);
+  });
+
+  it("RSA allowed only encrypt/decrypt: encrypts locally, decrypts on the HSM", async () => {
+    const result = await rotateAndVerify(hsm, "rsa-enc-only", () => emu.keyClient("probehsm").createRsaKey("rsa-enc-only", { hsm: true, keyOps: ["encrypt", "decrypt"] }));
+    expect(result).toMatchObject({ kind: "verified", checks: ["encrypt/decrypt RSA-OAEP-256"] });
+    const sent = await requestsFor("probehsm", "rsa-enc-only");
+    expect(sent).toContain("KeyDecrypt");
+    expect(sent).not.toContain("KeyEncrypt");
+  });
+
+  it("a published public key that does not match the HSM's private key fails as broken (local verify and local wrap)", async () => {
+    const keys = emu.keyClient("probehsm");
+    const real = await keys.createRsaKey("rsa-mismatch", { hsm: true });
+    const other = await keys.createRsaKey("rsa-other", { hsm: true });
+    // The facts name the real version but carry another key's public half, as a consumer would be handed it.
+    const forged = { ...versionFactsOf(real), n: versionFactsOf(other).n ?? "", e: versionFactsOf(other).e ?? "" };
+    const signFirst = await verifyKeyVersion({ instance: hsm, name: "rsa-mismatch", version: real.properties.version ?? "", key: forged }, deps);
+    expect(signFirst).toMatchObject({ kind: "failed", checks: [] });
+    expect(signFirst.kind === "failed" ? signFirst.reason : "").toMatch(/^sign\/verify RS256: the signature made by the service does not verify with the published public key/);
+
+    const wrapOnly = await keys.createRsaKey("rsa-mismatch-wrap", { hsm: true, keyOps: ["wrapKey", "unwrapKey"] });
+    const forgedWrap = { ...versionFactsOf(wrapOnly), n: versionFactsOf(other).n ?? "", e: versionFactsOf(other).e ?? "" };
+    const unwrap = await verifyKeyVersion({ instance: hsm, name: "rsa-mismatch-wrap", version: wrapOnly.properties.version ?? "", key: forgedWrap }, deps);
+    expect(unwrap.kind).toBe("failed");
+    // The HSM cannot unwrap what another public key wrapped: an OAEP decoding error (400) or a differing result.
+    expect(unwrap.kind === "failed" ? unwrap.reason : "").toMatch(/^wrap\/unwrap RSA-OAEP-256: /);
+  });
+
+  it.each([
+    ["EC P-256", "req-ec", ["Authentication", "KeyGet", "KeyRotate", "KeyRotationPolicyGet", "KeyRotationPolicySet", "KeySign"]],
+    ["RSA 2048", "req-rsa", ["Authentication", "KeyGet", "KeyRotate", "KeyRotationPolicyGet", "KeyRotationPolicySet", "KeySign", "KeyUnwrap"]],
+    ["oct 256", "req-oct", ["Authentication", "KeyDecrypt", "KeyEncrypt", "KeyGet", "KeyRotate", "KeyRotationPolicyGet", "KeyRotationPolicySet"]],
+  ] as const)("%s: policy + rotate + verify send exactly the requests of the issue-5 budget (audit log)", async (_label, name, expected) => {
+    const keys = emu.keyClient("probehsm");
+    const created =
+      name === "req-ec" ? await keys.createEcKey(name, { hsm: true, curve: "P-256" }) : name === "req-rsa" ? await keys.createRsaKey(name, { hsm: true, keySize: 2048 }) : await keys.createOctKey(name, { hsm: true, keySize: 256 });
+    const before = await requestsFor("probehsm", name);
+    // As the rotateKey orchestration runs it: one activity for policy + rotate, then the verification.
+    const rotated = await ensurePolicyAndRotate({ instance: hsm, name, fromVersion: created.properties.version ?? "", newVersionExpiry: "P90D" }, deps);
+    const verified = await verifyKeyVersion({ instance: hsm, name, version: rotated.version, key: rotated.newKey, previousVersion: rotated.previousVersion, ...(rotated.previousKey === undefined ? {} : { previousKey: rotated.previousKey }) }, deps);
+    expect(verified).toMatchObject({ kind: "verified", previous: { kind: "usable" } });
+    const after = await requestsFor("probehsm", name);
+    // Only this rotation's requests (the admin's create is the same list before and after).
+    const sent = [...after];
+    for (const op of before) sent.splice(sent.indexOf(op), 1);
+    // "Authentication" is the unauthenticated challenge a new CryptographyClient pipeline sends first (401, no
+    // caller oid): one per verified version, none for the previous version any more.
+    expect(sent.sort()).toEqual([...expected]);
+    const authenticated = sent.filter((op) => op !== "Authentication");
+    // With the sweep's versions page that is at most 6 (RSA / oct on a key's FIRST rotation: 7, then 6 once the policy is set).
+    expect(authenticated.filter((op) => op !== "KeyRotationPolicySet").length).toBeLessThanOrEqual(5);
+    const again = await ensurePolicyAndRotate({ instance: hsm, name, fromVersion: rotated.version, newVersionExpiry: "P90D" }, deps);
+    expect(again.policy).toBe("unchanged");
+  });
+
+  it("only the operations the key_ops allow are probed; none allowed is a failure, not a pass", async () => {
+    const keys = emu.keyClient("probehsm");
+    const wrapOnly = await keys.createRsaKey("rsa-wrap-only", { hsm: true, keyOps: ["wrapKey", "unwrapKey"] });
+    expect(await verifyKeyVersion({ instance: hsm, name: "rsa-wrap-only", version: wrapOnly.properties.version ?? "" }, deps)).toMatchObject({
+      kind: "verified",
+      checks: ["wrap/unwrap RSA-OAEP-256"],
+    });
+    const signOnly = await keys.createEcKey("ec-sign-only", { hsm: true, curve: "P-256", keyOps: ["sign"] });
+    const failed = await verifyKeyVersion({ instance: hsm, name: "ec-sign-only", version: signOnly.properties.version ?? "" }, deps);
+    expect(failed.kind).toBe("failed");
+    expect(failed.kind === "failed" ? failed.reason : "").toMatch(/key_ops \[sign\] allow no round trip/);
+  });
+
+  it("a disabled new version fails verification; an expired previous version is skipped, not blamed", async () => {
+    const keys = emu.keyClient("probehsm");
+    const v1 = await keys.createRsaKey("rsa-disabled", { hsm: true });
+    await keys.updateKeyProperties("rsa-disabled", v1.properties.version ?? "", { enabled: false });
+    const failed = await verifyKeyVersion({ instance: hsm, name: "rsa-disabled", version: v1.properties.version ?? "" }, deps);
+    expect(failed).toMatchObject({ kind: "failed", reason: "the version is disabled" });
+
+    const now = Date.parse((await emu.control("probehsm", "GET", "/_emulator/clock")).body.now as string);
+    const old = await keys.createRsaKey("rsa-expiring", { hsm: true, expiresOn: new Date(now + 1 * DAY) });
+    const rotated = await rotateKeyVersion({ instance: hsm, name: "rsa-expiring", fromVersion: old.properties.version ?? "", newVersionExpiry: "P90D" }, deps);
+    const r = await emu.control("probehsm", "POST", "/_emulator/clock", { shiftDays: 2 });
+    expect(r.status).toBe(200);
+    // The previous version's state is judged on the decision clock; here the emulator's, two days on.
+    const later = { ...deps, now: () => new Date(now + 2 * DAY + 60_000) };
+    const result = await verifyKeyVersion({ instance: hsm, name: "rsa-expiring", version: rotated.version, previousVersion: old.properties.version ?? "" }, later);
+    expect(result.kind).toBe("verified");
+    expect(result.previous).toMatchObject({ kind: "skipped" });
+    expect(result.previous?.kind === "skipped" ? result.previous.reason : "").toMatch(/KeyExpired/);
+  });
+});
+
+describe("probes on a vault", () => {
+  it("RSA: sign/verify and wrap/unwrap", async () => {
+    const result = await rotateAndVerify(vault, "rsa-v", () => emu.keyClient("probevault").createRsaKey("rsa-v"));
+    expect(result).toMatchObject({ kind: "verified", checks: ["sign/verify RS256", "wrap/unwrap RSA-OAEP-256"], previous: { kind: "usable" } });
+  });
+
+  it("EC P-256K: sign/verify with ES256K", async () => {
+    const result = await rotateAndVerify(vault, "ec-v", () => emu.keyClient("probevault").createEcKey("ec-v", { curve: "P-256K" }));
+    expect(result).toMatchObject({ kind: "verified", checks: ["sign/verify ES256K"] });
+  });
+});

@@ -1,0 +1,153 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { LifecycleError } from "../../shared/errors";
+import { loadSettings, redactSettings, rotationInstances } from "../../shared/config/settings";
+import { settingsCatalog } from "../../shared/config/settingsCatalog";
+
+const minimal = {
+  HSMS: "primary=https://Contoso.managedhsm.azure.net/,dr=https://contoso-dr.managedhsm.azure.net",
+  DRILL_PAIRS: "primary=dr",
+  STORAGE_ACCOUNT_URL: "https://acct.blob.core.windows.net",
+  LIFECYCLE_TOPIC_ENDPOINT: "https://topic.westeurope-1.eventgrid.azure.net/api/events",
+};
+
+function failure(env: Record<string, string>): LifecycleError {
+  try {
+    loadSettings(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(LifecycleError);
+    return e as LifecycleError;
+  }
+  throw new Error("loadSettings accepted invalid settings");
+}
+
+describe("loadSettings", () => {
+  it("applies documented defaults and normalises instance URLs", () => {
+    const s = loadSettings(minimal);
+    expect(s.hsms).toEqual([
+      { name: "primary", kind: "managedHsm", url: "https://contoso.managedhsm.azure.net", role: "primary" },
+      { name: "dr", kind: "managedHsm", url: "https://contoso-dr.managedhsm.azure.net", role: "drillTarget" },
+    ]);
+    expect(s.drillPairs).toEqual([
+      { primary: "primary", target: "dr", primaryUrl: "https://contoso.managedhsm.azure.net", targetUrl: "https://contoso-dr.managedhsm.azure.net" },
+    ]);
+    expect(s.schedules).toEqual({ sweep: "0 0 1 * * *", backup: "0 0 2 * * *", drill: "0 0 4 * * 0" });
+    expect(s.retention).toEqual({ daily: 7, weekly: 4, monthly: 12 });
+    expect(s.objectives).toEqual({ rtoMs: 4 * 3_600_000, rpoMs: 26 * 3_600_000 });
+    expect(s.pollerIntervalMs).toBe(2000);
+    expect(s.adminJobTimeoutMs).toBe(2 * 3_600_000);
+    expect(s.rotation).toEqual({ policyFile: "rotation-policy.json", batchSize: 50 });
+    expect(s.storage).toEqual({ accountUrl: "https://acct.blob.core.windows.net", backupContainer: "hsm-backups", backupAuth: "managedIdentity", drillReportsContainer: "drill-reports", auditContainer: "lifecycle-audit" });
+    expect(s.lifecycleTopic).toEqual({ endpoint: minimal.LIFECYCLE_TOPIC_ENDPOINT });
+    expect(s.tlsCaFile).toBeUndefined();
+    expect(Object.isFrozen(s.hsms[0])).toBe(true);
+  });
+
+  it("rotates primaries and vaults, never a drill target", () => {
+    const s = loadSettings({ ...minimal, VAULTS: "app=https://app-kv.vault.azure.net" });
+    expect(rotationInstances(s).map((i) => `${i.name}:${i.kind}`)).toEqual(["primary:managedHsm", "app:vault"]);
+  });
+
+  it("accepts the emulator setup: loopback https ports, Azurite connection string, CA file, topic key", () => {
+    const s = loadSettings({
+      HSMS: "primary=https://127.0.0.1:8443,dr=https://127.0.0.1:8444",
+      DRILL_PAIRS: "primary=dr",
+      STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true",
+      LIFECYCLE_TOPIC_ENDPOINT: "https://127.0.0.1:8446/api/events",
+      LIFECYCLE_TOPIC_KEY: "topic-secret",
+      HSM_TLS_CA_FILE: "/tmp/ca.pem",
+      POLLER_INTERVAL_MS: "0",
+    });
+    expect(s.hsms.map((h) => h.url)).toEqual(["https://127.0.0.1:8443", "https://127.0.0.1:8444"]);
+    expect(s.storage.connectionString).toBe("UseDevelopmentStorage=true");
+    expect(s.pollerIntervalMs).toBe(0);
+    expect(s.tlsCaFile).toBe("/tmp/ca.pem");
+    const logged = JSON.stringify(redactSettings(s));
+    expect(logged).not.toContain("topic-secret");
+    expect(logged).not.toContain("UseDevelopmentStorage");
+  });
+
+  it("lists every missing and invalid key in ONE error", () => {
+    const e = failure({
+      HSMS: "primary=http://hsm.example,bad name=https://x",
+      VAULTS: "v=https://v.vault.azure.net/keys",
+      ROTATION_BATCH_SIZE: "0",
+      SWEEP_SCHEDULE: "0 0 2 * *",
+      BACKUP_SCHEDULE: "0 0 25 * * *",
+      RETENTION_DAILY: "seven",
+      RPO_TARGET: "P1M",
+      BACKUP_AUTH: "key",
+      BACKUP_CONTAINER: "Backups",
+      STORAGE_CONNECTION_STRING: "not-a-connection-string-SECRETVALUE",
+    });
+    expect(e.code).toBe("SettingsInvalid");
+    expect(e.retryable).toBe(false);
+    const expected = [
+      'HSMS "primary" must use https',
+      'HSMS entry name "bad name"',
+      'VAULTS "v" must be the instance origin only',
+      "ROTATION_BATCH_SIZE 0 is out of range; use 1..200.",
+      'SWEEP_SCHEDULE "0 0 2 * *" has 5 fields; NCRONTAB needs 6',
+      'BACKUP_SCHEDULE "0 0 25 * * *" is not a valid NCRONTAB expression',
+      'RETENTION_DAILY "seven" must be a whole number from 1 to 3650.',
+      "RPO_TARGET the value must not use years or months",
+      'BACKUP_AUTH "key" must be "managedIdentity" or "sas".',
+      'BACKUP_CONTAINER "Backups" is not a valid container name',
+      "STORAGE_CONNECTION_STRING is not a storage connection string",
+      "LIFECYCLE_TOPIC_ENDPOINT is missing",
+    ];
+    for (const part of expected) expect(e.message).toContain(part);
+    expect(e.message).toMatch(/^\[SettingsInvalid\] 12 app setting problems: /);
+    expect(e.message).not.toContain("SECRETVALUE");
+  });
+
+  it("requires HSMS and a storage account", () => {
+    const e = failure({ LIFECYCLE_TOPIC_ENDPOINT: minimal.LIFECYCLE_TOPIC_ENDPOINT });
+    expect(e.message).toContain("HSMS is missing");
+    expect(e.message).toContain("STORAGE_ACCOUNT_URL is missing (or set STORAGE_CONNECTION_STRING)");
+  });
+
+  it("refuses a drill target that is a primary under another name, or unknown, or paired with itself", () => {
+    const same = failure({ ...minimal, HSMS: "primary=https://hsm.managedhsm.azure.net,dr=https://HSM.managedhsm.azure.net:443" });
+    expect(same.message).toContain('drill target "dr" has the same URL as primary "primary" (https://hsm.managedhsm.azure.net); a drill would overwrite production keys.');
+    const unknown = failure({ ...minimal, DRILL_PAIRS: "primary=nowhere" });
+    expect(unknown.message).toContain('names "nowhere" as a drill target, but HSMS has no HSM of that name.');
+    const self = failure({ ...minimal, DRILL_PAIRS: "primary=primary" });
+    expect(self.message).toContain('pairs "primary" with itself');
+  });
+
+  it("refuses an instance configured twice or a name reused across HSMS and VAULTS", () => {
+    const dup = failure({ ...minimal, VAULTS: "kv=https://contoso.managedhsm.azure.net" });
+    expect(dup.message).toContain('lists https://contoso.managedhsm.azure.net twice ("primary" and "kv")');
+    const reused = failure({ ...minimal, VAULTS: "primary=https://kv.vault.azure.net" });
+    expect(reused.message).toContain('VAULTS reuses the name "primary"');
+  });
+
+  it("refuses URLs that carry a SAS or a query", () => {
+    const e = failure({ ...minimal, BACKUP_COPY_CONTAINER_URL: "https://acct.blob.core.windows.net/immutable?sv=1&sig=abc" });
+    expect(e.message).toContain("BACKUP_COPY_CONTAINER_URL must not carry a query string or credentials");
+    expect(e.message).not.toContain("sig=abc");
+  });
+
+  it("treats blank values as unset (defaults apply)", () => {
+    const s = loadSettings({ ...minimal, SWEEP_SCHEDULE: "  ", VAULTS: "" });
+    expect(s.schedules.sweep).toBe("0 0 1 * * *");
+    expect(s.vaults).toEqual([]);
+  });
+});
+
+describe("local.settings.sample.json", () => {
+  const sample = JSON.parse(readFileSync(join(__dirname, "..", "..", "local.settings.sample.json"), "utf8")) as { Values: Record<string, string> };
+
+  it("holds the Functions basics and every documented key, and nothing undocumented", () => {
+    expect(sample.Values.AzureWebJobsStorage).toBe("UseDevelopmentStorage=true");
+    expect(sample.Values.FUNCTIONS_WORKER_RUNTIME).toBe("node");
+    const ours = Object.keys(sample.Values).filter((k) => k !== "AzureWebJobsStorage" && k !== "FUNCTIONS_WORKER_RUNTIME");
+    expect(ours.sort()).toEqual(settingsCatalog.map((s) => s.key).sort());
+  });
+
+  it("loads without errors", () => {
+    expect(() => loadSettings(sample.Values)).not.toThrow();
+  });
+});
