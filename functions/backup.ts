@@ -12,6 +12,7 @@ import { credentialFor } from "../shared/hsm/workloadCredential";
 import { keyClientOptionsFor, readTlsCaFile } from "../shared/hsm/keyClients";
 import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
+import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
 import { preBackupCheck } from "../shared/activities/backupPreCheck";
 import { startBackup } from "../shared/activities/backupStart";
 import { getBackupStatus } from "../shared/activities/backupStatus";
@@ -65,7 +66,7 @@ function audit(): BackupAuditDeps {
 
 /** Wraps an `(input, deps)` activity for registration. */
 function activity<I, O>(name: string, handler: (input: I, d: BackupDeps) => Promise<O>): void {
-  df.app.activity(name, { handler: (input: unknown) => handler(input as I, deps()) });
+  df.app.activity(name, { handler: settlePermanentFailures(name, (input) => handler(input as I, deps())) });
 }
 
 activity(activityNames.preBackupCheck, preBackupCheck);
@@ -76,7 +77,9 @@ activity(activityNames.verifyBackup, verifyBackup);
 activity(activityNames.copyBackup, copyBackup);
 activity(activityNames.listBackups, listBackups);
 activity(activityNames.applyBackupRetention, applyBackupRetention);
-df.app.activity(activityNames.recordBackupOutcome, { handler: (input: unknown) => recordBackupOutcome(input as Parameters<typeof recordBackupOutcome>[0], audit()) });
+df.app.activity(activityNames.recordBackupOutcome, {
+  handler: settlePermanentFailures(activityNames.recordBackupOutcome, (input) => recordBackupOutcome(input as Parameters<typeof recordBackupOutcome>[0], audit())),
+});
 
 df.app.orchestration(
   orchestrationNames.hsmBackup,

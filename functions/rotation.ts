@@ -8,6 +8,7 @@ import * as df from "durable-functions";
 import { appSettings, scheduleSetting } from "../shared/app/appSettings";
 import { credentialFor } from "../shared/hsm/workloadCredential";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
+import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
 import { rotationActivityHandlers } from "../shared/activities/rotationActivities";
 import { createRotationDeps } from "../shared/activities/rotationDepsFromSettings";
 import type { RotationDeps } from "../shared/activities/rotationDeps";
@@ -59,14 +60,14 @@ function audit(): RotationAuditDeps {
 
 /** Wraps an `(input, deps)` activity for registration; its log lines go to that invocation's log. */
 function activity<I, O>(name: string, handler: (input: I, d: RotationDeps) => Promise<O>): void {
-  df.app.activity(name, { handler: (input: unknown, context: InvocationContext) => handler(input as I, { ...deps(), log: (line) => context.log(line) }) });
+  df.app.activity(name, { handler: settlePermanentFailures(name, (input, context) => handler(input as I, { ...deps(), log: (line) => context.log(line) })) });
 }
 
 /** Activities that start or inspect durable instances get the durable client input. */
 function clientActivity<I, O>(name: string, handler: (input: I, client: df.DurableClient) => Promise<O>): void {
   df.app.activity(name, {
     extraInputs: [df.input.durableClient()],
-    handler: (input: unknown, context: InvocationContext) => handler(input as I, df.getClient(context)),
+    handler: settlePermanentFailures(name, (input, context) => handler(input as I, df.getClient(context))),
   });
 }
 
@@ -77,7 +78,7 @@ activity(activityNames.retireKeyVersions, retireKeyVersions);
 activity(activityNames.ensurePolicyAndRotate, ensurePolicyAndRotate);
 activity(activityNames.recordForeignVersion, recordForeignVersion);
 clientActivity(activityNames.recordRotationOutcome, (input: Parameters<typeof recordRotationOutcome>[0], client) => recordRotationOutcome(input, { ...audit(), starter: client }));
-df.app.activity(activityNames.loadRotationConfig, { handler: () => loadRotationConfig(appSettings()) });
+df.app.activity(activityNames.loadRotationConfig, { handler: settlePermanentFailures(activityNames.loadRotationConfig, async () => loadRotationConfig(appSettings())) });
 clientActivity(activityNames.claimRotations, claimRotations);
 
 df.app.orchestration(orchestrationNames.rotationSweep, rotationSweepOrchestrator(retry));

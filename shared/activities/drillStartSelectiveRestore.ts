@@ -63,7 +63,7 @@ export async function startSelectiveRestore(input: StartSelectiveRestoreInput, d
     if (state.startTime !== undefined) out.startTime = state.startTime.toISOString();
     return out;
   } catch (e) {
-    throw fromRestError(e, { service: "managedHsm", operation: `selective restore of ${input.keyName} into the DR HSM`, resource: targetUrl, requiredRole: "Managed HSM Restore" });
+    throw fromRestError(e, { service: "managedHsm", operation: `selective restore of ${input.keyName} into the DR HSM`, resource: targetUrl, requiredRole: "Managed HSM Restore User", requiredScope: "/" });
   }
 }
 

@@ -6,8 +6,6 @@ import { redactSecrets } from "./redactSecrets";
 export type RoleName =
   | "Managed HSM Crypto User"
   | "Managed HSM Crypto Officer"
-  | "Managed HSM Backup"
-  | "Managed HSM Restore"
   // The built-in role names as Azure lists them (`az keyvault role definition list --hsm-name …`).
   | "Managed HSM Backup User"
   | "Managed HSM Restore User"

@@ -4,3 +4,4 @@ export { fromRestError, toLifecycleError, isRestErrorLike, type FailureContext, 
 export { parseActivityFailure, type ActivityFailure } from "./parseActivityFailure";
 export { redactSecrets } from "./redactSecrets";
 export { lifecycleExceptionProperties } from "./lifecycleExceptionProperties";
+export { type PermanentFailure, isPermanentFailure, permanentFailureOf, returningPermanentFailures, throwPermanentFailure } from "./permanentFailure";

@@ -26,6 +26,7 @@ import type { CopyBackupOutput } from "../activities/backupCopy";
 import type { ApplyBackupRetentionOutput } from "../activities/backupRetentionApply";
 import type { RecordBackupOutcomeInput, RecordBackupOutcomeOutput } from "../activities/backupAudit";
 import type { ActivityRetryPolicy, BackupRunInput } from "./backupRunInput";
+import { callActivity } from "./callActivity";
 
 /** Builds durable's RetryOptions (an SDK class, so the registration passes the constructor in). */
 export type RetryOptionsFactory = (policy: ActivityRetryPolicy) => RetryOptions;
@@ -78,7 +79,7 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
 
     function* call<T>(name: string, activityInput: unknown): Generator<Task, Step<T>, any> {
       try {
-        return { ok: true, value: (yield context.df.callActivityWithRetry(name, retry, activityInput)) as T };
+        return { ok: true, value: yield* callActivity<T>(context, retry, name, activityInput) };
       } catch (e) {
         const f = parseActivityFailure(e);
         return { ok: false, code: f.code, detail: f.detail };
@@ -87,7 +88,7 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
 
     function* callOnce<T>(name: string, activityInput: unknown): Generator<Task, Step<T>, any> {
       try {
-        return { ok: true, value: (yield context.df.callActivity(name, activityInput)) as T };
+        return { ok: true, value: yield* callActivity<T>(context, undefined, name, activityInput) };
       } catch (e) {
         const f = parseActivityFailure(e);
         return { ok: false, code: f.code, detail: f.detail };
@@ -113,14 +114,17 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
       // Plain callActivity: the activity never throws for publish/audit problems, and a bug in it must not
       // turn a good backup into a failed run.
       try {
-        return (yield context.df.callActivity(activityNames.recordBackupOutcome, outcome)) as RecordBackupOutcomeOutput;
+        return yield* callActivity<RecordBackupOutcomeOutput>(context, undefined, activityNames.recordBackupOutcome, outcome);
       } catch (e) {
         return { error: parseActivityFailure(e).detail };
       }
     }
 
-    /** Polls one job to its end with durable timers between polls (no worker is held while it runs). */
-    function* monitor(jobId: string, kind: "preCheck" | "backup"): Generator<Task, Outcome, any> {
+    /**
+     * Polls one job to its end with durable timers between polls (no worker is held while it runs). `shown` stays
+     * in the custom status on every poll, so an operator (or `status`) sees e.g. that the job was adopted.
+     */
+    function* monitor(jobId: string, kind: "preCheck" | "backup", shown: Record<string, unknown> = {}): Generator<Task, Outcome, any> {
       const watchStartedAt = context.df.currentUtcDateTime;
       let polls = 0;
       for (;;) {
@@ -135,7 +139,7 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
         const next = nextBackupPoll(status.value, { now, watchStartedAt, timeoutMs: input.jobTimeoutMs, intervalMs: input.pollIntervalMs });
         if (next.kind === "succeeded") return { ...next, polls, noticedAt: now };
         if (next.kind === "failed" || next.kind === "timedOut") return { kind: next.kind, code: next.error.code, message: next.error.message, polls };
-        context.df.setCustomStatus({ stage: "monitoring", jobId, polls });
+        context.df.setCustomStatus({ stage: "monitoring", ...shown, jobId, polls });
         yield context.df.createTimer(new Date(next.fireAt));
       }
     }
@@ -173,8 +177,9 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
       else started = start.value;
       if (started === undefined) continue; // unreachable: fail() throws
       lastJobId = started.jobId;
-      context.df.setCustomStatus({ stage: "monitoring", jobId: started.jobId, adopted: started.adopted, attempt: attempts, polls: 0 });
-      const outcome = yield* monitor(started.jobId, "backup");
+      const shown = { adopted: started.adopted, attempt: attempts };
+      context.df.setCustomStatus({ stage: "monitoring", ...shown, jobId: started.jobId, polls: 0 });
+      const outcome = yield* monitor(started.jobId, "backup", shown);
       if (outcome.kind === "succeeded") {
         done = outcome;
         break;

@@ -16,6 +16,7 @@ import { parseActivityFailure } from "../errors/parseActivityFailure";
 import { activityNames } from "../names";
 import { pollAdminJob } from "./restoreDrillPolling";
 import type { DrillKind, DrillStage, RestoreDrillInput, RestoreDrillOutput } from "./restoreDrillTypes";
+import { callActivity } from "./callActivity";
 
 type Gen<T> = Generator<Task, T, unknown>;
 
@@ -62,12 +63,12 @@ export function restoreDrill(kind: DrillKind, retry: RetryOptions): Orchestratio
     const reportInput: WriteDrillReportInput = { ...state.report, finishedAt };
     if (state.failure !== undefined) reportInput.failure = state.failure;
     // A report that cannot be written fails the orchestration: an unrecorded drill proves nothing.
-    const written = (yield context.df.callActivityWithRetry(activityNames.writeDrillReport, retry, reportInput)) as WriteDrillReportOutput;
+    const written = yield* callActivity<WriteDrillReportOutput>(context, retry, activityNames.writeDrillReport, reportInput);
 
     setStage(context, "record", input);
     let recorded: RestoreDrillOutput["recorded"];
     try {
-      const r = (yield context.df.callActivityWithRetry(activityNames.recordDrillOutcome, retry, { drillId, jsonBlob: written.jsonBlob, trigger: input.trigger })) as RecordDrillOutcomeOutput;
+      const r = yield* callActivity<RecordDrillOutcomeOutput>(context, retry, activityNames.recordDrillOutcome, { drillId, jsonBlob: written.jsonBlob, trigger: input.trigger });
       recorded = { event: r.event, audit: true };
     } catch (e) {
       // Publishing and auditing never change the verdict; the failure is kept in the output for operators.
@@ -86,7 +87,7 @@ export function restoreDrill(kind: DrillKind, retry: RetryOptions): Orchestratio
 
 function* runStages(context: OrchestrationContext, retry: RetryOptions, input: RestoreDrillInput, state: DrillState): Gen<void> {
   const pair = { primary: input.primary, target: input.target };
-  const call = (name: string, activityInput: unknown): Task => context.df.callActivityWithRetry(name, retry, activityInput);
+  const call = <T>(name: string, activityInput: unknown): Generator<Task, T, unknown> => callActivity<T>(context, retry, name, activityInput);
   const stop = (stage: DrillStage, failure: string): void => {
     state.failure = failure;
     state.stoppedAt = stage;
@@ -101,7 +102,7 @@ function* runStages(context: OrchestrationContext, retry: RetryOptions, input: R
   // value (an expected outcome), so it is reported at once; only transient failures throw and are retried.
   setStage(context, "interlocks", input);
   try {
-    const safety = (yield call(activityNames.checkDrillSafety, pair)) as CheckDrillSafetyOutput;
+    const safety = yield* call<CheckDrillSafetyOutput>(activityNames.checkDrillSafety, pair);
     if (safety.kind === "refused") return stop("interlocks", formatFailureMessage(safety.code, safety.reason));
     state.report.primary.url = safety.primaryUrl;
     state.report.target.url = safety.targetUrl;
@@ -113,7 +114,7 @@ function* runStages(context: OrchestrationContext, retry: RetryOptions, input: R
   setStage(context, "selectBackup", input);
   let chosen: FoundVerifiedBackup;
   try {
-    const found = (yield call(activityNames.findLatestVerifiedBackup, { primary: input.primary, drillStart: state.report.startedAt })) as FindLatestVerifiedBackupOutput;
+    const found = yield* call<FindLatestVerifiedBackupOutput>(activityNames.findLatestVerifiedBackup, { primary: input.primary, drillStart: state.report.startedAt });
     if (found.kind === "noVerifiedBackup") return stop("selectBackup", formatFailureMessage("NoVerifiedBackup", found.reason));
     chosen = found;
   } catch (e) {
@@ -124,7 +125,7 @@ function* runStages(context: OrchestrationContext, retry: RetryOptions, input: R
   // 3. DR backs itself up first: the HSM refuses a restore without a full self-backup in the last 30 minutes.
   setStage(context, "targetBackup", input);
   try {
-    const started = (yield call(activityNames.startDrillTargetBackup, pair)) as StartDrillTargetBackupOutput;
+    const started = yield* call<StartDrillTargetBackupOutput>(activityNames.startDrillTargetBackup, pair);
     const result = yield* pollAdminJob<AdminJobSnapshot>(context, retry, activityNames.getDrillTargetBackupStatus, { ...pair, jobId: started.jobId }, poll);
     if (result.kind === "timedOut") return stop("targetBackup", timedOut("DR's own backup", started.jobId, result.waitedMs));
     const s = result.snapshot;
@@ -139,7 +140,7 @@ function* runStages(context: OrchestrationContext, retry: RetryOptions, input: R
   // 4. The HSM's pre-restore check (security domain, storage access): changes nothing.
   setStage(context, "preRestoreCheck", input);
   try {
-    const pre = (yield call(activityNames.preRestoreCheck, { ...pair, folderUrl: chosen.folderUrl })) as { jobId: string };
+    const pre = yield* call<{ jobId: string }>(activityNames.preRestoreCheck, { ...pair, folderUrl: chosen.folderUrl });
     const result = yield* pollAdminJob<RestoreStatus>(context, retry, activityNames.getRestoreStatus, { ...pair, jobId: pre.jobId }, poll);
     if (result.kind === "timedOut") return stop("preRestoreCheck", timedOut("the pre-restore check", pre.jobId, result.waitedMs));
     if (result.snapshot.status !== "Succeeded") return stop("preRestoreCheck", restoreFailure("The pre-restore check", result.snapshot));
@@ -151,11 +152,10 @@ function* runStages(context: OrchestrationContext, retry: RetryOptions, input: R
   setStage(context, "restore", input);
   let restoreStart: string;
   try {
-    const started = (
+    const started =
       input.keyName === undefined
-        ? yield call(activityNames.startRestore, { ...pair, folderUrl: chosen.folderUrl })
-        : yield call(activityNames.startSelectiveRestore, { ...pair, folderUrl: chosen.folderUrl, keyName: input.keyName })
-    ) as StartRestoreOutput;
+        ? yield* call<StartRestoreOutput>(activityNames.startRestore, { ...pair, folderUrl: chosen.folderUrl })
+        : yield* call<StartRestoreOutput>(activityNames.startSelectiveRestore, { ...pair, folderUrl: chosen.folderUrl, keyName: input.keyName });
     const result = yield* pollAdminJob<RestoreStatus>(context, retry, activityNames.getRestoreStatus, { ...pair, jobId: started.jobId }, poll);
     if (result.kind === "timedOut") {
       state.report.restore = { jobId: started.jobId, status: "TimedOut", startTime: started.startTime ?? state.report.startedAt, ...keyOf(input) };
@@ -177,7 +177,7 @@ function* runStages(context: OrchestrationContext, retry: RetryOptions, input: R
   const folder = chosen.folder;
   const only = input.keyName === undefined ? {} : { keyName: input.keyName };
   try {
-    const inv = (yield call(activityNames.verifyRestoredInventory, { ...pair, folder, ...only })) as VerifyRestoredInventoryOutput;
+    const inv = yield* call<VerifyRestoredInventoryOutput>(activityNames.verifyRestoredInventory, { ...pair, folder, ...only });
     checks.push(...inv.checks);
     state.report.keysVerified = inv.keysVerified;
     finished.push(inv.finishedAt);
@@ -185,7 +185,7 @@ function* runStages(context: OrchestrationContext, retry: RetryOptions, input: R
     checks.push({ name: "inventory", passed: false, detail: `The inventory could not be verified: ${failed(e)}` });
   }
   try {
-    const probes = (yield call(activityNames.runCryptoProbes, { ...pair, folder, ...only })) as RunCryptoProbesOutput;
+    const probes = yield* call<RunCryptoProbesOutput>(activityNames.runCryptoProbes, { ...pair, folder, ...only });
     checks.push(...probes.checks);
     state.report.singleKeyGets += probes.singleKeyGets;
     finished.push(probes.finishedAt);
@@ -195,7 +195,7 @@ function* runStages(context: OrchestrationContext, retry: RetryOptions, input: R
   if (input.keyName === undefined) {
     // Only a full restore replaces DR's role assignments with the backup's.
     try {
-      const roles = (yield call(activityNames.verifyRoleAssignments, { ...pair, folder })) as VerifyRoleAssignmentsOutput;
+      const roles = yield* call<VerifyRoleAssignmentsOutput>(activityNames.verifyRoleAssignments, { ...pair, folder });
       checks.push(roles.check);
       finished.push(roles.finishedAt);
     } catch (e) {

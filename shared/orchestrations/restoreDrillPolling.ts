@@ -1,4 +1,5 @@
 import type { OrchestrationContext, RetryOptions, Task } from "durable-functions";
+import { callActivity } from "./callActivity";
 
 /** Status reads of one admin job never grow a history past this many rounds (each round is ~4 events). */
 export const MAX_POLL_ROUNDS = 300;
@@ -24,7 +25,7 @@ export function* pollAdminJob<T extends { status: string }>(
   let delay = Math.max(MIN_POLL_DELAY_MS, options.pollIntervalMs);
   let last = "InProgress";
   for (let round = 0; round < MAX_POLL_ROUNDS; round++) {
-    const snapshot = (yield context.df.callActivityWithRetry(activity, retry, input)) as T;
+    const snapshot: T = yield* callActivity<T>(context, retry, activity, input);
     if (snapshot.status !== "InProgress") return { kind: "done", snapshot };
     last = snapshot.status;
     const now = context.df.currentUtcDateTime.getTime();

@@ -25,6 +25,7 @@ import { selectRule } from "../rotation/selectRule";
 import { retirementInstanceId } from "./rotationDedupe";
 import type { RotationOutcomeInput } from "./rotationEventInput";
 import type { RetireVersionsInput, RotateKeyInput, RotateKeyOutput, RotationRuleSettings } from "./rotationTypes";
+import { callActivity } from "./callActivity";
 
 type Stage = Extract<RotateKeyOutput, { kind: "failed" }>["stage"];
 
@@ -51,10 +52,10 @@ export function rotateKeyOrchestrator(retry: RetryOptions) {
       stage = "rotate";
       const rotateInput: { instance: typeof instance; name: string; fromVersion: string; newVersionExpiry?: string } = { instance, name, fromVersion: version };
       if (rule.newVersionExpiry !== undefined) rotateInput.newVersionExpiry = rule.newVersionExpiry;
-      rotated = (yield context.df.callActivityWithRetry(activityNames.ensurePolicyAndRotate, retry, rotateInput)) as EnsurePolicyAndRotateOutput;
+      rotated = yield* callActivity<EnsurePolicyAndRotateOutput>(context, retry, activityNames.ensurePolicyAndRotate, rotateInput);
 
       stage = "verify";
-      const verification = (yield context.df.callActivityWithRetry(activityNames.verifyKeyVersion, retry, {
+      const verification = yield* callActivity<VerifyKeyVersionOutput>(context, retry, activityNames.verifyKeyVersion, {
         instance,
         name,
         version: rotated.version,
@@ -62,7 +63,7 @@ export function rotateKeyOrchestrator(retry: RetryOptions) {
         key: rotated.newKey,
         previousVersion: version,
         ...(rotated.previousKey === undefined ? {} : { previousKey: rotated.previousKey }),
-      })) as VerifyKeyVersionOutput;
+      });
       if (verification.kind === "failed") {
         const published = yield* publishFailure(context, input, retry, "VerificationFailed", `new version ${rotated.version} failed verification: ${verification.reason}`, rotated.version);
         // Nothing is retired: the old version stays the one consumers can fall back to.
@@ -133,7 +134,7 @@ function* resolveRule(
 ): Generator<Task, { kind: "rotate"; rule: RotationRuleSettings } | { kind: "skip"; reason: string }, unknown> {
   const { instance, name, version, policy } = input;
   if (policy === undefined) return { kind: "skip", reason: "no rule and no policy in the input (starter bug)" };
-  const listed = (yield context.df.callActivityWithRetry(activityNames.listKeyVersions, retry, { instance, name })) as ListKeyVersionsOutput;
+  const listed = yield* callActivity<ListKeyVersionsOutput>(context, retry, activityNames.listKeyVersions, { instance, name });
   if (listed.current === undefined) return { kind: "skip", reason: "the key has no versions (deleted?)" };
   if (listed.current.toLowerCase() !== version.toLowerCase()) {
     return { kind: "skip", reason: `stale: the key is at version ${listed.current}, not ${version}; nothing to rotate for this version` };
@@ -181,7 +182,7 @@ function* publishFailure(
  */
 export function* publish(context: OrchestrationContext, retry: RetryOptions, request: RotationOutcomeInput): Generator<Task, boolean, unknown> {
   try {
-    const outcome = (yield context.df.callActivityWithRetry(activityNames.recordRotationOutcome, retry, request)) as RecordRotationOutcomeOutput;
+    const outcome = yield* callActivity<RecordRotationOutcomeOutput>(context, retry, activityNames.recordRotationOutcome, request);
     if (outcome.audit.written === false && !context.df.isReplaying) context.warn(`${request.type} ${request.id}: audit record not written: ${outcome.audit.error}`);
     if (outcome.retirement?.kind === "failed" && !context.df.isReplaying) context.warn(`${request.id}: retirement ${outcome.retirement.instanceId} not started: ${outcome.retirement.error}`);
     return outcome.event.kind === "published";

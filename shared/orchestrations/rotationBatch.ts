@@ -9,11 +9,12 @@ import type { OrchestrationContext, RetryOptions, Task } from "durable-functions
 import { activityNames, orchestrationNames } from "../names";
 import type { ClaimRotationsOutput } from "../activities/rotationClaim";
 import type { RotateKeyOutput, RotationBatchInput, RotationBatchOutput } from "./rotationTypes";
+import { callActivity } from "./callActivity";
 
 export function rotationBatchOrchestrator(retry: RetryOptions) {
   return function* rotationBatch(context: OrchestrationContext): Generator<Task, RotationBatchOutput, unknown> {
     const { keys } = context.df.getInput<RotationBatchInput>();
-    const claim = (yield context.df.callActivityWithRetry(activityNames.claimRotations, retry, { instanceIds: keys.map((k) => k.instanceId) })) as ClaimRotationsOutput;
+    const claim = yield* callActivity<ClaimRotationsOutput>(context, retry, activityNames.claimRotations, { instanceIds: keys.map((k) => k.instanceId) });
     const free = new Set(claim.free);
     const toStart = keys.filter((k) => free.has(k.instanceId));
     const out: RotationBatchOutput = { started: toStart.length, alreadyHandled: keys.filter((k) => !free.has(k.instanceId)).map((k) => k.instanceId), outcomes: {}, failures: [] };

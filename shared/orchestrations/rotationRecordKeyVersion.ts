@@ -8,12 +8,13 @@ import type { RecordForeignVersionOutput } from "../activities/rotationRecordFor
 import { activityNames } from "../names";
 import { publish } from "./rotateKey";
 import type { RecordKeyVersionInput, RecordKeyVersionOutput } from "./rotationTypes";
+import { callActivity } from "./callActivity";
 
 export function recordKeyVersionOrchestrator(retry: RetryOptions) {
   return function* recordKeyVersion(context: OrchestrationContext): Generator<Task, RecordKeyVersionOutput, unknown> {
     const input = context.df.getInput<RecordKeyVersionInput>();
     const { instance, name, version } = input;
-    const recorded = (yield context.df.callActivityWithRetry(activityNames.recordForeignVersion, retry, { instance, name, version })) as RecordForeignVersionOutput;
+    const recorded = yield* callActivity<RecordForeignVersionOutput>(context, retry, activityNames.recordForeignVersion, { instance, name, version });
     const out: RecordKeyVersionOutput = { kind: "recorded", name, version, verification: recorded.verification.kind, isCurrent: recorded.isCurrent, published: false };
     if (recorded.verification.kind === "failed") {
       out.reason = recorded.verification.reason;

@@ -10,6 +10,7 @@ import type { RetireKeyVersionsOutput } from "../activities/rotationRetireKeyVer
 import { activityNames } from "../names";
 import { waitUntil } from "./rotationTimers";
 import type { RetireVersionsInput, RetireVersionsOutput } from "./rotationTypes";
+import { callActivity } from "./callActivity";
 
 /** A rotation leaves one old version in grace; a few passes cover stragglers without an unbounded history. */
 export const MAX_RETIRE_PASSES = 5;
@@ -24,10 +25,10 @@ export function retireVersionsOrchestrator(retry: RetryOptions) {
     const disabled: string[] = [];
     let kept = 0;
     for (let pass = 1; pass <= MAX_RETIRE_PASSES; pass++) {
-      const result = (yield context.df.callActivityWithRetry(activityNames.retireKeyVersions, retry, {
+      const result = yield* callActivity<RetireKeyVersionsOutput>(context, retry, activityNames.retireKeyVersions, {
         ...input,
         now: context.df.currentUtcDateTime.toISOString(),
-      })) as RetireKeyVersionsOutput;
+      });
       for (const r of result.results) if (r.kind === "disabled" || r.kind === "alreadyDisabled") disabled.push(r.version);
       kept = result.plan.keep.length;
       if (result.plan.nextDueOn === undefined) return { disabled, kept, passes: pass };

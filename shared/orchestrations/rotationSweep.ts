@@ -11,23 +11,18 @@ import { parseActivityFailure } from "../errors/parseActivityFailure";
 import { activityNames, orchestrationNames } from "../names";
 import { batches } from "../rotation/batches";
 import type { BatchKey, RotationBatchOutput, RotationConfig, RotationRuleSettings, RotationSweepInput, RotationSweepOutput } from "./rotationTypes";
+import { callActivities, callActivity } from "./callActivity";
 
 export function rotationSweepOrchestrator(retry: RetryOptions) {
   return function* rotationSweep(context: OrchestrationContext): Generator<Task, RotationSweepOutput, unknown> {
     const input = context.df.getInput<RotationSweepInput | null>() ?? { trigger: "schedule" };
     const runId = context.df.instanceId;
     const now = context.df.currentUtcDateTime.toISOString();
-    const config = (yield context.df.callActivityWithRetry(activityNames.loadRotationConfig, retry, {})) as RotationConfig;
+    const config = yield* callActivity<RotationConfig>(context, retry, activityNames.loadRotationConfig, {});
     const { instances, policy } = config;
 
     context.df.setCustomStatus({ stage: "list", instances: instances.length });
-    // Task.all refuses an empty list, so an empty configuration or no notices skip the yield.
-    const listings: ListDueKeysOutput[] =
-      instances.length === 0
-        ? []
-        : ((yield context.df.Task.all(
-            instances.map((instance) => context.df.callActivityWithRetry(activityNames.listDueKeys, retry, { instance, policy, now })),
-          )) as ListDueKeysOutput[]);
+    const listings = yield* callActivities<ListDueKeysOutput>(context, retry, activityNames.listDueKeys, instances.map((instance) => ({ instance, policy, now })));
 
     const rules = new Map(policy.rules.map((r) => [r.name, r]));
     const due: BatchKey[] = [];
@@ -93,12 +88,7 @@ export function rotationSweepOrchestrator(retry: RetryOptions) {
     // than a second starter racing the batch for the same id.
     context.df.setCustomStatus({ stage: "notices" });
     const withNotices = instances.map((instance, i) => ({ instance, notices: listings[i]?.notices ?? [] })).filter((x) => x.notices.length > 0);
-    const published: PublishNoticesOutput[] =
-      withNotices.length === 0
-        ? []
-        : ((yield context.df.Task.all(
-            withNotices.map((x) => context.df.callActivityWithRetry(activityNames.publishNotices, retry, { instance: x.instance, notices: x.notices, now })),
-          )) as PublishNoticesOutput[]);
+    const published = yield* callActivities<PublishNoticesOutput>(context, retry, activityNames.publishNotices, withNotices.map((x) => ({ instance: x.instance, notices: x.notices, now })));
     withNotices.forEach((x, i) => {
       const entry = out.instances.find((e) => e.name === x.instance.name);
       if (entry !== undefined) entry.noticesPublished = published[i]?.published ?? 0;

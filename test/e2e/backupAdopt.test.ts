@@ -67,9 +67,12 @@ describe("409: a backup job already running is adopted", () => {
       const jobs = await stack.control("GET", "/_emulator/audit?operationName=BackupCreate");
       const ended = jobs.body.value.filter((r: any) => r.operationVersion === "job");
       expect(ended.map((r: any) => r.correlationId)).toEqual([manualJobId]);
-      // The pre-check met the running job too (409), which sent the run to adoption instead of failing.
-      const preCheck = instance!.history.find((e) => eventTypeName(e.EventType) === "TaskFailed");
-      expect(String(preCheck?.Reason ?? "") + String(preCheck?.Details ?? "")).toContain("[Conflict]");
+      // The pre-check met the running job too (409), which sent the run to adoption instead of failing. A
+      // conflict is permanent for that call, so the activity handed it back as a value: no retry, no TaskFailed.
+      const scheduled = instance!.history.find((e) => eventTypeName(e.EventType) === "TaskScheduled" && e.Name === "preBackupCheck");
+      const answered = instance!.history.find((e) => eventTypeName(e.EventType) === "TaskCompleted" && e.TaskScheduledId === scheduled?.EventId);
+      expect(JSON.parse(String(answered?.Result))).toMatchObject({ permanentFailure: { code: "Conflict", message: expect.stringMatching(/^\[Conflict\] /) } });
+      expect(instance!.history.filter((e) => eventTypeName(e.EventType) === "TaskFailed")).toEqual([]);
     } finally {
       if (!resumed) stack.gate.release();
     }

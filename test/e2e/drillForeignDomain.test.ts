@@ -64,7 +64,7 @@ describe("a DR HSM with another security domain", () => {
     const since = new Date().toISOString();
 
     const started = await postDrillTo(runner, { pair: "primary=drforeign" });
-    expect(started.status).toBe(202);
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
     const id = started.body.id as string;
     const { runtimeStatus, output } = await outcomeOn(runner, id, started.body.statusQueryGetUri as string);
     expect(runtimeStatus).toBe("Completed");

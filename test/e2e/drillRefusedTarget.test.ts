@@ -37,7 +37,7 @@ describe("a drill whose target is the primary under another name", () => {
     await verifiedBackupOfPrimary(stack); // a restorable backup exists: only the interlock stands in the way
     const since = new Date().toISOString();
     const started = await postDrillTo(runner, { pair: "primary=dr" });
-    expect(started.status).toBe(202);
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
     const id = started.body.id as string;
     const { runtimeStatus, output } = await outcomeOn(runner, id, started.body.statusQueryGetUri as string);
     expect(runtimeStatus).toBe("Completed");

@@ -185,6 +185,15 @@ export async function postDrill(stack: LocalStack, body: unknown): Promise<{ sta
   return { status: res.status, body: text === "" ? undefined : JSON.parse(text) };
 }
 
+/**
+ * What the runner holds that is not finished, for an assertion message: when a POST is answered 409, this
+ * names the instance that caused it.
+ */
+export function unfinishedInstances(stack: LocalStack): string {
+  const open = stack.runner!.host.list().filter((i) => !["Completed", "Failed", "Terminated"].includes(i.runtimeStatus));
+  return JSON.stringify(open.map((i) => ({ id: i.instanceId, name: i.name, status: i.runtimeStatus, createdTime: i.createdTime })));
+}
+
 /** Waits for the drill through the durable status URL the 202 gave and returns its output. */
 export async function drillOutcome(stack: LocalStack, instanceId: string, statusQueryGetUri?: string): Promise<{ runtimeStatus: string; output: RestoreDrillOutput }> {
   await stack.runner!.waitForTerminal([instanceId]);

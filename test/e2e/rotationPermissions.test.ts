@@ -15,6 +15,7 @@ import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { assignmentName } from "../../dev/seedRoleAssignments";
 import { plannedAssignments, STACK_IDENTITIES } from "../../dev/stackIdentities";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
+import { eventTypeName } from "../../runner/historyEvents";
 import { triggerNames } from "../../shared/names";
 import { rotationInstanceId } from "../../shared/rotation/rotationIds";
 import type { RotateKeyOutput, RotationSweepOutput } from "../../shared/orchestrations/rotationTypes";
@@ -67,9 +68,12 @@ describe("least privilege", () => {
 
     const okOut = JSON.parse(runner.host.get(rotationInstanceId({ vaultUrl: stack.urls.primary, name: "perm-ok", version: ok.properties.version ?? "" }))?.output ?? "{}") as RotateKeyOutput;
     expect(okOut.kind).toBe("rotated");
-    const deniedOut = JSON.parse(
-      runner.host.get(rotationInstanceId({ vaultUrl: stack.urls.primary, name: "perm-denied", version: denied.properties.version ?? "" }))?.output ?? "{}",
-    ) as RotateKeyOutput;
+    const deniedInstance = runner.host.get(rotationInstanceId({ vaultUrl: stack.urls.primary, name: "perm-denied", version: denied.properties.version ?? "" }));
+    const deniedOut = JSON.parse(deniedInstance?.output ?? "{}") as RotateKeyOutput;
+    // A missing role is permanent: the rotate was tried once and reported at once, with no retry timer.
+    const deniedHistory = deniedInstance?.history ?? [];
+    expect(deniedHistory.filter((e) => eventTypeName(e.EventType) === "TaskScheduled" && e.Name === "ensurePolicyAndRotate")).toHaveLength(1);
+    expect(deniedHistory.filter((e) => ["TaskFailed", "TimerCreated"].includes(eventTypeName(e.EventType)))).toEqual([]);
     expect(deniedOut.kind).toBe("failed");
     if (deniedOut.kind !== "failed") return;
     expect(deniedOut.code).toBe("MissingRole");

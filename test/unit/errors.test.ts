@@ -61,8 +61,8 @@ describe("fromRestError", () => {
     expect(e.message).toContain('lacks the "Managed HSM Crypto User" role');
     expect(e.message).toContain("403 ForbiddenByRbac");
     expect(e.message).toContain('Fix: assign "Managed HSM Crypto User"');
-    const backup = fromRestError(serviceError(403, "Forbidden", "denied"), { service: "managedHsm", operation: "beginBackup", requiredRole: "Managed HSM Backup" });
-    expect(backup.message).toContain('"Managed HSM Backup"');
+    const backup = fromRestError(serviceError(403, "Forbidden", "denied"), { service: "managedHsm", operation: "beginBackup", requiredRole: "Managed HSM Backup User" });
+    expect(backup.message).toContain('"Managed HSM Backup User"');
     const blob = fromRestError(serviceError(403, "AuthorizationPermissionMismatch", "This request is not authorized to perform this operation using this permission."), { service: "storage", operation: "uploadManifest" });
     expect(blob.code).toBe("MissingRole");
     expect(blob.message).toContain('"Storage Blob Data Contributor"');

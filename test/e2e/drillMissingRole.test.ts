@@ -1,0 +1,70 @@
+/**
+ * A drill whose identity lacks a role on DR (here Managed HSM Backup User, needed for DR's own backup before
+ * the restore) is a problem no retry can cure. The drill must stop at that stage AT ONCE: one call, no durable
+ * retry, nothing written to DR, and a report and DrillFailed event that name the missing role and the fix.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalStack, type LocalStack } from "../../dev/localStack";
+import { assignmentName } from "../../dev/seedRoleAssignments";
+import { plannedAssignments, STACK_IDENTITIES } from "../../dev/stackIdentities";
+import { eventTypeName } from "../../runner/historyEvents";
+import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
+import { activityNames } from "../../shared/names";
+import { auditOf, drillOutcome, eventArrived, postDrill, readReport, subscribeEventSink, verifiedBackupOfPrimary, writesIn, type EventSink } from "./drillStackSupport";
+
+let stack: LocalStack;
+let sink: EventSink;
+let stateDir: string;
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(join(tmpdir(), "drill-missing-role-"));
+  stack = await startLocalStack({
+    stateDir,
+    azuriteInMemory: true,
+    demoKeys: true,
+    runner: { clock: "virtual", port: 0, startupTimers: false, scheduleTimers: false },
+  });
+  sink = await subscribeEventSink(stack, "drill-events", ["HsmLifecycle.DrillCompleted", "HsmLifecycle.DrillFailed"]);
+}, 180_000);
+
+afterAll(async () => {
+  await sink?.close();
+  await stack?.close();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe("a drill identity without Backup User on DR", () => {
+  it("stops at DR's own backup at once, names the missing role, and writes nothing to DR", async () => {
+    await verifiedBackupOfPrimary(stack);
+    const seeded = plannedAssignments({ primary: "primary", dr: "dr", vault: "app" }).find((a) => a.instance === "dr" && a.principal === "drill" && a.roleName === "Managed HSM Backup User");
+    if (seeded === undefined) throw new Error("the stack seeds no Backup User assignment for the drill on dr");
+    await new KeyVaultAccessControlClient(stack.urls.dr, stack.adminCredential, stack.clientOptions()).deleteRoleAssignment("/", assignmentName("dr", seeded, STACK_IDENTITIES.drill));
+    const since = new Date().toISOString();
+
+    const started = await postDrill(stack, { pair: "primary=dr" });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const id = started.body.id as string;
+    const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusQueryGetUri as string);
+    expect(runtimeStatus).toBe("Completed");
+    expect(output).toMatchObject({ verdict: "failed", stoppedAt: "targetBackup" });
+    expect(output.failures).toEqual([expect.stringMatching(/^\[MissingRole\] .*lacks the "Managed HSM Backup User" role\. Fix: assign "Managed HSM Backup User" to the function app.s identity on scope \/\./)]);
+
+    // Tried once and reported at once: no TaskFailed, no retry timer, no second call.
+    const history = stack.runner!.host.get(id)!.history;
+    expect(history.filter((e) => eventTypeName(e.EventType) === "TaskScheduled" && e.Name === activityNames.startDrillTargetBackup)).toHaveLength(1);
+    expect(history.filter((e) => ["TaskFailed", "TimerCreated"].includes(eventTypeName(e.EventType)))).toEqual([]);
+
+    // DR saw one write call from the drill, its own backup, and refused it with 403; nothing was changed.
+    const audit = (await auditOf(stack, "dr", since)).filter((r) => r.operationName !== "RoleAssignmentDelete");
+    expect(writesIn(audit)).toEqual(["BackupCreate"]);
+    expect(audit.find((r) => r.operationName === "BackupCreate")).toMatchObject({ resultType: "Failure", properties: { httpStatusCode: 403 } });
+    const report = await readReport(stack, output.reportJson);
+    expect(report).toMatchObject({ verdict: "failed", failures: output.failures });
+    expect(report.restore).toBeUndefined();
+    const event = await eventArrived(sink, (e) => e.data?.runId === id);
+    expect(event).toMatchObject({ eventType: "HsmLifecycle.DrillFailed", data: { drHsm: "dr", errorCode: "MissingRole" } });
+  }, 120_000);
+});
