@@ -8,12 +8,11 @@
  * drills that need DR's own assignments (tampered backup: nothing restored; selective: one key) run first.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KeyClient } from "@azure/keyvault-keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../dev/localStack";
+import type { LocalStack } from "../../dev/localStack";
 import { EventType } from "../../runner/index";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
@@ -26,28 +25,24 @@ import {
   eventArrived,
   postDrill,
   readReport,
-  subscribeEventSink,
+  startDrillTestStack,
   tamperBackup,
   unfinishedInstances,
   verifiedBackupOfPrimary,
   writesIn,
+  type DrillTestStack,
   type EventSink,
 } from "./drillStackSupport";
 
+let world: DrillTestStack;
 let stack: LocalStack;
 let sink: EventSink;
 let stateDir: string;
 const RESTORE_WINDOW_MS = 30 * 60_000;
 
 beforeAll(async () => {
-  stateDir = mkdtempSync(join(tmpdir(), "drill-e2e-"));
-  stack = await startLocalStack({
-    stateDir,
-    azuriteInMemory: true,
-    demoKeys: true,
-    runner: { clock: "virtual", port: 0, startupTimers: false, scheduleTimers: false },
-    settingsOverrides: { RTO_TARGET: "PT1H", RPO_TARGET: "P1D" },
-  });
+  world = await startDrillTestStack("drill-e2e-", { RTO_TARGET: "PT1H", RPO_TARGET: "P1D" });
+  ({ stack, sink, stateDir } = world);
   // A full restore replaces DR's role assignments with the PRIMARY's (Managed HSM restores RBAC from the backup).
   // The stack's job-reader role on the primary lets the drill read its restore job afterwards; a SECOND full drill
   // (the 409 test below) also needs Backup and Restore on DR, so they have to be in the primary's backup too.
@@ -57,13 +52,10 @@ beforeAll(async () => {
   for (const role of [KnownManagedHsmRoleDefinitionIds.Backup, KnownManagedHsmRoleDefinitionIds.Restore]) {
     await rbac.createRoleAssignment("/", randomUUID(), role, stack.identities.drill);
   }
-  sink = await subscribeEventSink(stack, "drill-events", ["HsmLifecycle.DrillCompleted", "HsmLifecycle.DrillFailed"]);
 }, 180_000);
 
 afterAll(async () => {
-  await sink?.close();
-  await stack?.close();
-  rmSync(stateDir, { recursive: true, force: true });
+  await world?.close();
 });
 
 /** The restore rule on DR: its own full backup (by the drill identity) succeeded within 30 minutes before the restore started. */

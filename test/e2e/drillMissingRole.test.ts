@@ -3,37 +3,26 @@
  * the restore) is a problem no retry can cure. The drill must stop at that stage AT ONCE: one call, no durable
  * retry, nothing written to DR, and a report and DrillFailed event that name the missing role and the fix.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../dev/localStack";
+import type { LocalStack } from "../../dev/localStack";
 import { assignmentName } from "../../dev/seedRoleAssignments";
 import { plannedAssignments, STACK_IDENTITIES } from "../../dev/stackIdentities";
 import { eventTypeName } from "../../runner/historyEvents";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { activityNames } from "../../shared/names";
-import { auditOf, drillOutcome, eventArrived, postDrill, readReport, subscribeEventSink, verifiedBackupOfPrimary, writesIn, type EventSink } from "./drillStackSupport";
+import { auditOf, drillOutcome, eventArrived, postDrill, readReport, startDrillTestStack, verifiedBackupOfPrimary, writesIn, type DrillTestStack, type EventSink } from "./drillStackSupport";
 
+let world: DrillTestStack;
 let stack: LocalStack;
 let sink: EventSink;
-let stateDir: string;
 
 beforeAll(async () => {
-  stateDir = mkdtempSync(join(tmpdir(), "drill-missing-role-"));
-  stack = await startLocalStack({
-    stateDir,
-    azuriteInMemory: true,
-    demoKeys: true,
-    runner: { clock: "virtual", port: 0, startupTimers: false, scheduleTimers: false },
-  });
-  sink = await subscribeEventSink(stack, "drill-events", ["HsmLifecycle.DrillCompleted", "HsmLifecycle.DrillFailed"]);
+  world = await startDrillTestStack("drill-missing-role-");
+  ({ stack, sink } = world);
 }, 180_000);
 
 afterAll(async () => {
-  await sink?.close();
-  await stack?.close();
-  rmSync(stateDir, { recursive: true, force: true });
+  await world?.close();
 });
 
 describe("a drill identity without Backup User on DR", () => {

@@ -7,9 +7,10 @@ import { createServer, type Server } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot, type LocalStack } from "../../dev/localStack";
+import { repoRoot, startLocalStack, type LocalStack } from "../../dev/localStack";
 import { startRunner, type Runner } from "../../runner/index";
 import { createBackupDeps } from "../../shared/backup/backupDeps";
 import { startBackup } from "../../shared/activities/backupStart";
@@ -30,6 +31,41 @@ export function containers(stack: LocalStack): { backups: ContainerClient; repor
     backups: blob.getContainerClient(stack.settings["BACKUP_CONTAINER"]!),
     reports: blob.getContainerClient(stack.settings["DRILL_REPORTS_CONTAINER"]!),
     audit: blob.getContainerClient(stack.settings["AUDIT_CONTAINER"]!),
+  };
+}
+
+/** A drill test's world: the stack, a sink for its Drill* events, its state dir, and one close for all three. */
+export interface DrillTestStack {
+  stack: LocalStack;
+  sink: EventSink;
+  stateDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The local stack as drill tests use it: in-memory Azurite, the demo keys, this app in a runner on a virtual
+ * clock (durable timers fire at once) whose timers fire only when a test says so, and a DrillCompleted /
+ * DrillFailed sink.
+ */
+export async function startDrillTestStack(prefix: string, settingsOverrides: Record<string, string> = {}): Promise<DrillTestStack> {
+  const stateDir = mkdtempSync(join(tmpdir(), prefix));
+  const stack = await startLocalStack({
+    stateDir,
+    azuriteInMemory: true,
+    demoKeys: true,
+    runner: { clock: "virtual", port: 0, startupTimers: false, scheduleTimers: false },
+    settingsOverrides,
+  });
+  const sink = await subscribeEventSink(stack, "drill-events", ["HsmLifecycle.DrillCompleted", "HsmLifecycle.DrillFailed"]);
+  return {
+    stack,
+    sink,
+    stateDir,
+    async close() {
+      await sink.close();
+      await stack.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
   };
 }
 
