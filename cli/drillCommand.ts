@@ -35,6 +35,7 @@ export async function drillCommand(ctx: CliContext, args: CliArgs, io: CliIo): P
     const ms = (v: number | undefined): string => (v === undefined ? "not measured" : formatDuration(v));
     io.out(`${id}: ${out.verdict.toUpperCase()} — RTO ${ms(out.rtoMs)}, RPO ${ms(out.rpoMs)}; report ${out.reportJson}`);
     for (const f of out.failures) io.out(`  - ${f}`);
+    for (const w of out.warnings ?? []) io.out(`  ! ${w}`);
   }
   return passed ? 0 : 1;
 }

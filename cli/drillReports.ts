@@ -73,6 +73,7 @@ export function drillSummary(r: StoredDrillReport): Record<string, unknown> {
     backup: report.backup?.folder ?? null,
     checks: report.checks.map((c) => ({ name: c.name, passed: c.passed, detail: c.detail })),
     failures: report.failures,
+    warnings: report.warnings ?? [],
     jsonBlob: r.jsonBlob,
   };
 }

@@ -45,6 +45,7 @@ export async function statusCommand(ctx: CliContext, io: CliIo, json: boolean): 
   if ("error" in drill && drill.error !== undefined) errors.push(`drill reports: ${drill.error}`);
   else if (drill.report === null) attention.push("no restore drill has run yet. Fix: run \"hsm-lifecycle drill\".");
   else if (drill.report["verdict"] !== "passed") attention.push(`the last drill ${String(drill.report["drillId"])} failed. Fix: see "hsm-lifecycle report --latest".`);
+  else for (const w of (drill.report["warnings"] as string[] | undefined) ?? []) attention.push(`the last drill ${String(drill.report["drillId"])}: ${w}`);
 
   const result: StatusResult = { at: rotation.at, rotation, backups, lastDrill: drill.report, errors, attention };
   if ("error" in drill && drill.error !== undefined) result.lastDrillError = drill.error;

@@ -6,6 +6,9 @@ import { drillNow } from "./drillDeps";
 import { drillManifestFor } from "./drillManifestFor";
 import { roleAssignmentLine } from "../backup/backupManifest";
 import { guardDrillTarget } from "./drillTargetGuard";
+import { missingForNextDrill, nextDrillWarning, type AssignmentFact } from "../drill/nextDrillReadiness";
+import { principalIdOf } from "../hsm/principalIdOf";
+import type { KeyVaultPermission } from "../hsm/keyVaultAccessControlClientModels";
 
 export interface VerifyRoleAssignmentsInput {
   primary: string;
@@ -16,6 +19,8 @@ export interface VerifyRoleAssignmentsInput {
 
 export interface VerifyRoleAssignmentsOutput {
   check: DrillCheck;
+  /** Things the drill did not fail for but a person must act on (e.g. the next drill would be blocked). */
+  warnings: string[];
   finishedAt: string;
 }
 
@@ -25,13 +30,18 @@ export interface VerifyRoleAssignmentsOutput {
  * what the primary grants now. Fallback, named in the check: a v1 manifest (or one whose backup identity could
  * not list assignments) holds none, so DR is compared with the live primary, where an assignment made after
  * the backup shows up as a difference.
+ *
+ * It also warns when the restore left the drill identity without what the NEXT drill needs on DR (backup and
+ * restore at "/"): the drill itself passes, but a person has to re-apply DR's roles before the next one.
  */
 export async function verifyRoleAssignments(input: VerifyRoleAssignmentsInput, deps: DrillDeps): Promise<VerifyRoleAssignmentsOutput> {
   const { primaryUrl, targetUrl } = guardDrillTarget(deps, input);
   const manifest = input.folder === undefined ? undefined : await drillManifestFor(deps, input.primary, input.folder);
   const recorded = manifest?.roleAssignments;
   const reference = Array.isArray(recorded) ? `of backup ${manifest?.backup.folder ?? ""}` : `of the primary (${fallbackReason(manifest)})`;
-  const [p, d] = await Promise.all([Array.isArray(recorded) ? new Set(recorded.map(roleAssignmentLine)) : assignments(primaryUrl, deps), assignments(targetUrl, deps)]);
+  const [primaryFacts, drFacts] = await Promise.all([Array.isArray(recorded) ? recorded : assignments(primaryUrl, deps), assignments(targetUrl, deps)]);
+  const p = new Set(primaryFacts.map(roleAssignmentLine));
+  const d = new Set(drFacts.map(roleAssignmentLine));
   const problems: string[] = [];
   for (const a of p) if (!d.has(a)) problems.push(`missing on DR: ${a}`);
   for (const a of d) if (!p.has(a)) problems.push(`on DR only: ${a}`);
@@ -42,8 +52,24 @@ export async function verifyRoleAssignments(input: VerifyRoleAssignmentsInput, d
       detail: `${p.size - problems.filter((x) => x.startsWith("missing")).length}/${p.size} role assignments ${reference} present on DR${problems.length === 0 ? "" : `; ${problems.length} difference(s)`}.`,
       problems,
     },
+    warnings: await nextDrillWarnings(targetUrl, drFacts, deps),
     finishedAt: drillNow(deps).toISOString(),
   };
+}
+
+/** Whether DR, as restored, still lets this identity run the next drill; any doubt is said, never thrown. */
+async function nextDrillWarnings(targetUrl: string, drFacts: AssignmentFact[], deps: DrillDeps): Promise<string[]> {
+  try {
+    const principalId = await principalIdOf(deps.credential);
+    if (principalId === undefined) return ["Whether the next drill can run was not checked: the drill identity's token names no object id (oid)."];
+    const definitions = new Map<string, KeyVaultPermission[]>();
+    for await (const def of new KeyVaultAccessControlClient(targetUrl, deps.credential, deps.adminOptions).listRoleDefinitions("/")) definitions.set(def.name, def.permissions ?? []);
+    const missing = missingForNextDrill(principalId, drFacts, definitions);
+    return missing.length === 0 ? [] : [nextDrillWarning(principalId, missing)];
+  } catch (e) {
+    const failure = fromRestError(e, { service: "managedHsm", operation: "list role definitions", resource: targetUrl, requiredRole: "Managed HSM Crypto Auditor", requiredScope: "/" });
+    return [`Whether the next drill can run was not checked: ${failure.message}`];
+  }
 }
 
 function fallbackReason(manifest: { schemaVersion: number; roleAssignmentsUnavailable?: string } | undefined): string {
@@ -52,12 +78,12 @@ function fallbackReason(manifest: { schemaVersion: number; roleAssignmentsUnavai
   return `the backup recorded none: ${manifest.roleAssignmentsUnavailable ?? "no reason given"}`;
 }
 
-async function assignments(url: string, deps: DrillDeps): Promise<Set<string>> {
-  const out = new Set<string>();
+async function assignments(url: string, deps: DrillDeps): Promise<AssignmentFact[]> {
+  const out: AssignmentFact[] = [];
   try {
     for await (const a of new KeyVaultAccessControlClient(url, deps.credential, deps.adminOptions).listRoleAssignments("/")) {
       const roleDefinitionId = (a.properties.roleDefinitionId ?? "").split("/").pop() ?? "";
-      out.add(roleAssignmentLine({ scope: a.properties.scope ?? "/", roleDefinitionId, principalId: a.properties.principalId ?? "?" }));
+      out.push({ scope: a.properties.scope ?? "/", roleDefinitionId, principalId: a.properties.principalId ?? "?" });
     }
   } catch (e) {
     throw fromRestError(e, { service: "managedHsm", operation: "list role assignments", resource: url, requiredRole: "Managed HSM Administrator" });

@@ -33,6 +33,8 @@ export interface DrillReport {
   singleKeyGets: number;
   /** Why the drill failed, in one sentence per cause (empty when it passed). */
   failures: string[];
+  /** What did not fail the drill but needs a person (e.g. the restore left DR without the next drill's roles). */
+  warnings?: string[];
 }
 
 export type DrillReportInput = Omit<DrillReport, "schema" | "schemaVersion" | "verdict" | "failures"> & {

@@ -40,7 +40,7 @@ export function renderDrillReportHtml(r: DrillReport): string {
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}
-.pass{color:#176b21}.fail{color:#b00020;font-weight:bold}
+.pass{color:#176b21}.fail{color:#b00020;font-weight:bold}.warn{color:#8a5300}
 #verdict{font-size:1.6rem;padding:.5rem 1rem;display:inline-block;border:2px solid currentColor}
 </style>
 </head>
@@ -48,6 +48,7 @@ table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding
 <h1>Restore drill: ${e(r.primary.name)} → ${e(r.target.name)}</h1>
 <p id="verdict" data-verdict="${r.verdict}" class="${r.verdict === "passed" ? "pass" : "fail"}">${r.verdict === "passed" ? "PASSED" : "FAILED"}</p>
 ${r.failures.length > 0 ? `<h2>Why it failed</h2>\n<ul id="failures">${r.failures.map((f) => `<li>${e(f)}</li>`).join("")}</ul>` : ""}
+${r.warnings !== undefined && r.warnings.length > 0 ? `<h2>Needs attention</h2>\n<ul id="warnings">${r.warnings.map((w) => `<li class="warn">${e(w)}</li>`).join("")}</ul>` : ""}
 <h2>Recovery objectives</h2>
 <table id="objectives"><tr><th></th><th>measured</th><th>target</th><th></th></tr>
 ${objective("RTO", o?.rtoMs, o?.rtoTargetMs, o?.rtoMet, "rto")}

@@ -81,6 +81,7 @@ export function restoreDrill(kind: DrillKind, retry: RetryOptions): Orchestratio
     if (state.stoppedAt !== undefined) output.stoppedAt = state.stoppedAt;
     if (written.rtoMs !== undefined) output.rtoMs = written.rtoMs;
     if (written.rpoMs !== undefined) output.rpoMs = written.rpoMs;
+    if (state.report.warnings !== undefined) output.warnings = state.report.warnings;
     return output;
   };
 }
@@ -197,6 +198,8 @@ function* runStages(context: OrchestrationContext, retry: RetryOptions, input: R
     try {
       const roles = yield* call<VerifyRoleAssignmentsOutput>(activityNames.verifyRoleAssignments, { ...pair, folder });
       checks.push(roles.check);
+      // Older activity versions (histories written before warnings existed) return none.
+      if (roles.warnings !== undefined && roles.warnings.length > 0) state.report.warnings = [...(state.report.warnings ?? []), ...roles.warnings];
       finished.push(roles.finishedAt);
     } catch (e) {
       checks.push({ name: "roleAssignments", passed: false, detail: `The role assignments could not be compared: ${failed(e)}` });

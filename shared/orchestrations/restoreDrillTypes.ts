@@ -37,6 +37,8 @@ export interface RestoreDrillOutput {
   reportHtml: string;
   rtoMs?: number;
   rpoMs?: number;
+  /** What did not fail the drill but needs a person (as in the report). */
+  warnings?: string[];
   /** Whether the DrillCompleted / DrillFailed event went out and the audit record was written. */
   recorded: { event: string; audit: boolean } | { error: string };
 }
