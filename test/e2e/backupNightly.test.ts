@@ -12,6 +12,10 @@ import { nightlyBackupInputs, startNightlyBackups } from "../../shared/orchestra
 import { manifestBlobName, parseBackupManifest } from "../../shared/backup/backupManifest";
 import type { BackupRunResult } from "../../shared/orchestrations/backupHsm";
 import { eventTypeName } from "../../runner/historyEvents";
+import { ADMIN_OID } from "../support/emulator";
+import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
+import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
+import { BACKUP_IDENTITY } from "./backupStack";
 
 let stack: BackupStack;
 const DAY = 86_400_000;
@@ -153,5 +157,33 @@ describe("nightly HSM backup (runner + emulator + Azurite)", () => {
     const recorded = JSON.parse(history[history.length - 1]!) as { event: { kind: string; type: string }; audit: { written: boolean; error?: string } };
     expect(recorded.event).toMatchObject({ kind: "published", type: "HsmLifecycle.BackupFailed" });
     expect(recorded.audit).toMatchObject({ written: false, error: expect.stringContaining("[StorageUnreachable]") });
+  });
+  it("without the Managed HSM Backup User role the run fails at once, naming the role and the fix; nothing is retried", async () => {
+    const rbac = new KeyVaultAccessControlClient(stack.hsmUrl, stack.emu.credential(ADMIN_OID), stack.emu.clientOptions());
+    const backupRole = (a: { properties: { principalId?: string; roleDefinitionId?: string } }): boolean =>
+      a.properties.principalId === BACKUP_IDENTITY && (a.properties.roleDefinitionId ?? "").endsWith(KnownManagedHsmRoleDefinitionIds.Backup);
+    const removed: string[] = [];
+    for await (const a of rbac.listRoleAssignments("/")) if (backupRole(a)) removed.push(a.name);
+    expect(removed).toHaveLength(1);
+    for (const name of removed) await rbac.deleteRoleAssignment("/", name);
+    const manifestsBefore = await blobNames(stack.backups(), "manifests/");
+    let runId: string;
+    try {
+      runId = await runNight(4);
+    } finally {
+      await rbac.createRoleAssignment("/", removed[0]!, KnownManagedHsmRoleDefinitionIds.Backup, BACKUP_IDENTITY);
+    }
+    const instance = stack.runner.host.get(runId)!;
+    expect(instance.runtimeStatus).toBe("Failed");
+    expect(JSON.parse(instance.output!)).toMatch(/\[MissingRole\] .*lacks the "Managed HSM Backup User" role\. Fix: assign "Managed HSM Backup User" to the function app's identity on scope \//);
+    // The pre-backup check was refused once and reported at once: no retry, no backoff timer, no backup job.
+    const history = instance.history;
+    expect(history.filter((e) => eventTypeName(e.EventType) === "TaskScheduled").map((e) => e.Name)).toEqual(["preBackupCheck", "recordBackupOutcome"]);
+    expect(history.filter((e) => ["TaskFailed", "TimerCreated"].includes(eventTypeName(e.EventType)) && !String(e.FireAt ?? "").endsWith("T02:00:00.000Z"))).toEqual([]);
+    const night = runId.split(":")[2]!;
+    const records = await auditRecords(`backup/primary/${night}/`);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ outcome: "failed", data: { errorCode: "MissingRole", runId }, event: { kind: "published", type: "HsmLifecycle.BackupFailed" } });
+    expect(await blobNames(stack.backups(), "manifests/")).toEqual(manifestsBefore);
   });
 });
