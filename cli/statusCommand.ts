@@ -3,6 +3,7 @@ import { backupView, type HsmBackupView } from "./backupView";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
 import { drillSummary, latestDrillReport, reportsContainer } from "./drillReports";
+import { staleDrillAttention } from "./staleDrillAttention";
 import { errorText } from "./errorText";
 import { formatTable, indent } from "./formatTable";
 import { rotationView, type RotationView } from "./rotationView";
@@ -46,6 +47,10 @@ export async function statusCommand(ctx: CliContext, io: CliIo, json: boolean): 
   else if (drill.report === null) attention.push("no restore drill has run yet. Fix: run \"hsm-lifecycle drill\".");
   else if (drill.report["verdict"] !== "passed") attention.push(`the last drill ${String(drill.report["drillId"])} failed. Fix: see "hsm-lifecycle report --latest".`);
   else for (const w of (drill.report["warnings"] as string[] | undefined) ?? []) attention.push(`the last drill ${String(drill.report["drillId"])}: ${w}`);
+  if (drill.report !== null) {
+    const stale = staleDrillAttention(String(drill.report["finishedAt"]), ctx.settings.schedules.drill, new Date(rotation.at));
+    if (stale !== undefined) attention.push(stale);
+  }
 
   const result: StatusResult = { at: rotation.at, rotation, backups, lastDrill: drill.report, errors, attention };
   if ("error" in drill && drill.error !== undefined) result.lastDrillError = drill.error;

@@ -17,3 +17,19 @@ export function ncrontabProblem(expression: string): string | undefined {
     return `is not a valid NCRONTAB expression (${e instanceof Error ? e.message : String(e)})`;
   }
 }
+
+/**
+ * The longest gap between consecutive runs of a valid NCRONTAB schedule over its next `runs` runs after `from`
+ * (UTC): how long a healthy timer may leave between two runs, so anything older means a timer did not fire.
+ */
+export function longestScheduleGapMs(expression: string, from: Date, runs = 8): number {
+  const schedule = CronExpressionParser.parse(expression, { tz: "UTC", currentDate: from });
+  let previous = schedule.next().getTime();
+  let longest = 0;
+  for (let i = 1; i < runs; i++) {
+    const next = schedule.next().getTime();
+    longest = Math.max(longest, next - previous);
+    previous = next;
+  }
+  return longest;
+}
