@@ -11,5 +11,5 @@ export function settlePermanentFailures<O>(
   handler: (input: unknown, context: InvocationContext) => Promise<O>,
 ): (input: unknown, context: InvocationContext) => Promise<O | PermanentFailure> {
   return (input, context) =>
-    returningPermanentFailures(handler, (f) => context.warn(`${name} failed: ${f.message} (not retried: [${f.code}] needs a person, not another try)`))(input, context);
+    returningPermanentFailures(handler, (f) => context.warn(`${name} failed: ${f.message} (not retried: another try cannot change a [${f.code}])`))(input, context);
 }
