@@ -13,7 +13,7 @@
  */
 import type { OrchestrationContext, OrchestrationHandler, RetryOptions, Task } from "durable-functions";
 import type { BackupCompletedData, BackupFailedData } from "../events/lifecycleEventData";
-import { retryableByCode, type ErrorCode } from "../errors/errorCode";
+import type { ErrorCode } from "../errors/errorCode";
 import { formatFailureMessage } from "../errors/lifecycleError";
 import { parseActivityFailure } from "../errors/parseActivityFailure";
 import { nextBackupPoll, type PolledJobStatus } from "../backup/nextBackupPoll";
@@ -86,15 +86,6 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
       }
     }
 
-    function* callOnce<T>(name: string, activityInput: unknown): Generator<Task, Step<T>, any> {
-      try {
-        return { ok: true, value: yield* callActivity<T>(context, undefined, name, activityInput) };
-      } catch (e) {
-        const f = parseActivityFailure(e);
-        return { ok: false, code: f.code, detail: f.detail };
-      }
-    }
-
     function* fail(stage: BackupFailure["stage"], code: ErrorCode, message: string): Generator<Task, never, any> {
       const failure: BackupFailure = { code, message: message.startsWith(`[${code}]`) ? message : formatFailureMessage(code, message), stage };
       const data: BackupFailedData = {
@@ -152,10 +143,9 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
 
     // 2. Pre-backup check: storage reachable and writable for the HSM, nothing written.
     context.df.setCustomStatus({ stage: "preCheck" });
-    // First try without durable retries: a 409 (a job holds the HSM's slot) must reach the adoption path at
-    // once; only other retryable failures are tried again with backoff.
-    let pre: Step<PreBackupCheckOutput> = yield* callOnce<PreBackupCheckOutput>(activityNames.preBackupCheck, hsm);
-    if (!pre.ok && pre.code !== "Conflict" && retryableByCode[pre.code]) pre = yield* call<PreBackupCheckOutput>(activityNames.preBackupCheck, hsm);
+    // A 409 (a job holds the HSM's slot) is a permanent failure: the activity returns it at once, without
+    // durable retries, so it reaches the adoption path below; only transient failures are retried.
+    const pre: Step<PreBackupCheckOutput> = yield* call<PreBackupCheckOutput>(activityNames.preBackupCheck, hsm);
     if (pre.ok) {
       const checked = yield* monitor(pre.value.jobId, "preCheck");
       if (checked.kind !== "succeeded") yield* fail("preCheck", checked.code, checked.message);

@@ -27,8 +27,8 @@ import {
   readReport,
   startDrillTestStack,
   tamperBackup,
-  unfinishedInstances,
   verifiedBackupOfPrimary,
+  whyNotStarted,
   writesIn,
   type DrillTestStack,
   type EventSink,
@@ -85,7 +85,7 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
 
   it("a drill before any verified backup fails at selectBackup at once: the answer is a value, not a retried error", async () => {
     const started = await postDrill(stack, { pair: "primary=dr" });
-    expect(started.status, `${JSON.stringify(started.body)}; unfinished: ${unfinishedInstances(stack)}`).toBe(202);
+    expect(started.status, whyNotStarted(stack, started)).toBe(202);
     const id = started.body.id as string;
     const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusQueryGetUri as string);
     expect(runtimeStatus).toBe("Completed");
@@ -136,7 +136,7 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     await verifiedBackupOfPrimary(stack);
     const since = new Date().toISOString();
     const started = await postDrill(stack, { pair: { primary: "primary", target: "dr" }, mode: "selective", keyName: "pay-signing" });
-    expect(started.status, `${JSON.stringify(started.body)}; unfinished: ${unfinishedInstances(stack)}`).toBe(202);
+    expect(started.status, whyNotStarted(stack, started)).toBe(202);
     const { runtimeStatus, output } = await drillOutcome(stack, started.body.id as string, started.body.statusQueryGetUri as string);
     expect(runtimeStatus).toBe("Completed");
     expect(output, JSON.stringify(output.failures)).toMatchObject({ kind: "selective", verdict: "passed", failures: [] });
@@ -162,7 +162,7 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     await stack.runner!.waitForTerminal(); // every earlier drill has ended: a drill still running would be refused with 409
     const since = new Date().toISOString();
     const started = await postDrill(stack, { pair: "primary=dr" });
-    expect(started.status, `${JSON.stringify(started.body)}; unfinished: ${unfinishedInstances(stack)}`).toBe(202);
+    expect(started.status, whyNotStarted(stack, started)).toBe(202);
     expect(started.body).toMatchObject({ id: expect.stringMatching(/^drill:primary:dr:full:\d{8}T\d{6}Z$/), statusQueryGetUri: expect.stringContaining("/instances/") });
     const id = started.body.id as string;
     const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusQueryGetUri as string);
@@ -225,7 +225,7 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     let first: { status: number; body: any };
     try {
       first = await postDrill(stack, { pair: "primary=dr" });
-      expect(first.status, `${JSON.stringify(first.body)}; unfinished: ${unfinishedInstances(stack)}`).toBe(202);
+      expect(first.status, whyNotStarted(stack, first)).toBe(202);
       const before = stack.runner!.startedInstances.size;
       const second = await postDrill(stack, { pair: "primary=dr", mode: "selective", keyName: "pay-signing" });
       expect(second.status).toBe(409);

@@ -222,12 +222,12 @@ export async function postDrill(stack: LocalStack, body: unknown): Promise<{ sta
 }
 
 /**
- * What the runner holds that is not finished, for an assertion message: when a POST is answered 409, this
- * names the instance that caused it.
+ * The assertion message for a drill start that was not 202: the answer's body (a 409 names its cause) and what
+ * the runner holds that is not finished.
  */
-export function unfinishedInstances(stack: LocalStack): string {
+export function whyNotStarted(stack: LocalStack, answer: { body: unknown }): string {
   const open = stack.runner!.host.list().filter((i) => !["Completed", "Failed", "Terminated"].includes(i.runtimeStatus));
-  return JSON.stringify(open.map((i) => ({ id: i.instanceId, name: i.name, status: i.runtimeStatus, createdTime: i.createdTime })));
+  return `${JSON.stringify(answer.body)}; unfinished: ${JSON.stringify(open.map((i) => ({ id: i.instanceId, name: i.name, status: i.runtimeStatus, createdTime: i.createdTime })))}`;
 }
 
 /** Waits for the drill through the durable status URL the 202 gave and returns its output. */
