@@ -16,8 +16,8 @@ import { startBackupStack, BACKUP_CONTAINER } from "../test/e2e/backupStack";
 import { ADMIN_OID } from "../test/support/emulator";
 import { KeyVaultBackupClient } from "../shared/hsm/keyVaultBackupClient";
 import { loadSettings } from "../shared/config/settings";
-import { nightlyBackupInputs, startNightlyBackups } from "../shared/orchestrations/nightlyBackup";
-import type { BackupRunResult } from "../shared/orchestrations/backupHsm";
+import { nightlyBackupInputs, startNightlyBackups } from "../shared/backup/nightlyBackup";
+import type { BackupRunResult } from "../shared/backup/orchestrations/backupHsm";
 import { EventType } from "../runner/historyEvents";
 
 interface JobSample {

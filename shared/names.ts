@@ -4,7 +4,7 @@
  * renaming one orphans orchestrations in flight: treat them as a stored format.
  */
 
-/** Orchestrations (deterministic generators in shared/orchestrations/). */
+/** Orchestrations (deterministic generators in shared/{rotation,backup,drill}/orchestrations/). */
 export const orchestrationNames = {
   /** Issue 5: timer-driven expiry sweep over every configured HSM and vault. */
   rotationSweep: "rotationSweep",

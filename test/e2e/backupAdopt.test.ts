@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blobNames, startBackupStack, BACKUP_CONTAINER, type BackupStack } from "./backupStack";
 import { ADMIN_OID } from "../support/emulator";
 import { KeyVaultBackupClient } from "../../shared/hsm/keyVaultBackupClient";
-import { backupInstanceId, nightOf } from "../../shared/orchestrations/backupRunInput";
+import { backupInstanceId, nightOf } from "../../shared/backup/runInput";
 import { manifestBlobName } from "../../shared/backup/backupManifest";
-import type { BackupRunResult } from "../../shared/orchestrations/backupHsm";
+import type { BackupRunResult } from "../../shared/backup/orchestrations/backupHsm";
 import { eventTypeName } from "../../runner/historyEvents";
 
 let stack: BackupStack;

@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blobNames, startBackupStack, type BackupStack } from "./backupStack";
 import { loadSettings } from "../../shared/config/settings";
-import { backupInstanceId, nightOf } from "../../shared/orchestrations/backupRunInput";
-import { nightlyBackupInputs, startNightlyBackups } from "../../shared/orchestrations/nightlyBackup";
+import { backupInstanceId, nightOf } from "../../shared/backup/runInput";
+import { nightlyBackupInputs, startNightlyBackups } from "../../shared/backup/nightlyBackup";
 import { manifestBlobName, parseBackupManifest } from "../../shared/backup/backupManifest";
-import type { BackupRunResult } from "../../shared/orchestrations/backupHsm";
+import type { BackupRunResult } from "../../shared/backup/orchestrations/backupHsm";
 import { eventTypeName } from "../../runner/historyEvents";
 import { ADMIN_OID } from "../support/emulator";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";

@@ -9,10 +9,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blobNames, startBackupStack, type BackupStack } from "./backupStack";
 import { loadSettings } from "../../shared/config/settings";
-import { nightOf } from "../../shared/orchestrations/backupRunInput";
-import { nightlyBackupInputs, startNightlyBackups } from "../../shared/orchestrations/nightlyBackup";
+import { nightOf } from "../../shared/backup/runInput";
+import { nightlyBackupInputs, startNightlyBackups } from "../../shared/backup/nightlyBackup";
 import { manifestBlobName } from "../../shared/backup/backupManifest";
-import type { BackupRunResult } from "../../shared/orchestrations/backupHsm";
+import type { BackupRunResult } from "../../shared/backup/orchestrations/backupHsm";
 
 const DAY = 86_400_000;
 const NIGHTS = 120;

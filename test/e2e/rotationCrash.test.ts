@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { orchestrationNames } from "../../shared/names";
 import { rotationInstanceId } from "../../shared/rotation/rotationIds";
-import type { RotateKeyInput, RotateKeyOutput } from "../../shared/orchestrations/rotationTypes";
+import type { RotateKeyInput, RotateKeyOutput } from "../../shared/rotation/types";
 import { spawnRunner, type RunnerChild } from "../runner/runnerProcess";
 
 const DAY = 86_400_000;

@@ -18,7 +18,7 @@ import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessCont
 import { eventTypeName } from "../../runner/historyEvents";
 import { triggerNames } from "../../shared/names";
 import { rotationInstanceId } from "../../shared/rotation/rotationIds";
-import type { RotateKeyOutput, RotationSweepOutput } from "../../shared/orchestrations/rotationTypes";
+import type { RotateKeyOutput, RotationSweepOutput } from "../../shared/rotation/types";
 
 const DAY = 86_400_000;
 let stack: LocalStack;
