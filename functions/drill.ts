@@ -3,7 +3,6 @@
  * use from the app settings and the drill's managed identity, never at import time (a settings error must
  * surface in the failed invocation, not stop the whole app from loading).
  */
-import { app } from "@azure/functions";
 import * as df from "durable-functions";
 import { appSettings, scheduleSetting } from "../shared/app/appSettings";
 import { checkDrillSafety } from "../shared/drill/activities/checkSafety";
