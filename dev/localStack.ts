@@ -43,6 +43,7 @@ import { startRunner, type Runner } from "../runner/index";
 import type { RunnerLogger } from "../runner/logger";
 import { triggerNames } from "../shared/names";
 import { startAzuriteProcess, type AzuriteProcess } from "./azuriteProcess";
+import { startStorageGate, type StorageGate } from "./storageGate";
 import { repoRoot } from "./repoRoot";
 import { startEmulatorProcess, type EmulatorProcess, type EmulatorReady } from "./emulatorProcess";
 import { seedDemoKeys, demoKeys } from "./seedDemoKeys";
@@ -81,6 +82,12 @@ export interface LocalStackOptions {
   settingsOverrides?: Record<string, string>;
   /** Keep Azurite's data in memory instead of STATE/azurite (tests). */
   azuriteInMemory?: boolean;
+  /**
+   * Put a TCP gate (dev/storageGate.ts) between Azurite's blob endpoint and everything that writes backups —
+   * the HSMs and the app — so a test can cut storage or hold it mid-job. Default off. The gate's port is
+   * ephemeral, so use it with `azuriteInMemory` (backup URLs recorded in persistent state would name it).
+   */
+  storageGate?: boolean;
   restoreBackupWindowMinutes?: number;
   /** Progress lines ("azurite: listening …"); default: silent. */
   log?: (line: string) => void;
@@ -107,8 +114,10 @@ export interface LocalStack {
   identities: StackIdentities;
   /** The operator (--admin): Managed HSM Administrator/Crypto Officer/Crypto User, Key Vault Administrator. */
   adminCredential: EmulatorCredential;
-  /** Azurite connection string (blob, queue, table). */
+  /** Azurite connection string (blob, queue, table), straight to Azurite even when a storage gate is on. */
   storageConnectionString: string;
+  /** The gate the HSMs and the app reach blob storage through (only with `storageGate: true`). */
+  storageGate?: StorageGate;
   azurite: { pid: number; blobEndpoint: string; queueEndpoint: string; tableEndpoint: string };
   emulatorPid: number;
   /** Child pids (Azurite, emulator) — all gone after close(). */
@@ -122,6 +131,8 @@ export interface LocalStack {
   managedIdentityCredential(workload: "rotation" | "backup" | "drill"): TokenCredential;
   /** Moves one instance's clock forward by `seconds` (emulator `/_emulator/clock`; due automatic rotations run); returns its total offset in seconds. */
   shiftClock(instance: string, seconds: number): Promise<number>;
+  /** A loopback `/_emulator/…` control call on one instance; answers the status and the parsed JSON body. */
+  control(instance: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** The emulator's last log lines (for test failure messages). */
   emulatorOutput(): string;
   runner?: Runner;
@@ -182,6 +193,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     childPids.push(azurite.pid);
     closers.push({ what: "azurite", close: () => azurite.stop() });
     log(`azurite: blob ${azurite.blobEndpoint} (pid ${azurite.pid})`);
+    // Storage as the HSMs and the app see it: Azurite itself, or the gate in front of its blob endpoint.
+    let storageGate: StorageGate | undefined;
+    let appStorageConnectionString = azurite.connectionString;
+    if (options.storageGate) {
+      const gate = await startStorageGate(portOf(azurite.blobEndpoint));
+      storageGate = gate;
+      closers.push({ what: "storage gate", close: () => gate.close() });
+      const gatedBlob = azurite.blobEndpoint.replace(`:${portOf(azurite.blobEndpoint)}/`, `:${gate.port}/`);
+      if (gatedBlob === azurite.blobEndpoint) throw new Error(`Cannot route storage through the gate: unexpected blob endpoint ${azurite.blobEndpoint}`);
+      appStorageConnectionString = azurite.connectionString.replace(`BlobEndpoint=${azurite.blobEndpoint};`, `BlobEndpoint=${gatedBlob};`);
+      log(`storage gate: ${gatedBlob} → ${azurite.blobEndpoint}`);
+    }
 
     // 2. Emulator
     const emulatorArgs = (ports: Record<string, number>): string[] => [
@@ -191,7 +214,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       "--vault", `${STACK_NAMES.vault}=${ports[STACK_NAMES.vault] ?? 0}`,
       "--topic", `${STACK_NAMES.topic}=${ports[STACK_NAMES.topic] ?? 0}`,
       "--identity", String(ports["identity"] ?? 0),
-      "--blob", azurite.connectionString,
+      "--blob", appStorageConnectionString,
       "--admin", STACK_IDENTITIES.operator,
       ...(options.restoreBackupWindowMinutes !== undefined ? ["--restore-backup-window-minutes", String(options.restoreBackupWindowMinutes)] : []),
     ];
@@ -261,7 +284,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       vaults: { [STACK_NAMES.vault]: urls.vault },
       drillPairs: [[STACK_NAMES.primary, STACK_NAMES.dr]],
       rotationPolicyFile: policyFile,
-      storageConnectionString: azurite.connectionString,
+      storageConnectionString: appStorageConnectionString,
       topicEndpoint: topic.endpoint,
       topicKey,
       eventSources: [vaultResourceId(STACK_NAMES.vault), topic.resourceId],
@@ -326,6 +349,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       identities: STACK_IDENTITIES,
       adminCredential,
       storageConnectionString: azurite.connectionString,
+      ...(storageGate !== undefined ? { storageGate } : {}),
       azurite: { pid: azurite.pid, blobEndpoint: azurite.blobEndpoint, queueEndpoint: azurite.queueEndpoint, tableEndpoint: azurite.tableEndpoint },
       emulatorPid: emulator.pid,
       childPids: () => [...childPids],
@@ -340,6 +364,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         const answer = (await controlCall(caPem, `${url}/_emulator/clock`, "POST", { shiftSeconds: seconds })) as Record<string, unknown>;
         if (typeof answer["offsetMs"] !== "number") throw new Error(`Clock shift of ${instance} answered without offsetMs: ${JSON.stringify(answer)}`);
         return answer["offsetMs"] / 1000;
+      },
+      control: (instance, method, path, body) => {
+        const url = ready.instances[instance]?.url;
+        if (url === undefined) throw new Error(`No instance "${instance}" in the stack; use one of ${Object.keys(ready.instances).join(", ")}.`);
+        return controlRequest(caPem, `${url}${path}`, method, body);
       },
       emulatorOutput: () => emulator.recentOutput(),
       ...(runner !== undefined ? { runner } : {}),
@@ -382,24 +411,30 @@ function applyEnvironment(values: Record<string, string>): () => void {
   };
 }
 
-/** A loopback `/_emulator/…` control call (no token), trusting the emulator CA. */
-function controlCall(ca: string, url: string, method: string, body: unknown): Promise<unknown> {
+/** A loopback `/_emulator/…` control call (no token), trusting the emulator CA; a non-2xx answer is an error. */
+async function controlCall(ca: string, url: string, method: string, body: unknown): Promise<unknown> {
+  const answer = await controlRequest(ca, url, method, body);
+  if (answer.status >= 300) throw new Error(`${method} ${url} answered ${answer.status}: ${answer.text}`);
+  return answer.body;
+}
+
+/** A loopback `/_emulator/…` control call (no token), trusting the emulator CA: status, text and parsed body. */
+function controlRequest(ca: string, url: string, method: string, body: unknown): Promise<{ status: number; body: any; text: string }> {
   return new Promise((resolvePromise, reject) => {
-    const payload = JSON.stringify(body);
-    const req = httpsRequest(url, { method, ca, agent: false, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
+    const payload = body === undefined ? "" : JSON.stringify(body);
+    const headers = payload === "" ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) };
+    const req = httpsRequest(url, { method, ca, agent: false, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
-        if ((res.statusCode ?? 0) >= 300) {
-          reject(new Error(`${method} ${url} answered ${res.statusCode}: ${text}`));
-          return;
-        }
+        let parsed: unknown = {};
         try {
-          resolvePromise(text === "" ? {} : JSON.parse(text));
+          parsed = text === "" ? {} : JSON.parse(text);
         } catch {
-          resolvePromise({});
+          // not JSON: the text is still there for the error message
         }
+        resolvePromise({ status: res.statusCode ?? 0, body: parsed, text });
       });
     });
     req.on("error", reject);

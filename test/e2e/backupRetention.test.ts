@@ -7,7 +7,7 @@
  * Needs `npx tsc -p tsconfig.json` first (the runner loads dist/functions/*.js).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { blobNames, startBackupStack, type BackupStack } from "./backupStack";
+import { blobNames, startBackupTestStack, type BackupTestStack } from "./backupTestStack";
 import { loadSettings } from "../../shared/config/settings";
 import { nightOf } from "../../shared/backup/runInput";
 import { nightlyBackupInputs, startNightlyBackups } from "../../shared/backup/nightlyBackup";
@@ -18,10 +18,10 @@ const DAY = 86_400_000;
 const NIGHTS = 120;
 const PINNED_NIGHT = 5;
 
-let stack: BackupStack;
+let stack: BackupTestStack;
 
 beforeAll(async () => {
-  stack = await startBackupStack({ clock: "virtual", settings: { RETENTION_DAILY: "7", RETENTION_WEEKLY: "4", RETENTION_MONTHLY: "3", POLLER_INTERVAL_MS: "0" } });
+  stack = await startBackupTestStack({ clock: "virtual", settings: { RETENTION_DAILY: "7", RETENTION_WEEKLY: "4", RETENTION_MONTHLY: "3", POLLER_INTERVAL_MS: "0" } });
 }, 120_000);
 
 afterAll(async () => {
