@@ -1,5 +1,5 @@
 /**
- * Issue 5 bench: the rotation sweep of a large Managed HSM through the real app on the runner, against a
+ * Rotation bench: the sweep of a large Managed HSM through the real app on the runner, against a
  * plain script that does the same listing, rotations, verifications and KeyRotated events with the same
  * concurrency on the same emulator, as the same (least-privilege) rotation identity.
  *

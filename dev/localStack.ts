@@ -55,7 +55,7 @@ import { buildStackSettings, STACK_CONTAINERS, writeSettingsFile } from "./stack
 /** Instance names the stack starts (the rotation policy example and DRILL_PAIRS use them). */
 export const STACK_NAMES = { primary: "primary", dr: "dr", vault: "app", topic: "lifecycle" } as const;
 
-/** Event types the remediation trigger takes (issue 5), from the vault and from the lifecycle topic. */
+/** Event types the remediation trigger takes, from the vault and from the lifecycle topic. */
 const KEY_EVENT_TYPES = ["Microsoft.KeyVault.KeyNearExpiry", "Microsoft.KeyVault.KeyExpired", "Microsoft.KeyVault.KeyNewVersionCreated"];
 
 export interface LocalStackRunnerOptions {

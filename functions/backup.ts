@@ -1,5 +1,5 @@
 /**
- * Issue 6 registrations: the nightly backup timer, the `hsmBackup` orchestration and its activities.
+ * Backup registrations: the nightly backup timer, the `hsmBackup` orchestration and its activities.
  * Handlers live in shared/; activity deps are built lazily (first call) from the app settings and the
  * backup workflow's managed identity, so a settings problem surfaces in the failed invocation, not at load.
  */

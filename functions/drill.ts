@@ -1,5 +1,5 @@
 /**
- * Restore drills (issue 7): registrations only. Handlers live in shared/; activity deps are built on first
+ * Restore drills: registrations only. Handlers live in shared/; activity deps are built on first
  * use from the app settings and the drill's managed identity, never at import time (a settings error must
  * surface in the failed invocation, not stop the whole app from loading).
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 5 Event Grid remediation: KeyNearExpiry / KeyExpired / KeyNewVersionCreated from the configured
+ * Event Grid remediation: KeyNearExpiry / KeyExpired / KeyNewVersionCreated from the configured
  * vaults and from our lifecycle topic (where the sweep publishes HSM notices) start the per-key rotation
  * (or record a foreign version). Validation, dedupe and the start live in shared/rotation/activities/remediation.ts.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 5 registrations: the expiry-sweep timer, the rotation orchestrations and their activities. Handlers
+ * Rotation registrations: the expiry-sweep timer, the rotation orchestrations and their activities. Handlers
  * live in shared/; activity deps are built lazily (first call) from the app settings and the rotation
  * workflow's managed identity, so a settings problem surfaces in the failed invocation, not at load.
  */

@@ -1,5 +1,5 @@
 /**
- * Inputs and outputs of the rotation orchestrations (issue 5). Plain JSON: they travel through durable
+ * Inputs and outputs of the rotation orchestrations. Plain JSON: they travel through durable
  * history. The sweep's config comes from the `loadRotationConfig` activity and event-started rotations get
  * theirs from the trigger, so no orchestration ever reads settings or files.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 6 acceptance (real clock): a backup job already running when the nightly run starts (the HSM answers
+ * Adoption (real clock): a backup job already running when the nightly run starts (the HSM answers
  * 409 to the pre-check and to the backup) is ADOPTED: the run follows that job to its end, writes and
  * verifies its manifest, and never starts a second job. Azurite is frozen (SIGSTOP) to hold the job mid-flight.
  * Needs `npx tsc -p tsconfig.json` first (the runner loads dist/functions/*.js).

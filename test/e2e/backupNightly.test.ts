@@ -1,5 +1,5 @@
 /**
- * Issue 6 acceptance on runner + emulator + Azurite (virtual clock): the nightly timer backs up, the backup
+ * The backup workflow on runner + emulator + Azurite (virtual clock): the nightly timer backs up, the backup
  * is verified, a second trigger the same night does nothing, failed jobs are retried with backoff and then
  * end in BackupFailed with the cause, and unreachable storage fails the run without touching older backups.
  * Needs `npx tsc -p tsconfig.json` first (the runner loads dist/functions/*.js).

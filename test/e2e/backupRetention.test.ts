@@ -1,5 +1,5 @@
 /**
- * Issue 6 acceptance: retention over 120 simulated nights. Each night the emulator's clock is moved to the
+ * Retention over 120 simulated nights. Each night the emulator's clock is moved to the
  * night (so job times and folder names advance) and the run waits for its scheduled time on the runner's
  * virtual clock (so the orchestration's "now" advances); retention runs after every verified backup.
  * The surviving set is compared with an independent computation of 7 daily / 4 weekly / 3 monthly, plus a

@@ -1,5 +1,5 @@
 /**
- * Issue 5: "a missing permission fails that key with a message naming the role, and the others go on".
+ * "A missing permission fails that key with a message naming the role, and the others go on".
  * The rotation identity's Managed HSM Crypto User at "/" is replaced by Crypto Auditor on /keys (it can still
  * list and read every key) plus Crypto User on one key only; a sweep then rotates that key and fails the
  * other with KeyRotationFailed naming the role — and the sweep itself completes.

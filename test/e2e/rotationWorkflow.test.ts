@@ -1,5 +1,5 @@
 /**
- * Issue 5 acceptance, end to end: the real function app (dist/functions) on the offline runner (virtual
+ * The rotation workflow end to end: the real function app (dist/functions) on the offline runner (virtual
  * clock), the emulator (HSM `primary`, vault `app`, topic `lifecycle`, identity endpoint) and Azurite, all
  * from dev/localStack. The app authenticates as the rotation identity (least privilege) through the real
  * ManagedIdentityCredential; events travel vault/topic → Event Grid delivery → runner webhook → keyEventGrid.

@@ -1,4 +1,4 @@
-// Rotation activity layer (issue 5) against the emulator with the real @azure/keyvault-keys clients:
+// Rotation activity layer against the emulator with the real @azure/keyvault-keys clients:
 // inventory from list pages, on-demand rotation with the policy's expiry, idempotence by rotation id,
 // staged retirement after the grace period (clock shift), foreign versions, HSM notices, role errors.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// Verification probes of the rotation activity layer (issue 5): a crypto round trip that fits the key type and
+// Verification probes of the rotation activity layer: a crypto round trip that fits the key type and
 // key_ops, against the exact version id, through the real CryptographyClient and the emulator's HSM / vault.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RotationDeps, RotationInstance } from "../../shared/rotation/activities/deps";

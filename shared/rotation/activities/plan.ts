@@ -24,7 +24,7 @@ export interface RotationPlanReport {
 }
 
 /**
- * The dry run (`plan`, for the HTTP trigger and issue 9's CLI): what a sweep at `at` (default now) would rotate
+ * The dry run (`plan`, for the HTTP trigger and the operator CLI): what a sweep at `at` (default now) would rotate
  * and why, which notices it would send, every skipped key with its reason, and every policy violation. It uses
  * the same `listDueKeys` and `decideRotation` as the sweep, so its output matches what a following real run
  * does at the same instant. Reads only (list pages); changes nothing.

@@ -63,7 +63,7 @@ export async function verifyKeyVersion(input: VerifyKeyVersionInput, deps: Rotat
  * - what the rotation must not do is retire before the NEW version is proven: that proof is kept in full;
  * - during the grace period consumers still verify / unwrap with the old version; what would break them
  *   quietly is a version disabled, expired or with narrowed key_ops — all visible in the GET the rotate made;
- * - a round trip per previous version would double the HSM requests of every rotation (issue 5 budget:
+ * - a round trip per previous version would double the HSM requests of every rotation (the sweep's budget:
  *   list pages + 6 per rotated key), and at retirement the version is only disabled, so probing it there
  *   proves nothing useful either.
  */

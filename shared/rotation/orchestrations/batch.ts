@@ -1,5 +1,5 @@
 /**
- * `rotationBatch` (issue 5): one bounded batch of per-key rotations as sub-orchestrations. The ids that an
+ * `rotationBatch`: one bounded batch of per-key rotations as sub-orchestrations. The ids that an
  * event or an earlier sweep already ran (or is running) are left out first (`claimRotations`), because
  * durable would replace a completed instance started again under the same id. `rotateKey` returns every
  * expected failure as a value, so `Task.all` here only fails on a lost start race, which fails this batch

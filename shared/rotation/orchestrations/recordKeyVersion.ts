@@ -1,5 +1,5 @@
 /**
- * `recordKeyVersion` (issue 5), instance id `record:{vault}:{key}:{version}`: a KeyNewVersionCreated made by
+ * `recordKeyVersion`, instance id `record:{vault}:{key}:{version}`: a KeyNewVersionCreated made by
  * someone else (a person, a pipeline, the service's own auto-rotation) is recorded and verified, never rotated
  * again. A version that fails verification is reported as KeyRotationFailed so a person looks at it.
  */

@@ -1,5 +1,5 @@
 /**
- * `retireVersions` (issue 5), instance id `retire:{vault}:{key}:{new version}`, started by a rotation once
+ * `retireVersions`, instance id `retire:{vault}:{key}:{new version}`, started by a rotation once
  * its new version is verified. Each pass lists the versions and disables those whose grace period has
  * passed (never the current one, never a purge); then it sleeps until the next one is due with durable timers
  * chained in six-day steps, and passes again. Decisions use `currentUtcDateTime`, handed to the activity as

@@ -1,5 +1,5 @@
 /**
- * Per-key rotation (issue 5), instance id `rotate:{vault}:{key}:{version}`:
+ * Per-key rotation, instance id `rotate:{vault}:{key}:{version}`:
  * resolve the rule (event-started only) → make the service rotation policy match and rotate (one activity,
  * idempotent per version) → verify the new version on the HSM (from the rotate's answer, no GET) and check
  * the previous one's state → publish KeyRotated or

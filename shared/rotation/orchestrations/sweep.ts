@@ -1,5 +1,5 @@
 /**
- * `rotationSweep` (issue 5), timer-started, one instance per day and instance set (`sweep:{day}:{hash}`):
+ * `rotationSweep`, timer-started, one instance per day and instance set (`sweep:{day}:{hash}`):
  * load the config → list every configured HSM and vault with list pages only (`listDueKeys`) → rotate the
  * due keys in bounded batches, one `rotationBatch` sub-orchestration at a time, so even a 5,000-key HSM keeps
  * every history small → publish the HSM near-expiry notices (Managed HSM has no Event Grid).
