@@ -18,6 +18,8 @@ function perDepth(folder, message, afterClimb = "") {
   }));
 }
 
+const sharedStaysShared = "shared/ is the deployed app's code: it imports nothing of emulator/, runner/, dev/, cli/, functions/ or tests.";
+
 const orchestrationImports = {
   paths: [
     ...nodeBuiltins.map((name) => ({ name, message: "Orchestrations replay: no Node built-ins (do I/O in an activity)." })),
@@ -28,6 +30,7 @@ const orchestrationImports = {
     { regex: "^node:", message: "Orchestrations replay: no Node built-ins (do I/O in an activity)." },
     { regex: "(^|/)(config/|app/appSettings$|app/appRoot$)|[sS]ettings$", message: "Orchestrations read no settings: pass what they need in their input or from an activity." },
     { regex: "(^|/)(activities|hsm|storage)(/|$)|/lifecyclePublisher$", allowTypeImports: true, message: "Orchestrations import only types from activities and clients (`import type`); call activities by name." },
+    { regex: "^(\\.\\./)+(emulator|runner|dev|cli|bin|bench|test|functions)(/|$)", message: sharedStaysShared },
   ],
 };
 
@@ -63,7 +66,10 @@ export default defineConfig(
       "@typescript-eslint/no-require-imports": "off",
     },
   },
-  // Orchestrations (and the durable helper they share) are deterministic generators.
+  // shared/ deploys unchanged to Azure: nothing local or test-only may creep in.
+  ...perDepth("shared", sharedStaysShared, "(\\.\\./)*(emulator|runner|dev|cli|bin|bench|test|functions)(/|$)"),
+  // Orchestrations (and the durable helper they share) are deterministic generators; listed after shared/ so
+  // their stricter import list (which repeats shared/'s) is the one that applies to them.
   {
     files: ["shared/*/orchestrations/**/*.ts", "shared/durable/**/*.ts"],
     rules: {
@@ -98,6 +104,8 @@ export default defineConfig(
   },
   // emulator/ is its own product: it imports nothing of ours outside emulator/.
   ...perDepth("emulator", "emulator/ imports nothing of ours outside emulator/."),
+  // cli/ works against the local stack or Azure alike: it reaches them through shared/, never emulator/ or runner/.
+  ...perDepth("cli", "cli/ imports shared/ only of ours: it must work against Azure as well as the local stack.", "(\\.\\./)*(emulator|runner|dev|test)(/|$)"),
   // runner/ runs any v4 app: it imports nothing of emulator/ or shared/.
   ...perDepth("runner", "runner/ imports nothing of emulator/ or shared/.", "(\\.\\./)*(emulator|shared)(/|$)"),
 );

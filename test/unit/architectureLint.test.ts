@@ -81,7 +81,7 @@ describe("orchestrations", () => {
   });
 });
 
-describe("folders that import nothing of ours", () => {
+describe("folders that import nothing of ours (or only some of it)", () => {
   it.each([
     ["emulator/example.ts", 'import { orchestrationNames } from "../shared/names";\nexport const n = orchestrationNames;\n'],
     ["emulator/keys/example.ts", 'import { orchestrationNames } from "../../shared/names";\nexport const n = orchestrationNames;\n'],
@@ -90,6 +90,10 @@ describe("folders that import nothing of ours", () => {
     ["runner/example.ts", 'import { orchestrationNames } from "../shared/names";\nexport const n = orchestrationNames;\n'],
     ["functions/example.ts", 'import { readFileSync } from "node:fs";\nexport const r = readFileSync;\n'],
     ["functions/example.ts", 'import { startEmulator } from "../emulator/server";\nexport const s = startEmulator;\n'],
+    ["shared/hsm/example.ts", 'import { startEmulator } from "../../emulator/server";\nexport const s = startEmulator;\n'],
+    ["shared/drill/activities/example.ts", 'import { startLocalStack } from "../../../dev/localStack";\nexport const s = startLocalStack;\n'],
+    ["shared/rotation/orchestrations/example.ts", 'import type { Runner } from "../../../runner/index";\nexport type R = Runner;\n'],
+    ["cli/example.ts", 'import { startRunner } from "../runner/index";\nexport const r = startRunner;\n'],
   ])("%s: %s fails lint", async (file, code) => {
     expect(await ruleIdsFor(file, code)).toContain("no-restricted-imports");
   });
