@@ -3,7 +3,8 @@
  *
  *   1. Azurite (blob, queue, table) as a child process on ephemeral ports, data in STATE/azurite (or memory);
  *      a persistent stack asks for last start's ports again (STATE/stack-ports.json: key ids, durable
- *      histories and backup URLs name them);
+ *      histories and backup URLs name them); optionally a storage gate in front of its blob endpoint (tests cut or
+ *      hold storage through it, dev/storageGate.ts);
  *   2. the emulator as a child process (`dist/emulator/main.js`: BUILD FIRST) with HSMs `primary` and `dr`
  *      (sharing primary's security domain), vault `app`, Event Grid topic `lifecycle`, the App Service-style
  *      managed identity endpoint, backups to Azurite, and the operator as --admin; state in STATE/emulator;
@@ -365,9 +366,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         if (typeof answer["offsetMs"] !== "number") throw new Error(`Clock shift of ${instance} answered without offsetMs: ${JSON.stringify(answer)}`);
         return answer["offsetMs"] / 1000;
       },
-      control: (instance, method, path, body) => {
+      control: async (instance, method, path, body) => {
         const url = ready.instances[instance]?.url;
         if (url === undefined) throw new Error(`No instance "${instance}" in the stack; use one of ${Object.keys(ready.instances).join(", ")}.`);
+        if (!path.startsWith("/_emulator/")) throw new Error(`Control calls go to /_emulator/… paths, not "${path}"; use an SDK client for the service's own API.`);
         return controlRequest(caPem, `${url}${path}`, method, body);
       },
       emulatorOutput: () => emulator.recentOutput(),
