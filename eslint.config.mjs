@@ -41,14 +41,10 @@ export default defineConfig(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: {
-      ecmaVersion: 2022,
-      sourceType: "module",
-      globals: { console: "readonly", process: "readonly", Buffer: "readonly", URL: "readonly", __dirname: "readonly", require: "readonly", module: "writable" },
-    },
     rules: {
-      // TypeScript checks undefined names and unused code itself (strict); these two only repeat it noisily.
+      // TypeScript (strict) already checks names; ESLint would need every Node and test global declared.
       "no-undef": "off",
+      // `_`-prefixed names and unused catch bindings are deliberate.
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
       // `any` is used sparingly where a foreign shape is narrowed at once; strict TypeScript guards the rest.
       "@typescript-eslint/no-explicit-any": "off",
@@ -56,6 +52,7 @@ export default defineConfig(
       "no-control-regex": "off",
       // Errors translated at a boundary carry the cause in their code and message (see shared/errors/), not `cause`.
       "preserve-caught-error": "off",
+      // A style finding, not a bug class; off so the rule set stays on the architecture.
       "no-useless-assignment": "off",
     },
   },
