@@ -11,6 +11,8 @@
  *   and restore). Snapshots contain private key material: seal them before they leave the process.
  * - `acquireJobLock()` / `releaseJobLock()` and `restoreMode` (data-plane calls refuse while true).
  * - `commit()` persists after a mutation; await it before answering so the change survives SIGKILL.
+ *   Persistence is a snapshot plus an append-only journal (store/stateJournal.ts): the key store reports
+ *   which key names it changed (`keyChanged`), everything else is small and recorded when it differs.
  */
 import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
@@ -26,7 +28,7 @@ import { adminRoleIds } from "./rbac/builtInRoles";
 import type { RoleAssignment, RoleDefinition } from "./rbac/rbacModel";
 import { RbacStore } from "./rbac/rbacStore";
 import type { SecurityDomain } from "./securityDomain";
-import { AtomicJsonFile } from "./store/atomicJsonFile";
+import { StateJournal } from "./store/stateJournal";
 
 /** The part of the state a full backup carries and a full restore replaces. */
 export interface InstanceSnapshot {
@@ -53,6 +55,8 @@ export interface InstanceSettings {
   purgeProtection: boolean;
   softDeleteRetentionDays: number;
   admins: string[];
+  /** stderr logger (default: none). */
+  log?: (line: string) => void;
 }
 
 export interface KeyVersionCreatedEvent {
@@ -72,6 +76,9 @@ export interface CurrentKeyVersion {
   nbf?: Date;
   exp?: Date;
 }
+
+/** The state's per-key collections: journalled entry by entry (the rest is small and journalled whole). */
+const KEY_COLLECTIONS = ["keys", "deletedKeys"] as const;
 
 function emptySnapshot(): InstanceSnapshot {
   return { keys: {}, deletedKeys: {}, roleAssignments: [], customRoleDefinitions: [] };
@@ -99,7 +106,7 @@ export class Instance {
   restoreMode = false;
 
   private state: PersistedState;
-  private readonly file: AtomicJsonFile<PersistedState>;
+  private readonly journal: StateJournal;
   private jobLock: { id: string; kind: string } | undefined;
   private readonly admins: string[];
 
@@ -116,8 +123,12 @@ export class Instance {
     this.events.setMaxListeners(50);
     const provider = this.kind === "managedHsm" ? "MANAGEDHSMS" : "VAULTS";
     this.audit = new AuditLog(`/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/EMULATOR/PROVIDERS/MICROSOFT.KEYVAULT/${provider}/${this.name.toUpperCase()}`, join(this.dataDir, "audit.jsonl"));
-    this.file = new AtomicJsonFile<PersistedState>(join(this.dataDir, "state.json"), () => ({ ...this.state, clockOffsetMs: this.clock.offsetMs }));
-    const loaded = this.file.read();
+    const log = settings.log ?? ((): void => undefined);
+    this.journal = new StateJournal({ dir: this.dataDir, collections: KEY_COLLECTIONS, legacyFile: "state.json", log: (line) => log(`[${this.name}] ${line}`) });
+    const result = this.journal.load();
+    if (result.migratedLegacy) log(`[${this.name}] migrated state.json to snapshot.json + journal (append-only persistence)`);
+    if (result.droppedTornBytes > 0) log(`[${this.name}] dropped a torn last journal record (${result.droppedTornBytes} bytes, never acknowledged) left by a crash`);
+    const loaded = result.state === undefined ? undefined : ({ ...result.state.meta, ...result.state.collections } as unknown as PersistedState);
     if (loaded !== undefined && loaded.kind !== this.kind) {
       throw new Error(`State dir holds instance "${this.name}" as a ${loaded.kind}, but it was started as a ${this.kind}. Use another name or another --state-dir.`);
     }
@@ -130,8 +141,18 @@ export class Instance {
       nowSeconds: () => this.clock.nowSeconds(),
       keysState: () => this.state,
       versionCreated: (name, v) => this.emitVersionCreated(name, v),
+      keyChanged: (name) => {
+        for (const c of KEY_COLLECTIONS) this.journal.touch(c, name);
+      },
     });
     this.rbac = new RbacStore(this.kind, () => this.state);
+    this.journal.attach({
+      meta: () => {
+        const { keys: _keys, deletedKeys: _deleted, ...meta } = this.state;
+        return { ...meta, clockOffsetMs: this.clock.offsetMs };
+      },
+      collection: (name) => this.state[name as (typeof KEY_COLLECTIONS)[number]],
+    });
     this.seedAdmins();
   }
 
@@ -151,9 +172,14 @@ export class Instance {
     this.events.emit("keyVersionCreated", event);
   }
 
-  /** Writes the state to disk (atomic); resolves when this mutation is durable. */
+  /** Appends what changed to the journal; resolves when this mutation is durable. */
   commit(): Promise<void> {
-    return this.file.save();
+    return this.journal.commit();
+  }
+
+  /** Appends and snapshots written so far (benches and tests). */
+  persistenceStats(): { appends: number; snapshots: number } {
+    return { ...this.journal.stats };
   }
 
   currentKeyVersions(): CurrentKeyVersion[] {
@@ -182,6 +208,7 @@ export class Instance {
       throw new Error("Snapshot is malformed: expected keys, deletedKeys, roleAssignments and customRoleDefinitions.");
     }
     this.state = { ...this.state, ...copy };
+    this.journal.rewriteAll();
     await this.commit();
   }
 
@@ -222,7 +249,7 @@ export class Instance {
 
   /** Flushes files; call when the server stops. */
   async close(): Promise<void> {
-    await this.commit();
+    await this.journal.close();
     await this.audit.close();
   }
 
@@ -235,6 +262,7 @@ export class Instance {
     this.restoreMode = false;
     this.jobLock = undefined;
     this.seedAdmins();
+    this.journal.rewriteAll();
     await this.commit();
   }
 }

@@ -96,6 +96,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
         purgeProtection: spec.purgeProtection ?? false,
         softDeleteRetentionDays: spec.softDeleteRetentionDays ?? 90,
         admins: options.admins ?? [],
+        log,
       }),
     );
   }

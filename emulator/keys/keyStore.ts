@@ -24,6 +24,8 @@ export interface KeyStoreHost {
   nowSeconds(): number;
   keysState(): KeysState;
   versionCreated(name: string, version: StoredKeyVersion): void;
+  /** The key (or deleted key) of this name changed or went away: persistence records just that entry. */
+  keyChanged(name: string): void;
 }
 
 export interface KeyBackupPayload {
@@ -167,6 +169,7 @@ export class KeyStore {
     const existing = this.state.keys[name];
     if (existing === undefined) this.state.keys[name] = { name, versions: [v] };
     else existing.versions.push(v);
+    this.host.keyChanged(name);
     this.host.versionCreated(name, v);
     return v;
   }
@@ -282,6 +285,7 @@ export class KeyStore {
     if (tags !== undefined) v.tags = tags;
     if (releasePolicy !== undefined) v.releasePolicy = releasePolicy;
     v.updated = this.host.nowSeconds();
+    this.host.keyChanged(name);
     return v;
   }
 
@@ -292,6 +296,7 @@ export class KeyStore {
     const deleted: StoredDeletedKey = { key, deletedDate: now, scheduledPurgeDate: now + this.host.softDeleteRetentionDays * DAY_SECONDS };
     delete this.state.keys[name];
     this.state.deletedKeys[name] = deleted;
+    this.host.keyChanged(name);
     return deleted;
   }
 
@@ -300,6 +305,7 @@ export class KeyStore {
     if (this.state.keys[name] !== undefined) throw keyVaultErrors.conflict(`Key ${name} exists and is not deleted; there is nothing to recover.`);
     delete this.state.deletedKeys[name];
     this.state.keys[name] = d.key;
+    this.host.keyChanged(name);
     return d.key;
   }
 
@@ -311,6 +317,7 @@ export class KeyStore {
       );
     }
     delete this.state.deletedKeys[name];
+    this.host.keyChanged(name);
   }
 
   /** Purges deleted keys whose scheduled purge date has passed (the service does this on its own). */
@@ -320,6 +327,7 @@ export class KeyStore {
     for (const [name, d] of Object.entries(this.state.deletedKeys)) {
       if (d.scheduledPurgeDate <= now) {
         delete this.state.deletedKeys[name];
+        this.host.keyChanged(name);
         changed = true;
       }
     }
@@ -371,6 +379,7 @@ export class KeyStore {
     if (key === undefined) throw keyVaultErrors.keyNotFound(name);
     const policy = this.validatePolicy(body, key.rotationPolicy);
     key.rotationPolicy = policy;
+    this.host.keyChanged(name);
     return policy;
   }
 
@@ -487,6 +496,7 @@ export class KeyStore {
       throw keyVaultErrors.conflict(`There was a conflict restoring the key '${name}'. A key with this name already exists (or is soft-deleted): delete and purge it first.`);
     }
     this.state.keys[name] = p.key;
+    this.host.keyChanged(name);
     return p.key;
   }
 }
