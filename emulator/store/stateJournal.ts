@@ -104,55 +104,66 @@ export class StateJournal {
     const snapshotPath = this.path(SNAPSHOT_FILE);
     const legacyPath = this.options.legacyFile !== undefined ? this.path(this.options.legacyFile) : undefined;
     if (existsSync(snapshotPath)) {
-      const text = readFileSync(snapshotPath, "utf8");
-      let parsed: { format?: unknown; generation?: unknown; meta?: unknown; collections?: unknown };
-      try {
-        parsed = JSON.parse(text) as typeof parsed;
-      } catch (e) {
-        throw new Error(`Snapshot ${snapshotPath} is not valid JSON (${(e as Error).message}). Restore the state dir from a copy, or delete the instance's folder to start empty.`);
-      }
-      if (parsed.format !== SNAPSHOT_FORMAT || typeof parsed.generation !== "number" || typeof parsed.meta !== "object" || typeof parsed.collections !== "object") {
-        throw new Error(`Snapshot ${snapshotPath} has an unknown format (${String(parsed.format)}); this emulator reads ${SNAPSHOT_FORMAT}. Use the emulator version that wrote it, or delete the instance's folder to start empty.`);
-      }
-      this.generation = parsed.generation;
-      this.snapshotBytes = Buffer.byteLength(text);
-      result.state = this.withAllCollections(parsed.meta as Record<string, unknown>, parsed.collections as Record<string, Record<string, unknown>>);
-      const journalPath = this.path(this.journalName(this.generation));
-      if (existsSync(journalPath)) {
-        const data = readFileSync(journalPath);
-        const decoded = decodeJournal(data, journalPath);
-        for (const batch of decoded.batches) this.apply(result.state, batch);
-        if (decoded.tornBytes > 0) {
-          // The torn record was never acknowledged (its fdatasync did not return); cut it so appends continue cleanly.
-          truncateSync(journalPath, decoded.goodBytes);
-          result.droppedTornBytes = decoded.tornBytes;
-        }
-        this.journalBytes = decoded.goodBytes;
-      }
+      result.state = this.readSnapshot(snapshotPath);
       if (legacyPath !== undefined && existsSync(legacyPath)) unlinkSync(legacyPath); // a migration finished just before a crash
     } else if (legacyPath !== undefined && existsSync(legacyPath)) {
-      const text = readFileSync(legacyPath, "utf8");
-      let legacy: Record<string, unknown>;
-      try {
-        legacy = JSON.parse(text) as Record<string, unknown>;
-      } catch (e) {
-        throw new Error(`State file ${legacyPath} is not valid JSON (${(e as Error).message}). Restore it from a copy or delete it to start empty.`);
-      }
-      const meta: Record<string, unknown> = {};
-      const collections: Record<string, Record<string, unknown>> = {};
-      for (const [k, v] of Object.entries(legacy)) {
-        if (this.options.collections.includes(k)) collections[k] = (v ?? {}) as Record<string, unknown>;
-        else meta[k] = v;
-      }
-      result.state = this.withAllCollections(meta, collections);
+      result.state = this.readLegacy(legacyPath);
       // Write the new layout before removing the old file: a crash in between leaves both, and the snapshot wins.
       this.writeSnapshotSync(result.state, 1);
       unlinkSync(legacyPath);
       result.migratedLegacy = true;
     }
+    // Without a snapshot yet, generation 0 is the empty state and its journal holds everything written so far.
+    const journalPath = this.path(this.journalName(this.generation));
+    if (existsSync(journalPath)) {
+      const data = readFileSync(journalPath);
+      const decoded = decodeJournal(data, journalPath);
+      if (decoded.batches.length > 0) result.state ??= this.withAllCollections({}, {});
+      for (const batch of decoded.batches) this.apply(result.state as JournaledState, batch);
+      if (decoded.tornBytes > 0) {
+        // The torn record was never acknowledged (its fdatasync did not return); cut it so appends continue cleanly.
+        truncateSync(journalPath, decoded.goodBytes);
+        result.droppedTornBytes = decoded.tornBytes;
+      }
+      this.journalBytes = decoded.goodBytes;
+    }
     this.removeStaleFiles();
     if (result.state !== undefined) this.lastMetaJson = JSON.stringify(result.state.meta);
     return result;
+  }
+
+  private readSnapshot(snapshotPath: string): JournaledState {
+    const text = readFileSync(snapshotPath, "utf8");
+    let parsed: { format?: unknown; generation?: unknown; meta?: unknown; collections?: unknown };
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch (e) {
+      throw new Error(`Snapshot ${snapshotPath} is not valid JSON (${(e as Error).message}). Restore the state dir from a copy, or delete the instance's folder to start empty.`);
+    }
+    if (parsed.format !== SNAPSHOT_FORMAT || typeof parsed.generation !== "number" || typeof parsed.meta !== "object" || typeof parsed.collections !== "object") {
+      throw new Error(`Snapshot ${snapshotPath} has an unknown format (${String(parsed.format)}); this emulator reads ${SNAPSHOT_FORMAT}. Use the emulator version that wrote it, or delete the instance's folder to start empty.`);
+    }
+    this.generation = parsed.generation;
+    this.snapshotBytes = Buffer.byteLength(text);
+    return this.withAllCollections(parsed.meta as Record<string, unknown>, parsed.collections as Record<string, Record<string, unknown>>);
+  }
+
+  /** The whole-state file of the previous format: collections by name, everything else is meta. */
+  private readLegacy(legacyPath: string): JournaledState {
+    const text = readFileSync(legacyPath, "utf8");
+    let legacy: Record<string, unknown>;
+    try {
+      legacy = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      throw new Error(`State file ${legacyPath} is not valid JSON (${(e as Error).message}). Restore it from a copy or delete it to start empty.`);
+    }
+    const meta: Record<string, unknown> = {};
+    const collections: Record<string, Record<string, unknown>> = {};
+    for (const [k, v] of Object.entries(legacy)) {
+      if (this.options.collections.includes(k)) collections[k] = (v ?? {}) as Record<string, unknown>;
+      else meta[k] = v;
+    }
+    return this.withAllCollections(meta, collections);
   }
 
   private withAllCollections(meta: Record<string, unknown>, collections: Record<string, Record<string, unknown>>): JournaledState {
