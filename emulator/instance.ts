@@ -29,6 +29,8 @@ import type { RoleAssignment, RoleDefinition } from "./rbac/rbacModel";
 import { RbacStore } from "./rbac/rbacStore";
 import type { SecurityDomain } from "./securityDomain";
 import { StateJournal } from "./store/stateJournal";
+import { CapacityModel, type CapacitySettings } from "./capacity/capacityModel";
+import { keyShapeOf, operationCapacity, type KeyShape } from "./capacity/scalingGuidance";
 
 /** The part of the state a full backup carries and a full restore replaces. */
 export interface InstanceSnapshot {
@@ -57,6 +59,8 @@ export interface InstanceSettings {
   admins: string[];
   /** stderr logger (default: none). */
   log?: (line: string) => void;
+  /** Opt-in model of the HSM's throughput (scaling guidance); absent = unlimited. */
+  capacity?: CapacitySettings;
 }
 
 export interface KeyVersionCreatedEvent {
@@ -104,6 +108,8 @@ export class Instance {
   url = "";
   /** While true, data-plane routes answer 409 (see keyVaultErrors.restoreInProgress). */
   restoreMode = false;
+  /** The modelled HSM throughput when enabled (`--capacity`); see capacity/capacityModel.ts. */
+  readonly capacity: CapacityModel | undefined;
 
   private state: PersistedState;
   private readonly journal: StateJournal;
@@ -118,6 +124,7 @@ export class Instance {
     this.purgeProtection = settings.purgeProtection;
     this.softDeleteRetentionDays = settings.softDeleteRetentionDays;
     this.admins = settings.admins;
+    this.capacity = settings.capacity !== undefined ? new CapacityModel(settings.capacity) : undefined;
     this.dataDir = join(settings.stateDir, "instances", settings.name);
     mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     this.events.setMaxListeners(50);
@@ -180,6 +187,20 @@ export class Instance {
   /** Appends and snapshots written so far (benches and tests). */
   persistenceStats(): { appends: number; snapshots: number } {
     return { ...this.journal.stats };
+  }
+
+  /** Waits for the modelled capacity of this operation (when enabled); throws 429 Throttled past the queue limit. */
+  async admitCapacity(operationName: string, params: Record<string, string>): Promise<void> {
+    if (this.capacity === undefined) return;
+    const capacity = operationCapacity(operationName, () => this.keyShape(params["name"], params["version"]));
+    if (capacity !== undefined) await this.capacity.admit(operationName, capacity);
+  }
+
+  private keyShape(name: string | undefined, version: string | undefined): KeyShape | undefined {
+    const key = name === undefined ? undefined : this.state.keys[name];
+    if (key === undefined) return undefined;
+    const v = version === undefined || version === "" ? latestVersion(key) : key.versions.find((x) => x.version === version.toLowerCase());
+    return v === undefined ? undefined : keyShapeOf(v.kty, v.jwk);
   }
 
   currentKeyVersions(): CurrentKeyVersion[] {
