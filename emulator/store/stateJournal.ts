@@ -17,10 +17,11 @@
  * Compaction: when the journal outgrows both `compactMinBytes` and the last snapshot, the next write is a
  * new snapshot, so compaction costs at most about half a byte per journal byte (amortised constant).
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
-import { open, rename, type FileHandle } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync, truncateSync, unlinkSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeJournal, encodeJournalLine, journalOpText, type JournalOp } from "./journalLog";
+import { fsyncDirectory, replaceFileDurably, replaceFileDurablySync } from "./replaceFileDurably";
 
 export const SNAPSHOT_FORMAT = "hsm-emulator-state-snapshot/1";
 const SNAPSHOT_FILE = "snapshot.json";
@@ -59,15 +60,6 @@ interface Waiters {
   promise: Promise<void>;
   resolve(): void;
   reject(e: unknown): void;
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export class StateJournal {
@@ -278,7 +270,7 @@ export class StateJournal {
     const path = this.path(this.journalName(this.generation));
     const created = !existsSync(path);
     this.handle = await open(path, "a", 0o600);
-    if (created) fsyncDir(this.options.dir); // the new file's name must survive a crash too
+    if (created) fsyncDirectory(this.options.dir); // the new file's name must survive a crash too
     return this.handle;
   }
 
@@ -288,17 +280,8 @@ export class StateJournal {
     const state = this.capture(source);
     const next = this.generation + 1;
     const text = this.snapshotText(state, next);
-    const tmp = this.path(`${SNAPSHOT_FILE}.tmp-${process.pid}-${next}`);
     try {
-      const fh = await open(tmp, "w", 0o600);
-      try {
-        await fh.writeFile(text);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.path(SNAPSHOT_FILE));
-      fsyncDir(this.options.dir);
+      await replaceFileDurably(this.path(SNAPSHOT_FILE), text);
     } catch (e) {
       // The dirty marks were consumed by capture(): only a complete snapshot can stand for them now.
       this.rewriteAllPending = true;
@@ -331,16 +314,7 @@ export class StateJournal {
 
   private writeSnapshotSync(state: JournaledState, generation: number): void {
     const text = this.snapshotText(state, generation);
-    const tmp = this.path(`${SNAPSHOT_FILE}.tmp-${process.pid}-${generation}`);
-    const fd = openSync(tmp, "w", 0o600);
-    try {
-      writeFileSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.path(SNAPSHOT_FILE));
-    fsyncDir(this.options.dir);
+    replaceFileDurablySync(this.path(SNAPSHOT_FILE), text);
     this.generation = generation;
     this.snapshotBytes = Buffer.byteLength(text);
     this.journalBytes = 0;
