@@ -3,29 +3,24 @@ import type { RestoreDrillOutput } from "../shared/drill/types";
 import type { CliArgs } from "./cliArgs";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
+import { startOrFollow } from "./followRun";
 import { createFunctionAppClient } from "./functionAppClient";
 import { outputOf, waitForInstances } from "./waitForInstances";
 
 /**
  * `drill [--pair P] [--mode full|selective] [--key K]`: `POST /api/drills` (the app's own starter, which
- * validates the pair against DRILL_PAIRS and owns the drill's instance id), then follows the drill to its
- * verdict. Exit 0 only for a passed drill.
+ * validates the pair against DRILL_PAIRS, owns the drill's instance id and runs one drill per DR HSM at a time),
+ * then follows the drill to its verdict; a drill already running on that DR HSM is followed instead (its
+ * verdict, whatever its mode, is the exit code). Exit 0 only for a passed drill.
  */
 export async function drillCommand(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
   const app = createFunctionAppClient(args.appUrl, ctx.functionKey);
   const body: Record<string, string> = { mode: args.mode };
   if (args.pair !== undefined) body["pair"] = args.pair;
   if (args.key !== undefined) body["keyName"] = args.key;
-  const answer = await app.post("drills", body);
-  const payload = answer.body as { id?: unknown; error?: { message?: string } } | null;
-  if (answer.status !== 202 && answer.status !== 200) {
-    const message = payload?.error?.message ?? JSON.stringify(answer.body);
-    if (answer.status === 404) throw new Error(`[NotFound] The function app at ${app.appUrl} has no POST /api/drills (drillHttp). Fix: deploy the current app.`);
-    throw new Error(`The drill was not started (${answer.status}): ${message}`);
-  }
-  if (typeof payload?.id !== "string") throw new Error(`[Unexpected] POST /api/drills answered ${answer.status} without an instance id: ${JSON.stringify(answer.body)}`);
-  const id = payload.id;
-  io.err(`${id}: started (${args.mode} drill${args.pair === undefined ? "" : ` ${args.pair}`})`);
+  const run = await startOrFollow(app, "drills", body, "drill", io);
+  const id = run.instanceId;
+  if (run.started) io.err(`${id}: started (${args.mode} drill${args.pair === undefined ? "" : ` ${args.pair}`})`);
   const [final] = await waitForInstances(app, [id], io, { timeoutMs: args.timeoutMs });
   const out = final === undefined ? undefined : (outputOf(final) as RestoreDrillOutput | undefined);
   const passed = final?.runtimeStatus === "Completed" && out?.verdict === "passed";

@@ -24,6 +24,8 @@ export const orchestrationNames = {
   restoreDrill: "restoreDrill",
   /** Selective-restore drill variant (one key into DR). */
   selectiveRestoreDrill: "selectiveRestoreDrill",
+  /** Holds a per-resource lock (its own instance id) while one backup or drill runs as its sub-orchestration. */
+  exclusiveRun: "exclusiveRun",
 } as const;
 
 /** Activities (the only code that talks to HSMs, vaults, storage and Event Grid). */
@@ -106,6 +108,8 @@ export const triggerNames = {
   /** Dry run: what would rotate and why, and every policy violation. */
   rotationPlanHttp: "rotationPlanHttp",
   backupTimer: "backupTimer",
+  /** On-demand backup of one HSM (`POST /api/backups`), a singleton per HSM. */
+  backupHttp: "backupHttp",
   backupRetentionPlanHttp: "backupRetentionPlanHttp",
   drillTimer: "drillTimer",
   drillHttp: "drillHttp",

@@ -3,15 +3,13 @@
  * HSM, a singleton per HSM and UTC night (`backup:{hsm}:{yyyy-MM-dd}`). Pure apart from the injected
  * durable client, so tests drive the same code with a simulated night.
  */
+import { exclusiveLockId, startExclusive, type ExclusiveStartClient } from "../app/startExclusive";
 import type { Settings } from "../config/settings";
 import { orchestrationNames } from "../names";
 import { backupInstanceId, defaultBackupRetry, nightOf, type BackupRunInput } from "./runInput";
 
 /** The two durable-client calls the starter uses (durable-functions' DurableClient fits). */
-export interface BackupStarterClient {
-  getStatus(instanceId: string): Promise<{ runtimeStatus?: string } | undefined | null>;
-  startNew(name: string, options: { instanceId: string; input: unknown }): Promise<string>;
-}
+export type BackupStarterClient = ExclusiveStartClient;
 
 export type BackupStartDecision =
   | { hsmName: string; instanceId: string; action: "started" }
@@ -46,7 +44,8 @@ export function nightlyBackupInputs(
 /**
  * Starts each input's orchestration unless that HSM's backup for the night already exists. A Failed or
  * Terminated run of the same night is started again (durable replaces it), so an operator can re-trigger
- * after fixing the cause. Losing a start race to another trigger is not an error: the status is re-read.
+ * after fixing the cause. The start takes the HSM's lock (startExclusive): a backup of the HSM still running
+ * (an on-demand one, or another trigger's) makes this night's start a skip that names it, never a second job.
  */
 export async function startNightlyBackups(client: BackupStarterClient, inputs: readonly BackupRunInput[]): Promise<BackupStartDecision[]> {
   const out: BackupStartDecision[] = [];
@@ -54,21 +53,18 @@ export async function startNightlyBackups(client: BackupStarterClient, inputs: r
     const instanceId = backupInstanceId(input.hsmName, input.night);
     const existing = await client.getStatus(instanceId).catch(absentOn404);
     const status = existing?.runtimeStatus;
-    if (status !== undefined && ALREADY.has(status)) {
+    if (typeof status === "string" && ALREADY.has(status)) {
       out.push({ hsmName: input.hsmName, instanceId, action: "skipped", reason: `backup ${instanceId} is already ${status}` });
       continue;
     }
+    let outcome;
     try {
-      await client.startNew(orchestrationNames.hsmBackup, { instanceId, input });
-      out.push({ hsmName: input.hsmName, instanceId, action: "started" });
+      outcome = await startExclusive(client, exclusiveLockId("backup", input.hsmName), { name: orchestrationNames.hsmBackup, instanceId, input });
     } catch (e) {
-      const now = await client.getStatus(instanceId).catch(() => undefined);
-      if (now?.runtimeStatus !== undefined && ALREADY.has(now.runtimeStatus)) {
-        out.push({ hsmName: input.hsmName, instanceId, action: "skipped", reason: `another trigger started ${instanceId} first (${now.runtimeStatus})` });
-        continue;
-      }
       throw new Error(`[Unexpected] Starting the nightly backup ${instanceId} failed: ${(e as Error)?.message ?? String(e)}. The next trigger retries it.`);
     }
+    if (outcome.started) out.push({ hsmName: input.hsmName, instanceId, action: "started" });
+    else out.push({ hsmName: input.hsmName, instanceId, action: "skipped", reason: `backup ${outcome.instanceId} of ${input.hsmName} is ${outcome.runtimeStatus}` });
   }
   return out;
 }

@@ -2,7 +2,11 @@ import type { HttpRequest, HttpResponse, HttpResponseInit, InvocationContext, Ti
 import type { DurableClient, OrchestrationRuntimeStatus } from "durable-functions";
 import { appSettings } from "../app/appSettings";
 import type { Settings } from "../config/settings";
-import { isLifecycleError, LifecycleError } from "../errors/lifecycleError";
+import { exclusiveLockId, startExclusive, type ExclusiveStart } from "../app/startExclusive";
+import { existingRun, runStamp, unusedRunId } from "../app/runIds";
+import { runningConflict } from "../app/runningConflict";
+import type { ExclusiveRunInput } from "../durable/exclusiveRun";
+import { isLifecycleError } from "../errors/lifecycleError";
 import { orchestrationNames } from "../names";
 import type { DrillKind, RestoreDrillInput } from "./types";
 
@@ -72,44 +76,36 @@ export function timerDrillInstanceId(primary: string, target: string, at: Date):
   return `drill:${primary}:${target}:${at.toISOString().slice(0, 10)}`;
 }
 
-/** On-demand drills: one per pair, mode and second (a double-click within the second is one drill). */
-export function httpDrillInstanceId(request: DrillRequest, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  return `drill:${request.primary}:${request.target}:${request.mode}${request.keyName === undefined ? "" : `-${request.keyName}`}:${stamp}`;
-}
-
 /**
- * Starts `instanceId` unless an instance with that id exists in ANY state: durable replaces a Completed
- * instance started again, so "already ran" has to be checked first. A start race lost to another starter
- * ("already exists") counts as existing.
+ * On-demand drills: one per pair, mode and millisecond. Never reused: the starter also steps past an id that
+ * exists (a Completed drill started again would be REPLACED by durable, losing its status).
  */
-export async function startDrillOnce(client: DurableClient, name: string, instanceId: string, input: RestoreDrillInput): Promise<"started" | "exists"> {
-  try {
-    const status = await client.getStatus(instanceId);
-    if (status?.runtimeStatus !== undefined) return "exists";
-  } catch (e) {
-    if (!/404/.test((e as Error).message)) throw e;
-  }
-  try {
-    await client.startNew(name, { instanceId, input });
-    return "started";
-  } catch (e) {
-    if (/already exists/i.test((e as Error).message)) return "exists";
-    throw e;
-  }
+export function httpDrillInstanceId(request: DrillRequest, at: Date): string {
+  return `drill:${request.primary}:${request.target}:${request.mode}${request.keyName === undefined ? "" : `-${request.keyName}`}:${runStamp(at)}`;
 }
 
 const drillOrchestrations: ReadonlySet<string> = new Set([orchestrationNames.restoreDrill, orchestrationNames.selectiveRestoreDrill]);
 
 /**
- * The id of a drill of the same pair that is still running, if any: two drills on one DR HSM would collide on
- * its admin jobs (the second self-backup adopts the first's, the second restore overwrites the first's keys).
+ * A drill on the DR HSM `target` still running outside the lock (one started before the lock existed, or
+ * whose lock was terminated by hand), if any: two drills on one DR HSM would collide on its admin jobs (the
+ * second self-backup adopts the first's, the second restore overwrites the first's keys).
  */
-export async function runningDrillOf(client: DurableClient, primary: string, target: string): Promise<string | undefined> {
+export async function runningDrillOn(client: DurableClient, target: string): Promise<{ instanceId: string; runtimeStatus: string } | undefined> {
   const active = ["Running", "Pending"] as unknown as OrchestrationRuntimeStatus[];
-  const prefix = `drill:${primary}:${target}:`;
   const list = await client.getStatusBy({ runtimeStatus: active });
-  return list.find((s) => typeof s.instanceId === "string" && s.instanceId.startsWith(prefix) && drillOrchestrations.has(s.name))?.instanceId;
+  const found = list.find((s) => typeof s.instanceId === "string" && s.instanceId.split(":")[2] === target && s.instanceId.startsWith("drill:") && drillOrchestrations.has(s.name));
+  return found === undefined ? undefined : { instanceId: found.instanceId, runtimeStatus: String(found.runtimeStatus) };
+}
+
+/**
+ * Starts the drill `run` under the DR HSM's lock, or names the drill that holds it (see startExclusive): one
+ * drill per DR HSM at a time, decided atomically by the durable backend.
+ */
+export async function startDrillExclusive(client: DurableClient, target: string, run: ExclusiveRunInput): Promise<ExclusiveStart> {
+  const outside = await runningDrillOn(client, target);
+  if (outside !== undefined && outside.instanceId !== run.instanceId) return { started: false, ...outside };
+  return startExclusive(client, exclusiveLockId("drill", target), run);
 }
 
 /** `drillTimer`: a drill per configured pair (full restore), singleton per pair and day. */
@@ -123,13 +119,14 @@ export async function drillTimerHandler(timer: Timer, client: DurableClient, con
   for (const p of settings.drillPairs) {
     const { name, input } = drillStart(settings, { primary: p.primary, target: p.target, mode: "full" }, "timer");
     const id = timerDrillInstanceId(p.primary, p.target, at);
-    const running = await runningDrillOf(client, p.primary, p.target);
-    if (running !== undefined && running !== id) {
-      context.warn(`drillTimer: ${p.primary} → ${p.target} skipped: drill ${running} is still running on that DR HSM.`);
+    // Today's drill ran or runs already: a re-fired or past-due timer never drills twice (nor replaces it).
+    if ((await existingRun(client, id)) !== undefined) {
+      context.log(`drillTimer: ${id} already started today.`);
       continue;
     }
-    const result = await startDrillOnce(client, name, id, input);
-    context.log(`drillTimer: ${id} ${result === "started" ? "started" : "already started today"}${timer.isPastDue ? " (past due)" : ""}.`);
+    const outcome = await startDrillExclusive(client, p.target, { name, instanceId: id, input });
+    if (outcome.started) context.log(`drillTimer: ${id} started${timer.isPastDue ? " (past due)" : ""}.`);
+    else context.warn(`drillTimer: ${p.primary} → ${p.target} skipped: drill ${outcome.instanceId} is still running on that DR HSM (${outcome.runtimeStatus}).`);
   }
 }
 
@@ -152,16 +149,13 @@ export async function drillHttpHandler(request: HttpRequest, client: DurableClie
   const parsed = parseDrillRequest(body, settings);
   if ("problems" in parsed) return badRequest(parsed.problems);
   const { name, input } = drillStart(settings, parsed.request, "http");
-  const running = await runningDrillOf(client, parsed.request.primary, parsed.request.target);
-  if (running !== undefined) {
-    return { status: 409, jsonBody: { error: { code: "Conflict", message: `[Conflict] Drill ${running} is still running on ${parsed.request.target}; two drills on one DR HSM would collide. Fix: wait for it to finish (its status URL), then start the next one.`, runningInstanceId: running } } };
+  const id = await unusedRunId(client, httpDrillInstanceId(parsed.request, new Date()));
+  const outcome = await startDrillExclusive(client, parsed.request.target, { name, instanceId: id, input });
+  if (!outcome.started) {
+    context.log(`drillHttp: ${id} not started: ${outcome.instanceId} holds ${parsed.request.target}.`);
+    return runningConflict("Drill", parsed.request.target, outcome, "two drills on one DR HSM would collide on its admin jobs, so this request started nothing.");
   }
-  const id = httpDrillInstanceId(parsed.request, new Date());
-  const result = await startDrillOnce(client, name, id, input);
-  context.log(`drillHttp: ${id} ${result}.`);
-  if (result === "exists") {
-    return { status: 409, jsonBody: { error: { code: "Conflict", message: new LifecycleError("Conflict", `Drill ${id} was already started. Fix: follow it with the status URL, or retry in a second for a new drill.`).message } } };
-  }
+  context.log(`drillHttp: ${id} started.`);
   return client.createCheckStatusResponse(request, id);
 }
 

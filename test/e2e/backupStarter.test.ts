@@ -26,33 +26,39 @@ describe("nightly backup starter", () => {
     expect(inputs[0]).toMatchObject({ pollIntervalMs: 2000, jobTimeoutMs: 2 * 3_600_000, copy: false, retention: { daily: 7, weekly: 4, monthly: 12 } });
   });
 
-  it("treats a start race lost to another trigger as already started", async () => {
-    const statuses = new Map<string, string>();
+  it("treats the HSM's lock held by another run (a race lost, or an on-demand backup) as a skip that names the holder", async () => {
+    const statuses = new Map<string, { runtimeStatus: string; customStatus?: unknown }>();
     const client: BackupStarterClient = {
       getStatus: async (id) => {
         const s = statuses.get(id);
         if (s === undefined) throw notFound(id);
-        return { runtimeStatus: s };
+        return s;
       },
       startNew: async (_name, { instanceId }) => {
-        statuses.set(instanceId, "Running"); // the other trigger won
-        throw new Error("409 an instance with this id is already running");
+        // Another starter took the lock first: the durable backend refuses a second Running instance of the id.
+        statuses.set(instanceId, { runtimeStatus: "Running", customStatus: { running: "backup:primary:2026-11-24:run-20261124T013000.000Z" } });
+        statuses.set("backup:primary:2026-11-24:run-20261124T013000.000Z", { runtimeStatus: "Running" });
+        throw new Error("DurableClient error: HTTP 409 An Orchestration instance with the status Running already exists.");
       },
     };
     const decisions = await startNightlyBackups(client, nightlyBackupInputs(settings, night).slice(0, 1));
-    expect(decisions).toEqual([{ hsmName: "primary", instanceId: "backup:primary:2026-11-24", action: "skipped", reason: "another trigger started backup:primary:2026-11-24 first (Running)" }]);
+    expect(decisions).toEqual([{ hsmName: "primary", instanceId: "backup:primary:2026-11-24", action: "skipped", reason: "backup backup:primary:2026-11-24:run-20261124T013000.000Z of primary is Running" }]);
+    expect([...statuses.keys()]).toContain("exclusive:backup:primary");
   });
 
   it("starts a night again after a Failed run, and fails loudly when the status cannot be read", async () => {
     const started: string[] = [];
     const client: BackupStarterClient = {
-      getStatus: async (id) => (id.startsWith("backup:primary:") ? { runtimeStatus: "Failed" } : Promise.reject(new Error("HTTP 500 from the durable extension"))),
-      startNew: async (_name, { instanceId }) => {
-        started.push(instanceId);
+      getStatus: async (id) => {
+        if (id === "exclusive:backup:primary") return { runtimeStatus: "Running", customStatus: { running: "backup:primary:2026-11-24" } };
+        return id.startsWith("backup:primary:") ? { runtimeStatus: "Failed" } : Promise.reject(new Error("HTTP 500 from the durable extension"));
+      },
+      startNew: async (_name, { instanceId, input }) => {
+        started.push(`${instanceId} → ${(input as { instanceId: string }).instanceId}`);
         return instanceId;
       },
     };
     await expect(startNightlyBackups(client, nightlyBackupInputs(settings, night))).rejects.toThrow("HTTP 500");
-    expect(started).toEqual(["backup:primary:2026-11-24"]);
+    expect(started).toEqual(["exclusive:backup:primary → backup:primary:2026-11-24"]);
   });
 });

@@ -301,7 +301,7 @@ describe("hsm-lifecycle on the seeded local stack", () => {
   it("drill starts through POST /api/drills, follows it to a passed verdict with RTO and RPO and exits 0; report and status show it", async () => {
     const run = await cli(["drill", "--pair", "primary=dr", "--json"]);
     const out = json(run);
-    expect(out.drillId).toMatch(/^drill:primary:dr:full:\d{8}T\d{6}Z$/);
+    expect(out.drillId).toMatch(/^drill:primary:dr:full:\d{8}T\d{6}\.\d{3}Z$/);
     expect(out.runtimeStatus).toBe("Completed");
     expect(run.stderr).toContain(`${out.drillId}: started`);
     expect(out.output.failures).toEqual([]);

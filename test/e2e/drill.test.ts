@@ -163,7 +163,7 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     const since = new Date().toISOString();
     const started = await postDrill(stack, { pair: "primary=dr" });
     expect(started.status, whyNotStarted(stack, started)).toBe(202);
-    expect(started.body).toMatchObject({ id: expect.stringMatching(/^drill:primary:dr:full:\d{8}T\d{6}Z$/), statusQueryGetUri: expect.stringContaining("/instances/") });
+    expect(started.body).toMatchObject({ id: expect.stringMatching(/^drill:primary:dr:full:\d{8}T\d{6}\.\d{3}Z$/), statusQueryGetUri: expect.stringContaining("/instances/") });
     const id = started.body.id as string;
     const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusQueryGetUri as string);
     expect(runtimeStatus).toBe("Completed");
