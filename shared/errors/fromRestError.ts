@@ -114,7 +114,7 @@ export function fromRestError(e: unknown, context: FailureContext): LifecycleErr
       }
       return make(
         "Unreachable",
-        `${what} failed: ${serviceLabel(context.service)} did not answer (${serviceCode}). Fix: check the configured URL, DNS and network rules; the call is retried.`,
+        `${what} failed: ${serviceLabel(context.service)} did not answer (${serviceCode}). Fix: check the configured URL, DNS and network rules.`,
       );
     }
     return make("Unexpected", `${what} failed without an HTTP status (${serviceCode ?? "no code"}): ${said}`);
@@ -150,13 +150,13 @@ export function fromRestError(e: unknown, context: FailureContext): LifecycleErr
     case 409:
       return make("Conflict", `${what} conflicts with the current state (${st(serviceCode ?? "Conflict")}): ${said}.`);
     case 429:
-      return make("Throttled", `${what} was throttled (${st(serviceCode ?? "Throttled")}). Fix: none needed; the call is retried with backoff. Lower ROTATION_BATCH_SIZE if it persists.`);
+      return make("Throttled", `${what} was throttled (${st(serviceCode ?? "Throttled")}). It is transient. Fix: if it persists, lower ROTATION_BATCH_SIZE or spread the schedules.`);
     case 408:
     case 500:
     case 502:
     case 503:
     case 504:
-      return make("ServiceUnavailable", `${what} failed on the service side (${st()}): ${said}. The call is retried.`);
+      return make("ServiceUnavailable", `${what} failed on the service side (${st()}): ${said}. It is transient. Fix: if it persists, check the service's health.`);
     default:
       return make("Unexpected", `${what} failed (${st()}): ${said}`);
   }

@@ -131,5 +131,6 @@ export interface RotationSweepOutput {
   started: number;
   alreadyHandled: number;
   outcomes: Partial<Record<RotateKeyOutput["kind"], number>>;
+  /** Per key (instanceId: the rotation's durable id) and per HSM/vault (stage "list" or "notices", instanceId: its name). */
   failures: RotationBatchOutput["failures"];
 }

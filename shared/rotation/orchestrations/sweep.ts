@@ -3,6 +3,11 @@
  * load the config → list every configured HSM and vault with list pages only (`listDueKeys`) → rotate the
  * due keys in bounded batches, one `rotationBatch` sub-orchestration at a time, so even a 5,000-key HSM keeps
  * every history small → publish the HSM near-expiry notices (Managed HSM has no Event Grid).
+ *
+ * One instance failing (listing or notices) never stops the others: each instance's listing and notices are
+ * single calls, one after the other, each in its own try/catch (a fail-fast Task.all would stop everything at
+ * the first failure, and a try/catch around one that holds retrying tasks is unsafe in durable-functions).
+ * Each failure is reported for its instance, with what was tried.
  */
 import type { OrchestrationContext, RetryOptions, Task } from "durable-functions";
 import type { ListDueKeysOutput } from "../activities/listDueKeys";
@@ -11,7 +16,8 @@ import { parseActivityFailure } from "../../errors/parseActivityFailure";
 import { activityNames, orchestrationNames } from "../../names";
 import { batches } from "../batches";
 import type { BatchKey, RotationBatchOutput, RotationConfig, RotationRuleSettings, RotationSweepInput, RotationSweepOutput } from "../types";
-import { callActivities, callActivity } from "../../durable/callActivity";
+import { callActivity } from "../../durable/callActivity";
+import { finalFailure } from "../../durable/finalFailure";
 
 export function rotationSweepOrchestrator(retry: RetryOptions) {
   return function* rotationSweep(context: OrchestrationContext): Generator<Task, RotationSweepOutput, unknown> {
@@ -22,7 +28,16 @@ export function rotationSweepOrchestrator(retry: RetryOptions) {
     const { instances, policy } = config;
 
     context.df.setCustomStatus({ stage: "list", instances: instances.length });
-    const listings = yield* callActivities<ListDueKeysOutput>(context, retry, activityNames.listDueKeys, instances.map((instance) => ({ instance, policy, now })));
+    const instanceFailures: RotationSweepOutput["failures"] = [];
+    const listings: (ListDueKeysOutput | undefined)[] = [];
+    for (const instance of instances) {
+      try {
+        listings.push(yield* callActivity<ListDueKeysOutput>(context, retry, activityNames.listDueKeys, { instance, policy, now }));
+      } catch (e) {
+        listings.push(undefined);
+        instanceFailures.push({ instanceId: instance.name, stage: "list", ...finalFailure(e, retry) });
+      }
+    }
 
     const rules = new Map(policy.rules.map((r) => [r.name, r]));
     const due: BatchKey[] = [];
@@ -57,7 +72,7 @@ export function rotationSweepOrchestrator(retry: RetryOptions) {
       started: 0,
       alreadyHandled: 0,
       outcomes: {},
-      failures: [],
+      failures: [...instanceFailures],
     };
     const chunks = batches(due, config.batchSize);
     for (let b = 0; b < chunks.length; b++) {
@@ -88,11 +103,15 @@ export function rotationSweepOrchestrator(retry: RetryOptions) {
     // than a second starter racing the batch for the same id.
     context.df.setCustomStatus({ stage: "notices" });
     const withNotices = instances.map((instance, i) => ({ instance, notices: listings[i]?.notices ?? [] })).filter((x) => x.notices.length > 0);
-    const published = yield* callActivities<PublishNoticesOutput>(context, retry, activityNames.publishNotices, withNotices.map((x) => ({ instance: x.instance, notices: x.notices, now })));
-    withNotices.forEach((x, i) => {
-      const entry = out.instances.find((e) => e.name === x.instance.name);
-      if (entry !== undefined) entry.noticesPublished = published[i]?.published ?? 0;
-    });
+    for (const x of withNotices) {
+      try {
+        const published = yield* callActivity<PublishNoticesOutput>(context, retry, activityNames.publishNotices, { instance: x.instance, notices: x.notices, now });
+        const entry = out.instances.find((e) => e.name === x.instance.name);
+        if (entry !== undefined) entry.noticesPublished = published.published;
+      } catch (e) {
+        out.failures.push({ instanceId: x.instance.name, stage: "notices", ...finalFailure(e, retry) });
+      }
+    }
     context.df.setCustomStatus({ stage: "done" });
     return out;
   };
