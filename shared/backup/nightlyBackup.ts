@@ -20,7 +20,7 @@ const ALREADY = new Set(["Running", "Pending", "Completed", "ContinuedAsNew", "S
 
 /** The inputs for every primary HSM (drill targets are never backed up by this workflow). */
 export function nightlyBackupInputs(
-  settings: Pick<Settings, "hsms" | "pollerIntervalMs" | "adminJobTimeoutMs" | "retention" | "storage">,
+  settings: Pick<Settings, "hsms" | "pollerIntervalMs" | "adminJobTimeoutMs" | "retention" | "storage"> & Partial<Pick<Settings, "backupDeadlineMs">>,
   scheduledFor: Date,
 ): BackupRunInput[] {
   const night = nightOf(scheduledFor);
@@ -37,6 +37,7 @@ export function nightlyBackupInputs(
       jobRetryDelayMs: defaultBackupRetry.jobRetryDelayMs,
       activityRetry: { ...defaultBackupRetry.activityRetry },
       copy: settings.storage.backupCopyContainerUrl !== undefined,
+      ...(settings.backupDeadlineMs === undefined ? {} : { deadlineMs: settings.backupDeadlineMs }),
       retention: { ...settings.retention },
     }));
 }

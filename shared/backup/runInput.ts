@@ -30,6 +30,8 @@ export interface BackupRunInput {
   activityRetry: ActivityRetryPolicy;
   /** `BACKUP_COPY_CONTAINER_URL` is set: copy the verified backup there. */
   copy: boolean;
+  /** `BACKUP_DEADLINE`: transient failures are waited out until the run's start plus this (absent: no waiting). */
+  deadlineMs?: number;
   /** Retention after a verified backup; null skips retention. */
   retention: RetentionPolicy | null;
 }

@@ -41,6 +41,8 @@ export interface Settings {
   retention: { daily: number; weekly: number; monthly: number };
   objectives: { rtoMs: number; rpoMs: number };
   adminJobTimeoutMs: number;
+  /** `BACKUP_DEADLINE`: transient failures of a backup are retried until its start plus this. */
+  backupDeadlineMs: number;
   pollerIntervalMs: number;
   tlsCaFile?: string;
   lifecycleTopic: { endpoint: string; key?: string };
@@ -172,6 +174,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     monthly: intSetting("RETENTION_MONTHLY", read("RETENTION_MONTHLY"), 0, 1200, bad),
   };
   const adminJobTimeoutMs = durationSetting("ADMIN_JOB_TIMEOUT", read("ADMIN_JOB_TIMEOUT"), bad);
+  const backupDeadlineMs = durationSetting("BACKUP_DEADLINE", read("BACKUP_DEADLINE"), bad);
   const pollerIntervalMs = intSetting("POLLER_INTERVAL_MS", read("POLLER_INTERVAL_MS"), 0, 600_000, bad);
   const objectives = {
     rtoMs: durationSetting("RTO_TARGET", read("RTO_TARGET"), bad),
@@ -221,6 +224,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     retention,
     objectives,
     adminJobTimeoutMs,
+    backupDeadlineMs,
     pollerIntervalMs,
     lifecycleTopic: topicKey === "" ? { endpoint: topicEndpoint } : { endpoint: topicEndpoint, key: topicKey },
     eventSources,

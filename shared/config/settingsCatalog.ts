@@ -30,6 +30,7 @@ export const settingsCatalog: readonly SettingSpec[] = [
   { key: "RETENTION_WEEKLY", default: "4", description: "Backups kept: the newest M weekly ones (0..520)." },
   { key: "RETENTION_MONTHLY", default: "12", description: "Backups kept: the newest K monthly ones (0..1200)." },
   { key: "ADMIN_JOB_TIMEOUT", default: "PT2H", description: "ISO 8601 duration (days or less) after which a backup or restore job still running fails as timed out." },
+  { key: "BACKUP_DEADLINE", default: "PT4H", description: "ISO 8601 duration (days or less) from a backup's start within which its transient failures (storage, HSM 429/5xx, network) are waited out and retried with backoff; after it the backup fails naming the cause. Permanent failures fail at once." },
   { key: "POLLER_INTERVAL_MS", default: "2000", description: "Status poll interval for admin jobs when the service sends no Retry-After (0..600000 ms; tests use 0)." },
   { key: "RTO_TARGET", default: "PT4H", description: "Recovery-time objective (ISO 8601 duration, days or less): a drill whose restore-to-verified time exceeds it fails." },
   { key: "RPO_TARGET", default: "PT26H", description: "Recovery-point objective (ISO 8601 duration, days or less): a drill whose backup is older than this at drill start fails. Default = nightly backup plus 2 h." },

@@ -19,7 +19,9 @@ let stack: BackupTestStack;
 const DAY = 86_400_000;
 
 beforeAll(async () => {
-  stack = await startBackupTestStack({ clock: "virtual" });
+  // A deadline that has passed by the first failure: this file tests the retries within one attempt of the
+  // night (job attempts, durable's activity retries); waiting out an outage is backupDeadline.test.ts.
+  stack = await startBackupTestStack({ clock: "virtual", settings: { BACKUP_DEADLINE: "PT1S" } });
 }, 120_000);
 
 afterAll(async () => {

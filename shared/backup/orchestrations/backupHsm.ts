@@ -5,8 +5,11 @@
  *   timers → manifest → verify → [copy] → retention → BackupCompleted + audit
  *
  * A failed JOB is started again after a growing backoff (`jobAttempts`); transient activity failures are
- * retried by durable (`callActivityWithRetry`). When nothing more can help, BackupFailed + audit are
- * recorded and the orchestration fails with `[Code] cause. Fix: …`, so summaries and monitors see it.
+ * retried by durable (`callActivityWithRetry`). Beyond those, a transient failure (storage, HSM 429/5xx,
+ * network, a failed job) is waited out on durable timers with backoff until the run's deadline
+ * (`deadlineMs`, from BACKUP_DEADLINE), so one outage does not cost the night. When nothing more can help,
+ * BackupFailed + audit are recorded and the orchestration fails with `[Code] cause. Fix: …` (and how long
+ * it was retried), so summaries and monitors see it.
  *
  * Deterministic: imports only names, types, errors and pure decisions; time comes from
  * `context.df.currentUtcDateTime`; every try/catch wraps ONE task, never a `Task.all`.
@@ -27,6 +30,7 @@ import type { ApplyBackupRetentionOutput } from "../activities/retentionApply";
 import type { RecordBackupOutcomeInput, RecordBackupOutcomeOutput } from "../activities/audit";
 import type { ActivityRetryPolicy, BackupRunInput } from "../runInput";
 import { callActivity } from "../../durable/callActivity";
+import { backupDeadline, isTransientBackupFailure, nextRecoveryAttempt } from "../backupDeadline";
 
 /** Builds durable's RetryOptions (an SDK class, so the registration passes the constructor in). */
 export type RetryOptionsFactory = (policy: ActivityRetryPolicy) => RetryOptions;
@@ -58,6 +62,8 @@ export interface BackupRunResult {
   retention: { deleted: string[]; kept: number } | { error: string } | null;
   /** Earlier job attempts that failed (cause per attempt). */
   jobFailures: string[];
+  /** Transient failures waited out before the deadline (stage, code, when). */
+  recovered: string[];
   record: RecordBackupOutcomeOutput | { error: string };
 }
 
@@ -75,19 +81,40 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
     const retry = retryOptions(input.activityRetry);
     const runId = context.df.instanceId;
     const jobFailures: string[] = [];
+    const recovered: string[] = [];
+    const deadline = backupDeadline(context.df.currentUtcDateTime, input.scheduledFor, input.deadlineMs);
     let lastJobId: string | null = null;
 
-    function* call<T>(name: string, activityInput: unknown): Generator<Task, Step<T>, any> {
-      try {
-        return { ok: true, value: yield* callActivity<T>(context, retry, name, activityInput) };
-      } catch (e) {
-        const f = parseActivityFailure(e);
-        return { ok: false, code: f.code, detail: f.detail };
+    /**
+     * After a transient failure: waits (durable timer) for the next attempt and returns true, or returns false
+     * once the deadline has come. The custom status says what is being waited out and until when.
+     */
+    function* waitOut(stage: string, code: ErrorCode): Generator<Task, boolean, any> {
+      if (!isTransientBackupFailure(code)) return false;
+      const at = nextRecoveryAttempt(context.df.currentUtcDateTime, deadline, recovered.length);
+      if (at === undefined) return false;
+      recovered.push(`${stage}: ${code} at ${context.df.currentUtcDateTime.toISOString()}`);
+      context.df.setCustomStatus({ stage: "waitingForRecovery", failedStage: stage, code, retryAt: at.toISOString(), deadline: deadline?.toISOString(), waits: recovered.length });
+      yield context.df.createTimer(at);
+      return true;
+    }
+
+    function* call<T>(name: string, activityInput: unknown, waitTransient = true): Generator<Task, Step<T>, any> {
+      for (;;) {
+        try {
+          return { ok: true, value: yield* callActivity<T>(context, retry, name, activityInput) };
+        } catch (e) {
+          const f = parseActivityFailure(e);
+          if (waitTransient && (yield* waitOut(name, f.code))) continue;
+          return { ok: false, code: f.code, detail: f.detail };
+        }
       }
     }
 
     function* fail(stage: BackupFailure["stage"], code: ErrorCode, message: string): Generator<Task, never, any> {
-      const failure: BackupFailure = { code, message: message.startsWith(`[${code}]`) ? message : formatFailureMessage(code, message), stage };
+      const waited = recovered.length === 0 || deadline === undefined ? "" : ` Transient failures were waited out and retried ${recovered.length} times until the backup deadline ${deadline.toISOString()} (BACKUP_DEADLINE).`;
+      const formatted = message.startsWith(`[${code}]`) ? message : formatFailureMessage(code, message);
+      const failure: BackupFailure = { code, message: `${formatted}${waited}`, stage };
       const data: BackupFailedData = {
         hsmName: input.hsmName,
         jobId: lastJobId,
@@ -145,12 +172,17 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
     context.df.setCustomStatus({ stage: "preCheck" });
     // A 409 (a job holds the HSM's slot) is a permanent failure: the activity returns it at once, without
     // durable retries, so it reaches the adoption path below; only transient failures are retried.
-    const pre: Step<PreBackupCheckOutput> = yield* call<PreBackupCheckOutput>(activityNames.preBackupCheck, hsm);
-    if (pre.ok) {
-      const checked = yield* monitor(pre.value.jobId, "preCheck");
-      if (checked.kind !== "succeeded") yield* fail("preCheck", checked.code, checked.message);
-    } else if (pre.code !== "Conflict") {
-      yield* fail("preCheck", pre.code, pre.detail);
+    for (;;) {
+      const pre: Step<PreBackupCheckOutput> = yield* call<PreBackupCheckOutput>(activityNames.preBackupCheck, hsm);
+      if (pre.ok) {
+        const checked = yield* monitor(pre.value.jobId, "preCheck");
+        // The HSM's check failing on storage it cannot reach is as transient as our own call failing.
+        if (checked.kind !== "succeeded" && (checked.kind === "timedOut" || !(yield* waitOut("preCheck", checked.code)))) yield* fail("preCheck", checked.code, checked.message);
+        if (checked.kind !== "succeeded") continue;
+      } else if (pre.code !== "Conflict") {
+        yield* fail("preCheck", pre.code, pre.detail);
+      }
+      break;
     }
     // A Conflict means an admin job holds the HSM's single slot: if it is a backup, startBackup adopts it.
 
@@ -176,6 +208,7 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
       }
       jobFailures.push(`attempt ${attempts} (job ${started.jobId}): ${outcome.message}`);
       const retryable = outcome.kind === "failed" && RETRYABLE_JOB_CODES.includes(outcome.code);
+      if (retryable && attempts >= input.jobAttempts && (yield* waitOut("job", outcome.code))) continue;
       if (!retryable || attempts >= input.jobAttempts) {
         const tried = attempts > 1 ? ` (${attempts} backup jobs tried; earlier: ${jobFailures.slice(0, -1).join(" | ")})` : "";
         yield* fail("job", outcome.code, `${outcome.message}${tried}`);
@@ -218,7 +251,7 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
         now: context.df.currentUtcDateTime.toISOString(),
         dryRun: false,
         hsmName: input.hsmName,
-      });
+      }, false); // the backup is verified: a retention problem is reported, never waited out for hours
       retention = applied.ok ? { deleted: applied.value.deleted, kept: applied.value.plan.keep.length } : { error: formatFailureMessage(applied.code, applied.detail) };
     }
 
@@ -254,6 +287,7 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
       copy,
       retention,
       jobFailures,
+      recovered,
       record: recorded,
     };
   };
