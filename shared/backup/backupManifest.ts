@@ -43,8 +43,19 @@ export interface ManifestKey {
    * seconds, so which side of the start they fall on is unknown): a drill accepts them present or absent.
    */
   versionsAtBackupStart?: string[];
+  /**
+   * Versions in `versions` whose attributes (enabled, expiry, not-before, tags) changed at or after the job
+   * start: the backup holds them, but maybe with their earlier attributes, so a drill requires them present
+   * and does not compare those attributes.
+   */
+  versionsChangedDuringBackup?: string[];
   /** v2: the key's rotation policy as of the backup (undefined in v1 manifests). */
   rotationPolicy?: ManifestRotationPolicy;
+  /**
+   * true when the policy was set or changed at or after the job start (a rotation sweep ensures policies):
+   * `rotationPolicy` is then the newer one and the backup may hold the earlier, so a drill does not compare it.
+   */
+  rotationPolicyChangedDuringBackup?: boolean;
 }
 
 /** A rotation policy without ids or timestamps (which differ per HSM); `lifetimeActions` sorted. "none" = no policy. */

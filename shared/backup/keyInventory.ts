@@ -34,7 +34,10 @@ export interface KeyInventory {
  * `versionsAtBackupStart`, because it may fall on either side of the start. Reading the "before"
  * state from timestamps rather than a listing taken before `startBackup` keeps the backup orchestration's
  * activity sequence unchanged and cannot miss a version created between that listing and the job start.
- * Limitation: a key deleted (or a version property changed) during the job is recorded as after the job.
+ * Changes during the job to what already existed are marked, not guessed: a version whose `updatedOn` is at or
+ * after the job start is named in `versionsChangedDuringBackup` (its attributes in the backup may be the earlier
+ * ones), and a rotation policy set at or after it (`updatedOn`) gets `rotationPolicyChangedDuringBackup`; a drill
+ * compares neither. Limitation: a key deleted during the job is missing from the manifest.
  */
 export async function keyInventory(client: KeyClient, options: KeyInventoryOptions): Promise<KeyInventory> {
   const keys: ManifestKey[] = [];
@@ -46,6 +49,7 @@ export async function keyInventory(client: KeyClient, options: KeyInventoryOptio
     const versions: ManifestKeyVersion[] = [];
     const during: string[] = [];
     const atStart: string[] = [];
+    const changed: string[] = [];
     for await (const v of client.listPropertiesOfKeyVersions(item.name)) {
       const second = v.createdOn === undefined ? undefined : Math.floor(v.createdOn.getTime() / 1000);
       if (startSecond !== undefined && second !== undefined && second > startSecond) {
@@ -53,6 +57,7 @@ export async function keyInventory(client: KeyClient, options: KeyInventoryOptio
         continue;
       }
       if (startSecond !== undefined && second === startSecond) atStart.push(v.version ?? "");
+      if (startSecond !== undefined && v.updatedOn !== undefined && Math.floor(v.updatedOn.getTime() / 1000) >= startSecond && second !== undefined && v.updatedOn.getTime() > v.createdOn!.getTime()) changed.push(v.version ?? "");
       versions.push(toVersion(v));
     }
     if (versions.length === 0 && during.length > 0) {
@@ -65,10 +70,14 @@ export async function keyInventory(client: KeyClient, options: KeyInventoryOptio
       // Only the key type is kept from this GET; the public key it returns is dropped here.
       kty = (await client.getKey(item.name)).keyType ?? null;
     }
-    const key: ManifestKey = { name: item.name, kty, managed: item.managed === true, versions, rotationPolicy: comparablePolicy(await rotationPolicyOf(client, item.name)) };
+    const policy = await rotationPolicyOf(client, item.name);
+    const key: ManifestKey = { name: item.name, kty, managed: item.managed === true, versions, rotationPolicy: comparablePolicy(policy) };
     if (startSecond !== undefined) {
       key.versionsDuringBackup = during.sort();
       key.versionsAtBackupStart = atStart.sort();
+      if (changed.length > 0) key.versionsChangedDuringBackup = changed.sort();
+      const policySecond = policyChangedAt(policy);
+      if (policySecond !== undefined && policySecond >= startSecond) key.rotationPolicyChangedDuringBackup = true;
     }
     keys.push(key);
   }
@@ -85,6 +94,12 @@ export async function rotationPolicyOf(client: KeyClient, name: string): Promise
     if (err.statusCode === 404 && err.code !== "KeyNotFound") return undefined;
     throw e;
   }
+}
+
+/** The whole second the policy was last set (HSM clock), if the service says. */
+function policyChangedAt(p: KeyRotationPolicy | undefined): number | undefined {
+  const at = p?.updatedOn ?? p?.createdOn;
+  return at === undefined ? undefined : Math.floor(at.getTime() / 1000);
 }
 
 /** Actions and expiry only (ids and timestamps differ per HSM), actions sorted, so equal policies compare equal. */

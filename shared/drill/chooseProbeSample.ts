@@ -33,7 +33,10 @@ export function chooseProbeSample(keys: readonly ManifestKey[], now: Date, getBu
       if (key.kty === null) notProbed.push(`${key.name}: key type unknown (the backup's GET budget did not reach it).`);
       continue;
     }
-    const usable = [...key.versions].reverse().find((v) => v.enabled !== false && !after(v.notBefore, now) && !before(v.expiresOn, now));
+    // Only a version surely in the backup as recorded: one created in the job's start second may be missing from
+    // it, one changed during the job may be restored with its earlier attributes.
+    const unsure = new Set([...(key.versionsAtBackupStart ?? []), ...(key.versionsChangedDuringBackup ?? [])]);
+    const usable = [...key.versions].reverse().find((v) => !unsure.has(v.version) && v.enabled !== false && !after(v.notBefore, now) && !before(v.expiresOn, now));
     if (usable === undefined) continue;
     const list = byFamily.get(family) ?? [];
     list.push({ name: key.name, version: usable.version, kty: key.kty as string, family });

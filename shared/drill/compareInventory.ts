@@ -30,6 +30,8 @@ export interface InventoryComparison {
  * Versions and keys the manifest marks as created during the backup job (`versionsDuringBackup`,
  * `keysDuringBackup`) are neither expected nor rejected, and those created in the job's start second
  * (`versionsAtBackupStart`) are checked when present but not required: the backup may or may not hold them.
+ * Versions whose attributes changed during the job (`versionsChangedDuringBackup`) must be present, but their
+ * attributes are not compared.
  */
 export function compareInventory(expected: readonly ManifestKey[], observed: readonly ObservedKey[], keysDuringBackup: readonly string[] = []): InventoryComparison {
   const problems: string[] = [];
@@ -39,6 +41,7 @@ export function compareInventory(expected: readonly ManifestKey[], observed: rea
   let keysExpected = 0;
   for (const key of expected) {
     const optional = new Set(key.versionsAtBackupStart ?? []);
+    const attributesMoved = new Set(key.versionsChangedDuringBackup ?? []);
     const required = key.versions.filter((v) => !optional.has(v.version)).length;
     const dr = found.get(key.name);
     if (dr === undefined) {
@@ -61,6 +64,7 @@ export function compareInventory(expected: readonly ManifestKey[], observed: rea
       versionsExpected++;
       versionsFound++;
       const at = `${key.name}/${v.version}`;
+      if (attributesMoved.has(v.version)) continue; // changed during the job: the backup may hold either state
       if ((v.enabled ?? true) !== (got.enabled ?? true)) problems.push(`${at}: enabled ${String(v.enabled)} expected, found ${String(got.enabled)}.`);
       if (!sameInstant(v.notBefore, got.notBefore)) problems.push(`${at}: notBefore ${v.notBefore ?? "none"} expected, found ${got.notBefore ?? "none"}.`);
       if (!sameInstant(v.expiresOn, got.expiresOn)) problems.push(`${at}: expiresOn ${v.expiresOn ?? "none"} expected, found ${got.expiresOn ?? "none"}.`);
