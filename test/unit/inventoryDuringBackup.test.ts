@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { ManifestKey } from "../../shared/backup/backupManifest";
 import { chooseProbeSample } from "../../shared/drill/chooseProbeSample";
-import { compareInventory } from "../../shared/drill/compareInventory";
+import { compareInventory, type ObservedKey } from "../../shared/drill/compareInventory";
 
 const v = (version: string, extra: Partial<ManifestKey["versions"][number]> = {}): ManifestKey["versions"][number] => ({
   version,
@@ -19,7 +19,7 @@ describe("versions changed during the backup job", () => {
   const signer: ManifestKey = { name: "signer", kty: "RSA-HSM", managed: false, versions: [v("v1"), v("v2", { enabled: false })], versionsChangedDuringBackup: ["v2"], versionsAtBackupStart: [] };
 
   it("must be on DR, but their attributes (which the backup may hold in the earlier state) are not compared", () => {
-    const restored = [{ name: "signer", versions: [{ version: "v1", enabled: true, notBefore: null, expiresOn: null, tags: {} }, { version: "v2", enabled: true, notBefore: null, expiresOn: "2027-01-01T00:00:00.000Z", tags: { x: "y" } }] }];
+    const restored: ObservedKey[] = [{ name: "signer", versions: [{ version: "v1", enabled: true, notBefore: null, expiresOn: null, tags: {} }, { version: "v2", enabled: true, notBefore: null, expiresOn: "2027-01-01T00:00:00.000Z", tags: { x: "y" } }] }];
     expect(compareInventory([signer], restored).problems).toEqual([]);
     expect(compareInventory([signer], [{ name: "signer", versions: restored[0]!.versions.slice(0, 1) }]).problems).toEqual(["signer/v2: version missing on DR."]);
   });

@@ -1,9 +1,12 @@
 /**
- * Consistent inventories: a key rotated (policy set, new version) while the primary's backup job runs. The job
+ * Drills that hold up on a busy day. Consistent inventories: a key rotated (policy set, new version) while the primary's backup job runs. The job
  * holds the state as of its start; the manifest, written after the job, marks what changed during it instead of
  * recording it as backed up, so the drill that restores that backup passes. The job is held mid-flight by the
- * stack's storage gate (the HSM's writes wait in it). Needs `npx tsc -p tsconfig.json` first.
+ * stack's storage gate (the HSM's writes wait in it). The day's single-key GET budget spent (as by six earlier
+ * drills): the next drill still passes and reports that it probed nothing and why.
+ * Needs `npx tsc -p tsconfig.json` first.
  */
+import { createHash, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +15,8 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { createBackupDeps } from "../../shared/backup/backupDeps";
+import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
+import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
 import { startBackup } from "../../shared/backup/activities/start";
 import { getBackupStatus } from "../../shared/backup/activities/status";
 import { writeBackupManifest } from "../../shared/backup/activities/manifestWrite";
@@ -33,6 +38,12 @@ beforeAll(async () => {
     runner: { clock: "virtual", port: 0, startupTimers: false, scheduleTimers: false },
     settingsOverrides: { RTO_TARGET: "PT1H", RPO_TARGET: "P1D" },
   });
+  // A full restore replaces DR's role assignments with the primary's: the primary grants the drill identity
+  // Backup and Restore too (before the backup), so the second drill below still may run.
+  const rbac = new KeyVaultAccessControlClient(stack.urls.primary, stack.adminCredential, stack.clientOptions());
+  for (const role of [KnownManagedHsmRoleDefinitionIds.Backup, KnownManagedHsmRoleDefinitionIds.Restore]) {
+    await rbac.createRoleAssignment("/", randomUUID(), role, stack.identities.drill);
+  }
 }, 180_000);
 
 afterAll(async () => {
@@ -51,7 +62,7 @@ const until = async <T>(what: string, read: () => Promise<T | undefined>, timeou
   }
 };
 
-describe("a rotation during the backup job", () => {
+describe("drills on a busy day", () => {
   it("is marked in the manifest, not counted as backed up, and the drill of that backup passes", async () => {
     const gate = stack.storageGate!;
     const deps = createBackupDeps({
@@ -74,7 +85,8 @@ describe("a rotation during the backup job", () => {
       // HSM timestamps are whole seconds: rotate in a second after the job's start, as a sweep during the night would.
       const startSecond = Math.floor(Date.parse(started.startTime) / 1000);
       await until("the HSM clock to pass the job's start second", async () => (Math.floor(Date.now() / 1000) > startSecond ? true : undefined));
-      await keys.updateKeyRotationPolicy("pay-signing", { lifetimeActions: [{ action: "Rotate", timeBeforeExpiry: "P30D" }], expiresIn: "P90D" });
+      // Not due by itself (the HSM's own auto-rotation must not add versions while the test runs).
+      await keys.updateKeyRotationPolicy("pay-signing", { lifetimeActions: [{ action: "Rotate", timeAfterCreate: "P90D" }], expiresIn: "P180D" });
       await keys.rotateKey("pay-signing");
     } finally {
       gate.release();
@@ -102,13 +114,36 @@ describe("a rotation during the backup job", () => {
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     await stack.runner!.waitForTerminal();
     const output = JSON.parse(stack.runner!.host.get(started.body.id)!.output!) as RestoreDrillOutput;
-    expect(output.verdict, JSON.stringify(output.failures)).toBe("passed");
     const report = await readReport(stack, output.reportJson);
+    expect(output.verdict, JSON.stringify(report.checks.filter((c) => !c.passed))).toBe("passed");
     expect(report.backup?.folder).toBe(written.folder);
     const policies = report.checks.find((c) => c.name === "rotationPolicies")!;
     expect(policies.passed).toBe(true);
     expect(policies.detail).toContain("1 set during the backup job not compared");
     // The rotated key was probed only with a version surely in the backup, if at all.
     for (const c of report.checks.filter((x) => x.name === "cryptoProbe:pay-signing")) expect(c.detail).not.toContain(key.versionsDuringBackup![0]!);
+  }, 240_000);
+
+  it("with the day's single-key GET budget spent, the next drill still passes, reporting no probes and why", async () => {
+    // The ledger every drill of this identity shares today (blobSingleKeyGetLedger), spent as by six earlier drills.
+    const identity = stack.settings["DRILL_IDENTITY_CLIENT_ID"] || "system-assigned";
+    const who = createHash("sha256").update(identity).digest("hex").slice(0, 32);
+    const reports = BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient(stack.settings["DRILL_REPORTS_CONTAINER"]!);
+    const ledger = reports.getBlockBlobClient(`sentinel-budget/${new Date().toISOString().slice(0, 10)}/${who}.json`);
+    const text = JSON.stringify({ used: 25, limit: 25 });
+    await ledger.upload(text, Buffer.byteLength(text));
+
+    const started = await postDrill(stack, { pair: "primary=dr" });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    await stack.runner!.waitForTerminal();
+    const output = JSON.parse(stack.runner!.host.get(started.body.id)!.output!) as RestoreDrillOutput;
+    expect(output.verdict, JSON.stringify(output.failures)).toBe("passed");
+    const report = await readReport(stack, output.reportJson);
+    expect(report.singleKeyGets).toBe(0);
+    expect(report.checks.filter((c) => c.name.startsWith("cryptoProbe:"))).toEqual([]);
+    const coverage = report.checks.find((c) => c.name === "cryptoProbeCoverage")!;
+    expect(coverage).toMatchObject({ passed: true, detail: expect.stringMatching(/^No key probed: the day's single-key GET budget \(25 per identity/) });
+    expect(coverage.problems?.join(" ")).toMatch(/single-key GETs today \(25 of 25\) leave no room/);
+    expect(JSON.parse((await ledger.downloadToBuffer()).toString("utf8"))).toEqual({ used: 25, limit: 25 });
   }, 240_000);
 });
