@@ -7,6 +7,8 @@ export interface ProbeTarget {
   version: string;
   kty: string;
   family: ProbeFamily;
+  /** The version may not be in the backup as recorded (created in the job's start second, or changed during the job). */
+  unsure?: boolean;
 }
 
 export interface ProbeSample {
@@ -33,13 +35,15 @@ export function chooseProbeSample(keys: readonly ManifestKey[], now: Date, getBu
       if (key.kty === null) notProbed.push(`${key.name}: key type unknown (the backup's GET budget did not reach it).`);
       continue;
     }
-    // Only a version surely in the backup as recorded: one created in the job's start second may be missing from
-    // it, one changed during the job may be restored with its earlier attributes.
+    // A version surely in the backup as recorded first: one created in the job's start second may be missing from
+    // it, one changed during the job may be restored with its earlier attributes. Such a version is probed only
+    // when the key has no other, and marked so a DR without it is not taken for a failed restore.
     const unsure = new Set([...(key.versionsAtBackupStart ?? []), ...(key.versionsChangedDuringBackup ?? [])]);
-    const usable = [...key.versions].reverse().find((v) => !unsure.has(v.version) && v.enabled !== false && !after(v.notBefore, now) && !before(v.expiresOn, now));
+    const valid = [...key.versions].reverse().filter((v) => v.enabled !== false && !after(v.notBefore, now) && !before(v.expiresOn, now));
+    const usable = valid.find((v) => !unsure.has(v.version)) ?? valid[0];
     if (usable === undefined) continue;
     const list = byFamily.get(family) ?? [];
-    list.push({ name: key.name, version: usable.version, kty: key.kty as string, family });
+    list.push({ name: key.name, version: usable.version, kty: key.kty as string, family, ...(unsure.has(usable.version) ? { unsure: true } : {}) });
     byFamily.set(family, list);
   }
   const maxTotal = Math.floor(Math.max(0, getBudget) / GETS_PER_PROBE);

@@ -461,7 +461,8 @@ describe("restore drill activities", () => {
     expect(roles.check.problems).toEqual([expect.stringMatching(new RegExp(`^missing on DR: scope /keys/signer role .* principal ${OTHER_PRINCIPAL}$`))]);
     const probes = await runCryptoProbes({ ...pair, folder: chosen.folder, getBudget: 1 }, deps);
     expect(probes.singleKeyGets).toBe(0);
-    expect(probes.checks).toEqual([expect.objectContaining({ name: "cryptoProbes", passed: false })]);
+    // A spent budget is not a finding about DR: no probe, said so, and the check does not fail the drill.
+    expect(probes.checks).toEqual([expect.objectContaining({ name: "cryptoProbeCoverage", passed: true, detail: expect.stringMatching(/^No key probed: the day's single-key GET budget/) })]);
 
     // The day's ledger is shared: with 2 GETs left for this identity, one probe runs and the rest are named.
     const ledger = blobSingleKeyGetLedger(reportsContainer(), "drift-identity", 2);
@@ -561,7 +562,8 @@ describe("restore drill activities", () => {
     await restoreIntoDr(chosen.folderUrl, deps);
     const inventory = await verifyRestoredInventory({ ...pair, folder: chosen.folder }, deps);
     for (const c of inventory.checks) expect(c, c.name).toMatchObject({ passed: true, problems: [] });
-    expect(inventory.checks.find((c) => c.name === "rotationPolicies")!.detail).toMatch(new RegExp(`^(\\d+)/\\1 rotation policies as in backup ${chosen.folder}\\.$`));
+    // A policy set in the job's start second may be on either side of it: not compared (and said so) rather than guessed.
+    expect(inventory.checks.find((c) => c.name === "rotationPolicies")!.detail).toMatch(new RegExp(`^(\\d+)/\\1 rotation policies as in backup ${chosen.folder}( \\(1 set during the backup job not compared: the backup may hold the earlier one\\))?\\.$`));
     const roles = await verifyRoleAssignments({ ...pair, folder: chosen.folder }, deps);
     expect(roles.check).toMatchObject({ passed: true, problems: [] });
 

@@ -24,11 +24,13 @@ describe("versions changed during the backup job", () => {
     expect(compareInventory([signer], [{ name: "signer", versions: restored[0]!.versions.slice(0, 1) }]).problems).toEqual(["signer/v2: version missing on DR."]);
   });
 
-  it("are never the version a probe uses, nor are versions from the job's start second", () => {
+  it("are probed only when the key has no version surely in the backup, and then marked unsure", () => {
     const now = new Date("2026-12-01T00:00:00Z");
     const changed: ManifestKey = { ...signer, versions: [v("v1"), v("v2")] };
-    expect(chooseProbeSample([changed], now, 25).targets.map((t) => t.version)).toEqual(["v1"]);
+    expect(chooseProbeSample([changed], now, 25).targets.map((t) => [t.version, t.unsure])).toEqual([["v1", undefined]]);
     const atStart: ManifestKey = { name: "signer", kty: "RSA-HSM", managed: false, versions: [v("v1"), v("v2")], versionsAtBackupStart: ["v2"] };
-    expect(chooseProbeSample([atStart], now, 25).targets.map((t) => t.version)).toEqual(["v1"]);
+    expect(chooseProbeSample([atStart], now, 25).targets.map((t) => [t.version, t.unsure])).toEqual([["v1", undefined]]);
+    const onlyAtStart: ManifestKey = { ...atStart, versionsAtBackupStart: ["v1", "v2"] };
+    expect(chooseProbeSample([onlyAtStart], now, 25).targets.map((t) => [t.version, t.unsure])).toEqual([["v2", true]]);
   });
 });
