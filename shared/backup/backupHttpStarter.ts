@@ -1,11 +1,10 @@
 import type { HttpRequest, HttpResponse, HttpResponseInit, InvocationContext } from "@azure/functions";
 import type { DurableClient } from "durable-functions";
-import { appSettings } from "../app/appSettings";
 import { existingRun, runStamp, unusedRunId } from "../app/runIds";
 import { runningConflict } from "../app/runningConflict";
 import { exclusiveLockId, startExclusive } from "../app/startExclusive";
+import { starterRequest } from "../app/starterRequest";
 import type { Settings } from "../config/settings";
-import { isLifecycleError } from "../errors/lifecycleError";
 import { orchestrationNames } from "../names";
 import { nightlyBackupInputs } from "./nightlyBackup";
 import { backupInstanceId } from "./runInput";
@@ -34,20 +33,9 @@ export function parseBackupRequest(body: unknown, settings: Pick<Settings, "hsms
  * `backup:{hsm}:{night}:run-{stamp}`, never replacing a finished one.
  */
 export async function backupHttpHandler(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit | HttpResponse> {
-  let settings: Readonly<Settings>;
-  try {
-    settings = appSettings();
-  } catch (e) {
-    const message = isLifecycleError(e) ? e.message : `[SettingsInvalid] ${(e as Error).message}`;
-    return { status: 500, jsonBody: { error: { code: "SettingsInvalid", message } } };
-  }
-  const text = await request.text();
-  let body: unknown;
-  try {
-    body = text.trim() === "" ? undefined : JSON.parse(text);
-  } catch {
-    return badRequest(["the body is not JSON"]);
-  }
+  const read = await starterRequest(request, badRequest);
+  if ("answer" in read) return read.answer;
+  const { settings, body } = read;
   const parsed = parseBackupRequest(body, settings);
   if ("problems" in parsed) return badRequest(parsed.problems);
   const now = new Date();

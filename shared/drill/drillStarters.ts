@@ -5,8 +5,8 @@ import type { Settings } from "../config/settings";
 import { exclusiveLockId, startExclusive, type ExclusiveStart } from "../app/startExclusive";
 import { existingRun, runStamp, unusedRunId } from "../app/runIds";
 import { runningConflict } from "../app/runningConflict";
+import { starterRequest } from "../app/starterRequest";
 import type { ExclusiveRunInput } from "../durable/exclusiveRun";
-import { isLifecycleError } from "../errors/lifecycleError";
 import { orchestrationNames } from "../names";
 import type { DrillKind, RestoreDrillInput } from "./types";
 
@@ -132,20 +132,9 @@ export async function drillTimerHandler(timer: Timer, client: DurableClient, con
 
 /** `drillHttp`: `POST /api/drills` → 202 with the durable status URLs, 400 for a bad request. */
 export async function drillHttpHandler(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit | HttpResponse> {
-  let settings: Readonly<Settings>;
-  try {
-    settings = appSettings();
-  } catch (e) {
-    const message = isLifecycleError(e) ? e.message : `[SettingsInvalid] ${(e as Error).message}`;
-    return { status: 500, jsonBody: { error: { code: "SettingsInvalid", message } } };
-  }
-  const text = await request.text();
-  let body: unknown;
-  try {
-    body = text.trim() === "" ? undefined : JSON.parse(text);
-  } catch {
-    return badRequest(["the body is not JSON"]);
-  }
+  const read = await starterRequest(request, badRequest);
+  if ("answer" in read) return read.answer;
+  const { settings, body } = read;
   const parsed = parseDrillRequest(body, settings);
   if ("problems" in parsed) return badRequest(parsed.problems);
   const { name, input } = drillStart(settings, parsed.request, "http");

@@ -7,15 +7,12 @@
  * Order matters, as on a real DR HSM: a full restore replaces DR's role assignments with the primary's, so the
  * drills that need DR's own assignments (tampered backup: nothing restored; selective: one key) run first.
  */
-import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KeyClient } from "@azure/keyvault-keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../dev/localStack";
 import { EventType } from "../../runner/index";
-import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
-import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
 import { renderInChromium } from "./drillChromium";
 import {
   auditOf,
@@ -23,6 +20,7 @@ import {
   drillOutcome,
   emulatorJob,
   eventArrived,
+  grantDrillRolesOnPrimary,
   postDrill,
   readReport,
   startDrillTestStack,
@@ -48,10 +46,7 @@ beforeAll(async () => {
   // (the 409 test below) also needs Backup and Restore on DR, so they have to be in the primary's backup too.
   // Restoring into the primary stays impossible because of the drill's interlocks (configuration + HSM identity,
   // re-checked inside every destructive activity).
-  const rbac = new KeyVaultAccessControlClient(stack.urls.primary, stack.adminCredential, stack.clientOptions());
-  for (const role of [KnownManagedHsmRoleDefinitionIds.Backup, KnownManagedHsmRoleDefinitionIds.Restore]) {
-    await rbac.createRoleAssignment("/", randomUUID(), role, stack.identities.drill);
-  }
+  await grantDrillRolesOnPrimary(stack);
 }, 180_000);
 
 afterAll(async () => {

@@ -12,7 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot, startLocalStack, type LocalStack } from "../../dev/localStack";
 import { startRunner, type Runner } from "../../runner/index";
-import { createBackupDeps } from "../../shared/backup/backupDeps";
+import { randomUUID } from "node:crypto";
+import { createBackupDeps, type BackupDeps } from "../../shared/backup/backupDeps";
+import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
+import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
 import { startBackup } from "../../shared/backup/activities/start";
 import { getBackupStatus } from "../../shared/backup/activities/status";
 import { writeBackupManifest } from "../../shared/backup/activities/manifestWrite";
@@ -69,14 +72,31 @@ export async function startDrillTestStack(prefix: string, settingsOverrides: Rec
   };
 }
 
-/** A verified full backup of `primary`, made by the backup workflow's activities as the backup identity. */
-export async function verifiedBackupOfPrimary(stack: LocalStack): Promise<{ folder: string; jobId: string }> {
-  const deps = createBackupDeps({
+/** The backup workflow's activity deps on the stack, as the backup identity. */
+export function backupDepsOf(stack: LocalStack): BackupDeps {
+  return createBackupDeps({
     credential: stack.managedIdentityCredential("backup"),
     hsmClientOptions: { tlsOptions: { ca: stack.caPem }, disableChallengeResourceVerification: true },
     blobService: BlobServiceClient.fromConnectionString(stack.storageConnectionString),
     settings: { adminJobTimeoutMs: 3_600_000, storage: { backupContainer: stack.settings["BACKUP_CONTAINER"]!, backupAuth: "managedIdentity" } },
   });
+}
+
+/**
+ * A full restore replaces DR's role assignments with the PRIMARY's (Managed HSM restores RBAC from the backup):
+ * granting the drill identity Backup and Restore on the primary too (before its backup) lets the next full drill
+ * still run on the restored DR.
+ */
+export async function grantDrillRolesOnPrimary(stack: LocalStack): Promise<void> {
+  const rbac = new KeyVaultAccessControlClient(stack.urls.primary, stack.adminCredential, stack.clientOptions());
+  for (const role of [KnownManagedHsmRoleDefinitionIds.Backup, KnownManagedHsmRoleDefinitionIds.Restore]) {
+    await rbac.createRoleAssignment("/", randomUUID(), role, stack.identities.drill);
+  }
+}
+
+/** A verified full backup of `primary`, made by the backup workflow's activities as the backup identity. */
+export async function verifiedBackupOfPrimary(stack: LocalStack): Promise<{ folder: string; jobId: string }> {
+  const deps = backupDepsOf(stack);
   const hsm = { hsmName: "primary", hsmUrl: stack.urls.primary };
   const { jobId } = await startBackup(hsm, deps);
   for (let i = 0; i < 600; i++) {

@@ -6,7 +6,7 @@
  * drills): the next drill still passes and reports that it probed nothing and why.
  * Needs `npx tsc -p tsconfig.json` first.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,16 +14,13 @@ import { KeyClient } from "@azure/keyvault-keys";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
-import { createBackupDeps } from "../../shared/backup/backupDeps";
-import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
-import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
 import { startBackup } from "../../shared/backup/activities/start";
 import { getBackupStatus } from "../../shared/backup/activities/status";
 import { writeBackupManifest } from "../../shared/backup/activities/manifestWrite";
 import { verifyBackup } from "../../shared/backup/activities/verify";
 import { manifestBlobName, parseBackupManifest } from "../../shared/backup/backupManifest";
 import type { RestoreDrillOutput } from "../../shared/drill/types";
-import { postDrill, readReport } from "./drillStackSupport";
+import { backupDepsOf, grantDrillRolesOnPrimary, postDrill, readReport } from "./drillStackSupport";
 
 let stack: LocalStack;
 let stateDir: string;
@@ -38,12 +35,7 @@ beforeAll(async () => {
     runner: { clock: "virtual", port: 0, startupTimers: false, scheduleTimers: false },
     settingsOverrides: { RTO_TARGET: "PT1H", RPO_TARGET: "P1D" },
   });
-  // A full restore replaces DR's role assignments with the primary's: the primary grants the drill identity
-  // Backup and Restore too (before the backup), so the second drill below still may run.
-  const rbac = new KeyVaultAccessControlClient(stack.urls.primary, stack.adminCredential, stack.clientOptions());
-  for (const role of [KnownManagedHsmRoleDefinitionIds.Backup, KnownManagedHsmRoleDefinitionIds.Restore]) {
-    await rbac.createRoleAssignment("/", randomUUID(), role, stack.identities.drill);
-  }
+  await grantDrillRolesOnPrimary(stack); // before the backup, so the second drill below still may run
 }, 180_000);
 
 afterAll(async () => {
@@ -65,12 +57,7 @@ const until = async <T>(what: string, read: () => Promise<T | undefined>, timeou
 describe("drills on a busy day", () => {
   it("is marked in the manifest, not counted as backed up, and the drill of that backup passes", async () => {
     const gate = stack.storageGate!;
-    const deps = createBackupDeps({
-      credential: stack.managedIdentityCredential("backup"),
-      hsmClientOptions: { tlsOptions: { ca: stack.caPem }, disableChallengeResourceVerification: true },
-      blobService: BlobServiceClient.fromConnectionString(stack.storageConnectionString),
-      settings: { adminJobTimeoutMs: 3_600_000, storage: { backupContainer: stack.settings["BACKUP_CONTAINER"]!, backupAuth: "managedIdentity" } },
-    });
+    const deps = backupDepsOf(stack);
     const hsm = { hsmName: "primary", hsmUrl: stack.urls.primary };
     const keys = new KeyClient(stack.urls.primary, stack.adminCredential, stack.clientOptions());
     const before = (await keys.getKey("pay-signing")).properties.version!;

@@ -8,13 +8,10 @@
  * however slow this machine is: the requests contend for a run that is certainly still going.
  */
 import { spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../dev/localStack";
-import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
-import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
-import { auditOf, startDrillTestStack, writesIn, type DrillTestStack } from "./drillStackSupport";
+import { auditOf, grantDrillRolesOnPrimary, startDrillTestStack, writesIn, type DrillTestStack } from "./drillStackSupport";
 
 const BIN = resolve(__dirname, "../../bin/hsm-lifecycle.js");
 
@@ -24,12 +21,7 @@ let stack: LocalStack;
 beforeAll(async () => {
   world = await startDrillTestStack("singletons-e2e-", { RTO_TARGET: "PT1H", RPO_TARGET: "P1D" });
   stack = world.stack;
-  // A full restore replaces DR's role assignments with the primary's: the primary grants the drill identity
-  // Backup and Restore too (before the backup below), so the drill after the first one still may run.
-  const rbac = new KeyVaultAccessControlClient(stack.urls.primary, stack.adminCredential, stack.clientOptions());
-  for (const role of [KnownManagedHsmRoleDefinitionIds.Backup, KnownManagedHsmRoleDefinitionIds.Restore]) {
-    await rbac.createRoleAssignment("/", randomUUID(), role, stack.identities.drill);
-  }
+  await grantDrillRolesOnPrimary(stack); // before the backup below, so the drill after the first one still may run
 }, 180_000);
 
 afterAll(async () => {
