@@ -9,6 +9,7 @@
  *    borg do, so a pause in backups never ages everything out) → kept;
  * 4. no newer verified backup exists (e.g. it is newer than the newest verified one) → kept;
  * 5. completed after `now` (clock skew) → kept;
+ * 6. referenced by a running drill (`referencedUntil` after `now`) → kept;
  * otherwise deleted. Unverified backups never fill a daily/weekly/monthly slot: a backup that failed
  * verification must not displace one that passed.
  */
@@ -25,6 +26,8 @@ export interface BackupRecord {
   completedAt: string;
   verified: boolean;
   pinned: boolean;
+  /** ISO time until which a running drill holds this backup (manifest metadata `referenceduntil`). */
+  referencedUntil?: string;
 }
 
 export interface KeptBackup {
@@ -98,6 +101,7 @@ export function planRetention(records: readonly BackupRecord[], policy: Retentio
       // "Newer" is the position in the newest-first order, so equal timestamps are decided by the folder name.
       if (!sorted.slice(0, index).some((v) => v.verified)) why.push("no newer verified backup exists");
       if (ms > nowMs) why.push("completed after now (clock skew)");
+      if (r.referencedUntil !== undefined && Date.parse(r.referencedUntil) > nowMs) why.push(`referenced by a running drill until ${r.referencedUntil}`);
       if (why.length > 0) {
         keep.push({ hsmName: r.hsmName, folder: r.folder, completedAt: r.completedAt, reasons: why });
       } else {

@@ -21,4 +21,9 @@ export interface BackupCandidateSource {
   listBackups(hsmName: string): Promise<BackupCandidate[]>;
   /** One backup by folder, or undefined when it is gone. */
   getBackup(hsmName: string, folder: string): Promise<BackupCandidate | undefined>;
+  /**
+   * Marks the backup as used by `by` until `until`, so retention keeps it meanwhile. false when retention has
+   * already started deleting it (the caller picks another). Optional: a source without retention needs none.
+   */
+  reference?(hsmName: string, folder: string, by: string, until: Date): Promise<boolean>;
 }

@@ -1,7 +1,7 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { manifestBlobName, parseBackupManifest } from "../backup/backupManifest";
 import { listBackupRecords } from "../backup/listBackupRecords";
-import { backupRecordFromMetadata } from "../backup/manifestMetadata";
+import { backupRecordFromMetadata, manifestMetadataKeys } from "../backup/manifestMetadata";
 import { storageFailure } from "../storage/storageFailure";
 import type { BackupCandidate, BackupCandidateSource } from "./backupCandidate";
 
@@ -24,6 +24,29 @@ export function blobBackupCandidateSource(container: ContainerClient): BackupCan
     return candidate;
   };
   return {
+    async reference(hsmName, folder, by, until) {
+      const blob = container.getBlockBlobClient(manifestBlobName(folder));
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          const props = await blob.getProperties();
+          const metadata = props.metadata ?? {};
+          const record = backupRecordFromMetadata(metadata);
+          if (record === undefined || record.hsmName !== hsmName || metadata[manifestMetadataKeys.retiring]) return false;
+          // Keep the later of an existing reference (another drill) and ours.
+          const held = record.referencedUntil === undefined ? 0 : Date.parse(record.referencedUntil);
+          const next = held > until.getTime() ? { by: metadata[manifestMetadataKeys.referencedBy] ?? by, until: record.referencedUntil! } : { by, until: until.toISOString() };
+          // If-Match: retention marking it retiring (or verification) meanwhile makes this fail (412) and re-read.
+          await blob.setMetadata({ ...metadata, [manifestMetadataKeys.referencedBy]: next.by, [manifestMetadataKeys.referencedUntil]: next.until }, { conditions: { ifMatch: props.etag } });
+          return true;
+        } catch (e) {
+          const status = (e as { statusCode?: number }).statusCode;
+          if (status === 404) return false;
+          if (status === 412) continue;
+          throw storageFailure(e, "marking a backup as used by a drill", `${container.url}/${manifestBlobName(folder)}`);
+        }
+      }
+      return false;
+    },
     async listBackups(hsmName) {
       const records = await listBackupRecords(container, hsmName);
       const out: BackupCandidate[] = [];

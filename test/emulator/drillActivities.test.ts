@@ -18,6 +18,8 @@ import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessCont
 import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
 import { LifecycleError } from "../../shared/errors/lifecycleError";
 import { blobBackupCandidateSource } from "../../shared/drill/blobBackupCandidateSource";
+import { applyBackupRetention } from "../../shared/backup/activities/retentionApply";
+import { manifestBlobName } from "../../shared/backup/backupManifest";
 import { emulatorHsmIdentityReader } from "../../shared/drill/emulatorHsmIdentityReader";
 import { blobSingleKeyGetLedger } from "../../shared/drill/blobSingleKeyGetLedger";
 import { drillStorageSas, type DrillSasPermissions } from "../../shared/drill/drillStorageSas";
@@ -601,5 +603,24 @@ describe("restore drill activities", () => {
     for (const c of inventory.checks) expect(c, c.name).toMatchObject({ passed: true, problems: [] });
     expect(inventory.keysVerified).toBe(manifest.keys.filter((k) => k.name !== "born-during-backup").length);
     expect((await verifyRoleAssignments({ ...pair, folder: chosen.folder }, deps)).check.passed).toBe(true);
+  });
+
+  it("the drill's backup is held against retention while the drill runs: a newer backup's retention keeps it and says why", async () => {
+    const deps = drillDeps(settingsFor({ primary: emu.url("primary"), dr: emu.url("dr") }, "primary=dr"));
+    const older = await verifiedBackupOfPrimary();
+    const chosen = await foundBackup({ primary: "primary", drillStart: new Date().toISOString(), drillId: "drill:primary:dr:full:held" }, deps);
+    expect(chosen.folder).toBe(older.folder);
+    const manifest = azurite.blobServiceClient().getContainerClient(BACKUPS).getBlobClient(manifestBlobName(older.folder));
+    const metadata = (await manifest.getProperties()).metadata ?? {};
+    expect(metadata["referencedby"]).toBe("drill:primary:dr:full:held");
+    expect(Date.parse(metadata["referenceduntil"] ?? "")).toBeGreaterThan(Date.now() + 11 * 3_600_000);
+    expect(metadata["verifiedat"]).toBeDefined(); // the other state survives the reference
+
+    // A newer backup the same day takes the only daily slot; without the hold, retention would delete the older one.
+    await verifiedBackupOfPrimary();
+    const applied = await applyBackupRetention({ policy: { daily: 1, weekly: 0, monthly: 0 }, now: new Date().toISOString(), dryRun: false, hsmName: "primary" }, backupDeps);
+    expect(applied.plan.keep.find((k) => k.folder === older.folder)?.reasons).toEqual([expect.stringMatching(/^referenced by a running drill until /)]);
+    expect(applied.deleted).not.toContain(older.folder);
+    expect(await manifest.exists()).toBe(true);
   });
 });

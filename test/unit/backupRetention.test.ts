@@ -47,6 +47,16 @@ describe("planRetention", () => {
     expect(folders(plan.delete)).toEqual(folders([rec(1), rec(50)]));
   });
 
+  it("never deletes a backup a running drill holds, and deletes it once the hold has expired", () => {
+    const now = new Date(t0 + 101 * DAY);
+    const held = rec(50, { referencedUntil: new Date(now.getTime() + 3_600_000).toISOString() });
+    const plan = planRetention([rec(1), held, rec(100)], { daily: 1, weekly: 0, monthly: 0 }, now);
+    expect(plan.keep.find((k) => k.folder === held.folder)?.reasons).toEqual([`referenced by a running drill until ${held.referencedUntil}`]);
+    expect(folders(plan.delete)).toEqual(folders([rec(1)]));
+    const expired = planRetention([rec(1), { ...held, referencedUntil: new Date(now.getTime() - 1).toISOString() }, rec(100)], { daily: 1, weekly: 0, monthly: 0 }, now);
+    expect(folders(expired.delete)).toEqual(folders([rec(1), rec(50)]));
+  });
+
   it("never deletes the newest verified backup even with every count at zero, nor anything newer than it", () => {
     const records = [rec(10), rec(20), rec(30, { verified: false }), rec(31, { verified: false })];
     const plan = planRetention(records, { daily: 0, weekly: 0, monthly: 0 }, new Date(t0 + 40 * DAY));

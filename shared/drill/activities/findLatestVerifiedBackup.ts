@@ -6,7 +6,15 @@ export interface FindLatestVerifiedBackupInput {
   primary: string;
   /** The drill's start (orchestration time), ISO. */
   drillStart: string;
+  /** The drill holding the chosen backup against retention (named in the manifest's metadata). */
+  drillId?: string;
 }
+
+/**
+ * How long a drill holds its backup against retention: longer than any drill runs (two admin jobs of at most
+ * ADMIN_JOB_TIMEOUT each, plus verification), short enough that a crashed drill frees it by the next night.
+ */
+export const DRILL_REFERENCE_MS = 12 * 3_600_000;
 
 export interface FoundVerifiedBackup {
   kind: "found";
@@ -43,7 +51,21 @@ export async function findLatestVerifiedBackup(input: FindLatestVerifiedBackupIn
   } catch (e) {
     throw toLifecycleError(e, { service: "storage", operation: "list backup manifests", resource: input.primary });
   }
-  const chosen = selectLatestVerifiedBackup(candidates, input.primary, drillStart);
+  let chosen = selectLatestVerifiedBackup(candidates, input.primary, drillStart);
+  // Hold the chosen backup against retention for the drill's length; one retention started deleting meanwhile
+  // is passed over for the next newest.
+  while (chosen !== undefined && deps.backups.reference !== undefined) {
+    const folder = chosen.manifest.backup.folder;
+    let held: boolean;
+    try {
+      held = await deps.backups.reference(input.primary, folder, input.drillId ?? "drill", new Date(Date.now() + DRILL_REFERENCE_MS));
+    } catch (e) {
+      throw toLifecycleError(e, { service: "storage", operation: "mark the chosen backup as used by the drill", resource: folder });
+    }
+    if (held) break;
+    candidates = candidates.filter((c) => c.manifest.backup.folder !== folder);
+    chosen = selectLatestVerifiedBackup(candidates, input.primary, drillStart);
+  }
   if (chosen === undefined) {
     const unverified = candidates.filter((c) => !c.verified).length;
     return {

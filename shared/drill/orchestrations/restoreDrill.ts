@@ -115,7 +115,7 @@ function* runStages(context: OrchestrationContext, retry: RetryOptions, input: R
   setStage(context, "selectBackup", input);
   let chosen: FoundVerifiedBackup;
   try {
-    const found = yield* call<FindLatestVerifiedBackupOutput>(activityNames.findLatestVerifiedBackup, { primary: input.primary, drillStart: state.report.startedAt });
+    const found = yield* call<FindLatestVerifiedBackupOutput>(activityNames.findLatestVerifiedBackup, { primary: input.primary, drillStart: state.report.startedAt, drillId: state.report.drillId });
     if (found.kind === "noVerifiedBackup") return stop("selectBackup", formatFailureMessage("NoVerifiedBackup", found.reason));
     chosen = found;
   } catch (e) {
