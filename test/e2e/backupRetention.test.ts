@@ -73,6 +73,13 @@ describe("retention over 120 simulated nights", () => {
     const created: Array<{ folder: string; completedAt: string }> = [];
     let pinned = "";
     let deletedTotal = 0;
+    // DR self-backups (no manifest; each drill leaves one): retention keeps the DR HSM's newest and those within
+    // RETENTION_DAILY days of the last night, and deletes the rest, blobs and all.
+    const drFolder = (night: number): string => `mhsm-dr-${new Date(firstNight + night * DAY + 2 * 3_600_000).toISOString().replace(/\D/g, "").slice(0, 14)}00`;
+    const drFolders = { old: drFolder(2), recent: drFolder(NIGHTS - 3), newest: drFolder(NIGHTS - 2) };
+    for (const f of Object.values(drFolders)) {
+      for (const blob of [`${f}/manifest.json`, `${f}/keys/k1.json`]) await stack.backups().getBlockBlobClient(blob).upload("{}", 2);
+    }
     for (let n = 0; n < NIGHTS; n++) {
       const at = firstNight + n * DAY;
       await shiftEmulatorTo(at);
@@ -107,6 +114,6 @@ describe("retention over 120 simulated nights", () => {
     expect(survivors.length).toBeLessThanOrEqual(15);
     expect(deletedTotal).toBe(NIGHTS - survivors.length);
     const folders = new Set((await blobNames(stack.backups())).filter((b) => !b.startsWith("manifests/")).map((b) => b.split("/")[0]));
-    expect(folders).toEqual(expected);
+    expect(folders).toEqual(new Set([...expected, drFolders.recent, drFolders.newest]));
   }, 600_000);
 });

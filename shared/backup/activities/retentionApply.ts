@@ -2,9 +2,10 @@ import { LifecycleError } from "../../errors/lifecycleError";
 import { storageFailure } from "../../storage/storageFailure";
 import type { BackupDeps } from "../backupDeps";
 import { listBackupRecords } from "../listBackupRecords";
-import { manifestBlobName } from "../backupManifest";
+import { folderOfManifestBlob, MANIFEST_PREFIX, manifestBlobName } from "../backupManifest";
 import { manifestMetadataKeys } from "../manifestMetadata";
 import { planRetention, type RetentionPlan, type RetentionPolicy } from "../planRetention";
+import { planFolderCleanup, type FolderCleanupPlan } from "../planFolderCleanup";
 
 export interface ApplyBackupRetentionInput {
   policy: RetentionPolicy;
@@ -21,6 +22,10 @@ export interface ApplyBackupRetentionOutput {
   plan: RetentionPlan;
   /** Folders actually deleted (empty on a dry run). */
   deleted: string[];
+  /** Folders no manifest describes (DR self-backups, leftovers): kept or deleted, and why. */
+  folders?: FolderCleanupPlan;
+  /** Of those, deleted (empty on a dry run). */
+  foldersDeleted?: string[];
 }
 
 /**
@@ -32,6 +37,9 @@ export interface ApplyBackupRetentionOutput {
  * Crash safety: the manifest is first marked `retiring` (so the backup is no longer "verified" anywhere),
  * then the folder is deleted, then the manifest. A retry after a crash finds the retiring backup unverified
  * and finishes the job; no half-deleted backup is ever offered as verified.
+ *
+ * Folders no manifest describes (the drills' DR self-backups, leftovers of backups whose manifest was never
+ * written) fall under retention too, by {@link planFolderCleanup} with `policy.daily` days.
  */
 export async function applyBackupRetention(input: ApplyBackupRetentionInput, deps: BackupDeps): Promise<ApplyBackupRetentionOutput> {
   const now = new Date(input?.now);
@@ -48,7 +56,9 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
   } catch (e) {
     throw new LifecycleError("SettingsInvalid", `Retention cannot be planned: ${(e as Error).message} Fix: RETENTION_DAILY/WEEKLY/MONTHLY must be non-negative integers.`, e);
   }
-  if (input.dryRun) return { dryRun: true, plan, deleted: [] };
+  const unmanifested = await foldersWithoutManifest(deps.backupContainer);
+  const folders = planFolderCleanup(unmanifested, now, input.policy.daily);
+  if (input.dryRun) return { dryRun: true, plan, deleted: [], folders, foldersDeleted: [] };
 
   const container = deps.backupContainer;
   const deleted: string[] = [];
@@ -71,5 +81,38 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
     }
     deleted.push(victim.folder);
   }
-  return { dryRun: false, plan, deleted };
+  const foldersDeleted: string[] = [];
+  for (const victim of folders.delete) {
+    try {
+      for await (const blob of container.listBlobsFlat({ prefix: `${victim.folder}/` })) {
+        await container.deleteBlob(blob.name, { deleteSnapshots: "include" }).catch((e: { statusCode?: number }) => {
+          if (e.statusCode !== 404) throw e; // another HSM's retention got there first
+        });
+      }
+    } catch (e) {
+      throw storageFailure(e, `deleting the folder ${victim.folder} (no manifest)`, `${container.url.split("?")[0]}/${victim.folder}`);
+    }
+    foldersDeleted.push(victim.folder);
+  }
+  return { dryRun: false, plan, deleted, folders, foldersDeleted };
+}
+
+/** Top-level `mhsm-…` folders of the backup container that no manifest blob names (whoever wrote it). */
+async function foldersWithoutManifest(container: BackupDeps["backupContainer"]): Promise<string[]> {
+  const manifested = new Set<string>();
+  const out: string[] = [];
+  try {
+    for await (const item of container.listBlobsFlat({ prefix: MANIFEST_PREFIX })) {
+      const folder = folderOfManifestBlob(item.name);
+      if (folder !== undefined) manifested.add(folder);
+    }
+    for await (const item of container.listBlobsByHierarchy("/", { prefix: "mhsm-" })) {
+      if (item.kind !== "prefix") continue;
+      const folder = item.name.replace(/\/$/, "");
+      if (!manifested.has(folder)) out.push(folder);
+    }
+  } catch (e) {
+    throw storageFailure(e, "listing backup folders", `${container.url.split("?")[0]}/mhsm-*`);
+  }
+  return out;
 }
