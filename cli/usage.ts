@@ -18,6 +18,11 @@ Commands:
       --latest                the newest report (default)
       --drill ID              the report of this drill id
       --html FILE             also write the HTML report to FILE
+  rbac plan                   the role definitions and assignments every configured HSM and vault needs
+  rbac apply                  make them so (administrator's credential); prints the diff first
+      --dry-run               print the diff only; change nothing
+  rbac check                  read only: missing, extra and over-broad assignments of our identities, and
+                              any other principal holding restore, purge or role-write; exit 1 on drift
 
 Options for every command:
   --settings FILE             app settings from a local.settings.json-style file ({"Values":{…}});
