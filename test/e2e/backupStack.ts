@@ -1,8 +1,8 @@
 /**
  * The backup e2e stack: real Azurite (child), the emulator in-process (HSM `primary`, topic `lifecycle`,
  * the managed identity endpoint), and the offline runner with THIS app (`dist/functions/*.js`; build first).
- * The app runs as the backup workflow's user-assigned identity with least privilege: Managed HSM Backup User
- * + Crypto Auditor at "/" — nothing else.
+ * The app runs as the backup workflow's user-assigned identity with least privilege: the custom role HSM Lifecycle
+ * Backup at "/" (as `rbac plan` assigns it) — nothing else.
  *
  * Used until dev/localStack.ts lands; it builds the same pieces the local stack does.
  */
@@ -18,7 +18,8 @@ import { ADMIN_OID, startTestEmulator, type RawResponse, type TestEmulator } fro
 import { startRunner, type Runner } from "../../runner/index";
 import { durableClientFor } from "../runner/durableClientFor";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
-import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
+import { HSM_BACKUP_ROLE, roleDefinitionIdOf } from "../../shared/rbac/lifecycleRoles";
+import { permissionsOf } from "../../shared/rbac/rbacDiff";
 
 export const BACKUP_IDENTITY = "0b0b0b0b-0000-4000-8000-0000000bac01";
 export const BACKUP_CONTAINER = "hsm-backups";
@@ -145,8 +146,8 @@ export async function startBackupStack(options: BackupStackOptions): Promise<Bac
     });
     const hsmUrl = emu.url("primary");
     const rbac = new KeyVaultAccessControlClient(hsmUrl, emu.credential(ADMIN_OID), emu.clientOptions());
-    await rbac.createRoleAssignment("/", randomUUID(), KnownManagedHsmRoleDefinitionIds.Backup, BACKUP_IDENTITY);
-    await rbac.createRoleAssignment("/", randomUUID(), KnownManagedHsmRoleDefinitionIds.CryptoAuditor, BACKUP_IDENTITY);
+    await rbac.setRoleDefinition("/", { roleDefinitionName: HSM_BACKUP_ROLE.name, roleName: HSM_BACKUP_ROLE.roleName, permissions: permissionsOf(HSM_BACKUP_ROLE) });
+    await rbac.createRoleAssignment("/", randomUUID(), roleDefinitionIdOf(HSM_BACKUP_ROLE), BACKUP_IDENTITY);
     const keys = emu.keyClient("primary");
     await keys.createRsaKey("payments-signer", { tags: { owner: "payments" } });
     await keys.createEcKey("api-ec", { curve: "P-256" });
