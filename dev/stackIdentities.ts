@@ -17,6 +17,8 @@ export interface StackIdentities {
   rotation: string;
   backup: string;
   drill: string;
+  /** Backup retention: deletes expired backups (storage only; Azurite enforces no RBAC, so locally it is only a separate identity). */
+  retention: string;
   /** Re-applies the drill's DR-only assignment after each full restore. */
   steward: string;
   /** Read only; the app never signs in as it. */
@@ -30,6 +32,7 @@ export const STACK_IDENTITIES: StackIdentities = {
   drill: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a03",
   steward: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a04",
   auditor: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a05",
+  retention: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a06",
 };
 
 /** RBAC_PRINCIPAL_IDS of the stack. */

@@ -62,6 +62,7 @@ export function buildStackSettings(input: StackSettingsInput): Record<string, st
     ROTATION_IDENTITY_CLIENT_ID: input.identities.rotation,
     BACKUP_IDENTITY_CLIENT_ID: input.identities.backup,
     DRILL_IDENTITY_CLIENT_ID: input.identities.drill,
+    RETENTION_IDENTITY_CLIENT_ID: STACK_IDENTITIES.retention,
     DR_STEWARD_IDENTITY_CLIENT_ID: STACK_IDENTITIES.steward,
     RBAC_PRINCIPAL_IDS: stackRbacPrincipalIds(),
     // The operator (--admin) is the stack's administrator: `hsm-lifecycle rbac` signs in as it.

@@ -70,7 +70,8 @@ export function buildRbacPlan(input: RbacPlanInput): RbacPlan {
     const list = [a("rotation", HSM_ROTATION_ROLE, "/keys", need("rotation", "rotating HSM keys")), a("backup", HSM_BACKUP_ROLE, "/", need("backup", "the nightly backup"))];
     if (drilled) {
       list.push(a("drill", HSM_DRILL_PROBE_ROLE, "/", need("drill", "a drill pair")));
-      list.push(a("steward", HSM_DR_STEWARD_ROLE, "/", need("steward", "a drill pair (re-applying the drill's DR role after each full restore)")));
+      // Without a steward an administrator re-applies the drill's DR role after each full restore (`rbac apply`).
+      if (ids.steward !== undefined) list.push(a("steward", HSM_DR_STEWARD_ROLE, "/", ids.steward));
     }
     if (ids.auditor !== undefined) list.push(a("auditor", HSM_AUDITOR_ROLE, "/", ids.auditor));
     return list;
