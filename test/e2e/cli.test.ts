@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { KeyClient } from "@azure/keyvault-keys";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,37 +15,17 @@ import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { STACK_CONTAINERS } from "../../dev/stackSettings";
 import { EventType } from "../../runner/historyEvents";
 import { rawHttpsRequest } from "../support/emulator";
+import { CLI_BIN, cliJson, runCliOn, type CliRun } from "../support/cliRunner";
 
-const BIN = resolve(__dirname, "../../bin/hsm-lifecycle.js");
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const BIN = CLI_BIN;
 
 let stack: LocalStack;
 let stateDir: string;
 const everything: string[] = [];
 
-/**
- * Runs the real CLI asynchronously (the runner lives in this process: a synchronous spawn would block it) with
- * a bare environment, so every setting has to come from --settings.
- */
+/** The real CLI against the stack; every output is kept for the "never prints a secret" check. */
 function cli(args: string[], options: { withApp?: boolean } = {}): Promise<CliRun> {
-  const full = [BIN, ...args, "--settings", stack.settingsFile, ...(options.withApp === false || stack.runner === undefined ? [] : ["--app-url", stack.runner.url])];
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, full, { env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      everything.push(stdout, stderr);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
+  return runCliOn(stack, args, { ...options, onOutput: (stdout, stderr) => everything.push(stdout, stderr) });
 }
 
 /** The bin without --settings (usage errors must fail before any setting is read). */
@@ -61,13 +41,7 @@ function bare(args: string[]): Promise<CliRun> {
   });
 }
 
-function json<T = any>(run: CliRun): T {
-  try {
-    return JSON.parse(run.stdout) as T;
-  } catch {
-    throw new Error(`stdout is not JSON (exit ${run.code}):\n${run.stdout}\nstderr:\n${run.stderr}`);
-  }
-}
+const json = cliJson;
 
 async function auditOf(instanceUrl: string): Promise<Array<{ operationName: string; time: string }>> {
   const res = await rawHttpsRequest(stack.caPem, `${instanceUrl}/_emulator/audit`, "GET");

@@ -4,49 +4,24 @@
  * drill) with only the planned roles — the DR steward keeps the drill's DR role across every full restore — and a
  * Crypto Officer assignment added by hand, which `rbac check` and `status` report. Build first (dist/).
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HSM_ROLE_IDS } from "../../emulator/rbac/builtInRoles";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { stackRbacPlan } from "../../dev/stackIdentities";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { HSM_DRILL_DR_ROLE } from "../../shared/rbac/lifecycleRoles";
+import { cliJson, runCliOn, type CliRun } from "../support/cliRunner";
 
-const BIN = resolve(__dirname, "../../bin/hsm-lifecycle.js");
 const FOREIGN = "7e57f0e1-0000-4000-8000-00000000c0de";
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let stack: LocalStack;
 let stateDir: string;
 
-function cli(args: string[]): Promise<CliRun> {
-  const full = [BIN, ...args, "--settings", stack.settingsFile, ...(stack.runner === undefined ? [] : ["--app-url", stack.runner.url])];
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, full, { env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
-
-function json<T = any>(run: CliRun): T {
-  try {
-    return JSON.parse(run.stdout) as T;
-  } catch {
-    throw new Error(`stdout is not JSON (exit ${run.code}):\n${run.stdout}\nstderr:\n${run.stderr}`);
-  }
-}
+const cli = (args: string[]): Promise<CliRun> => runCliOn(stack, args);
+const json = cliJson;
 
 const rbacOf = (url: string): KeyVaultAccessControlClient => new KeyVaultAccessControlClient(url, stack.adminCredential, stack.clientOptions());
 

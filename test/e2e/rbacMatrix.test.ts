@@ -65,34 +65,17 @@ const HSM_PROBES: Record<string, Probe> = {
   "roleDefinitions/delete/action": { method: "DELETE", path: `${RD}/${GUID}`, scope: "/" },
 };
 
-const VAULT_PROBES: Record<string, Probe> = {
-  "keys/read": HSM_PROBES["keys/read/action"]!,
-  "keys/create/action": HSM_PROBES["keys/create"]!,
-  "keys/import/action": HSM_PROBES["keys/import/action"]!,
-  "keys/update/action": HSM_PROBES["keys/write/action"]!,
-  "keys/rotate/action": HSM_PROBES["keys/rotate/action"]!,
-  "keys/delete": HSM_PROBES["keys/delete"]!,
-  "keys/backup/action": HSM_PROBES["keys/backup/action"]!,
-  "keys/restore/action": HSM_PROBES["keys/restore/action"]!,
-  "keys/release/action": HSM_PROBES["keys/release/action"]!,
-  "keys/sign/action": crypto("sign"),
-  "keys/verify/action": crypto("verify"),
-  "keys/encrypt/action": crypto("encrypt"),
-  "keys/decrypt/action": crypto("decrypt"),
-  "keys/wrap/action": crypto("wrapkey"),
-  "keys/unwrap/action": crypto("unwrapkey"),
+/** Vault calls are the same requests; only the action names differ (and rotation policies have their own). */
+const VAULT_ONLY: Record<string, Probe> = {
   "keyrotationpolicies/read": { method: "GET", path: `/keys/${KEY}/rotationpolicy`, scope: `/keys/${KEY}` },
   "keyrotationpolicies/write": { method: "PUT", path: `/keys/${KEY}/rotationpolicy`, scope: `/keys/${KEY}`, body: { lifetimeActions: "not-a-list" } },
-  "deletedKeys/read": HSM_PROBES["keys/deletedKeys/read/action"]!,
-  "deletedKeys/recover/action": HSM_PROBES["keys/deletedKeys/recover/action"]!,
-  "deletedKeys/delete": HSM_PROBES["keys/deletedKeys/delete"]!,
-  "roleAssignments/read": HSM_PROBES["roleAssignments/read/action"]!,
-  "roleAssignments/write": HSM_PROBES["roleAssignments/write/action"]!,
-  "roleAssignments/delete": HSM_PROBES["roleAssignments/delete/action"]!,
-  "roleDefinitions/read": HSM_PROBES["roleDefinitions/read/action"]!,
-  "roleDefinitions/write": HSM_PROBES["roleDefinitions/write/action"]!,
-  "roleDefinitions/delete": HSM_PROBES["roleDefinitions/delete/action"]!,
 };
+const VAULT_ALIASES: Record<string, string> = { "keys/create/action": "keys/create", "keys/update/action": "keys/write/action" };
+
+function vaultProbe(name: string): Probe | undefined {
+  const candidates = [name, `${name}/action`, `keys/${name}`, `keys/${name}/action`, VAULT_ALIASES[name] ?? ""];
+  return VAULT_ONLY[name] ?? candidates.map((c) => HSM_PROBES[c]).find((p) => p !== undefined);
+}
 
 /** Actions Managed HSM has that the emulator serves no route for (nothing can call them there). */
 const NOT_SERVED = new Set(["Microsoft.KeyVault/managedHsm/keys/export/action"]);
@@ -124,9 +107,9 @@ describe("RBAC matrix: every identity × every action, on primary, DR and vault"
   it("allows each call exactly where rbac plan grants it", async () => {
     const plan = stackRbacPlan({ primary: "primary", dr: "dr", vault: "app" });
     const instances = [
-      { name: "primary", url: stack.urls.primary, kind: "managedHsm" as const, aud: "https://managedhsm.azure.net/.default", probes: HSM_PROBES },
-      { name: "dr", url: stack.urls.dr, kind: "managedHsm" as const, aud: "https://managedhsm.azure.net/.default", probes: HSM_PROBES },
-      { name: "app", url: stack.urls.vault, kind: "vault" as const, aud: "https://vault.azure.net/.default", probes: VAULT_PROBES },
+      { name: "primary", url: stack.urls.primary, kind: "managedHsm" as const, aud: "https://managedhsm.azure.net/.default", probe: (n: string) => HSM_PROBES[n] },
+      { name: "dr", url: stack.urls.dr, kind: "managedHsm" as const, aud: "https://managedhsm.azure.net/.default", probe: (n: string) => HSM_PROBES[n] },
+      { name: "app", url: stack.urls.vault, kind: "vault" as const, aud: "https://vault.azure.net/.default", probe: vaultProbe },
     ];
     const mismatches: string[] = [];
     const table = new Map<string, Record<string, string>>();
@@ -138,7 +121,7 @@ describe("RBAC matrix: every identity × every action, on primary, DR and vault"
         const token = (await new EmulatorCredential(stack.tokenSecretFile, oid).getToken(inst.aud)).token;
         for (const action of KNOWN_ACTIONS[inst.kind]) {
           if (NOT_SERVED.has(action)) continue;
-          const probe = inst.probes[short(action)];
+          const probe = inst.probe(short(action));
           if (probe === undefined) throw new Error(`no probe for ${action}`);
           const expected = planned.assignments.some((a) => a.identity === identity && scopeCovers(a.scope, probe.scope) && grants(permissionsOf(a.role), action));
           const sep = probe.path.includes("?") ? "&" : "?";
