@@ -4,7 +4,6 @@
  * stack's settings file (`--settings`) and authenticating through the emulator's managed-identity endpoint, as
  * it would in Azure. Needs `npm run build` first (dist/cli, dist/functions, dist/emulator).
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +14,7 @@ import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { STACK_CONTAINERS } from "../../dev/stackSettings";
 import { EventType } from "../../runner/historyEvents";
 import { rawHttpsRequest } from "../support/emulator";
-import { CLI_BIN, cliJson, runCliOn, type CliRun } from "../support/cliRunner";
+import { CLI_BIN, cliJson, runCliOn, spawnNode, type CliRun } from "../support/cliRunner";
 
 const BIN = CLI_BIN;
 
@@ -30,15 +29,7 @@ function cli(args: string[], options: { withApp?: boolean } = {}): Promise<CliRu
 
 /** The bin without --settings (usage errors must fail before any setting is read). */
 function bare(args: string[]): Promise<CliRun> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
-  });
+  return spawnNode([BIN, ...args]);
 }
 
 const json = cliJson;
@@ -311,15 +302,7 @@ describe("hsm-lifecycle on the seeded local stack", () => {
   });
 
   it("an unreachable function app exits 1 naming the URL and the fix", async () => {
-    const run = await new Promise<CliRun>((resolvePromise, reject) => {
-      const child = spawn(process.execPath, [BIN, "backup", "--settings", stack.settingsFile, "--app-url", "http://127.0.0.1:9"], { env: { PATH: process.env["PATH"] ?? "" } });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-      child.on("error", reject);
-      child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
-    });
+    const run = await spawnNode([BIN, "backup", "--settings", stack.settingsFile, "--app-url", "http://127.0.0.1:9"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/\[Unavailable\] The function app at http:\/\/127\.0\.0\.1:9 did not answer.*Fix:/);
   });

@@ -14,21 +14,26 @@ export interface CliRun {
   stderr: string;
 }
 
-/** A bare environment (PATH only), so every setting has to come from --settings. */
-export function runCliOn(stack: LocalStack, args: string[], options: { withApp?: boolean; onOutput?: (stdout: string, stderr: string) => void } = {}): Promise<CliRun> {
-  const full = [CLI_BIN, ...args, "--settings", stack.settingsFile, ...(options.withApp === false || stack.runner === undefined ? [] : ["--app-url", stack.runner.url])];
+/** Runs `node ARGV…` with a bare environment (PATH only) and collects its output. */
+export function spawnNode(argv: string[], onOutput?: (stdout: string, stderr: string) => void): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, full, { env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, argv, { env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
     child.on("error", reject);
     child.on("close", (code) => {
-      options.onOutput?.(stdout, stderr);
+      onOutput?.(stdout, stderr);
       resolvePromise({ code, stdout, stderr });
     });
   });
+}
+
+/** The CLI with the stack's settings (every setting has to come from --settings) and, when it runs, its app URL. */
+export function runCliOn(stack: LocalStack, args: string[], options: { withApp?: boolean; onOutput?: (stdout: string, stderr: string) => void } = {}): Promise<CliRun> {
+  const full = [CLI_BIN, ...args, "--settings", stack.settingsFile, ...(options.withApp === false || stack.runner === undefined ? [] : ["--app-url", stack.runner.url])];
+  return spawnNode(full, options.onOutput);
 }
 
 export function cliJson<T = any>(run: CliRun): T {
