@@ -29,6 +29,8 @@ import { registerAdminRoutes } from "./admin/adminRoutes";
 import { registerCryptoRoutes } from "./routes/cryptoRoutes";
 import { registerKeyRoutes } from "./routes/keyRoutes";
 import { registerRbacRoutes } from "./routes/rbacRoutes";
+import { initSecurityDomainState } from "./securitydomain/securityDomainState";
+import { registerSecurityDomainRoutes } from "./securitydomain/securityDomainRoutes";
 import { loadOrCreateSecurityDomain } from "./securityDomain";
 import { ensureTls } from "./tls";
 import { eventGridPlugin, isEventGridPlugin } from "./eventgrid/eventGridPlugin";
@@ -98,6 +100,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
         admins: options.admins ?? [],
       }),
     );
+    if (spec.kind === "managedHsm") initSecurityDomainState(instanceMap.get(spec.name) as Instance, spec.recovery === true);
   }
   // Persist first-start seeding (admin role assignments) before anyone can observe it.
   await Promise.all([...instanceMap.values()].map((i) => i.commit()));
@@ -115,6 +118,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   registerCryptoRoutes(routes);
   registerRbacRoutes(routes);
   registerAdminRoutes(routes);
+  registerSecurityDomainRoutes(routes);
   for (const mod of options.routeModules ?? []) mod(routes, services);
 
   const servers: Server[] = [];
