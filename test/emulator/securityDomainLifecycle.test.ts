@@ -22,6 +22,7 @@ import type { SecurityDomainJsonWebKey } from "../../shared/hsm/securityDomainCl
 import { startAzurite, type AzuriteBlob } from "../support/azurite";
 import { makeCustodians, type Custodian } from "../support/custodianCertificates";
 import { ADMIN_OID, startTestEmulator, type TestEmulator } from "../support/emulator";
+import { parseCli, UsageError } from "../../emulator/options";
 
 const CONTAINER = "backups";
 const POLL = { intervalInMs: 20 };
@@ -88,6 +89,21 @@ afterAll(async () => {
   await emu?.close();
   await azurite?.stop();
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe("--hsm NAME=PORT,recovery", () => {
+  it("starts an HSM in recovery mode; cannot be combined with sharing a domain", () => {
+    expect(parseCli(["--hsm", "primary=0", "--hsm", "dr=0,recovery"]).options.instances[1]).toEqual({ kind: "managedHsm", name: "dr", port: 0, recovery: true });
+    for (const [argv, message] of [
+      [["--hsm", "primary=0", "--hsm", "dr=0,recovery,security-domain=primary"], "cannot both start in recovery mode and share"],
+      [["--hsm", "dr=0,recovery", "--hsm", "b=0,security-domain=dr"], "starts in recovery mode (its domain is not settled yet)"],
+      [["--vault", "v=0,recovery"], "Unknown or invalid instance option"],
+      [["--hsm", "dr=0,recovery=yes"], "Known: security-domain=OTHER, recovery,"],
+    ] as const) {
+      expect(() => parseCli([...argv]), argv.join(" ")).toThrow(UsageError);
+      expect(() => parseCli([...argv])).toThrow(message);
+    }
+  });
 });
 
 describe("security domain download", () => {
