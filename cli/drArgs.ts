@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { usageErrorOf } from "./cliArgs";
 import { UsageError } from "./usageError";
 
 /**
@@ -40,7 +41,7 @@ export function parseDrArgs(argv: readonly string[]): DrArgs {
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, "."));
+    throw usageErrorOf(e);
   }
   const { values, positionals } = parsed;
   const args: DrArgs = { action: "help", json: values.json === true, timeoutMs: 600_000, hsm: "", certs: [], quorum: 2, out: "", securityDomain: "", keys: [] };

@@ -5,12 +5,11 @@
  * it as the service does: `{"key_format":"jwk","transfer_key":"<JWK as a JSON string>"}` (the CLI's
  * `init-recovery` JSON-decodes transfer_key a second time).
  */
-import { createPrivateKey, createHash, webcrypto, X509Certificate, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
 import { b64url, certificateThumbprint } from "./sdCrypto";
+import { selfSignedRsa } from "./selfSignedRsa";
 
 export interface ExchangeKey {
   /** Never log or return this. */
@@ -23,31 +22,31 @@ interface StoredExchangeKey {
   certificate: string;
 }
 
-const ALG = { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" } as const;
+const pending = new Map<string, Promise<ExchangeKey>>();
 
-export async function loadOrCreateExchangeKey(dataDir: string, hsmName: string): Promise<ExchangeKey> {
+/** One exchange key per HSM even when two first requests race (both must get the key that is kept). */
+export function loadOrCreateExchangeKey(dataDir: string, hsmName: string): Promise<ExchangeKey> {
+  let key = pending.get(dataDir);
+  if (key === undefined) {
+    key = loadOrCreate(dataDir, hsmName);
+    pending.set(dataDir, key);
+    key.catch(() => pending.delete(dataDir));
+  }
+  return key;
+}
+
+async function loadOrCreate(dataDir: string, hsmName: string): Promise<ExchangeKey> {
   const file = join(dataDir, "exchange-key.json");
   if (existsSync(file)) {
     const stored = JSON.parse(readFileSync(file, "utf8")) as StoredExchangeKey;
     return { privateKey: createPrivateKey(stored.privateKeyPem), certificate: new X509Certificate(Buffer.from(stored.certificate, "base64")) };
   }
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(8))).toString("hex").replace(/^[89a-f]/, "1"),
-    name: `CN=${hsmName} security domain exchange key`,
-    notBefore: new Date(Date.now() - 3600_000),
-    notAfter: new Date(Date.now() + 365 * 24 * 3600_000),
-    keys,
-    signingAlgorithm: ALG,
-  });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-  const privateKey = createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
-  const stored: StoredExchangeKey = { privateKeyPem: privateKey.export({ format: "pem", type: "pkcs8" }) as string, certificate: Buffer.from(cert.rawData).toString("base64") };
+  const { privateKey, certificate } = await selfSignedRsa(`${hsmName} security domain exchange key`);
+  const stored: StoredExchangeKey = { privateKeyPem: privateKey.export({ format: "pem", type: "pkcs8" }) as string, certificate: certificate.raw.toString("base64") };
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, JSON.stringify(stored), { mode: 0o600 });
   renameSync(tmp, file);
-  return { privateKey, certificate: new X509Certificate(Buffer.from(cert.rawData)) };
+  return { privateKey, certificate };
 }
 
 /** The TransferKey body of `GET /securitydomain/upload`. */

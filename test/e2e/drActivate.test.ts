@@ -9,11 +9,10 @@
  * child process (needs `npm run build`), configured by a settings file and running as the operator through
  * DefaultAzureCredential (AZURE_CLIENT_ID → the stack's managed-identity endpoint).
  */
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { KeyClient } from "@azure/keyvault-keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
@@ -21,10 +20,9 @@ import type { Runner } from "../../runner/index";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
 import { makeCustodians, writeCustodianFiles, type Custodian } from "../support/custodianCertificates";
-import { rawHttpsRequest, startTestEmulator, type TestEmulator } from "../support/emulator";
-import { outcomeOn, postDrillTo, readReport, startDrillRunner, verifiedBackupOfPrimary } from "./drillStackSupport";
-
-const BIN = resolve(__dirname, "../../bin/hsm-lifecycle.js");
+import { rawHttpsRequest, type TestEmulator } from "../support/emulator";
+import { runCliProcess, type CliRun } from "../support/runCliProcess";
+import { outcomeOn, postDrillTo, readReport, siblingEmulator, startDrillRunner, verifiedBackupOfPrimary } from "./drillStackSupport";
 
 let stack: LocalStack;
 let recovery: TestEmulator;
@@ -35,32 +33,16 @@ let custodians: Custodian[];
 let strangers: Custodian[];
 const printed: string[] = [];
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args, "--settings", settingsFile], {
-      env: { PATH: process.env["PATH"] ?? "", AZURE_CLIENT_ID: stack.identities.operator },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      printed.push(stdout, stderr);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
+async function cli(args: string[]): Promise<CliRun> {
+  const run = await runCliProcess([...args, "--settings", settingsFile], { AZURE_CLIENT_ID: stack.identities.operator });
+  printed.push(run.stdout, run.stderr);
+  return run;
 }
 
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), "dr-activate-"));
   stack = await startLocalStack({ stateDir, azuriteInMemory: true, demoKeys: true });
-  const src = join(stateDir, "emulator");
-  const dst = join(stateDir, "recovery-emulator");
-  mkdirSync(join(dst, "tls"), { recursive: true });
-  for (const f of ["ca.pem", "token-secret", join("tls", "server.pem"), join("tls", "server-key.pem")]) copyFileSync(join(src, f), join(dst, f));
-  recovery = await startTestEmulator({ stateDir: dst, hsms: [{ name: "drnew", recovery: true }], blobConnectionString: stack.storageConnectionString, admins: [stack.identities.operator] });
+  recovery = await siblingEmulator(stack, "recovery-emulator", [{ name: "drnew", recovery: true }]);
   settingsFile = join(stateDir, "operator.settings.json");
   const values = { ...stack.settings, HSMS: `primary=${stack.urls.primary},dr=${stack.urls.dr},drnew=${recovery.url("drnew")}` };
   writeFileSync(settingsFile, JSON.stringify({ IsEncrypted: false, Values: values }, null, 2), { mode: 0o600 });
