@@ -118,7 +118,9 @@ export class SecurityDomainClient {
 
   /** Polls Azure-AsyncOperation (else the operation's pending URL) until Success or Failed. */
   private async pollUntilDone(operation: "download" | "upload", headers: Record<string, string>, options: SecurityDomainPollOptions): Promise<SecurityDomainOperationStatus> {
-    const url = headers["azure-asyncoperation"] ?? `/securitydomain/${operation}/pending`;
+    // Follow the service's status link only on this HSM: our bearer token must never go to another host.
+    const link = headers["azure-asyncoperation"];
+    const url = link !== undefined && sameOrigin(link, this.vaultUrl) ? link : `/securitydomain/${operation}/pending`;
     const deadline = Date.now() + (options.timeoutInMs ?? 600_000);
     for (;;) {
       const s = await this.status(url, options.abortSignal);
@@ -129,5 +131,13 @@ export class SecurityDomainClient {
       const retryAfter = Number(headers["retry-after"] ?? "0");
       await new Promise((r) => setTimeout(r, retryAfter > 0 ? retryAfter * 1000 : (options.intervalInMs ?? 2000)));
     }
+  }
+}
+
+function sameOrigin(url: string, base: string): boolean {
+  try {
+    return new URL(url).origin === new URL(base).origin;
+  } catch {
+    return false;
   }
 }

@@ -147,11 +147,19 @@ describe("security domain download", () => {
     expect(status.body).toEqual({ status: "Success", status_details: "The resource is active." });
   });
 
-  it("needs securitydomain/download/action (Managed HSM Administrator)", async () => {
+  it("needs the Managed HSM Administrator's securitydomain actions", async () => {
     const e = await failure(sdClient("primary", CRYPTO_USER).download({ certificates: certs, required: 2 }, POLL));
     expect(e).toBeInstanceOf(RestError);
     expect(e.statusCode).toBe(403);
     expect(e.message).toContain("securitydomain/download/action");
+    // On a recovery HSM only the initial administrators hold roles (role assignments wait for activation).
+    const key = await emu.request("idle", "GET", "/securitydomain/upload?api-version=7.5", { oid: CRYPTO_USER });
+    expect(key.status).toBe(403);
+    expect(key.body.error.message).toContain("securitydomain/transferkey/read");
+    const upload = await emu.request("idle", "POST", "/securitydomain/upload?api-version=7.5", { oid: CRYPTO_USER, body: { value: "{}" } });
+    expect(upload.status).toBe(403);
+    expect(upload.body.error.message).toContain("securitydomain/upload/action");
+    expect((await info("idle")).activated).toBe(false);
   });
 });
 
