@@ -1,5 +1,5 @@
 /**
- * Issue 2 acceptance benchmark: RSA-2048 RS256 sign throughput through the REAL SDK
+ * Emulator benchmark: RSA-2048 RS256 sign throughput through the REAL SDK
  * (`CryptographyClient.sign("RS256", digest)`, 8 requests in flight, HTTPS, bearer-token auth, RBAC) against the
  * emulator, compared with raw `crypto.sign` on a local RSA-2048 key in the same run. Target: ratio ≥ 0.5.
  *
