@@ -30,6 +30,13 @@ export function notActivatedError(): KeyVaultError {
 
 const ACTIVE = "The resource is active.";
 
+/**
+ * The status routes are polled at the Azure-AsyncOperation URL, which carries no api-version on the service;
+ * the HTTP layer answers routes flagged `apiVersionOptional` without one (a spread, so the flag is inert
+ * where the pipeline does not know it).
+ */
+const POLLED = { apiVersionOptional: true };
+
 export function registerSecurityDomainRoutes(table: RouteTable): void {
   const common = { kinds: ["managedHsm" as const], allowBeforeActivation: true };
 
@@ -52,6 +59,7 @@ export function registerSecurityDomainRoutes(table: RouteTable): void {
   table.add({
     ...common,
     method: "GET",
+    ...POLLED,
     pattern: "/securitydomain/download/pending",
     operationName: "SecurityDomainDownloadStatus",
     readsBody: false,
@@ -105,6 +113,7 @@ export function registerSecurityDomainRoutes(table: RouteTable): void {
   table.add({
     ...common,
     method: "GET",
+    ...POLLED,
     pattern: "/securitydomain/upload/pending",
     operationName: "SecurityDomainUploadStatus",
     readsBody: false,
