@@ -1,6 +1,6 @@
 /**
- * `hsm-lifecycle dr download|activate`: the security-domain half of the DR procedure (seed 000; Microsoft's
- * Managed HSM disaster-recovery guide), against the HSMs named in HSMS.
+ * `hsm-lifecycle dr download|activate`: the security-domain half of the DR procedure (Microsoft's Managed
+ * HSM disaster-recovery guide), against the HSMs named in HSMS.
  *
  * - `dr download --hsm PRIMARY --cert C1.pem … --quorum M --out FILE`: the primary's security domain, encrypted
  *   to the custodians' certificates (3–10, quorum 2–10), written to FILE (never overwritten).

@@ -4,7 +4,7 @@
  *
  * An HSM started with `--hsm NAME=PORT,recovery` begins NOT activated, as a newly created Managed HSM does: it
  * refuses every data-plane call until it is activated, either by downloading its security domain (it keeps the
- * domain it was created with) or by uploading another HSM's (it takes that domain: seed 000's DR procedure).
+ * domain it was created with) or by uploading another HSM's (it takes that domain: the DR procedure).
  * Every other HSM is activated from the start. Once written, the file decides (the flag matters on first start).
  */
 import { join } from "node:path";

@@ -1,5 +1,5 @@
 /**
- * Seed 000's DR procedure end to end through the operator CLI: the primary's security domain is downloaded for
+ * The Managed HSM DR procedure end to end through the operator CLI: the primary's security domain is downloaded for
  * three custodians (quorum 2) with `hsm-lifecycle dr download`; a NEW Managed HSM in recovery mode is activated
  * with two of their keys by `hsm-lifecycle dr activate` (exchange key, local re-wrap, upload); then a full
  * restore drill of the primary into that HSM passes — the app's drill workflow, as the drill identity.
@@ -61,7 +61,7 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-describe("seed 000's DR procedure through hsm-lifecycle dr", () => {
+describe("the DR procedure through hsm-lifecycle dr", () => {
   const sdFile = (): string => join(stateDir, "primary-sd.json");
 
   it("dr download writes the primary's security domain for 3 custodians, quorum 2; refuses bad counts and never overwrites", async () => {
