@@ -45,6 +45,7 @@ export class DurableHost {
   private readonly timerCancels = new Map<string, () => void>();
   private readonly idleWaiters: Array<() => void> = [];
   private closed = false;
+  private advancePending = false;
   /** Counts invocations for the benchmark and tests. */
   readonly stats = { episodes: 0, activities: 0 };
   /** Called for every top-level instance started (not sub-orchestrations): `--once` waits for these. */
@@ -56,6 +57,7 @@ export class DurableHost {
     private readonly clock: Clock,
     private readonly logger: RunnerLogger,
     private readonly maxConcurrentActivities = 10,
+    private readonly advanceWhenIdle = false,
   ) {}
 
   /** Re-arms everything a restart must resume: episodes with inbox, activities, timers, sub-orchestrations. */
@@ -211,6 +213,14 @@ export class DurableHost {
     if (this.isBusy()) return;
     const waiters = this.idleWaiters.splice(0);
     for (const w of waiters) w();
+    if (this.advanceWhenIdle && this.clock.kind === 'virtual' && !this.advancePending) {
+      // On the next turn, so requests already on their way (an event, a start) are served before time jumps.
+      this.advancePending = true;
+      setImmediate(() => {
+        this.advancePending = false;
+        if (!this.closed && !this.isBusy()) this.clock.advanceToNext();
+      });
+    }
   }
 
   private enqueueActivity(work: ActivityWork): void {
@@ -269,7 +279,7 @@ export class DurableHost {
     } else {
       // String inputs arrive pre-stringified from the SDK, so they travel as RpcTypedData.string (tryJsonParse'd).
       const trigger = typeof work.input === 'string' ? { string: work.input } : { json: JSON.stringify(work.input ?? null) };
-      const res = await this.invoker.invoke({ functionName: work.name, trigger, reason: `Activity of instance ${work.instanceId}` });
+      const res = await this.invoker.invoke({ functionName: work.name, trigger, reason: `Activity of instance ${work.instanceId}`, instanceId: work.instanceId });
       if (this.closed) return;
       if (res.ok) {
         event = historyEvent(EventType.TaskCompleted, this.clock.now(), { TaskScheduledId: work.id, Result: JSON.stringify(res.result ?? null) });
@@ -397,6 +407,7 @@ export class DurableHost {
       trigger: { json: JSON.stringify(trigger) },
       reason: `Orchestration episode of instance ${instanceId} (${fresh.length} new events)`,
       quietWhen: isReplaying,
+      instanceId,
     });
     // Terminated (or replaced) while the orchestrator ran: that decision wins, this episode is discarded.
     if (this.closed || this.store.get(instanceId) !== inst || inst.executionId !== executionId || terminalStatuses.has(inst.runtimeStatus)) return;

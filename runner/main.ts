@@ -63,7 +63,13 @@ function parseArgs(argv: string[]): RunnerOptions & { once: boolean; timeoutSeco
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  const runner = await startRunner({ ...opts, scheduleTimers: !opts.once && opts.clock !== 'virtual', startupTimers: !opts.once });
+  const runner = await startRunner({
+    ...opts,
+    scheduleTimers: !opts.once && opts.clock !== 'virtual',
+    startupTimers: !opts.once,
+    // Under --once the wait for terminal instances jumps the clock; otherwise nothing would.
+    advanceWhenIdle: opts.clock === 'virtual' && !opts.once,
+  });
   let stopping = false;
   const stop = (code: number): void => {
     if (stopping) return;
