@@ -2,7 +2,7 @@
 import { startRunner, type RunnerOptions } from './startRunner.js';
 
 const usage =
-  'usage: node dist/runner/main.js --app DIR [--port 7071] [--state-dir DIR] [--settings FILE] [--once [--timeout SECONDS]] [--virtual-time] [--max-activities N]';
+  'usage: node dist/runner/main.js --app DIR [--port 7071] [--state-dir DIR] [--settings FILE] [--once [--timeout SECONDS]] [--virtual-time] [--max-activities N] [--max-body-bytes N]';
 
 function parseArgs(argv: string[]): RunnerOptions & { once: boolean; timeoutSeconds?: number } {
   const opts: RunnerOptions & { once: boolean; timeoutSeconds?: number } = { appDir: '', once: false };
@@ -45,6 +45,12 @@ function parseArgs(argv: string[]): RunnerOptions & { once: boolean; timeoutSeco
         const n = Number(value());
         if (!Number.isInteger(n) || n < 1) throw new Error(`--max-activities must be a positive integer. ${usage}`);
         opts.maxConcurrentActivities = n;
+        break;
+      }
+      case '--max-body-bytes': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new Error(`--max-body-bytes must be a positive integer (default 1048576). ${usage}`);
+        opts.maxBodyBytes = n;
         break;
       }
       case '--help':

@@ -31,6 +31,8 @@ export interface RunnerOptions {
   /** Fire runOnStartup and missed (isPastDue) timer functions at start (default true; `--once` turns it off). */
   startupTimers?: boolean;
   maxConcurrentActivities?: number;
+  /** Request bodies larger than this get 413, on every route (default 1 MiB). */
+  maxBodyBytes?: number;
   /** false silences logs; or pass your own logger. */
   log?: boolean | RunnerLogger;
 }
@@ -104,7 +106,7 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   for (const inst of store.all()) if (!terminalStatuses.has(inst.runtimeStatus) && !inst.parent) startedInstances.add(inst.instanceId);
 
   host.onStart = (id) => startedInstances.add(id);
-  const server = await startHttpServer({ port: options.port ?? 7071, invoker, host, logger });
+  const server = await startHttpServer({ port: options.port ?? 7071, invoker, host, logger, ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}) });
   const base = `${server.url}${durableRoutePrefix}`;
   const q = `taskHub=${taskHubName}&connection=Storage&code=`;
   clientData = {
