@@ -76,7 +76,7 @@ describe('crash safety: SIGKILL at several points of a multi-step orchestration'
     const delays: Record<string, number> = { 'crash-a': 150, 'crash-b': 400 };
     let r = await start();
     for (const id of ids) {
-      const res = await fetch(`${r.ready.url}/runtime/webhooks/durabletask/orchestrators/multiStep/${id}`, { method: 'POST', body: JSON.stringify({ delayMs: delays[id] }) });
+      const res = await fetch(`${r.ready.url}/runtime/webhooks/durabletask/orchestrators/multiStep/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delayMs: delays[id] }) });
       expect(res.status).toBe(202);
     }
     // 1: right after the starts are committed, before any step finished.
