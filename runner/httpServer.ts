@@ -4,7 +4,7 @@ import { DurableHostError, type DurableHost } from './durableHost.js';
 import type { FunctionInvoker } from './functionInvoker.js';
 import { eventTypeName } from './historyEvents.js';
 import { compileRoute, type CompiledRoute } from './httpRoutes.js';
-import type { InstanceRecord, RuntimeStatus } from './instanceStore.js';
+import type { InstanceRecord, InstanceStatus, RuntimeStatus } from './instanceStore.js';
 import type { RunnerLogger } from './logger.js';
 import { crossSiteRefusal, defaultMaxBodyBytes, isRefusal, jsonBodyRefusal, readBodyCapped, type Refusal } from './requestGuard.js';
 
@@ -181,7 +181,10 @@ export async function startHttpServer(opts: {
         const id = rest[1] ?? '';
         if (id === '') {
           const filtered = filterInstances(host.list(), url.searchParams);
-          if (method === 'GET') return sendJson(res, 200, filtered.map((i) => statusBody(i, url.searchParams)));
+          if (method === 'GET') {
+            const records = filtered.map((i) => host.get(i.instanceId)).filter((r): r is InstanceRecord => r !== undefined);
+            return sendJson(res, 200, records.map((r) => statusBody(r, url.searchParams)));
+          }
           if (method === 'DELETE') {
             let deleted = 0;
             for (const i of filtered) if (host.purge(i.instanceId)) deleted++;
@@ -289,7 +292,7 @@ function statusBody(inst: InstanceRecord, q: URLSearchParams): Record<string, un
   return body;
 }
 
-function filterInstances(all: InstanceRecord[], q: URLSearchParams): InstanceRecord[] {
+function filterInstances(all: InstanceStatus[], q: URLSearchParams): InstanceStatus[] {
   const statuses = (q.get('runtimeStatus') ?? '').split(',').filter(Boolean) as RuntimeStatus[];
   const from = q.get('createdTimeFrom');
   const to = q.get('createdTimeTo');

@@ -103,7 +103,7 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const timers = collectTimerTriggers(invoker); // validate schedules before serving anything
   const host = new DurableHost(store, invoker, clock, logger, options.maxConcurrentActivities ?? 10, options.advanceWhenIdle === true);
   const startedInstances = new Set<string>();
-  for (const inst of store.all()) if (!terminalStatuses.has(inst.runtimeStatus) && !inst.parent) startedInstances.add(inst.instanceId);
+  for (const inst of store.liveRecords()) if (!terminalStatuses.has(inst.runtimeStatus) && !inst.parent) startedInstances.add(inst.instanceId);
 
   host.onStart = (id) => startedInstances.add(id);
   const server = await startHttpServer({ port: options.port ?? 7071, invoker, host, logger, ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}) });
@@ -167,8 +167,8 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
     async waitForTerminal(ids) {
       for (;;) {
         await host.waitForIdle();
-        const list = (ids ?? [...startedInstances]).map((id) => host.get(id));
-        if (list.every((i) => i !== undefined && terminalStatuses.has(i.runtimeStatus))) return list as InstanceRecord[];
+        const all = ids ?? [...startedInstances];
+        if (all.every((id) => terminalStatuses.has(host.status(id)?.runtimeStatus ?? 'Pending'))) return all.map((id) => host.get(id)) as InstanceRecord[];
         await new Promise((r) => setTimeout(r, 25));
       }
     },
