@@ -145,6 +145,11 @@ export class DurableHost {
     return this.store.get(instanceId);
   }
 
+  /** Resolves once every change made so far is on disk: await it before telling a caller a change was accepted. */
+  durable(): Promise<void> {
+    return this.store.durable();
+  }
+
   /** Status only, from memory: for polling and listing. */
   status(instanceId: string): InstanceStatus | undefined {
     return this.store.status(instanceId);

@@ -175,6 +175,7 @@ export async function startHttpServer(opts: {
         const input = noInput ? undefined : safeJson(text);
         if (!noInput && input === undefined) throw new DurableHostError(400, 'The request body is not valid JSON.');
         const inst = host.startNew(rest[1], rest[2] || undefined, input);
+        await host.durable();
         return sendJson(res, 202, managementPayload(inst.instanceId), { Location: statusUrl(inst.instanceId) });
       }
       if (rest[0] === 'instances') {
@@ -188,6 +189,7 @@ export async function startHttpServer(opts: {
           if (method === 'DELETE') {
             let deleted = 0;
             for (const i of filtered) if (host.purge(i.instanceId)) deleted++;
+            await host.durable();
             return sendJson(res, deleted > 0 ? 200 : 404, { instancesDeleted: deleted });
           }
         } else if (rest.length === 2) {
@@ -198,14 +200,18 @@ export async function startHttpServer(opts: {
             return sendJson(res, code, statusBody(inst, url.searchParams));
           }
           if (method === 'DELETE') {
-            return host.purge(id) ? sendJson(res, 200, { instancesDeleted: 1 }) : sendJson(res, 404, { instancesDeleted: 0 });
+            const purged = host.purge(id);
+            await host.durable();
+            return purged ? sendJson(res, 200, { instancesDeleted: 1 }) : sendJson(res, 404, { instancesDeleted: 0 });
           }
         } else if (rest[2] === 'raiseEvent' && rest[3] && method === 'POST') {
           const text = body.toString('utf8');
           host.raiseEvent(id, rest[3], text.trim() === '' ? null : safeJson(text));
+          await host.durable();
           return sendJson(res, 202, {});
         } else if (rest[2] === 'terminate' && method === 'POST') {
           host.terminate(id, url.searchParams.get('reason') ?? '');
+          await host.durable();
           return sendJson(res, 202, {});
         } else if (['suspend', 'resume', 'rewind', 'restart'].includes(rest[2] ?? '')) {
           return sendJson(res, 501, { error: { code: 'NotImplemented', message: `${rest[2]} is not emulated by the offline runner.` } });

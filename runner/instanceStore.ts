@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { HistoryEvent } from './historyEvents.js';
 import { applyDelta, deltaSince, markOf, type InstanceDelta, type JournalMark } from './journalDelta.js';
@@ -46,9 +46,13 @@ interface JournalEntry {
 
 /**
  * Instance store. With a state dir, every commit appends ONE line to `journal.jsonl` holding only what changed
- * (new history and inbox events, changed fields) and fsyncs it before the runner acts on it, so a SIGKILL loses at
- * most work that was not committed yet (an activity running at that moment runs again: at-least-once, as on Azure).
- * A commit's cost is what it adds, whatever the instance's size.
+ * (new history and inbox events, changed fields), so a commit's cost is what it adds, whatever the instance's size.
+ * The line is written before the runner acts on it, so a SIGKILL loses nothing committed (an activity running at
+ * that moment runs again: at-least-once, as on Azure). Lines are fsync'd as a group commit: `durable()` resolves
+ * once every line written so far is on disk, commits made while one fsync runs share the next one, and the runner
+ * awaits it before it tells an HTTP caller a change was accepted. Activities do not wait for it: after a power loss
+ * the journal ends at its last complete fsync'd line and work done after it runs again, which at-least-once
+ * allows, while waiting would put the disk's fsync latency (milliseconds on a busy machine) on every activity.
  *
  * A finished instance (and, for a sub-orchestration, once its parent was told) is written whole to
  * `instances/<sha256 of id>.json` and evicted from memory; only its status stays in memory, and `get` reads the
@@ -65,6 +69,15 @@ export class InstanceStore {
   private readonly archiveDir: string | undefined;
   private bytesSinceCompaction = 0;
   private snapshotBytes = 0;
+  /** Group commit: lines written, lines known to be on disk, the fsync running now. */
+  private written = 0;
+  private synced = 0;
+  private flushing: Promise<void> | undefined;
+  private flushScheduled = false;
+  /** An fsync that failed: the disk under the state dir can no longer be trusted, so every later commit throws. */
+  private failure: Error | undefined;
+  /** Bumped when the journal file is replaced (compaction, close): an fsync of the old file then covers nothing. */
+  private generation = 0;
   /** Appending more than this and more than the snapshot's own size triggers a compaction (amortised O(1) per byte). */
   private readonly minCompactionBytes: number;
 
@@ -115,6 +128,7 @@ export class InstanceStore {
 
   /** Makes the given records' changes durable (one atomic journal line), then visible. */
   commit(...records: InstanceRecord[]): void {
+    if (this.failure) throw this.failure;
     const now = new Date().toISOString();
     for (const r of records) r.lastUpdatedTime = now;
     if (this.fd !== undefined) {
@@ -147,9 +161,41 @@ export class InstanceStore {
     return true;
   }
 
+  /** Resolves once every commit made so far is on disk (at once without a state dir or when nothing is pending). */
+  durable(): Promise<void> {
+    if (this.fd === undefined || this.synced >= this.written) return Promise.resolve();
+    if (this.flushing) return this.flushing.then(() => this.durable());
+    const fd = this.fd;
+    const target = this.written;
+    const generation = this.generation;
+    this.flushing = new Promise<void>((resolve, reject) => {
+      fsync(fd, (err) => {
+        this.flushing = undefined;
+        // A compaction or close replaced the file meanwhile, and synced everything up to then itself.
+        if (generation !== this.generation) return resolve();
+        if (err) {
+          this.failure = new Error(`Cannot fsync the runner journal ${this.file}: ${err.message}. The disk under --state-dir failed; nothing more is committed.`);
+          return reject(this.failure);
+        }
+        this.synced = Math.max(this.synced, target);
+        this.maybeCompact();
+        resolve();
+      });
+    });
+    return this.flushing;
+  }
+
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
+    this.closeJournal();
+  }
+
+  private closeJournal(): void {
+    if (this.fd === undefined) return;
+    fsyncSync(this.fd);
+    closeSync(this.fd);
     this.fd = undefined;
+    this.synced = this.written;
+    this.generation++;
   }
 
   /** Writes finished records whole to their own files (fsync'd), then journals that they moved, then evicts them. */
@@ -170,15 +216,23 @@ export class InstanceStore {
     if (this.fd === undefined) return;
     const line = JSON.stringify(entry) + '\n';
     writeSync(this.fd, line);
-    fsyncSync(this.fd);
+    this.written++;
     this.bytesSinceCompaction += Buffer.byteLength(line);
+    if (!this.flushScheduled) {
+      // Group commit in the background: every line written during this turn shares one fsync.
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.durable().catch(() => undefined); // recorded in `failure`: the next commit throws it
+      });
+    }
   }
 
   /** Called after the in-memory state includes the last commit, so the snapshot is complete. */
   private maybeCompact(): void {
-    if (this.fd === undefined) return;
+    if (this.fd === undefined || this.flushing) return; // after the running fsync (it calls back here)
     if (this.bytesSinceCompaction <= Math.max(this.minCompactionBytes, this.snapshotBytes)) return;
-    closeSync(this.fd);
+    this.closeJournal();
     this.compact();
   }
 
@@ -211,7 +265,9 @@ export function replayJournal(text: string): { live: Map<string, InstanceRecord>
     try {
       entry = JSON.parse(line) as JournalEntry;
     } catch {
-      continue; // the last line of a journal cut short by a crash
+      // Cut short by a crash. Nothing after it was fsync'd either (an fsync covers every earlier line), and applying
+      // later deltas without it would corrupt the records: the journal ends here.
+      break;
     }
     for (const r of entry.put ?? []) {
       live.set(r.instanceId, r);

@@ -134,6 +134,28 @@ describe('append-only instance journal', () => {
   });
 });
 
+describe('reading a journal a crash cut short', () => {
+  it('ends at the first torn line: later lines were never fsync\'d and cannot apply without it', () => {
+    const a = record('a');
+    const put = JSON.stringify({ put: [a] });
+    const delta = (n: number): string => JSON.stringify({ d: [{ id: 'a', h: [ev(EventType.OrchestratorStarted, { EventId: n })] }] });
+    const { live } = replayJournal([put, delta(1), '{"d":[{"id":"a","h":[{"EventTy', delta(3)].join('\n'));
+    expect(live.get('a')?.history.map((e) => e.EventId)).toEqual([1]);
+  });
+
+  it('awaits durability: durable() resolves once every commit so far is fsync\'d', async () => {
+    const store = new InstanceStore(path.join(work, 'durable'));
+    const r = record('d');
+    store.commit(r);
+    await store.durable();
+    episode(r, 0);
+    store.commit(r);
+    await Promise.all([store.durable(), store.durable()]);
+    store.close();
+    expect(comparable(new InstanceStore(path.join(work, 'durable')).get('d'))).toEqual(comparable(r));
+  });
+});
+
 describe('finished instances on the runner', () => {
   it('are evicted from memory but still answer status and history over the durable API, also after a restart', async () => {
     const appDir = path.resolve(__dirname, '../fixtures/durable-app');
