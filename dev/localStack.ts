@@ -191,6 +191,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       "--vault", `${STACK_NAMES.vault}=${ports[STACK_NAMES.vault] ?? 0}`,
       "--topic", `${STACK_NAMES.topic}=${ports[STACK_NAMES.topic] ?? 0}`,
       "--identity", String(ports["identity"] ?? 0),
+      // Only the workflow identities get managed-identity tokens; the operator signs in with the token secret.
+      ...(["rotation", "backup", "drill"] as const).flatMap((w) => ["--managed-identity", STACK_IDENTITIES[w]]),
       "--blob", azurite.connectionString,
       "--admin", STACK_IDENTITIES.operator,
       ...(options.restoreBackupWindowMinutes !== undefined ? ["--restore-backup-window-minutes", String(options.restoreBackupWindowMinutes)] : []),

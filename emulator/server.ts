@@ -78,7 +78,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const stateDir = resolve(options.stateDir);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const tls = await ensureTls(stateDir);
+  const tls = await ensureTls(stateDir, { azureHostNames: options.azureHostNames === true });
   const { file: tokenSecretFile, secret: tokenSecret } = ensureTokenSecret(stateDir);
   const vaultSecret = loadOrCreateSecurityDomain(stateDir, "_vaults");
 
@@ -218,6 +218,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
         port: options.identity.port,
         tokenSecret,
         ...(options.identity.defaultOid !== undefined ? { defaultOid: options.identity.defaultOid } : {}),
+        clientIds: options.identity.clientIds ?? [],
         log,
       });
     }

@@ -140,7 +140,7 @@ export async function startBackupStack(options: BackupStackOptions): Promise<Bac
       hsms: ["primary"],
       blobConnectionString: connectionString,
       topics: [{ name: "lifecycle", port: 0 }],
-      identity: { port: 0 },
+      identity: { port: 0, clientIds: [BACKUP_IDENTITY] },
       tickIntervalMs: 60_000,
     });
     const hsmUrl = emu.url("primary");
