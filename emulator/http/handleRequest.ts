@@ -2,7 +2,8 @@
  * The request pipeline of one instance, in order:
  *  1. request id header on every response;
  *  2. /_emulator/ control endpoints (loopback only, no token, no api-version);
- *  3. api-version from the decoded query (the SDK sends `api%2Dversion`); missing/unknown → 400;
+ *  3. api-version from the decoded query (the SDK sends `api%2Dversion`); unknown → 400, missing → 400
+ *     except on routes the service answers without one (job status polls);
  *  4. challenge auth BEFORE the body is read (the SDK's first request is bodiless) and token checks;
  *  5. fault injection; 6. routing (empty segments kept; RBAC paths parsed for their scope);
  *  7. restore-mode refusal; 8. JSON body; 9. handler; 10. errors → `{"error":{...}}`; 11. audit record.
@@ -118,8 +119,10 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
   let status = 500;
   let apiVersion = query.get("api-version") ?? "";
   try {
-    if (apiVersion === "") throw keyVaultErrors.badParameter("The 'api-version' query parameter is missing. Add ?api-version=2025-07-01 (or any version 7.2 to 2025-07-01).");
-    if (!API_VERSION.test(apiVersion)) {
+    if (apiVersion === "" && !answersWithoutApiVersion(routes, method, rawPath)) {
+      throw keyVaultErrors.badParameter("The 'api-version' query parameter is missing. Add ?api-version=2025-07-01 (or any version 7.2 to 2025-07-01).");
+    }
+    if (apiVersion !== "" && !API_VERSION.test(apiVersion)) {
       const bad = apiVersion;
       apiVersion = "";
       throw keyVaultErrors.badParameter(`The specified version (${bad}) is not recognized. Consider using the latest supported version (2025-07-01).`);
@@ -222,6 +225,18 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
       properties: { requestUri: `${baseUrl}${rawUrl}`, httpStatusCode: status, ...(auditId !== undefined ? { id: auditId } : {}) },
     });
   }
+}
+
+/** Whether the request names a route the service answers without api-version (before auth, like the check itself). */
+function answersWithoutApiVersion(routes: RouteTable, method: string, rawPath: string): boolean {
+  let segments: string[];
+  try {
+    segments = parsePath(rawPath).segments;
+  } catch {
+    return false;
+  }
+  const match = routes.match(method, segments);
+  return typeof match === "object" && match.route.apiVersionOptional === true;
 }
 
 function statusText(status: number): string {

@@ -140,6 +140,23 @@ describe("error model", () => {
     expect(encoded.status).toBe(200);
   });
 
+  it("job status polls need no api-version (the Azure-AsyncOperation URL carries none); a given one is still checked", async () => {
+    const unknownJob = "0".repeat(32);
+    for (const collection of ["backup", "restore"]) {
+      const bare = await emu.request("hsm1", "GET", `/${collection}/${unknownJob}/pending`);
+      expect(bare.status, collection).toBe(404);
+      expect(bare.body.error.message).toContain(unknownJob);
+      const unauthenticated = await emu.request("hsm1", "GET", `/${collection}/${unknownJob}/pending`, { token: null });
+      expect(unauthenticated.status).toBe(401);
+      const badVersion = await emu.request("hsm1", "GET", `/${collection}/${unknownJob}/pending?api-version=1999-01-01`);
+      expect(badVersion.status).toBe(400);
+    }
+    // Starting a job still needs one.
+    const start = await emu.request("hsm1", "POST", "/backup", { body: {} });
+    expect(start.status).toBe(400);
+    expect(start.body.error.message).toContain("'api-version' query parameter is missing");
+  });
+
   it("every non-2xx carries {error:{code,message}} and x-ms-request-id", async () => {
     for (const [method, path] of [
       ["GET", "/nothing-here?api-version=2025-07-01"],
