@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   if (parsed.command === "token" && parsed.token !== undefined) {
     const { secret } = ensureTokenSecret(parsed.options.stateDir);
     const t = parsed.token;
-    process.stdout.write(signToken(secret, { oid: t.oid, aud: t.audience, ...(t.expiresInSeconds !== undefined ? { expiresInSeconds: t.expiresInSeconds } : {}) }).token + "\n");
+    process.stdout.write((await signToken(secret, { oid: t.oid, aud: t.audience, ...(t.expiresInSeconds !== undefined ? { expiresInSeconds: t.expiresInSeconds } : {}) })).token + "\n");
     return;
   }
   if (parsed.options.instances.length === 0) process.stderr.write("hsm-emulator: no --hsm or --vault given; only the token secret and CA are prepared.\n");

@@ -134,7 +134,7 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
       throw new KeyVaultError(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", undefined, { "www-authenticate": challengeHeader(resource) });
     }
     try {
-      claims = verifyToken(deps.tokenSecret, auth.replace(/^Bearer\s+/i, "").trim(), resource);
+      claims = await verifyToken(deps.tokenSecret, auth.replace(/^Bearer\s+/i, "").trim(), resource);
     } catch (e) {
       operationName = "Authentication";
       req.resume();

@@ -79,7 +79,7 @@ export async function startIdentityServer(options: IdentityServerOptions): Promi
     // Both shapes MSAL reads: error.code/message, plus the top-level statusCode/message App Service uses.
     send(res, status, { statusCode: status, message, correlationId, error: { code, message } }, correlationId);
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const correlationId = randomUUID();
     if (!LOOPBACK.has(req.socket.remoteAddress ?? "")) return fail(res, 403, "Forbidden", "The identity endpoint answers loopback callers only.", correlationId);
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -97,7 +97,7 @@ export async function startIdentityServer(options: IdentityServerOptions): Promi
         return fail(res, 401, "Unauthorized", `The ${display} header value is wrong. Use the ${env} value from this emulator's identity-header file.`, correlationId);
       }
       const request = parseTokenRequest(url.searchParams, identities);
-      const { token, exp } = signToken(options.tokenSecret, {
+      const { token, exp } = await signToken(options.tokenSecret, {
         oid: request.oid,
         aud: request.aud,
         ...(options.expiresInSeconds !== undefined ? { expiresInSeconds: options.expiresInSeconds } : {}),
@@ -117,12 +117,10 @@ export async function startIdentityServer(options: IdentityServerOptions): Promi
   const server: Server = createServer((req, res) => {
     // Drain any body: a GET with a body must not leave the socket stuck.
     req.resume();
-    try {
-      handle(req, res);
-    } catch (e) {
+    handle(req, res).catch((e: unknown) => {
       log(`identity: request failed: ${(e as Error).message}`);
       if (!res.headersSent) res.writeHead(500).end();
-    }
+    });
   });
   server.keepAliveTimeout = 5000;
   const sockets = new Set<Socket>();

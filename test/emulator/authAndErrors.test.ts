@@ -56,7 +56,7 @@ describe("challenge and tokens", () => {
   });
 
   it("prints a usable token from the CLI token subcommand's signer", async () => {
-    const token = emu.emulator.token(ADMIN_OID, { audience: "vault" });
+    const token = await emu.emulator.token(ADMIN_OID, { audience: "vault" });
     const r = await emu.request("vault1", "GET", "/keys?api-version=7.6", { token });
     expect(r.status).toBe(200);
     const wrong = await emu.request("hsm1", "GET", "/keys?api-version=7.6", { token });

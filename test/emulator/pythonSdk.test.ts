@@ -34,7 +34,7 @@ function pythonSuite(py: string): void {
     let emu: TestEmulator;
     let hsmUrl: string;
     const base = (): Record<string, unknown> => ({ hsmUrl, caFile: emu.emulator.caFile });
-    const adminToken = (): string => emu.token("primary", ADMIN_OID);
+    const adminToken = (): Promise<string> => emu.token("primary", ADMIN_OID);
 
     beforeAll(async () => {
       azurite = await startAzurite();
@@ -96,7 +96,7 @@ function pythonSuite(py: string): void {
     });
 
     it("role assignments: built-in definitions, an assignment at /keys/NAME grants exactly that key until deleted, custom roles", async () => {
-      const out = await runPythonScenario(py, { ...base(), scenario: "rbac", token: adminToken(), otherToken: emu.token("primary", OTHER_OID), otherOid: OTHER_OID });
+      const out = await runPythonScenario(py, { ...base(), scenario: "rbac", token: await adminToken(), otherToken: await emu.token("primary", OTHER_OID), otherOid: OTHER_OID });
       expect(out.builtIn).toEqual(expect.arrayContaining(["Managed HSM Administrator", "Managed HSM Crypto User", "Managed HSM Backup User", "Managed HSM Crypto Auditor"]));
       expect(out.signBeforeAssignment).toEqual({ status: 403, code: "Forbidden" });
       expect(out.assignment).toMatchObject({ scope: "/keys/py-rbac-signer", principal: OTHER_OID });
@@ -114,7 +114,7 @@ function pythonSuite(py: string): void {
       const out = await runPythonScenario(py, {
         ...base(),
         scenario: "backup",
-        token: adminToken(),
+        token: await adminToken(),
         // Production-style URL: the SDK splits folder URLs into container and folder by the first path segment.
         containerUrl: `http://${AZURITE_ACCOUNT_NAME}.blob.localhost:${azurite.port}/${CONTAINER}`,
         sas: azurite.containerSas(CONTAINER, "crdwl"),
