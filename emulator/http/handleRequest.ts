@@ -20,7 +20,10 @@ import { handleControlRequest } from "../routes/controlRoutes";
 import type { EmulatorServices, RequestContext } from "./requestContext";
 import type { Reply, RouteTable } from "./routes";
 
-const API_VERSION = /^(7\.[0-6](-preview(\.\d+)?)?|2025-07-01|2025-06-01-preview|2026-01-01-preview)$/;
+// The data-plane versions of the REST specs (stable 7.0 … 7.6, 2025-06-01, 2025-07-01, and their previews); vaults
+// also answer the two versions from before 7.0, which Managed HSM (introduced with 7.2) never had.
+const API_VERSION = /^(7\.[0-6](-preview(\.\d+)?)?|2025-06-01|2025-07-01|2025-06-01-preview|2026-01-01-preview)$/;
+const VAULT_ONLY_API_VERSION = /^(2015-06-01|2016-10-01)$/;
 const MAX_BODY = 64 * 1024 * 1024;
 
 export interface PipelineDeps {
@@ -122,7 +125,7 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
     if (apiVersion === "" && !answersWithoutApiVersion(routes, method, rawPath)) {
       throw keyVaultErrors.badParameter("The 'api-version' query parameter is missing. Add ?api-version=2025-07-01 (or any version 7.2 to 2025-07-01).");
     }
-    if (apiVersion !== "" && !API_VERSION.test(apiVersion)) {
+    if (apiVersion !== "" && !API_VERSION.test(apiVersion) && !(instance.kind === "vault" && VAULT_ONLY_API_VERSION.test(apiVersion))) {
       const bad = apiVersion;
       apiVersion = "";
       throw keyVaultErrors.badParameter(`The specified version (${bad}) is not recognized. Consider using the latest supported version (2025-07-01).`);

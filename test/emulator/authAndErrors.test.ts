@@ -141,6 +141,15 @@ describe("error model", () => {
     expect(encoded.status).toBe(200);
   });
 
+  it("accepts every api-version of the REST specs: stable 2025-06-01, and on vaults the pre-7.0 versions", async () => {
+    expect((await emu.request("hsm1", "GET", "/keys?api-version=2025-06-01")).status).toBe(200);
+    expect((await emu.request("vault1", "GET", "/keys?api-version=2025-06-01")).status).toBe(200);
+    for (const old of ["2016-10-01", "2015-06-01"]) {
+      expect((await emu.request("vault1", "GET", `/keys?api-version=${old}`)).status, old).toBe(200);
+      expect((await emu.request("hsm1", "GET", `/keys?api-version=${old}`)).status, old).toBe(400);
+    }
+  });
+
   it("job status polls need no api-version (the Azure-AsyncOperation URL carries none); a given one is still checked", async () => {
     const unknownJob = "0".repeat(32);
     for (const collection of ["backup", "restore"]) {
