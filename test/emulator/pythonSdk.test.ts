@@ -35,6 +35,16 @@ function pythonSuite(py: string): void {
     let hsmUrl: string;
     const base = (): Record<string, unknown> => ({ hsmUrl, caFile: emu.emulator.caFile });
     const adminToken = (): Promise<string> => emu.token("primary", ADMIN_OID);
+    /** Runs a scenario with the SDK's own ManagedIdentityCredential, pointed at the emulator by either protocol's environment. */
+    const asManagedIdentity = (scenario: string, protocol: "2019-08-01" | "2017-09-01"): Promise<any> => {
+      const identity = emu.emulator.identity;
+      if (identity === undefined) throw new Error("the emulator started without its identity endpoint");
+      const env: Record<string, string> =
+        protocol === "2019-08-01"
+          ? { IDENTITY_ENDPOINT: identity.endpoint, IDENTITY_HEADER: identity.header }
+          : { MSI_ENDPOINT: identity.endpoint, MSI_SECRET: identity.header };
+      return runPythonScenario(py, { ...base(), scenario, credential: "managed-identity", clientId: PY_IDENTITY }, env);
+    };
 
     beforeAll(async () => {
       azurite = await startAzurite();
@@ -55,12 +65,7 @@ function pythonSuite(py: string): void {
     });
 
     it("keys: create, get, update, list, rotation policy and rotate, random bytes, delete/recover, backup/purge/restore — as a managed identity over IDENTITY_ENDPOINT", async () => {
-      const identity = emu.emulator.identity;
-      if (identity === undefined) throw new Error("no identity endpoint");
-      const out = await runPythonScenario(py, { ...base(), scenario: "keys", credential: "managed-identity", clientId: PY_IDENTITY }, {
-        IDENTITY_ENDPOINT: identity.endpoint,
-        IDENTITY_HEADER: identity.header,
-      });
+      const out = await asManagedIdentity("keys", "2019-08-01");
       expect(out.created).toMatchObject({ "py-rsa": { kty: "RSA-HSM" }, "py-ec": { kty: "EC-HSM" }, "py-oct": { kty: "oct-HSM" } });
       expect(out.created["py-rsa"].id).toMatch(new RegExp(`^${hsmUrl}/keys/py-rsa/[0-9a-f]{32}$`));
       expect(out.get).toMatchObject({ id: out.created["py-rsa"].id, n_bytes: 256, tags: { owner: "python" } });
@@ -81,12 +86,7 @@ function pythonSuite(py: string): void {
     });
 
     it("crypto: RS256/PS256/ES256/ES384 sign and verify, RSA-OAEP-256, A256KW and A256GCM — as a managed identity over MSI_ENDPOINT (2017-09-01)", async () => {
-      const identity = emu.emulator.identity;
-      if (identity === undefined) throw new Error("no identity endpoint");
-      const out = await runPythonScenario(py, { ...base(), scenario: "crypto", credential: "managed-identity", clientId: PY_IDENTITY }, {
-        MSI_ENDPOINT: identity.endpoint,
-        MSI_SECRET: identity.header,
-      });
+      const out = await asManagedIdentity("crypto", "2017-09-01");
       for (const alg of ["RS256", "PS256", "ES256", "ES384"]) expect(out[alg], alg).toMatchObject({ verified: true, tamperedVerified: false });
       expect(out.ES256.signatureBytes).toBe(64);
       expect(out.ES384.signatureBytes).toBe(96);
