@@ -5,19 +5,18 @@
  *
  * Real pieces throughout: Azurite, the emulator (HTTPS, real SDK clients), the offline runner (REAL clock)
  * with this app and the production poll setting (POLLER_INTERVAL_MS=2000). A job of duration D is made by
- * holding the storage gate (the HSM's writes wait; see test/e2e/backupStack.ts), starting a backup, letting the nightly run adopt it (409), and
+ * holding the storage gate (the HSM's writes wait; see dev/storageGate.ts), starting a backup, letting the nightly run adopt it (409), and
  * releasing it after D. Completion is observed independently by polling the HSM every 20 ms; the
  * orchestration's noticing time is the runner's timestamp of the poll result that said Succeeded.
  *
  * Run after a build: `node dist/bench/backupPolling.js [seconds,...]` (default 1,5,15,30). Prints one JSON line.
  */
-import path from "node:path";
-import { startBackupStack, BACKUP_CONTAINER } from "../test/e2e/backupStack";
-import { ADMIN_OID } from "../test/support/emulator";
+import { request as httpsRequest } from "node:https";
+import { startBackupTestStack, type BackupTestStack } from "../test/e2e/backupTestStack";
 import { KeyVaultBackupClient } from "../shared/hsm/keyVaultBackupClient";
 import { loadSettings } from "../shared/config/settings";
-import { nightlyBackupInputs, startNightlyBackups } from "../shared/orchestrations/nightlyBackup";
-import type { BackupRunResult } from "../shared/orchestrations/backupHsm";
+import { nightlyBackupInputs, startNightlyBackups } from "../shared/backup/nightlyBackup";
+import type { BackupRunResult } from "../shared/backup/orchestrations/backupHsm";
 import { EventType } from "../runner/historyEvents";
 
 interface JobSample {
@@ -31,14 +30,35 @@ interface JobSample {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The backup job's status straight from the primary HSM's admin API, as the operator. */
+async function backupJobStatus(stack: BackupTestStack, jobId: string): Promise<string> {
+  const token = await stack.local.adminCredential.getToken("https://managedhsm.azure.net/.default");
+  return new Promise((resolve, reject) => {
+    const url = `${stack.hsmUrl}/backup/${jobId}/pending?api-version=2025-07-01`;
+    const req = httpsRequest(url, { ca: stack.local.caPem, agent: false, headers: { authorization: `Bearer ${token?.token ?? ""}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        try {
+          resolve(String((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { status?: unknown }).status));
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 async function main(): Promise<void> {
   const durations = (process.argv[2] ?? "1,5,15,30").split(",").map((s) => Math.round(Number(s) * 1000));
   if (durations.some((d) => !Number.isFinite(d) || d < 0)) throw new Error("Pass job durations in seconds, e.g. `1,5,15,30`.");
-  const stack = await startBackupStack({ clock: "real", appDir: path.resolve(__dirname, "../.."), settings: { POLLER_INTERVAL_MS: "2000" } });
+  const stack = await startBackupTestStack({ clock: "real", settings: { POLLER_INTERVAL_MS: "2000" } });
   const samples: JobSample[] = [];
   try {
-    const admin = new KeyVaultBackupClient(stack.hsmUrl, stack.emu.credential(ADMIN_OID), stack.emu.clientOptions());
-    const containerUrl = `http://127.0.0.1:${stack.gate.port}/devstoreaccount1/${BACKUP_CONTAINER}`;
+    const admin = new KeyVaultBackupClient(stack.hsmUrl, stack.local.adminCredential, stack.local.clientOptions());
+    const containerUrl = `http://127.0.0.1:${stack.gate.port}/devstoreaccount1/${stack.backupContainer}`;
     const settings = loadSettings();
     for (const [i, target] of durations.entries()) {
       stack.gate.hold();
@@ -56,8 +76,7 @@ async function main(): Promise<void> {
       let completedAt = 0;
       const giveUp = Date.now() + 120_000;
       while (completedAt === 0) {
-        const s = await stack.emu.request("primary", "GET", `/backup/${jobId}/pending?api-version=2025-07-01`);
-        if (s.body.status !== "InProgress") completedAt = Date.now();
+        if ((await backupJobStatus(stack, jobId)) !== "InProgress") completedAt = Date.now();
         else if (Date.now() > giveUp) throw new Error(`backup job ${jobId} was still running 2 minutes after storage was released`);
         else await sleep(20);
       }

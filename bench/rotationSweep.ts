@@ -1,5 +1,5 @@
 /**
- * Issue 5 bench: the rotation sweep of a large Managed HSM through the real app on the runner, against a
+ * Rotation bench: the sweep of a large Managed HSM through the real app on the runner, against a
  * plain script that does the same listing, rotations, verifications and KeyRotated events with the same
  * concurrency on the same emulator, as the same (least-privilege) rotation identity.
  *
@@ -17,17 +17,17 @@ import { join } from "node:path";
 import { KeyClient } from "@azure/keyvault-keys";
 import { startLocalStack, type LocalStack } from "../dev/localStack";
 import { STACK_IDENTITIES } from "../dev/stackIdentities";
-import { createRotationDeps } from "../shared/activities/rotationDepsFromSettings";
-import type { RotationDeps, RotationInstance } from "../shared/activities/rotationDeps";
-import { ensureRotationPolicy } from "../shared/activities/rotationEnsurePolicy";
-import { listDueKeys, type DueKey } from "../shared/activities/rotationListDueKeys";
-import { recordRotationOutcome } from "../shared/activities/rotationRecordOutcome";
+import { createRotationDeps } from "../shared/rotation/activities/depsFromSettings";
+import type { RotationDeps, RotationInstance } from "../shared/rotation/activities/deps";
+import { ensureRotationPolicy } from "../shared/rotation/activities/ensurePolicy";
+import { listDueKeys, type DueKey } from "../shared/rotation/activities/listDueKeys";
+import { recordRotationOutcome } from "../shared/rotation/activities/recordOutcome";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { rotateKeyVersion } from "../shared/activities/rotationRotateKeyVersion";
-import { verifyKeyVersion } from "../shared/activities/rotationVerifyKeyVersion";
+import { rotateKeyVersion } from "../shared/rotation/activities/rotateKeyVersion";
+import { verifyKeyVersion } from "../shared/rotation/activities/verifyKeyVersion";
 import { parseRotationPolicy } from "../shared/rotation/checkRotationPolicy";
 import { triggerNames } from "../shared/names";
-import type { RotationSweepOutput } from "../shared/orchestrations/rotationTypes";
+import type { RotationSweepOutput } from "../shared/rotation/types";
 
 const DAY = 86_400_000;
 

@@ -1,7 +1,7 @@
 import { orchestrationNames } from "../shared/names";
-import type { BackupRunResult } from "../shared/orchestrations/backupHsm";
-import { backupInstanceId } from "../shared/orchestrations/backupRunInput";
-import { nightlyBackupInputs } from "../shared/orchestrations/nightlyBackup";
+import type { BackupRunResult } from "../shared/backup/orchestrations/backupHsm";
+import { backupInstanceId } from "../shared/backup/runInput";
+import { nightlyBackupInputs } from "../shared/backup/nightlyBackup";
 import type { CliArgs } from "./cliArgs";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";

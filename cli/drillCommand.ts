@@ -1,5 +1,5 @@
 import { formatDuration } from "../shared/drill/measureObjectives";
-import type { RestoreDrillOutput } from "../shared/orchestrations/restoreDrillTypes";
+import type { RestoreDrillOutput } from "../shared/drill/types";
 import type { CliArgs } from "./cliArgs";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";

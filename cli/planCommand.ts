@@ -1,6 +1,6 @@
-import { checkDrillSafety } from "../shared/activities/drillCheckSafety";
-import { createDrillDeps } from "../shared/activities/drillDepsFromSettings";
-import { findLatestVerifiedBackup } from "../shared/activities/drillFindLatestVerifiedBackup";
+import { checkDrillSafety } from "../shared/drill/activities/checkSafety";
+import { createDrillDeps } from "../shared/drill/activities/depsFromSettings";
+import { findLatestVerifiedBackup } from "../shared/drill/activities/findLatestVerifiedBackup";
 import { planRetention, type RetentionPlan } from "../shared/backup/planRetention";
 import { formatDuration } from "../shared/drill/measureObjectives";
 import { backupView } from "./backupView";

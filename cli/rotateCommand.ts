@@ -1,6 +1,6 @@
 import { orchestrationNames } from "../shared/names";
-import type { RotateKeyInput, RotateKeyOutput, RotationRuleSettings, RotationSweepInput, RotationSweepOutput } from "../shared/orchestrations/rotationTypes";
-import type { DueKey } from "../shared/activities/rotationListDueKeys";
+import type { RotateKeyInput, RotateKeyOutput, RotationRuleSettings, RotationSweepInput, RotationSweepOutput } from "../shared/rotation/types";
+import type { DueKey } from "../shared/rotation/activities/listDueKeys";
 import type { CliArgs } from "./cliArgs";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";

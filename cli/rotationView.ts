@@ -1,8 +1,8 @@
 import { rotationInstances } from "../shared/config/settings";
-import { listDueKeys, type ListDueKeysOutput } from "../shared/activities/rotationListDueKeys";
-import { loadRotationConfig } from "../shared/activities/rotationLoadConfig";
+import { listDueKeys, type ListDueKeysOutput } from "../shared/rotation/activities/listDueKeys";
+import { loadRotationConfig } from "../shared/rotation/activities/loadConfig";
 import type { RotationPolicy } from "../shared/rotation/policyTypes";
-import type { RotationInstance } from "../shared/activities/rotationDeps";
+import type { RotationInstance } from "../shared/rotation/activities/deps";
 import type { CliContext } from "./cliContext";
 import { errorText } from "./errorText";
 import { UsageError } from "./usageError";

@@ -3,7 +3,8 @@
  *
  *   1. Azurite (blob, queue, table) as a child process on ephemeral ports, data in STATE/azurite (or memory);
  *      a persistent stack asks for last start's ports again (STATE/stack-ports.json: key ids, durable
- *      histories and backup URLs name them);
+ *      histories and backup URLs name them); optionally a storage gate in front of its blob endpoint (tests cut or
+ *      hold storage through it, dev/storageGate.ts);
  *   2. the emulator as a child process (`dist/emulator/main.js`: BUILD FIRST) with HSMs `primary` and `dr`
  *      (sharing primary's security domain), vault `app`, Event Grid topic `lifecycle`, the App Service-style
  *      managed identity endpoint, backups to Azurite, and the operator as --admin; state in STATE/emulator;
@@ -43,6 +44,7 @@ import { startRunner, type Runner } from "../runner/index";
 import type { RunnerLogger } from "../runner/logger";
 import { triggerNames } from "../shared/names";
 import { startAzuriteProcess, type AzuriteProcess } from "./azuriteProcess";
+import { startStorageGate, type StorageGate } from "./storageGate";
 import { repoRoot } from "./repoRoot";
 import { startEmulatorProcess, type EmulatorProcess, type EmulatorReady } from "./emulatorProcess";
 import { seedDemoKeys, demoKeys } from "./seedDemoKeys";
@@ -54,7 +56,7 @@ import { buildStackSettings, STACK_CONTAINERS, writeSettingsFile } from "./stack
 /** Instance names the stack starts (the rotation policy example and DRILL_PAIRS use them). */
 export const STACK_NAMES = { primary: "primary", dr: "dr", vault: "app", topic: "lifecycle" } as const;
 
-/** Event types the remediation trigger takes (issue 5), from the vault and from the lifecycle topic. */
+/** Event types the remediation trigger takes, from the vault and from the lifecycle topic. */
 const KEY_EVENT_TYPES = ["Microsoft.KeyVault.KeyNearExpiry", "Microsoft.KeyVault.KeyExpired", "Microsoft.KeyVault.KeyNewVersionCreated"];
 
 export interface LocalStackRunnerOptions {
@@ -81,6 +83,12 @@ export interface LocalStackOptions {
   settingsOverrides?: Record<string, string>;
   /** Keep Azurite's data in memory instead of STATE/azurite (tests). */
   azuriteInMemory?: boolean;
+  /**
+   * Put a TCP gate (dev/storageGate.ts) between Azurite's blob endpoint and everything that writes backups —
+   * the HSMs and the app — so a test can cut storage or hold it mid-job. Default off. The gate's port is
+   * ephemeral, so use it with `azuriteInMemory` (backup URLs recorded in persistent state would name it).
+   */
+  storageGate?: boolean;
   restoreBackupWindowMinutes?: number;
   /** Progress lines ("azurite: listening …"); default: silent. */
   log?: (line: string) => void;
@@ -107,8 +115,10 @@ export interface LocalStack {
   identities: StackIdentities;
   /** The operator (--admin): Managed HSM Administrator/Crypto Officer/Crypto User, Key Vault Administrator. */
   adminCredential: EmulatorCredential;
-  /** Azurite connection string (blob, queue, table). */
+  /** Azurite connection string (blob, queue, table), straight to Azurite even when a storage gate is on. */
   storageConnectionString: string;
+  /** The gate the HSMs and the app reach blob storage through (only with `storageGate: true`). */
+  storageGate?: StorageGate;
   azurite: { pid: number; blobEndpoint: string; queueEndpoint: string; tableEndpoint: string };
   emulatorPid: number;
   /** Child pids (Azurite, emulator) — all gone after close(). */
@@ -122,6 +132,8 @@ export interface LocalStack {
   managedIdentityCredential(workload: "rotation" | "backup" | "drill"): TokenCredential;
   /** Moves one instance's clock forward by `seconds` (emulator `/_emulator/clock`; due automatic rotations run); returns its total offset in seconds. */
   shiftClock(instance: string, seconds: number): Promise<number>;
+  /** A loopback `/_emulator/…` control call on one instance; answers the status and the parsed JSON body. */
+  control(instance: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
   /** The emulator's last log lines (for test failure messages). */
   emulatorOutput(): string;
   runner?: Runner;
@@ -182,6 +194,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     childPids.push(azurite.pid);
     closers.push({ what: "azurite", close: () => azurite.stop() });
     log(`azurite: blob ${azurite.blobEndpoint} (pid ${azurite.pid})`);
+    // Storage as the HSMs and the app see it: Azurite itself, or the gate in front of its blob endpoint.
+    let storageGate: StorageGate | undefined;
+    let appStorageConnectionString = azurite.connectionString;
+    if (options.storageGate) {
+      const gate = await startStorageGate(portOf(azurite.blobEndpoint));
+      storageGate = gate;
+      closers.push({ what: "storage gate", close: () => gate.close() });
+      const gatedBlob = azurite.blobEndpoint.replace(`:${portOf(azurite.blobEndpoint)}/`, `:${gate.port}/`);
+      if (gatedBlob === azurite.blobEndpoint) throw new Error(`Cannot route storage through the gate: unexpected blob endpoint ${azurite.blobEndpoint}`);
+      appStorageConnectionString = azurite.connectionString.replace(`BlobEndpoint=${azurite.blobEndpoint};`, `BlobEndpoint=${gatedBlob};`);
+      log(`storage gate: ${gatedBlob} → ${azurite.blobEndpoint}`);
+    }
 
     // 2. Emulator
     const emulatorArgs = (ports: Record<string, number>): string[] => [
@@ -193,7 +217,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       "--identity", String(ports["identity"] ?? 0),
       // Only the workflow identities get managed-identity tokens; the operator signs in with the token secret.
       ...(["rotation", "backup", "drill"] as const).flatMap((w) => ["--managed-identity", STACK_IDENTITIES[w]]),
-      "--blob", azurite.connectionString,
+      "--blob", appStorageConnectionString,
       "--admin", STACK_IDENTITIES.operator,
       ...(options.restoreBackupWindowMinutes !== undefined ? ["--restore-backup-window-minutes", String(options.restoreBackupWindowMinutes)] : []),
     ];
@@ -263,7 +287,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       vaults: { [STACK_NAMES.vault]: urls.vault },
       drillPairs: [[STACK_NAMES.primary, STACK_NAMES.dr]],
       rotationPolicyFile: policyFile,
-      storageConnectionString: azurite.connectionString,
+      storageConnectionString: appStorageConnectionString,
       topicEndpoint: topic.endpoint,
       topicKey,
       eventSources: [vaultResourceId(STACK_NAMES.vault), topic.resourceId],
@@ -328,6 +352,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       identities: STACK_IDENTITIES,
       adminCredential,
       storageConnectionString: azurite.connectionString,
+      ...(storageGate !== undefined ? { storageGate } : {}),
       azurite: { pid: azurite.pid, blobEndpoint: azurite.blobEndpoint, queueEndpoint: azurite.queueEndpoint, tableEndpoint: azurite.tableEndpoint },
       emulatorPid: emulator.pid,
       childPids: () => [...childPids],
@@ -342,6 +367,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         const answer = (await controlCall(caPem, `${url}/_emulator/clock`, "POST", { shiftSeconds: seconds })) as Record<string, unknown>;
         if (typeof answer["offsetMs"] !== "number") throw new Error(`Clock shift of ${instance} answered without offsetMs: ${JSON.stringify(answer)}`);
         return answer["offsetMs"] / 1000;
+      },
+      control: async (instance, method, path, body) => {
+        const url = ready.instances[instance]?.url;
+        if (url === undefined) throw new Error(`No instance "${instance}" in the stack; use one of ${Object.keys(ready.instances).join(", ")}.`);
+        if (!path.startsWith("/_emulator/")) throw new Error(`Control calls go to /_emulator/… paths, not "${path}"; use an SDK client for the service's own API.`);
+        return controlRequest(caPem, `${url}${path}`, method, body);
       },
       emulatorOutput: () => emulator.recentOutput(),
       ...(runner !== undefined ? { runner } : {}),
@@ -384,24 +415,30 @@ function applyEnvironment(values: Record<string, string>): () => void {
   };
 }
 
-/** A loopback `/_emulator/…` control call (no token), trusting the emulator CA. */
-function controlCall(ca: string, url: string, method: string, body: unknown): Promise<unknown> {
+/** A loopback `/_emulator/…` control call (no token), trusting the emulator CA; a non-2xx answer is an error. */
+async function controlCall(ca: string, url: string, method: string, body: unknown): Promise<unknown> {
+  const answer = await controlRequest(ca, url, method, body);
+  if (answer.status >= 300) throw new Error(`${method} ${url} answered ${answer.status}: ${answer.text}`);
+  return answer.body;
+}
+
+/** A loopback `/_emulator/…` control call (no token), trusting the emulator CA: status, text and parsed body. */
+function controlRequest(ca: string, url: string, method: string, body: unknown): Promise<{ status: number; body: any; text: string }> {
   return new Promise((resolvePromise, reject) => {
-    const payload = JSON.stringify(body);
-    const req = httpsRequest(url, { method, ca, agent: false, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
+    const payload = body === undefined ? "" : JSON.stringify(body);
+    const headers = payload === "" ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) };
+    const req = httpsRequest(url, { method, ca, agent: false, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
-        if ((res.statusCode ?? 0) >= 300) {
-          reject(new Error(`${method} ${url} answered ${res.statusCode}: ${text}`));
-          return;
-        }
+        let parsed: unknown = {};
         try {
-          resolvePromise(text === "" ? {} : JSON.parse(text));
+          parsed = text === "" ? {} : JSON.parse(text);
         } catch {
-          resolvePromise({});
+          // not JSON: the text is still there for the error message
         }
+        resolvePromise({ status: res.statusCode ?? 0, body: parsed, text });
       });
     });
     req.on("error", reject);

@@ -21,7 +21,7 @@
  * Crypto User/Auditor (probes, inventory, role check) and the custom Drill Job Reader (status of the restore
  * job it is polling — nothing else; it cannot start a backup or a restore on the primary). The DR-only roles
  * (Backup User, Restore User) are gone after a drill until seeded again: the stack re-seeds on every start;
- * in Azure, re-apply them from infrastructure as code after each drill (see the report of issue 7).
+ * in Azure, re-apply them from infrastructure as code after each drill.
  */
 import { HSM_ROLE_IDS, VAULT_ROLE_IDS } from "../emulator/rbac/builtInRoles";
 

@@ -1,5 +1,5 @@
 /**
- * Issue 6 registrations: the nightly backup timer, the `hsmBackup` orchestration and its activities.
+ * Backup registrations: the nightly backup timer, the `hsmBackup` orchestration and its activities.
  * Handlers live in shared/; activity deps are built lazily (first call) from the app settings and the
  * backup workflow's managed identity, so a settings problem surfaces in the failed invocation, not at load.
  */
@@ -13,17 +13,17 @@ import { keyClientOptionsFor, readTlsCaFile } from "../shared/hsm/keyClients";
 import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
-import { preBackupCheck } from "../shared/activities/backupPreCheck";
-import { startBackup } from "../shared/activities/backupStart";
-import { getBackupStatus } from "../shared/activities/backupStatus";
-import { writeBackupManifest } from "../shared/activities/backupManifestWrite";
-import { verifyBackup } from "../shared/activities/backupVerify";
-import { copyBackup } from "../shared/activities/backupCopy";
-import { listBackups } from "../shared/activities/backupList";
-import { applyBackupRetention } from "../shared/activities/backupRetentionApply";
-import { recordBackupOutcome, type BackupAuditDeps } from "../shared/activities/backupAudit";
-import { backupHsmOrchestrator } from "../shared/orchestrations/backupHsm";
-import { nightlyBackupInputs, startNightlyBackups } from "../shared/orchestrations/nightlyBackup";
+import { preBackupCheck } from "../shared/backup/activities/preCheck";
+import { startBackup } from "../shared/backup/activities/start";
+import { getBackupStatus } from "../shared/backup/activities/status";
+import { writeBackupManifest } from "../shared/backup/activities/manifestWrite";
+import { verifyBackup } from "../shared/backup/activities/verify";
+import { copyBackup } from "../shared/backup/activities/copy";
+import { listBackups } from "../shared/backup/activities/list";
+import { applyBackupRetention } from "../shared/backup/activities/retentionApply";
+import { recordBackupOutcome, type BackupAuditDeps } from "../shared/backup/activities/audit";
+import { backupHsmOrchestrator } from "../shared/backup/orchestrations/backupHsm";
+import { nightlyBackupInputs, startNightlyBackups } from "../shared/backup/nightlyBackup";
 
 /** Storage retries inside one activity call; durable retries the whole activity on top of these. */
 const STORAGE_RETRY = { retryOptions: { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 4_000, tryTimeoutInMs: 60_000 } };

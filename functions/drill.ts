@@ -1,31 +1,30 @@
 /**
- * Restore drills (issue 7): registrations only. Handlers live in shared/; activity deps are built on first
+ * Restore drills: registrations only. Handlers live in shared/; activity deps are built on first
  * use from the app settings and the drill's managed identity, never at import time (a settings error must
  * surface in the failed invocation, not stop the whole app from loading).
  */
-import { app } from "@azure/functions";
 import * as df from "durable-functions";
 import { appSettings, scheduleSetting } from "../shared/app/appSettings";
-import { checkDrillSafety } from "../shared/activities/drillCheckSafety";
-import type { DrillDeps } from "../shared/activities/drillDeps";
-import { createDrillDeps } from "../shared/activities/drillDepsFromSettings";
-import { findLatestVerifiedBackup } from "../shared/activities/drillFindLatestVerifiedBackup";
-import { getRestoreStatus } from "../shared/activities/drillGetRestoreStatus";
-import { getDrillTargetBackupStatus } from "../shared/activities/drillGetTargetBackupStatus";
-import { preRestoreCheck } from "../shared/activities/drillPreRestoreCheck";
-import { recordDrillOutcome, type DrillOutcomeDeps } from "../shared/activities/drillRecordOutcome";
-import { runCryptoProbes } from "../shared/activities/drillRunCryptoProbes";
-import { startRestore } from "../shared/activities/drillStartRestore";
-import { startSelectiveRestore } from "../shared/activities/drillStartSelectiveRestore";
-import { startDrillTargetBackup } from "../shared/activities/drillStartTargetBackup";
-import { verifyRestoredInventory } from "../shared/activities/drillVerifyRestoredInventory";
-import { verifyRoleAssignments } from "../shared/activities/drillVerifyRoleAssignments";
-import { writeDrillReport } from "../shared/activities/drillWriteReport";
+import { checkDrillSafety } from "../shared/drill/activities/checkSafety";
+import type { DrillDeps } from "../shared/drill/activities/deps";
+import { createDrillDeps } from "../shared/drill/activities/depsFromSettings";
+import { findLatestVerifiedBackup } from "../shared/drill/activities/findLatestVerifiedBackup";
+import { getRestoreStatus } from "../shared/drill/activities/getRestoreStatus";
+import { getDrillTargetBackupStatus } from "../shared/drill/activities/getTargetBackupStatus";
+import { preRestoreCheck } from "../shared/drill/activities/preRestoreCheck";
+import { recordDrillOutcome, type DrillOutcomeDeps } from "../shared/drill/activities/recordOutcome";
+import { runCryptoProbes } from "../shared/drill/activities/runCryptoProbes";
+import { startRestore } from "../shared/drill/activities/startRestore";
+import { startSelectiveRestore } from "../shared/drill/activities/startSelectiveRestore";
+import { startDrillTargetBackup } from "../shared/drill/activities/startTargetBackup";
+import { verifyRestoredInventory } from "../shared/drill/activities/verifyRestoredInventory";
+import { verifyRoleAssignments } from "../shared/drill/activities/verifyRoleAssignments";
+import { writeDrillReport } from "../shared/drill/activities/writeReport";
 import { drillHttpHandler, drillTimerHandler } from "../shared/drill/drillStarters";
 import { credentialFor } from "../shared/hsm/workloadCredential";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
-import { restoreDrill } from "../shared/orchestrations/restoreDrill";
+import { restoreDrill } from "../shared/drill/orchestrations/restoreDrill";
 
 let deps: (DrillDeps & DrillOutcomeDeps) | undefined;
 function drillDeps(): DrillDeps & DrillOutcomeDeps {

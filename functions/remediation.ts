@@ -1,13 +1,13 @@
 /**
- * Issue 5 Event Grid remediation: KeyNearExpiry / KeyExpired / KeyNewVersionCreated from the configured
+ * Event Grid remediation: KeyNearExpiry / KeyExpired / KeyNewVersionCreated from the configured
  * vaults and from our lifecycle topic (where the sweep publishes HSM notices) start the per-key rotation
- * (or record a foreign version). Validation, dedupe and the start live in shared/activities/rotationRemediation.
+ * (or record a foreign version). Validation, dedupe and the start live in shared/rotation/activities/remediation.ts.
  */
 import { type EventGridEvent, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
 import { appSettings } from "../shared/app/appSettings";
 import { rotationInstances } from "../shared/config/settings";
-import { handleKeyEvents } from "../shared/activities/rotationRemediation";
+import { handleKeyEvents } from "../shared/rotation/activities/remediation";
 import { triggerNames } from "../shared/names";
 import { readRotationPolicyFile } from "../shared/rotation/readRotationPolicyFile";
 

@@ -1,5 +1,5 @@
 /**
- * Issue 5 registrations: the expiry-sweep timer, the rotation orchestrations and their activities. Handlers
+ * Rotation registrations: the expiry-sweep timer, the rotation orchestrations and their activities. Handlers
  * live in shared/; activity deps are built lazily (first call) from the app settings and the rotation
  * workflow's managed identity, so a settings problem surfaces in the failed invocation, not at load.
  */
@@ -9,23 +9,23 @@ import { appSettings, scheduleSetting } from "../shared/app/appSettings";
 import { credentialFor } from "../shared/hsm/workloadCredential";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
-import { rotationActivityHandlers } from "../shared/activities/rotationActivities";
-import { createRotationDeps } from "../shared/activities/rotationDepsFromSettings";
-import type { RotationDeps } from "../shared/activities/rotationDeps";
-import { retireKeyVersions } from "../shared/activities/rotationRetireKeyVersions";
-import { ensurePolicyAndRotate } from "../shared/activities/rotationEnsureAndRotate";
-import { recordForeignVersion } from "../shared/activities/rotationRecordForeignVersion";
-import { recordRotationOutcome, type RotationAuditDeps } from "../shared/activities/rotationRecordOutcome";
+import { rotationActivityHandlers } from "../shared/rotation/activities/activityHandlers";
+import { createRotationDeps } from "../shared/rotation/activities/depsFromSettings";
+import type { RotationDeps } from "../shared/rotation/activities/deps";
+import { retireKeyVersions } from "../shared/rotation/activities/retireKeyVersions";
+import { ensurePolicyAndRotate } from "../shared/rotation/activities/ensureAndRotate";
+import { recordForeignVersion } from "../shared/rotation/activities/recordForeignVersion";
+import { recordRotationOutcome, type RotationAuditDeps } from "../shared/rotation/activities/recordOutcome";
 import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
-import { loadRotationConfig } from "../shared/activities/rotationLoadConfig";
-import { claimRotations } from "../shared/activities/rotationClaim";
-import { startDailySweep } from "../shared/activities/rotationSweepStarter";
-import { planRotationRun } from "../shared/activities/rotationPlan";
-import { rotateKeyOrchestrator, ROTATION_ATTEMPTS } from "../shared/orchestrations/rotateKey";
-import { rotationBatchOrchestrator } from "../shared/orchestrations/rotationBatch";
-import { rotationSweepOrchestrator } from "../shared/orchestrations/rotationSweep";
-import { retireVersionsOrchestrator } from "../shared/orchestrations/rotationRetireVersions";
-import { recordKeyVersionOrchestrator } from "../shared/orchestrations/rotationRecordKeyVersion";
+import { loadRotationConfig } from "../shared/rotation/activities/loadConfig";
+import { claimRotations } from "../shared/rotation/activities/claim";
+import { startDailySweep } from "../shared/rotation/activities/sweepStarter";
+import { planRotationRun } from "../shared/rotation/activities/plan";
+import { rotateKeyOrchestrator, ROTATION_ATTEMPTS } from "../shared/rotation/orchestrations/rotateKey";
+import { rotationBatchOrchestrator } from "../shared/rotation/orchestrations/batch";
+import { rotationSweepOrchestrator } from "../shared/rotation/orchestrations/sweep";
+import { retireVersionsOrchestrator } from "../shared/rotation/orchestrations/retireVersions";
+import { recordKeyVersionOrchestrator } from "../shared/rotation/orchestrations/recordKeyVersion";
 
 /** Durable retries per step: 2 s, 4 s (throttling and brief outages); a missing role fails after these. */
 const retry = new df.RetryOptions(2_000, ROTATION_ATTEMPTS);

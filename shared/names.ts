@@ -4,31 +4,31 @@
  * renaming one orphans orchestrations in flight: treat them as a stored format.
  */
 
-/** Orchestrations (deterministic generators in shared/orchestrations/). */
+/** Orchestrations (deterministic generators in shared/{rotation,backup,drill}/orchestrations/). */
 export const orchestrationNames = {
-  /** Issue 5: timer-driven expiry sweep over every configured HSM and vault. */
+  /** Timer-driven expiry sweep over every configured HSM and vault. */
   rotationSweep: "rotationSweep",
-  /** Issue 5: one bounded batch of per-key rotations (a sub-orchestration, keeps every history small). */
+  /** One bounded batch of per-key rotations (a sub-orchestration, keeps every history small). */
   rotationBatch: "rotationBatch",
-  /** Issue 5: per-key rotation, instance id `rotate:{vault}:{key}:{version}`. */
+  /** Per-key rotation, instance id `rotate:{vault}:{key}:{version}`. */
   rotateKey: "rotateKey",
-  /** Issue 5: disable old versions once their grace period has passed (durable timers, chained past 6 days). */
+  /** Disable old versions once their grace period has passed (durable timers, chained past 6 days). */
   retireVersions: "retireVersions",
-  /** Issue 5: a KeyNewVersionCreated made by someone else: record and verify it, never rotate. */
+  /** A KeyNewVersionCreated made by someone else: record and verify it, never rotate. */
   recordKeyVersion: "recordKeyVersion",
-  /** Issue 6: nightly full backup of one HSM (singleton per HSM and night). */
+  /** Nightly full backup of one HSM (singleton per HSM and night). */
   hsmBackup: "hsmBackup",
-  /** Issue 6: N daily / M weekly / K monthly retention over verified backups. */
+  /** N daily / M weekly / K monthly retention over verified backups. */
   backupRetention: "backupRetention",
-  /** Issue 7: full restore drill for one (primary, DR) pair. */
+  /** Full restore drill for one (primary, DR) pair. */
   restoreDrill: "restoreDrill",
-  /** Issue 7: selective-restore drill variant (one key into DR). */
+  /** Selective-restore drill variant (one key into DR). */
   selectiveRestoreDrill: "selectiveRestoreDrill",
 } as const;
 
 /** Activities (the only code that talks to HSMs, vaults, storage and Event Grid). */
 export const activityNames = {
-  // Rotation (issue 5)
+  // Rotation
   /** List one instance's keys (list pages only) and decide what is due. */
   listDueKeys: "listDueKeys",
   /** Publish KeyNearExpiry / KeyExpired for HSM keys (Managed HSM has no Event Grid). */
@@ -61,7 +61,7 @@ export const activityNames = {
   /** KeyRotated / KeyRotationFailed / Backup* / Drill* events to the lifecycle topic. */
   publishLifecycleEvent: "publishLifecycleEvent",
   writeAuditRecord: "writeAuditRecord",
-  // Backup (issue 6)
+  // Backup
   preBackupCheck: "preBackupCheck",
   /** Start a full backup, or adopt the job already running (409). Also backs up the DR target before a drill. */
   startBackup: "startBackup",
@@ -77,7 +77,7 @@ export const activityNames = {
   applyBackupRetention: "applyBackupRetention",
   /** BackupCompleted / BackupFailed event plus the audit record; never fails the run. */
   recordBackupOutcome: "recordBackupOutcome",
-  // Drill (issue 7)
+  // Drill
   /** Safety interlocks: target is a configured drill target and differs from every primary (URL and identity). */
   checkDrillSafety: "checkDrillSafety",
   findLatestVerifiedBackup: "findLatestVerifiedBackup",

@@ -110,7 +110,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     url,
     role: targets.has(name) ? "drillTarget" : "primary",
   }));
-  // Safety interlock (issue 7): a drill target must not be reachable as any primary under another name.
+  // Safety interlock: a drill target must not be reachable as any primary under another name.
   for (const t of hsms.filter((h) => h.role === "drillTarget")) {
     const clash = hsms.find((h) => h.role === "primary" && h.url === t.url);
     if (clash !== undefined) {

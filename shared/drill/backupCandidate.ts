@@ -13,7 +13,7 @@ export interface BackupCandidate {
 }
 
 /**
- * Where the drill reads backups from. The backup workflow (issue 6) owns the storage layout; this is the
+ * Where the drill reads backups from. The backup workflow owns the storage layout; this is the
  * read seam the drill needs from it (`manifests/{folder}.json` + its verified marker).
  */
 export interface BackupCandidateSource {

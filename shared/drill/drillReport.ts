@@ -44,7 +44,7 @@ export type DrillReportInput = Omit<DrillReport, "schema" | "schemaVersion" | "v
 
 /**
  * Assembles the report and decides the verdict: a drill passes only when it ran to the end, every check
- * passed and both objectives were met; a breached RTO or RPO fails it (issue 7).
+ * passed and both objectives were met; a breached RTO or RPO fails it.
  */
 export function buildDrillReport(input: DrillReportInput): DrillReport {
   const { failure, ...rest } = input;

@@ -4,7 +4,7 @@ import { appSettings } from "../app/appSettings";
 import type { Settings } from "../config/settings";
 import { isLifecycleError, LifecycleError } from "../errors/lifecycleError";
 import { orchestrationNames } from "../names";
-import type { DrillKind, RestoreDrillInput } from "../orchestrations/restoreDrillTypes";
+import type { DrillKind, RestoreDrillInput } from "./types";
 
 export interface DrillRequest {
   primary: string;

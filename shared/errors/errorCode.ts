@@ -50,7 +50,7 @@ export const retryableByCode: Readonly<Record<ErrorCode, boolean>> = {
   VersionLimitReached: false,
   ContainerNotFound: false,
   StorageUnreachable: true,
-  // An admin job that failed on the service side is retried with backoff (issue 6 acceptance).
+  // An admin job that failed on the service side is retried with backoff: such failures are often transient.
   JobFailed: true,
   JobTimedOut: false,
   VerificationFailed: false,

@@ -6,7 +6,7 @@ import { LifecycleError, isLifecycleError } from "./lifecycleError";
  * as a VALUE. durable-functions 3.x retries every thrown activity error alike (its RetryOptions cannot filter
  * by error), so a thrown `[MissingRole]` would be tried again for half a minute before anyone hears of it.
  * Orchestrations turn it back into the LifecycleError with `throwPermanentFailure` (see
- * shared/orchestrations/callActivity.ts), so their catch blocks see the same failure as before, at once.
+ * shared/durable/callActivity.ts), so their catch blocks see the same failure as before, at once.
  */
 export interface PermanentFailure {
   readonly permanentFailure: { readonly code: ErrorCode; readonly message: string };

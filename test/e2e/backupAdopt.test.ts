@@ -1,22 +1,21 @@
 /**
- * Issue 6 acceptance (real clock): a backup job already running when the nightly run starts (the HSM answers
+ * Adoption (real clock): a backup job already running when the nightly run starts (the HSM answers
  * 409 to the pre-check and to the backup) is ADOPTED: the run follows that job to its end, writes and
  * verifies its manifest, and never starts a second job. Azurite is frozen (SIGSTOP) to hold the job mid-flight.
  * Needs `npx tsc -p tsconfig.json` first (the runner loads dist/functions/*.js).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { blobNames, startBackupStack, BACKUP_CONTAINER, type BackupStack } from "./backupStack";
-import { ADMIN_OID } from "../support/emulator";
+import { blobNames, startBackupTestStack, type BackupTestStack } from "./backupTestStack";
 import { KeyVaultBackupClient } from "../../shared/hsm/keyVaultBackupClient";
-import { backupInstanceId, nightOf } from "../../shared/orchestrations/backupRunInput";
+import { backupInstanceId, nightOf } from "../../shared/backup/runInput";
 import { manifestBlobName } from "../../shared/backup/backupManifest";
-import type { BackupRunResult } from "../../shared/orchestrations/backupHsm";
+import type { BackupRunResult } from "../../shared/backup/orchestrations/backupHsm";
 import { eventTypeName } from "../../runner/historyEvents";
 
-let stack: BackupStack;
+let stack: BackupTestStack;
 
 beforeAll(async () => {
-  stack = await startBackupStack({ clock: "real", settings: { POLLER_INTERVAL_MS: "100" } });
+  stack = await startBackupTestStack({ clock: "real", settings: { POLLER_INTERVAL_MS: "100" } });
 }, 120_000);
 
 afterAll(async () => {
@@ -37,11 +36,11 @@ async function until<T>(what: string, read: () => T | undefined, timeoutMs = 30_
 describe("409: a backup job already running is adopted", () => {
   it("follows the running job instead of failing or starting another", async () => {
     const id = backupInstanceId("primary", nightOf(new Date()));
-    const containerUrl = `http://127.0.0.1:${stack.gate.port}/devstoreaccount1/${BACKUP_CONTAINER}`;
+    const containerUrl = `http://127.0.0.1:${stack.gate.port}/devstoreaccount1/${stack.backupContainer}`;
     stack.gate.hold(); // the HSM's writes wait in the gate: its job stays InProgress
     let resumed = false;
     try {
-      const manual = await new KeyVaultBackupClient(stack.hsmUrl, stack.emu.credential(ADMIN_OID), stack.emu.clientOptions()).beginBackup(containerUrl);
+      const manual = await new KeyVaultBackupClient(stack.hsmUrl, stack.local.adminCredential, stack.local.clientOptions()).beginBackup(containerUrl);
       const manualJobId = manual.getOperationState().jobId;
       expect(manualJobId).toMatch(/^[0-9a-f]{32}$/);
 

@@ -1,27 +1,25 @@
 /**
- * Issue 6 acceptance on runner + emulator + Azurite (virtual clock): the nightly timer backs up, the backup
+ * The backup workflow on runner + emulator + Azurite (virtual clock): the nightly timer backs up, the backup
  * is verified, a second trigger the same night does nothing, failed jobs are retried with backoff and then
  * end in BackupFailed with the cause, and unreachable storage fails the run without touching older backups.
  * Needs `npx tsc -p tsconfig.json` first (the runner loads dist/functions/*.js).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { blobNames, startBackupStack, type BackupStack } from "./backupStack";
+import { blobNames, startBackupTestStack, type BackupTestStack } from "./backupTestStack";
 import { loadSettings } from "../../shared/config/settings";
-import { backupInstanceId, nightOf } from "../../shared/orchestrations/backupRunInput";
-import { nightlyBackupInputs, startNightlyBackups } from "../../shared/orchestrations/nightlyBackup";
+import { backupInstanceId, nightOf } from "../../shared/backup/runInput";
+import { nightlyBackupInputs, startNightlyBackups } from "../../shared/backup/nightlyBackup";
 import { manifestBlobName, parseBackupManifest } from "../../shared/backup/backupManifest";
-import type { BackupRunResult } from "../../shared/orchestrations/backupHsm";
+import type { BackupRunResult } from "../../shared/backup/orchestrations/backupHsm";
 import { eventTypeName } from "../../runner/historyEvents";
-import { ADMIN_OID } from "../support/emulator";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
-import { BACKUP_IDENTITY } from "./backupStack";
 
-let stack: BackupStack;
+let stack: BackupTestStack;
 const DAY = 86_400_000;
 
 beforeAll(async () => {
-  stack = await startBackupStack({ clock: "virtual" });
+  stack = await startBackupTestStack({ clock: "virtual" });
 }, 120_000);
 
 afterAll(async () => {
@@ -71,7 +69,7 @@ describe("nightly HSM backup (runner + emulator + Azurite)", () => {
 
     // The HSM saw the backup made by the backup identity (least privilege), through the admin API.
     const audit = await stack.control("GET", "/_emulator/audit?operationName=BackupCreate");
-    expect(audit.body.value.some((r: any) => r.identity?.claim?.oid === "0b0b0b0b-0000-4000-8000-0000000bac01" && r.resultSignature === "Succeeded")).toBe(true);
+    expect(audit.body.value.some((r: any) => r.identity?.claim?.oid === stack.backupIdentity && r.resultSignature === "Succeeded")).toBe(true);
 
     expect(first.record).toMatchObject({ event: { kind: "published", type: "HsmLifecycle.BackupCompleted", id: `${id}:completed` }, audit: { written: true } });
     const [record] = await auditRecords(`backup/primary/${tonight}/`);
@@ -159,9 +157,9 @@ describe("nightly HSM backup (runner + emulator + Azurite)", () => {
     expect(recorded.audit).toMatchObject({ written: false, error: expect.stringContaining("[StorageUnreachable]") });
   });
   it("without the Managed HSM Backup User role the run fails at once, naming the role and the fix; nothing is retried", async () => {
-    const rbac = new KeyVaultAccessControlClient(stack.hsmUrl, stack.emu.credential(ADMIN_OID), stack.emu.clientOptions());
+    const rbac = new KeyVaultAccessControlClient(stack.hsmUrl, stack.local.adminCredential, stack.local.clientOptions());
     const backupRole = (a: { properties: { principalId?: string; roleDefinitionId?: string } }): boolean =>
-      a.properties.principalId === BACKUP_IDENTITY && (a.properties.roleDefinitionId ?? "").endsWith(KnownManagedHsmRoleDefinitionIds.Backup);
+      a.properties.principalId === stack.backupIdentity && (a.properties.roleDefinitionId ?? "").endsWith(KnownManagedHsmRoleDefinitionIds.Backup);
     const removed: string[] = [];
     for await (const a of rbac.listRoleAssignments("/")) if (backupRole(a)) removed.push(a.name);
     expect(removed).toHaveLength(1);
@@ -171,7 +169,7 @@ describe("nightly HSM backup (runner + emulator + Azurite)", () => {
     try {
       runId = await runNight(4);
     } finally {
-      await rbac.createRoleAssignment("/", removed[0]!, KnownManagedHsmRoleDefinitionIds.Backup, BACKUP_IDENTITY);
+      await rbac.createRoleAssignment("/", removed[0]!, KnownManagedHsmRoleDefinitionIds.Backup, stack.backupIdentity);
     }
     const instance = stack.runner.host.get(runId)!;
     expect(instance.runtimeStatus).toBe("Failed");

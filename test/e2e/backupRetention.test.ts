@@ -1,5 +1,5 @@
 /**
- * Issue 6 acceptance: retention over 120 simulated nights. Each night the emulator's clock is moved to the
+ * Retention over 120 simulated nights. Each night the emulator's clock is moved to the
  * night (so job times and folder names advance) and the run waits for its scheduled time on the runner's
  * virtual clock (so the orchestration's "now" advances); retention runs after every verified backup.
  * The surviving set is compared with an independent computation of 7 daily / 4 weekly / 3 monthly, plus a
@@ -7,21 +7,21 @@
  * Needs `npx tsc -p tsconfig.json` first (the runner loads dist/functions/*.js).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { blobNames, startBackupStack, type BackupStack } from "./backupStack";
+import { blobNames, startBackupTestStack, type BackupTestStack } from "./backupTestStack";
 import { loadSettings } from "../../shared/config/settings";
-import { nightOf } from "../../shared/orchestrations/backupRunInput";
-import { nightlyBackupInputs, startNightlyBackups } from "../../shared/orchestrations/nightlyBackup";
+import { nightOf } from "../../shared/backup/runInput";
+import { nightlyBackupInputs, startNightlyBackups } from "../../shared/backup/nightlyBackup";
 import { manifestBlobName } from "../../shared/backup/backupManifest";
-import type { BackupRunResult } from "../../shared/orchestrations/backupHsm";
+import type { BackupRunResult } from "../../shared/backup/orchestrations/backupHsm";
 
 const DAY = 86_400_000;
 const NIGHTS = 120;
 const PINNED_NIGHT = 5;
 
-let stack: BackupStack;
+let stack: BackupTestStack;
 
 beforeAll(async () => {
-  stack = await startBackupStack({ clock: "virtual", settings: { RETENTION_DAILY: "7", RETENTION_WEEKLY: "4", RETENTION_MONTHLY: "3", POLLER_INTERVAL_MS: "0" } });
+  stack = await startBackupTestStack({ clock: "virtual", settings: { RETENTION_DAILY: "7", RETENTION_WEEKLY: "4", RETENTION_MONTHLY: "3", POLLER_INTERVAL_MS: "0" } });
 }, 120_000);
 
 afterAll(async () => {

@@ -4,7 +4,7 @@
  * our own two-method interface (not an Azure SDK client); the runner-backed path is in backupNightly.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { startNightlyBackups, nightlyBackupInputs, type BackupStarterClient } from "../../shared/orchestrations/nightlyBackup";
+import { startNightlyBackups, nightlyBackupInputs, type BackupStarterClient } from "../../shared/backup/nightlyBackup";
 import { loadSettings } from "../../shared/config/settings";
 
 const settings = loadSettings({

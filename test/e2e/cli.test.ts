@@ -1,5 +1,5 @@
 /**
- * The operator CLI (`bin/hsm-lifecycle.js`, issue 9) end to end: the real bin as a child process, against the
+ * The operator CLI (`bin/hsm-lifecycle.js`) end to end: the real bin as a child process, against the
  * local stack (Azurite + emulator children, the runner in this process with this app), configured ONLY by the
  * stack's settings file (`--settings`) and authenticating through the emulator's managed-identity endpoint, as
  * it would in Azure. Needs `npm run build` first (dist/cli, dist/functions, dist/emulator).

@@ -13,12 +13,12 @@ import { join } from "node:path";
 import { repoRoot, startLocalStack, type LocalStack } from "../../dev/localStack";
 import { startRunner, type Runner } from "../../runner/index";
 import { createBackupDeps } from "../../shared/backup/backupDeps";
-import { startBackup } from "../../shared/activities/backupStart";
-import { getBackupStatus } from "../../shared/activities/backupStatus";
-import { writeBackupManifest } from "../../shared/activities/backupManifestWrite";
-import { verifyBackup } from "../../shared/activities/backupVerify";
+import { startBackup } from "../../shared/backup/activities/start";
+import { getBackupStatus } from "../../shared/backup/activities/status";
+import { writeBackupManifest } from "../../shared/backup/activities/manifestWrite";
+import { verifyBackup } from "../../shared/backup/activities/verify";
 import type { DrillReport } from "../../shared/drill/drillReport";
-import type { RestoreDrillOutput } from "../../shared/orchestrations/restoreDrillTypes";
+import type { RestoreDrillOutput } from "../../shared/drill/types";
 
 /** Audit operations that change an HSM (reads, crypto and status reads do not). */
 export const WRITE_OPERATIONS = /^(KeyCreate|KeyImport|KeyUpdate|KeyDelete|KeyPurge|KeyRotate|KeyRestore|KeyRecover|KeyRotationPolicySet|BackupCreate|Restore|SelectiveKeyRestore|RoleAssignment(Create|Delete)|RoleDefinition(Create|Delete))$/;

@@ -1,5 +1,5 @@
 /**
- * Issue 5 acceptance: kill the runner (SIGKILL, a child `node dist/runner/main.js`) while a rotation is in
+ * Crash safety: kill the runner (SIGKILL, a child `node dist/runner/main.js`) while a rotation is in
  * flight, restart it on the same state dir: the rotation completes with exactly one new version.
  * The HSM is slowed (emulator fault injection: every data-plane request delayed) so the kill lands after
  * the service created the new version but before the activity's result reached the orchestration history;
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { orchestrationNames } from "../../shared/names";
 import { rotationInstanceId } from "../../shared/rotation/rotationIds";
-import type { RotateKeyInput, RotateKeyOutput } from "../../shared/orchestrations/rotationTypes";
+import type { RotateKeyInput, RotateKeyOutput } from "../../shared/rotation/types";
 import { spawnRunner, type RunnerChild } from "../runner/runnerProcess";
 
 const DAY = 86_400_000;

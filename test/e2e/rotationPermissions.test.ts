@@ -1,5 +1,5 @@
 /**
- * Issue 5: "a missing permission fails that key with a message naming the role, and the others go on".
+ * "A missing permission fails that key with a message naming the role, and the others go on".
  * The rotation identity's Managed HSM Crypto User at "/" is replaced by Crypto Auditor on /keys (it can still
  * list and read every key) plus Crypto User on one key only; a sweep then rotates that key and fails the
  * other with KeyRotationFailed naming the role — and the sweep itself completes.
@@ -18,7 +18,7 @@ import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessCont
 import { eventTypeName } from "../../runner/historyEvents";
 import { triggerNames } from "../../shared/names";
 import { rotationInstanceId } from "../../shared/rotation/rotationIds";
-import type { RotateKeyOutput, RotationSweepOutput } from "../../shared/orchestrations/rotationTypes";
+import type { RotateKeyOutput, RotationSweepOutput } from "../../shared/rotation/types";
 
 const DAY = 86_400_000;
 let stack: LocalStack;

@@ -1,5 +1,5 @@
 /**
- * Issue 5 acceptance, end to end: the real function app (dist/functions) on the offline runner (virtual
+ * The rotation workflow end to end: the real function app (dist/functions) on the offline runner (virtual
  * clock), the emulator (HSM `primary`, vault `app`, topic `lifecycle`, identity endpoint) and Azurite, all
  * from dev/localStack. The app authenticates as the rotation identity (least privilege) through the real
  * ManagedIdentityCredential; events travel vault/topic → Event Grid delivery → runner webhook → keyEventGrid.
@@ -19,12 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import type { Runner } from "../../runner/index";
 import { createKeyClients } from "../../shared/hsm/keyClients";
-import { planRotationRun, type RotationPlanReport } from "../../shared/activities/rotationPlan";
+import { planRotationRun, type RotationPlanReport } from "../../shared/rotation/activities/plan";
 import { rotationInstanceId } from "../../shared/rotation/rotationIds";
 import { orchestrationNames, triggerNames } from "../../shared/names";
-import { retirementInstanceId, recordInstanceId } from "../../shared/orchestrations/rotationDedupe";
-import { sweepInstanceId } from "../../shared/activities/rotationSweepStarter";
-import type { RotateKeyOutput, RotationSweepOutput, RetireVersionsOutput, RecordKeyVersionOutput } from "../../shared/orchestrations/rotationTypes";
+import { retirementInstanceId, recordInstanceId } from "../../shared/rotation/dedupe";
+import { sweepInstanceId } from "../../shared/rotation/activities/sweepStarter";
+import type { RotateKeyOutput, RotationSweepOutput, RetireVersionsOutput, RecordKeyVersionOutput } from "../../shared/rotation/types";
 
 const DAY = 86_400_000;
 const policyText = JSON.stringify({

@@ -13,14 +13,14 @@ import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAcces
 import { createBackupDeps, type BackupDeps } from "../../shared/backup/backupDeps";
 import { manifestBlobName, parseBackupManifest } from "../../shared/backup/backupManifest";
 import { LifecycleError } from "../../shared/errors";
-import { preBackupCheck } from "../../shared/activities/backupPreCheck";
-import { startBackup } from "../../shared/activities/backupStart";
-import { getBackupStatus, type GetBackupStatusOutput } from "../../shared/activities/backupStatus";
-import { writeBackupManifest } from "../../shared/activities/backupManifestWrite";
-import { verifyBackup } from "../../shared/activities/backupVerify";
-import { listBackups } from "../../shared/activities/backupList";
-import { applyBackupRetention } from "../../shared/activities/backupRetentionApply";
-import { copyBackup } from "../../shared/activities/backupCopy";
+import { preBackupCheck } from "../../shared/backup/activities/preCheck";
+import { startBackup } from "../../shared/backup/activities/start";
+import { getBackupStatus, type GetBackupStatusOutput } from "../../shared/backup/activities/status";
+import { writeBackupManifest } from "../../shared/backup/activities/manifestWrite";
+import { verifyBackup } from "../../shared/backup/activities/verify";
+import { listBackups } from "../../shared/backup/activities/list";
+import { applyBackupRetention } from "../../shared/backup/activities/retentionApply";
+import { copyBackup } from "../../shared/backup/activities/copy";
 import { backupContainerSas } from "../../shared/storage/backupContainerSas";
 
 const AUTOMATION = "0c0c0c0c-0000-4000-8000-00000000a070";

@@ -1,23 +1,23 @@
-// Rotation activity layer (issue 5) against the emulator with the real @azure/keyvault-keys clients:
+// Rotation activity layer against the emulator with the real @azure/keyvault-keys clients:
 // inventory from list pages, on-demand rotation with the policy's expiry, idempotence by rotation id,
 // staged retirement after the grace period (clock shift), foreign versions, HSM notices, role errors.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { eventGridEngineOf } from "../../emulator/eventgrid/eventGridPlugin";
-import { createRotationDeps } from "../../shared/activities/rotationDepsFromSettings";
+import { createRotationDeps } from "../../shared/rotation/activities/depsFromSettings";
 import { startSubscriber } from "./eventgridSupport";
-import { disableKeyVersion } from "../../shared/activities/rotationDisableKeyVersion";
-import type { RotationDeps, RotationInstance } from "../../shared/activities/rotationDeps";
-import { ensureRotationPolicy } from "../../shared/activities/rotationEnsurePolicy";
-import { listDueKeys } from "../../shared/activities/rotationListDueKeys";
-import { listKeyVersions } from "../../shared/activities/rotationListKeyVersions";
-import { publishNotices } from "../../shared/activities/rotationPublishNotices";
-import { recordForeignVersion } from "../../shared/activities/rotationRecordForeignVersion";
-import { retireKeyVersions } from "../../shared/activities/rotationRetireKeyVersions";
-import { rotateKeyVersion } from "../../shared/activities/rotationRotateKeyVersion";
-import { setVersionExpiry } from "../../shared/activities/rotationSetVersionExpiry";
-import { verifyKeyVersion } from "../../shared/activities/rotationVerifyKeyVersion";
+import { disableKeyVersion } from "../../shared/rotation/activities/disableKeyVersion";
+import type { RotationDeps, RotationInstance } from "../../shared/rotation/activities/deps";
+import { ensureRotationPolicy } from "../../shared/rotation/activities/ensurePolicy";
+import { listDueKeys } from "../../shared/rotation/activities/listDueKeys";
+import { listKeyVersions } from "../../shared/rotation/activities/listKeyVersions";
+import { publishNotices } from "../../shared/rotation/activities/publishNotices";
+import { recordForeignVersion } from "../../shared/rotation/activities/recordForeignVersion";
+import { retireKeyVersions } from "../../shared/rotation/activities/retireKeyVersions";
+import { rotateKeyVersion } from "../../shared/rotation/activities/rotateKeyVersion";
+import { setVersionExpiry } from "../../shared/rotation/activities/setVersionExpiry";
+import { verifyKeyVersion } from "../../shared/rotation/activities/verifyKeyVersion";
 import { LifecycleError } from "../../shared/errors/lifecycleError";
 import { parseActivityFailure } from "../../shared/errors/parseActivityFailure";
 import { validateLifecycleEventData } from "../../shared/events/validateLifecycleEventData";

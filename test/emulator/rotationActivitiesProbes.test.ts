@@ -1,11 +1,11 @@
-// Verification probes of the rotation activity layer (issue 5): a crypto round trip that fits the key type and
+// Verification probes of the rotation activity layer: a crypto round trip that fits the key type and
 // key_ops, against the exact version id, through the real CryptographyClient and the emulator's HSM / vault.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RotationDeps, RotationInstance } from "../../shared/activities/rotationDeps";
-import { ensurePolicyAndRotate } from "../../shared/activities/rotationEnsureAndRotate";
-import { versionFactsOf } from "../../shared/activities/rotationKeyFacts";
-import { rotateKeyVersion } from "../../shared/activities/rotationRotateKeyVersion";
-import { verifyKeyVersion } from "../../shared/activities/rotationVerifyKeyVersion";
+import type { RotationDeps, RotationInstance } from "../../shared/rotation/activities/deps";
+import { ensurePolicyAndRotate } from "../../shared/rotation/activities/ensureAndRotate";
+import { versionFactsOf } from "../../shared/rotation/activities/keyFacts";
+import { rotateKeyVersion } from "../../shared/rotation/activities/rotateKeyVersion";
+import { verifyKeyVersion } from "../../shared/rotation/activities/verifyKeyVersion";
 import { createKeyClients } from "../../shared/hsm/keyClients";
 import { startTestEmulator, type TestEmulator } from "../support/emulator";
 

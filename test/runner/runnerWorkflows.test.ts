@@ -148,13 +148,13 @@ describe('durable orchestrations on the runner (real DurableClient over HTTP)', 
 
 describe('SDK/host divergences are detected, not silently mis-run', () => {
   it('durable-js #99: try/catch around a fail-fast Task.all with retries fails with an explanation', async () => {
-    const r = await run('issue99', 'div-99');
+    const r = await run('failFastAllWithRetry', 'div-99');
     expect(r.status).toBe('Failed');
     expect(String(r.output)).toMatch(/disagree on task id 2.*activity:sayHello.*timer.*#99/s);
   });
 
   it('durable-js #629: retryTimeoutInMilliseconds fails with an explanation instead of hanging', async () => {
-    const r = await run('issue629', 'div-629');
+    const r = await run('retryTimeout', 'div-629');
     expect(r.status).toBe('Failed');
     expect(String(r.output)).toContain('retryTimeoutInMilliseconds elapsed');
     expect(String(r.output)).toContain('#629');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyRestoreFailure } from "../../shared/activities/drillGetRestoreStatus";
+import { classifyRestoreFailure } from "../../shared/drill/activities/getRestoreStatus";
 import { isoFromSeconds, toAdminJobSnapshot } from "../../shared/drill/adminJobSnapshot";
 
 describe("classifyRestoreFailure", () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadSettings } from "../../shared/config/settings";
 import { assessDrillConfig, assessDrillIdentity } from "../../shared/drill/assessDrillSafety";
 import { normaliseHsmUrl } from "../../shared/drill/normaliseHsmUrl";
-import { guardDrillTarget } from "../../shared/activities/drillTargetGuard";
+import { guardDrillTarget } from "../../shared/drill/activities/targetGuard";
 
 const settingsWith = (hsms: string, drillPairs: string) =>
   loadSettings({

@@ -1,0 +1,280 @@
+/**
+ * Orchestration `hsmBackup`: one full backup of one HSM for one night, instance id `backup:{hsm}:{night}`.
+ *
+ *   [wait until scheduledFor] → pre-backup check (polled) → start or adopt the job → monitor with durable
+ *   timers → manifest → verify → [copy] → retention → BackupCompleted + audit
+ *
+ * A failed JOB is started again after a growing backoff (`jobAttempts`); transient activity failures are
+ * retried by durable (`callActivityWithRetry`). When nothing more can help, BackupFailed + audit are
+ * recorded and the orchestration fails with `[Code] cause. Fix: …`, so summaries and monitors see it.
+ *
+ * Deterministic: imports only names, types, errors and pure decisions; time comes from
+ * `context.df.currentUtcDateTime`; every try/catch wraps ONE task, never a `Task.all`.
+ */
+import type { OrchestrationContext, OrchestrationHandler, RetryOptions, Task } from "durable-functions";
+import type { BackupCompletedData, BackupFailedData } from "../../events/lifecycleEventData";
+import type { ErrorCode } from "../../errors/errorCode";
+import { formatFailureMessage } from "../../errors/lifecycleError";
+import { parseActivityFailure } from "../../errors/parseActivityFailure";
+import { nextBackupPoll, type PolledJobStatus } from "../nextBackupPoll";
+import { activityNames } from "../../names";
+import type { PreBackupCheckOutput } from "../activities/preCheck";
+import type { StartBackupOutput } from "../activities/start";
+import type { WriteBackupManifestOutput } from "../activities/manifestWrite";
+import type { VerifyBackupOutput } from "../activities/verify";
+import type { CopyBackupOutput } from "../activities/copy";
+import type { ApplyBackupRetentionOutput } from "../activities/retentionApply";
+import type { RecordBackupOutcomeInput, RecordBackupOutcomeOutput } from "../activities/audit";
+import type { ActivityRetryPolicy, BackupRunInput } from "../runInput";
+import { callActivity } from "../../durable/callActivity";
+
+/** Builds durable's RetryOptions (an SDK class, so the registration passes the constructor in). */
+export type RetryOptionsFactory = (policy: ActivityRetryPolicy) => RetryOptions;
+
+export interface BackupFailure {
+  code: ErrorCode;
+  /** `[Code] cause. Fix: …` */
+  message: string;
+  stage: "preCheck" | "start" | "job" | "manifest" | "verify" | "copy";
+}
+
+export interface BackupRunResult {
+  kind: "completed";
+  hsmName: string;
+  night: string;
+  jobId: string;
+  adopted: boolean;
+  /** Backup jobs started (or adopted) by this run. */
+  attempts: number;
+  /** Status polls of the job that succeeded. */
+  polls: number;
+  folder: string;
+  folderUrl: string;
+  manifestDigest: string;
+  verifiedAt: string;
+  /** Time between the job's end (HSM clock) and this run noticing it (orchestration clock). */
+  noticedAfterMs: number;
+  copy: { copied: number; alreadyPresent: number; destinationUrl: string } | null;
+  retention: { deleted: string[]; kept: number } | { error: string } | null;
+  /** Earlier job attempts that failed (cause per attempt). */
+  jobFailures: string[];
+  record: RecordBackupOutcomeOutput | { error: string };
+}
+
+type Step<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; detail: string };
+
+type Outcome = { kind: "succeeded"; folderUri: string; startTime: string; endTime: string; polls: number; noticedAt: Date } | { kind: "failed" | "timedOut"; code: ErrorCode; message: string; polls: number };
+
+/** Job failures a new job can cure; others (missing container, roles, firewall, SAS) need a person. */
+const RETRYABLE_JOB_CODES: readonly ErrorCode[] = ["JobFailed", "StorageUnreachable", "ServiceUnavailable", "Throttled", "Unexpected"];
+
+export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): OrchestrationHandler {
+  return function* backupHsm(context: OrchestrationContext): Generator<Task, BackupRunResult, any> {
+    const input = checkInput(context.df.getInput());
+    const hsm = { hsmName: input.hsmName, hsmUrl: input.hsmUrl };
+    const retry = retryOptions(input.activityRetry);
+    const runId = context.df.instanceId;
+    const jobFailures: string[] = [];
+    let lastJobId: string | null = null;
+
+    function* call<T>(name: string, activityInput: unknown): Generator<Task, Step<T>, any> {
+      try {
+        return { ok: true, value: yield* callActivity<T>(context, retry, name, activityInput) };
+      } catch (e) {
+        const f = parseActivityFailure(e);
+        return { ok: false, code: f.code, detail: f.detail };
+      }
+    }
+
+    function* fail(stage: BackupFailure["stage"], code: ErrorCode, message: string): Generator<Task, never, any> {
+      const failure: BackupFailure = { code, message: message.startsWith(`[${code}]`) ? message : formatFailureMessage(code, message), stage };
+      const data: BackupFailedData = {
+        hsmName: input.hsmName,
+        jobId: lastJobId,
+        errorCode: code,
+        message: failure.message.slice(0, 2048),
+        runId,
+        failedAt: context.df.currentUtcDateTime.toISOString(),
+      };
+      context.df.setCustomStatus({ stage: "failed", code, jobId: lastJobId });
+      yield* record({ outcome: "failed", night: input.night, data, details: { stage, jobFailures } });
+      throw new Error(failure.message);
+    }
+
+    function* record(outcome: RecordBackupOutcomeInput): Generator<Task, RecordBackupOutcomeOutput | { error: string }, any> {
+      // Plain callActivity: the activity never throws for publish/audit problems, and a bug in it must not
+      // turn a good backup into a failed run.
+      try {
+        return yield* callActivity<RecordBackupOutcomeOutput>(context, undefined, activityNames.recordBackupOutcome, outcome);
+      } catch (e) {
+        return { error: parseActivityFailure(e).detail };
+      }
+    }
+
+    /**
+     * Polls one job to its end with durable timers between polls (no worker is held while it runs). `shown` stays
+     * in the custom status on every poll, so an operator (or `status`) sees e.g. that the job was adopted.
+     */
+    function* monitor(jobId: string, kind: "preCheck" | "backup", shown: Record<string, unknown> = {}): Generator<Task, Outcome, any> {
+      const watchStartedAt = context.df.currentUtcDateTime;
+      let polls = 0;
+      for (;;) {
+        const status: Step<PolledJobStatus> = yield* call<PolledJobStatus>(activityNames.getBackupStatus, { ...hsm, jobId });
+        polls++;
+        if (!status.ok) return { kind: "failed", code: status.code, message: formatFailureMessage(status.code, status.detail), polls };
+        const now = context.df.currentUtcDateTime;
+        if (kind === "preCheck" && status.value.status === "Succeeded") {
+          // A pre-backup check writes nothing, so it succeeds without a folder.
+          return { kind: "succeeded", folderUri: "", startTime: status.value.startTime, endTime: status.value.endTime ?? now.toISOString(), polls, noticedAt: now };
+        }
+        const next = nextBackupPoll(status.value, { now, watchStartedAt, timeoutMs: input.jobTimeoutMs, intervalMs: input.pollIntervalMs });
+        if (next.kind === "succeeded") return { ...next, polls, noticedAt: now };
+        if (next.kind === "failed" || next.kind === "timedOut") return { kind: next.kind, code: next.error.code, message: next.error.message, polls };
+        context.df.setCustomStatus({ stage: "monitoring", ...shown, jobId, polls });
+        yield context.df.createTimer(new Date(next.fireAt));
+      }
+    }
+
+    // 1. Not before the night's scheduled time (a starter that runs early, or a test's virtual clock).
+    if (input.scheduledFor !== undefined && Date.parse(input.scheduledFor) > context.df.currentUtcDateTime.getTime()) {
+      context.df.setCustomStatus({ stage: "waiting", until: input.scheduledFor });
+      yield context.df.createTimer(new Date(input.scheduledFor));
+    }
+
+    // 2. Pre-backup check: storage reachable and writable for the HSM, nothing written.
+    context.df.setCustomStatus({ stage: "preCheck" });
+    // A 409 (a job holds the HSM's slot) is a permanent failure: the activity returns it at once, without
+    // durable retries, so it reaches the adoption path below; only transient failures are retried.
+    const pre: Step<PreBackupCheckOutput> = yield* call<PreBackupCheckOutput>(activityNames.preBackupCheck, hsm);
+    if (pre.ok) {
+      const checked = yield* monitor(pre.value.jobId, "preCheck");
+      if (checked.kind !== "succeeded") yield* fail("preCheck", checked.code, checked.message);
+    } else if (pre.code !== "Conflict") {
+      yield* fail("preCheck", pre.code, pre.detail);
+    }
+    // A Conflict means an admin job holds the HSM's single slot: if it is a backup, startBackup adopts it.
+
+    // 3. Start (or adopt) and monitor; a failed job is started again after a growing backoff.
+    let done: Extract<Outcome, { kind: "succeeded" }> | undefined;
+    let started: StartBackupOutput | undefined;
+    let attempts = 0;
+    let delayMs = input.jobRetryDelayMs;
+    while (done === undefined) {
+      attempts++;
+      context.df.setCustomStatus({ stage: "starting", attempt: attempts });
+      const start: Step<StartBackupOutput> = yield* call<StartBackupOutput>(activityNames.startBackup, hsm);
+      if (!start.ok) yield* fail("start", start.code, start.detail);
+      else started = start.value;
+      if (started === undefined) continue; // unreachable: fail() throws
+      lastJobId = started.jobId;
+      const shown = { adopted: started.adopted, attempt: attempts };
+      context.df.setCustomStatus({ stage: "monitoring", ...shown, jobId: started.jobId, polls: 0 });
+      const outcome = yield* monitor(started.jobId, "backup", shown);
+      if (outcome.kind === "succeeded") {
+        done = outcome;
+        break;
+      }
+      jobFailures.push(`attempt ${attempts} (job ${started.jobId}): ${outcome.message}`);
+      const retryable = outcome.kind === "failed" && RETRYABLE_JOB_CODES.includes(outcome.code);
+      if (!retryable || attempts >= input.jobAttempts) {
+        const tried = attempts > 1 ? ` (${attempts} backup jobs tried; earlier: ${jobFailures.slice(0, -1).join(" | ")})` : "";
+        yield* fail("job", outcome.code, `${outcome.message}${tried}`);
+      }
+      context.df.setCustomStatus({ stage: "backoff", attempt: attempts, lastFailure: outcome.code, retryInMs: delayMs });
+      yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + delayMs));
+      delayMs *= 2;
+    }
+    if (done === undefined || started === undefined) throw new Error("[Unexpected] backup loop ended without a job.");
+
+    // 4. Manifest, then verification (only a re-listed, re-hashed backup is "verified").
+    context.df.setCustomStatus({ stage: "manifest", jobId: started.jobId });
+    const manifest: Step<WriteBackupManifestOutput> = yield* call<WriteBackupManifestOutput>(activityNames.writeBackupManifest, {
+      ...hsm,
+      jobId: started.jobId,
+      folderUri: done.folderUri,
+      startTime: done.startTime,
+      endTime: done.endTime,
+    });
+    if (!manifest.ok) return yield* fail("manifest", manifest.code, manifest.detail);
+    context.df.setCustomStatus({ stage: "verify", folder: manifest.value.folder });
+    const verified: Step<VerifyBackupOutput> = yield* call<VerifyBackupOutput>(activityNames.verifyBackup, { folder: manifest.value.folder });
+    if (!verified.ok) return yield* fail("verify", verified.code, verified.detail);
+
+    // 5. Optional copy (e.g. into an immutable container), digests checked by the activity.
+    let copy: BackupRunResult["copy"] = null;
+    if (input.copy) {
+      context.df.setCustomStatus({ stage: "copy", folder: manifest.value.folder });
+      const copied: Step<CopyBackupOutput> = yield* call<CopyBackupOutput>(activityNames.copyBackup, { folder: manifest.value.folder });
+      if (!copied.ok) return yield* fail("copy", copied.code, `${copied.detail} (The backup ${manifest.value.folder} itself is verified and kept.)`);
+      copy = { copied: copied.value.copied, alreadyPresent: copied.value.alreadyPresent, destinationUrl: copied.value.destinationUrl };
+    }
+
+    // 6. Retention: planned by the activity from the live listing; a retention problem never fails a good backup.
+    let retention: BackupRunResult["retention"] = null;
+    if (input.retention !== null) {
+      context.df.setCustomStatus({ stage: "retention" });
+      const applied: Step<ApplyBackupRetentionOutput> = yield* call<ApplyBackupRetentionOutput>(activityNames.applyBackupRetention, {
+        policy: input.retention,
+        now: context.df.currentUtcDateTime.toISOString(),
+        dryRun: false,
+        hsmName: input.hsmName,
+      });
+      retention = applied.ok ? { deleted: applied.value.deleted, kept: applied.value.plan.keep.length } : { error: formatFailureMessage(applied.code, applied.detail) };
+    }
+
+    // 7. BackupCompleted + audit.
+    const folderUrl = done.folderUri;
+    const data: BackupCompletedData = {
+      hsmName: input.hsmName,
+      jobId: started.jobId,
+      folderUrl,
+      startedAt: done.startTime,
+      completedAt: done.endTime,
+      durationMs: Math.max(0, Date.parse(done.endTime) - Date.parse(done.startTime)),
+      verified: true,
+      runId,
+    };
+    const noticedAfterMs = Math.max(0, done.noticedAt.getTime() - Date.parse(done.endTime));
+    const details = { adopted: started.adopted, attempts, polls: done.polls, jobFailures, folder: manifest.value.folder, manifestDigest: manifest.value.manifestDigest, copy, retention };
+    const recorded = yield* record({ outcome: "completed", night: input.night, data, details });
+    context.df.setCustomStatus({ stage: "completed", jobId: started.jobId, folder: manifest.value.folder });
+    return {
+      kind: "completed",
+      hsmName: input.hsmName,
+      night: input.night,
+      jobId: started.jobId,
+      adopted: started.adopted,
+      attempts,
+      polls: done.polls,
+      folder: manifest.value.folder,
+      folderUrl,
+      manifestDigest: manifest.value.manifestDigest,
+      verifiedAt: verified.value.verifiedAt,
+      noticedAfterMs,
+      copy,
+      retention,
+      jobFailures,
+      record: recorded,
+    };
+  };
+}
+
+/** Bad input fails the run at once with what is wrong (nothing is started). */
+function checkInput(raw: unknown): BackupRunInput {
+  const i = (raw ?? {}) as Partial<BackupRunInput>;
+  const problems: string[] = [];
+  if (typeof i.hsmName !== "string" || i.hsmName === "") problems.push("hsmName");
+  if (typeof i.hsmUrl !== "string" || !i.hsmUrl.startsWith("https://")) problems.push("hsmUrl (https)");
+  if (typeof i.night !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(i.night)) problems.push("night (yyyy-MM-dd)");
+  for (const k of ["pollIntervalMs", "jobRetryDelayMs"] as const) if (typeof i[k] !== "number" || !(i[k] >= 0)) problems.push(k);
+  if (typeof i.jobTimeoutMs !== "number" || !(i.jobTimeoutMs > 0)) problems.push("jobTimeoutMs");
+  if (typeof i.jobAttempts !== "number" || !Number.isInteger(i.jobAttempts) || i.jobAttempts < 1) problems.push("jobAttempts (>= 1)");
+  const r = i.activityRetry;
+  if (typeof r !== "object" || r === null || !(r.firstRetryIntervalMs > 0) || !(r.maxAttempts >= 1)) problems.push("activityRetry");
+  if (typeof i.copy !== "boolean") problems.push("copy");
+  if (i.retention === undefined) problems.push("retention (or null)");
+  if (problems.length > 0) {
+    throw new Error(formatFailureMessage("BadParameter", `hsmBackup input is missing or has invalid ${problems.join(", ")}. Fix: start it through the backup timer (nightlyBackupInputs builds the input from the settings).`));
+  }
+  return i as BackupRunInput;
+}

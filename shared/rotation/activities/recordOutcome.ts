@@ -1,0 +1,83 @@
+import type { ContainerClient } from "@azure/storage-blob";
+import { redactSecrets } from "../../errors/redactSecrets";
+import { LifecycleEventType } from "../../events/lifecycleEventTypes";
+import type { LifecyclePublisher, PublishOutcome } from "../../events/lifecyclePublisher";
+import type { RotationOutcomeInput } from "../eventInput";
+import { storageFailure } from "../../storage/storageFailure";
+import type { RotationStarterClient } from "./durableStatus";
+import { scheduleRetirement, type ScheduleRetirementOutput } from "./scheduleRetirement";
+
+/** What `recordRotationOutcome` needs: the lifecycle topic and the audit container (either may be absent). */
+export interface RotationAuditDeps {
+  publisher?: LifecyclePublisher;
+  /** `AUDIT_CONTAINER`; created on first use. */
+  auditContainer?: ContainerClient;
+  /** The durable client, for the retirement start (absent: a requested retirement is reported as not started). */
+  starter?: RotationStarterClient;
+  now(): Date;
+}
+
+export interface RecordRotationOutcomeOutput {
+  event: PublishOutcome;
+  audit: { written: true; blob: string } | { written: false; error: string };
+  retirement?: ScheduleRetirementOutput | { kind: "failed"; instanceId: string; error: string };
+}
+
+/**
+ * Activity `recordRotationOutcome`: publishes KeyRotated / KeyRotationFailed to the lifecycle topic and writes
+ * one audit record (`{AUDIT_CONTAINER}/rotation/{instance}/{key}/{time}-{type}.json`). Neither can fail the
+ * rotation it reports on: a topic or storage outage comes back as a value that the orchestration keeps.
+ * The event id is deterministic (from the rotation instance id), so a replayed publish is a duplicate
+ * subscribers can drop.
+ */
+export async function recordRotationOutcome(input: RotationOutcomeInput, deps: RotationAuditDeps): Promise<RecordRotationOutcomeOutput> {
+  const time = new Date(input.time);
+  let event: PublishOutcome;
+  if (deps.publisher === undefined) {
+    event = { kind: "failed", id: input.id, type: input.type, attempts: 0, error: "no lifecycle publisher configured (LIFECYCLE_TOPIC_ENDPOINT)" };
+  } else if (input.type === "KeyRotated") {
+    event = await deps.publisher.publish({ type: LifecycleEventType.KeyRotated, id: input.id, time, data: input.data });
+  } else {
+    event = await deps.publisher.publish({ type: LifecycleEventType.KeyRotationFailed, id: input.id, time, data: input.data });
+  }
+  const out: RecordRotationOutcomeOutput = { event, audit: await writeAudit(input, event, deps) };
+  if (input.retirement !== undefined) {
+    const { instanceId } = input.retirement;
+    try {
+      if (deps.starter === undefined) throw new Error("no durable client given to recordRotationOutcome");
+      out.retirement = await scheduleRetirement(input.retirement, deps.starter);
+    } catch (e) {
+      // Old versions then stay enabled longer (the next rotation's retirement disables them): reported, not thrown.
+      out.retirement = { kind: "failed", instanceId, error: (e as Error).message ?? String(e) };
+    }
+  }
+  return out;
+}
+
+async function writeAudit(input: RotationOutcomeInput, event: PublishOutcome, deps: RotationAuditDeps): Promise<RecordRotationOutcomeOutput["audit"]> {
+  if (deps.auditContainer === undefined) return { written: false, error: "no audit container configured" };
+
+  const recordedAt = deps.now().toISOString();
+  const blob = `rotation/${input.data.instance}/${input.data.keyName}/${recordedAt.replace(/[:.]/g, "")}-${input.type}.json`;
+  const record = {
+    schema: "hsm-lifecycle/audit/rotation",
+    schemaVersion: 1,
+    recordedAt,
+    type: input.type,
+    eventId: input.id,
+    data: input.data,
+    ...(input.details === undefined ? {} : { details: input.details }),
+    event: { kind: event.kind, ...(event.kind === "failed" ? { error: event.error } : {}) },
+    ...(input.retirement === undefined ? {} : { retirement: input.retirement.instanceId }),
+  };
+  // A failure message may quote a service answer: redact before it is stored.
+  const text = redactSecrets(JSON.stringify(record, null, 2));
+  try {
+    await deps.auditContainer.createIfNotExists();
+    await deps.auditContainer.getBlockBlobClient(blob).upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: "application/json" } });
+    return { written: true, blob };
+  } catch (e) {
+    const failure = storageFailure(e, "writing the rotation audit record", `${deps.auditContainer.url.split("?")[0] ?? ""}/${blob}`);
+    return { written: false, error: failure.message };
+  }
+}

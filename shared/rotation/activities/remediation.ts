@@ -1,0 +1,96 @@
+import { rotationInstances, type Settings } from "../../config/settings";
+import { parseIncomingEvents, type KeyEvent } from "../../events/incomingEvent";
+import { KeyVaultEventType } from "../../events/lifecycleEventTypes";
+import { orchestrationNames } from "../../names";
+import { recordInstanceId, rotationStartDecision } from "../dedupe";
+import type { RecordKeyVersionInput, RotateKeyInput } from "../types";
+import type { RotationPolicy } from "../policyTypes";
+import { normaliseVaultHost, rotationInstanceId } from "../rotationIds";
+import type { RotationInstance } from "./deps";
+import { isAlreadyStarted, readInstanceStatus, type RotationStarterClient } from "./durableStatus";
+
+export interface RemediationDeps {
+  settings: Pick<Settings, "hsms" | "vaults" | "eventSources">;
+  /** The validated rotation policy (read per event batch, so a policy edit applies at once). */
+  loadPolicy: () => Promise<RotationPolicy>;
+  client: RotationStarterClient;
+  log: (line: string) => void;
+}
+
+export type RemediationOutcome =
+  | { kind: "rejected"; eventId?: string; reason: string }
+  | { kind: "started"; eventId: string; orchestration: string; instanceId: string; replaces?: string }
+  | { kind: "duplicate"; eventId: string; instanceId: string; reason: string };
+
+const acceptedTypes = [KeyVaultEventType.KeyNearExpiry, KeyVaultEventType.KeyExpired, KeyVaultEventType.KeyNewVersionCreated];
+
+/**
+ * The Event Grid remediation path. Each event is validated (`parseIncomingEvents`: schema, configured source,
+ * type, internal consistency, key host of a configured vault/HSM); anything else is rejected with a logged
+ * reason and starts nothing. KeyNearExpiry / KeyExpired start `rotateKey` under `rotate:{vault}:{key}:{version}`
+ * — the id the sweep uses too — after checking durable's status for it, so duplicates, redeliveries and the
+ * sweep never rotate a key version twice. The orchestration decides with the policy (KeyExpired is always
+ * due, so it rotates at once). KeyNewVersionCreated starts `recordKeyVersion`: recorded and verified, never
+ * rotated.
+ */
+export async function handleKeyEvents(body: unknown, deps: RemediationDeps): Promise<RemediationOutcome[]> {
+  const instances = rotationInstances(deps.settings as Settings);
+  const byHost = new Map(instances.map((i) => [normaliseVaultHost(i.url), { name: i.name, kind: i.kind, url: i.url } satisfies RotationInstance]));
+  const results = await parseIncomingEvents(
+    body,
+    { allowedSources: deps.settings.eventSources, allowedTypes: acceptedTypes, allowedKeyHosts: instances.map((i) => new URL(i.url).host) },
+    deps.log,
+  );
+  const outcomes: RemediationOutcome[] = [];
+  let policy: RotationPolicy | undefined;
+  for (const r of results) {
+    if (r.kind === "rejected") {
+      outcomes.push(r.eventId === undefined ? { kind: "rejected", reason: r.reason } : { kind: "rejected", eventId: r.eventId, reason: r.reason });
+      continue;
+    }
+    const event = r.event;
+    const instance = byHost.get(normaliseVaultHost(event.keyId));
+    if (instance === undefined) {
+      const reason = `key ${event.keyId} belongs to no configured primary HSM or vault (drill targets are never rotated)`;
+      deps.log(`event ${event.id} rejected, no action taken: ${reason}`);
+      outcomes.push({ kind: "rejected", eventId: event.id, reason });
+      continue;
+    }
+    if (event.type !== KeyVaultEventType.KeyNewVersionCreated) policy ??= await deps.loadPolicy();
+    outcomes.push(await start(event, instance, policy, deps));
+  }
+  return outcomes;
+}
+
+async function start(event: KeyEvent, instance: RotationInstance, policy: RotationPolicy | undefined, deps: RemediationDeps): Promise<RemediationOutcome> {
+  const rotateId = rotationInstanceId({ vaultUrl: instance.url, name: event.keyName, version: event.version });
+  let orchestration: string;
+  let instanceId: string;
+  let input: RotateKeyInput | RecordKeyVersionInput;
+  if (event.type === KeyVaultEventType.KeyNewVersionCreated) {
+    orchestration = orchestrationNames.recordKeyVersion;
+    instanceId = recordInstanceId(rotateId);
+    input = { instance, name: event.keyName, version: event.version, runId: event.id };
+  } else {
+    orchestration = orchestrationNames.rotateKey;
+    instanceId = rotateId;
+    const trigger = event.type === KeyVaultEventType.KeyExpired ? "expired" : "nearExpiry";
+    input = { instance, name: event.keyName, version: event.version, trigger, runId: event.id, ...(policy === undefined ? {} : { policy }) };
+  }
+  const decision = rotationStartDecision(await readInstanceStatus(deps.client, instanceId));
+  if (!decision.start) {
+    deps.log(`event ${event.id} (${event.type} ${instance.name}/${event.keyName}/${event.version}): ${instanceId} ${decision.reason}; not started again`);
+    return { kind: "duplicate", eventId: event.id, instanceId, reason: decision.reason };
+  }
+  try {
+    await deps.client.startNew(orchestration, { instanceId, input });
+  } catch (e) {
+    if (!isAlreadyStarted(e)) throw e;
+    deps.log(`event ${event.id}: ${instanceId} was started concurrently by another delivery; not started again`);
+    return { kind: "duplicate", eventId: event.id, instanceId, reason: "started concurrently" };
+  }
+  deps.log(`event ${event.id} (${event.type} ${instance.name}/${event.keyName}/${event.version}): started ${orchestration} ${instanceId}`);
+  const out: RemediationOutcome = { kind: "started", eventId: event.id, orchestration, instanceId };
+  if (decision.replaces !== undefined) out.replaces = decision.replaces;
+  return out;
+}

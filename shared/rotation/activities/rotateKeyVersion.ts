@@ -1,0 +1,127 @@
+import { LifecycleError } from "../../errors/lifecycleError";
+import type { KeyVaultKey } from "../../hsm/keyClients";
+import { addDuration, parseIsoDuration } from "../isoDuration";
+import type { RotationDeps, RotationInstance } from "./deps";
+import { ensureRotationPolicy } from "./ensurePolicy";
+import { rotationFailure } from "./failure";
+import { versionFactsOf, type VersionFacts } from "./keyFacts";
+
+export interface RotateKeyVersionInput {
+  instance: RotationInstance;
+  name: string;
+  /** The version the rotation instance id names (`rotate:{vault}:{key}:{version}`): rotate only while it is current. */
+  fromVersion: string;
+  /** The rule's `newVersionExpiry`: the new version expires this long after its creation. */
+  newVersionExpiry?: string;
+}
+
+export interface RotatedVersion {
+  name: string;
+  previousVersion: string;
+  version: string;
+  /** Exact versioned id, for the probes and the KeyRotated event. */
+  keyId: string;
+  createdOn?: string;
+  expiresOn?: string;
+  keyType?: string;
+  keyOps: string[];
+  /** Whether this call changed the new version's expiry to the policy's. */
+  expirySet: boolean;
+  /** The new version as the service returned it (public key, key_ops, state): `verifyKeyVersion` probes it without a GET. */
+  newKey: VersionFacts;
+  /**
+   * The version replaced, from the GET this activity makes anyway (only when this call rotated): its state is
+   * checked without another request. Absent for `alreadyRotated`, whose GET returned the newer version.
+   */
+  previousKey?: VersionFacts;
+}
+
+/**
+ * `rotated`: this call created the new version. `alreadyRotated`: the key's current version is no longer
+ * `fromVersion` (an earlier attempt of this same rotation, the service, or a person made one), so nothing
+ * is rotated again; the orchestration verifies that version instead.
+ */
+export type RotateKeyVersionOutput = ({ kind: "rotated" } & RotatedVersion) | ({ kind: "alreadyRotated" } & RotatedVersion);
+
+/**
+ * Creates a new version of one key on demand (`KeyClient.rotateKey`) and sets its expiry per policy.
+ * Idempotent for the deterministic rotation id: a durable retry after a crash between "rotated" and
+ * "recorded" sees the key already moved on and reports `alreadyRotated`, so a key never rotates twice
+ * for the same version. Throws `LifecycleError` (role, not found, throttled…) for everything else.
+ */
+export async function rotateKeyVersion(input: RotateKeyVersionInput, deps: RotationDeps): Promise<RotateKeyVersionOutput> {
+  const { instance, name, fromVersion } = input;
+  if (fromVersion.trim() === "") {
+    throw new LifecycleError("BadParameter", `rotateKeyVersion for ${instance.name}/${name} got no fromVersion. Fix: pass the version the rotation id names (from listDueKeys or the event).`);
+  }
+  const client = deps.clients.keys(instance.url);
+  let current: KeyVaultKey;
+  try {
+    current = await client.getKey(name);
+  } catch (e) {
+    throw rotationFailure(e, instance, "getKey", name);
+  }
+  const currentVersion = current.properties.version ?? "";
+  if (currentVersion.toLowerCase() !== fromVersion.toLowerCase()) {
+    // Someone moved the key on already; only an expiry that is missing altogether is filled in, so a
+    // deliberate expiry chosen by whoever rotated is left alone.
+    const fill = current.properties.expiresOn === undefined;
+    const final = fill ? await applyExpiry(current, input, deps) : current;
+    deps.log?.(`rotate ${instance.name}/${name}: already at ${currentVersion} (not ${fromVersion}); not rotating again`);
+    return { kind: "alreadyRotated", ...describe(final, fromVersion, fill && final !== current) };
+  }
+
+  let rotated: KeyVaultKey;
+  try {
+    rotated = await client.rotateKey(name);
+  } catch (e) {
+    if (!needsPolicyFirst(e, instance)) throw rotationFailure(e, instance, "rotateKey", name);
+    // Managed HSM refuses an on-demand rotate until the key has a rotation policy: set it and retry once.
+    const ensure: Parameters<typeof ensureRotationPolicy>[0] = { instance, name };
+    if (input.newVersionExpiry !== undefined) ensure.newVersionExpiry = input.newVersionExpiry;
+    await ensureRotationPolicy(ensure, deps);
+    try {
+      rotated = await client.rotateKey(name);
+    } catch (e2) {
+      throw rotationFailure(e2, instance, "rotateKey", name);
+    }
+  }
+  const final = await applyExpiry(rotated, input, deps);
+  deps.log?.(`rotated ${instance.name}/${name}: ${fromVersion} -> ${rotated.properties.version ?? "?"}`);
+  return { kind: "rotated", ...describe(final, fromVersion, final !== rotated), previousKey: versionFactsOf(current) };
+}
+
+/** Sets `expiresOn = createdOn + newVersionExpiry` unless it already is that (within a second). */
+async function applyExpiry(key: KeyVaultKey, input: RotateKeyVersionInput, deps: RotationDeps): Promise<KeyVaultKey> {
+  if (input.newVersionExpiry === undefined || key.properties.createdOn === undefined || key.properties.version === undefined) return key;
+  const wanted = addDuration(key.properties.createdOn, parseIsoDuration(input.newVersionExpiry));
+  const has = key.properties.expiresOn?.getTime();
+  if (has !== undefined && Math.abs(has - wanted.getTime()) < 1000) return key;
+  try {
+    return await deps.clients.keys(input.instance.url).updateKeyProperties(input.name, key.properties.version, { expiresOn: wanted });
+  } catch (e) {
+    throw rotationFailure(e, input.instance, "updateKeyProperties (set expiry)", `${input.name}/${key.properties.version}`);
+  }
+}
+
+function describe(key: KeyVaultKey, previousVersion: string, expirySet: boolean): RotatedVersion {
+  const p = key.properties;
+  const out: RotatedVersion = {
+    name: key.name,
+    previousVersion,
+    version: p.version ?? "",
+    keyId: key.id ?? "",
+    keyOps: [...(key.keyOperations ?? [])],
+    expirySet,
+    newKey: versionFactsOf(key),
+  };
+  if (p.createdOn !== undefined) out.createdOn = p.createdOn.toISOString();
+  if (p.expiresOn !== undefined) out.expiresOn = p.expiresOn.toISOString();
+  if (key.keyType !== undefined) out.keyType = key.keyType;
+  return out;
+}
+
+function needsPolicyFirst(e: unknown, instance: RotationInstance): boolean {
+  const err = e as { statusCode?: number; message?: string };
+  return instance.kind === "managedHsm" && err.statusCode === 400 && /rotation policy/i.test(err.message ?? "");
+}

@@ -1,0 +1,193 @@
+/**
+ * Per-key rotation, instance id `rotate:{vault}:{key}:{version}`:
+ * resolve the rule (event-started only) → make the service rotation policy match and rotate (one activity,
+ * idempotent per version) → verify the new version on the HSM (from the rotate's answer, no GET) and check
+ * the previous one's state → publish KeyRotated or
+ * KeyRotationFailed and write the audit record → start the `retireVersions` orchestration, which waits out the grace period.
+ *
+ * Retirement runs in its own instance so a sweep batch waits for rotations and verifications only, not for
+ * grace periods of days. Every expected outcome is a value; activity failures (after durable retries) become
+ * `failed` with the error code and the step, so one key's missing role never stops the other keys of a batch.
+ * Deterministic: time only from `currentUtcDateTime`, no I/O, no settings.
+ */
+import type { OrchestrationContext, RetryOptions, Task } from "durable-functions";
+import type { EnsurePolicyAndRotateOutput } from "../activities/ensureAndRotate";
+import type { ListKeyVersionsOutput } from "../activities/listKeyVersions";
+import type { RotateKeyVersionOutput } from "../activities/rotateKeyVersion";
+import type { RecordRotationOutcomeOutput } from "../activities/recordOutcome";
+import type { VerifyKeyVersionOutput } from "../activities/verifyKeyVersion";
+import { parseActivityFailure } from "../../errors/parseActivityFailure";
+import type { KeyRotatedData, KeyRotationFailedData } from "../../events/lifecycleEventData";
+import { activityNames } from "../../names";
+import { decideRotation } from "../decideRotation";
+import { addDuration, parseIsoDuration } from "../isoDuration";
+import { selectRule } from "../selectRule";
+import { retirementInstanceId } from "../dedupe";
+import type { RotationOutcomeInput } from "../eventInput";
+import type { RetireVersionsInput, RotateKeyInput, RotateKeyOutput, RotationRuleSettings } from "../types";
+import { callActivity } from "../../durable/callActivity";
+
+type Stage = Extract<RotateKeyOutput, { kind: "failed" }>["stage"];
+
+/** Attempts per step (durable retries); publishing and the retirement start have their own, smaller budget. */
+export const ROTATION_ATTEMPTS = 3;
+
+export function rotateKeyOrchestrator(retry: RetryOptions) {
+  return function* rotateKey(context: OrchestrationContext): Generator<Task, RotateKeyOutput, unknown> {
+    const input = context.df.getInput<RotateKeyInput>();
+    const { instance, name, version } = input;
+    const base = { instance: instance.name, name };
+    let stage: Stage = "resolve";
+    let rule: RotationRuleSettings | undefined = input.rule;
+    let rotated: Extract<RotateKeyVersionOutput, { kind: "rotated" | "alreadyRotated" }>;
+    let verified: Extract<VerifyKeyVersionOutput, { kind: "verified" }>;
+    try {
+      if (rule === undefined) {
+        const resolved = yield* resolveRule(context, input, retry);
+        if (resolved.kind === "skip") return { kind: "skipped", ...base, version, reason: resolved.reason };
+        rule = resolved.rule;
+      }
+      // Policy first (Managed HSM refuses an on-demand rotate without one; no service auto-rotation on top),
+      // then the rotate itself, in one activity: both are idempotent, so a crash in between repeats neither.
+      stage = "rotate";
+      const rotateInput: { instance: typeof instance; name: string; fromVersion: string; newVersionExpiry?: string } = { instance, name, fromVersion: version };
+      if (rule.newVersionExpiry !== undefined) rotateInput.newVersionExpiry = rule.newVersionExpiry;
+      rotated = yield* callActivity<EnsurePolicyAndRotateOutput>(context, retry, activityNames.ensurePolicyAndRotate, rotateInput);
+
+      stage = "verify";
+      const verification = yield* callActivity<VerifyKeyVersionOutput>(context, retry, activityNames.verifyKeyVersion, {
+        instance,
+        name,
+        version: rotated.version,
+        // The rotate's own answers: verification then sends no GET, only the probe's round trip(s).
+        key: rotated.newKey,
+        previousVersion: version,
+        ...(rotated.previousKey === undefined ? {} : { previousKey: rotated.previousKey }),
+      });
+      if (verification.kind === "failed") {
+        const published = yield* publishFailure(context, input, retry, "VerificationFailed", `new version ${rotated.version} failed verification: ${verification.reason}`, rotated.version);
+        // Nothing is retired: the old version stays the one consumers can fall back to.
+        return { kind: "failed", ...base, version, stage, code: "VerificationFailed", message: verification.reason, published };
+      }
+      verified = verification;
+    } catch (e) {
+      const failure = parseActivityFailure(e);
+      if (!context.df.isReplaying) context.warn(`rotate ${instance.name}/${name}/${version} failed at ${stage}: [${failure.code}] ${failure.detail}`);
+      const published = yield* publishFailure(context, input, retry, failure.code, failure.detail, null);
+      return { kind: "failed", ...base, version, stage, code: failure.code, message: failure.detail, published };
+    }
+
+    const at = context.df.currentUtcDateTime.toISOString();
+    const retireId = retirementInstanceId(context.df.instanceId, rotated.version);
+    const supersededAt = rotated.createdOn === undefined ? context.df.currentUtcDateTime : new Date(rotated.createdOn);
+    const retire: RetireVersionsInput = {
+      instance,
+      name,
+      currentVersion: rotated.version,
+      gracePeriod: rule.gracePeriod,
+      firstPassAt: addDuration(supersededAt, parseIsoDuration(rule.gracePeriod)).toISOString(),
+    };
+    const data: KeyRotatedData = {
+      instance: instance.name,
+      instanceKind: instance.kind,
+      keyName: name,
+      keyId: rotated.keyId,
+      newVersion: rotated.version,
+      previousVersion: version,
+      trigger: input.trigger,
+      runId: input.runId,
+      rotatedAt: rotated.createdOn ?? at,
+      expiresOn: rotated.expiresOn ?? null,
+    };
+    const published = yield* publish(context, retry, {
+      type: "KeyRotated",
+      id: `rotated:${context.df.instanceId}`,
+      time: at,
+      data,
+      details: { kind: rotated.kind, rule: rule.name, checks: verified.checks, previous: verified.previous ?? null },
+      // The same activity starts `retireVersions`; a failed start leaves old versions enabled longer, no more.
+      retirement: { instanceId: retireId, input: retire },
+    });
+
+    const out: RotateKeyOutput = {
+      kind: rotated.kind,
+      ...base,
+      previousVersion: version,
+      version: rotated.version,
+      checks: verified.checks,
+      published,
+      retirement: retireId,
+    };
+    if (rotated.expiresOn !== undefined) out.expiresOn = rotated.expiresOn;
+    return out;
+  };
+}
+
+/**
+ * Event-started rotations: decide from the key's own listing (tags, expiry, creation) with the same
+ * `decideRotation` the sweep and `plan` use, so an event never rotates a key the policy would not.
+ */
+function* resolveRule(
+  context: OrchestrationContext,
+  input: RotateKeyInput,
+  retry: RetryOptions,
+): Generator<Task, { kind: "rotate"; rule: RotationRuleSettings } | { kind: "skip"; reason: string }, unknown> {
+  const { instance, name, version, policy } = input;
+  if (policy === undefined) return { kind: "skip", reason: "no rule and no policy in the input (starter bug)" };
+  const listed = yield* callActivity<ListKeyVersionsOutput>(context, retry, activityNames.listKeyVersions, { instance, name });
+  if (listed.current === undefined) return { kind: "skip", reason: "the key has no versions (deleted?)" };
+  if (listed.current.toLowerCase() !== version.toLowerCase()) {
+    return { kind: "skip", reason: `stale: the key is at version ${listed.current}, not ${version}; nothing to rotate for this version` };
+  }
+  const listing = listed.versions.find((v) => v.version === listed.current) ?? { name };
+  const decision = decideRotation({ ...listing, name }, instance, policy, context.df.currentUtcDateTime, { versionCount: listed.versions.length });
+  if (decision.kind !== "rotate") {
+    const why = decision.kind === "skip" ? `${decision.reason}${decision.detail === undefined ? "" : `: ${decision.detail}`}${decision.nextDueOn === undefined ? "" : ` (due ${decision.nextDueOn})`}` : `notDue (only the notice stage ${decision.stage} is reached)`;
+    return { kind: "skip", reason: `policy: ${why}` };
+  }
+  const selection = selectRule(policy, instance.name, { name, ...(listing.tags === undefined ? {} : { tags: listing.tags }) });
+  if (selection.kind !== "rule") return { kind: "skip", reason: "policy: no rule" };
+  const rule: RotationRuleSettings = { name: selection.rule.name, gracePeriod: selection.rule.gracePeriod };
+  if (selection.rule.newVersionExpiry !== undefined) rule.newVersionExpiry = selection.rule.newVersionExpiry;
+  return { kind: "rotate", rule };
+}
+
+function* publishFailure(
+  context: OrchestrationContext,
+  input: RotateKeyInput,
+  retry: RetryOptions,
+  code: string,
+  message: string,
+  currentVersion: string | null,
+): Generator<Task, boolean, unknown> {
+  const at = context.df.currentUtcDateTime.toISOString();
+  const data: KeyRotationFailedData = {
+    instance: input.instance.name,
+    instanceKind: input.instance.kind,
+    keyName: input.name,
+    currentVersion: currentVersion ?? input.version,
+    trigger: input.trigger,
+    errorCode: /^[A-Za-z][A-Za-z0-9]{1,63}$/.test(code) ? code : "Unexpected",
+    message: message.slice(0, 1000),
+    attempts: ROTATION_ATTEMPTS,
+    runId: input.runId,
+    failedAt: at,
+  };
+  return yield* publish(context, retry, { type: "KeyRotationFailed", id: `rotation-failed:${context.df.instanceId}`, time: at, data, details: { code, message } });
+}
+
+/**
+ * Publishes the outcome event and writes the audit record. Never fails the rotation: a failed publish or
+ * audit write is logged and reported as `published: false`.
+ */
+export function* publish(context: OrchestrationContext, retry: RetryOptions, request: RotationOutcomeInput): Generator<Task, boolean, unknown> {
+  try {
+    const outcome = yield* callActivity<RecordRotationOutcomeOutput>(context, retry, activityNames.recordRotationOutcome, request);
+    if (outcome.audit.written === false && !context.df.isReplaying) context.warn(`${request.type} ${request.id}: audit record not written: ${outcome.audit.error}`);
+    if (outcome.retirement?.kind === "failed" && !context.df.isReplaying) context.warn(`${request.id}: retirement ${outcome.retirement.instanceId} not started: ${outcome.retirement.error}`);
+    return outcome.event.kind === "published";
+  } catch (e) {
+    if (!context.df.isReplaying) context.warn(`${request.type} ${request.id} not published: ${parseActivityFailure(e).detail}`);
+    return false;
+  }
+}
