@@ -118,8 +118,7 @@ function pythonSuite(py: string): void {
         // Production-style URL: the SDK splits folder URLs into container and folder by the first path segment.
         containerUrl: `http://${AZURITE_ACCOUNT_NAME}.blob.localhost:${azurite.port}/${CONTAINER}`,
         sas: azurite.containerSas(CONTAINER, "crdwl"),
-        pollingIntervalSeconds: 0.5,
-      });
+        });
       expect(out.backupStatus).toBe("Succeeded");
       expect(out.folderUrl).toMatch(FOLDER);
       expect(out.restoreStatus).toBe("Succeeded");

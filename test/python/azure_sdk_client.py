@@ -178,29 +178,28 @@ def scenario_backup(request, credential):
     kw = client_kwargs(request)
     keys = KeyClient(request["hsmUrl"], credential, **kw)
     backup_client = KeyVaultBackupClient(request["hsmUrl"], credential, **kw)
-    # Only the wait between polls is shortened; what is polled and how is the SDK's own.
-    poll = {"_polling_interval": request["pollingIntervalSeconds"]}
+    # The SDK's own polling, interval included (5 s unless the service's Retry-After says otherwise).
     out = {}
     full = keys.create_rsa_key("py-bk-full", size=2048, hardware_protected=True)
     single = keys.create_ec_key("py-bk-single", curve="P-256", hardware_protected=True)
-    poller = backup_client.begin_backup(request["containerUrl"], request["sas"], **poll)
+    poller = backup_client.begin_backup(request["containerUrl"], request["sas"])
     result = poller.result()
     out["backupStatus"] = poller.status()
     out["folderUrl"] = result.folder_url
     for name in ("py-bk-full", "py-bk-single"):
         keys.begin_delete_key(name).result()
         keys.purge_deleted_key(name)
-    restore = backup_client.begin_restore(result.folder_url, request["sas"], **poll)
+    restore = backup_client.begin_restore(result.folder_url, request["sas"])
     restore.wait()
     out["restoreStatus"] = restore.status()
     out["afterFullRestore"] = {"full": keys.get_key("py-bk-full").id == full.id, "single": keys.get_key("py-bk-single").id == single.id}
     keys.begin_delete_key("py-bk-single").result()
     keys.purge_deleted_key("py-bk-single")
-    selective = backup_client.begin_restore(result.folder_url, request["sas"], key_name="py-bk-single", **poll)
+    selective = backup_client.begin_restore(result.folder_url, request["sas"], key_name="py-bk-single")
     selective.wait()
     out["selectiveStatus"] = selective.status()
     out["afterSelectiveRestore"] = keys.get_key("py-bk-single").id == single.id
-    bad = backup_client.begin_restore(result.folder_url.rsplit("/", 1)[0] + "/mhsm-nothere-2020010100000000", request["sas"], **poll)
+    bad = backup_client.begin_restore(result.folder_url.rsplit("/", 1)[0] + "/mhsm-nothere-2020010100000000", request["sas"])
     try:
         bad.wait()
         out["missingFolder"] = bad.status()
