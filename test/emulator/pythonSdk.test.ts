@@ -125,6 +125,7 @@ function pythonSuite(py: string): void {
       expect(out.afterFullRestore).toEqual({ full: true, single: true });
       expect(out.selectiveStatus).toBe("Succeeded");
       expect(out.afterSelectiveRestore).toBe(true);
+      expect(out.selectiveExistingStatus).toBe("Succeeded");
       expect(out.missingFolder.status).toBe("Failed");
       expect(out.missingFolder.message).toMatch(/does not exist/);
 

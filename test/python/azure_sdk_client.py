@@ -199,6 +199,10 @@ def scenario_backup(request, credential):
     selective.wait()
     out["selectiveStatus"] = selective.status()
     out["afterSelectiveRestore"] = keys.get_key("py-bk-single").id == single.id
+    # Again, now that the key exists: the service succeeds and keeps the versions the key has.
+    again = backup_client.begin_restore(result.folder_url, request["sas"], key_name="py-bk-single")
+    again.wait()
+    out["selectiveExistingStatus"] = again.status()
     bad = backup_client.begin_restore(result.folder_url.rsplit("/", 1)[0] + "/mhsm-nothere-2020010100000000", request["sas"])
     try:
         bad.wait()
