@@ -1,6 +1,6 @@
 /**
  * EmulatorOptions (what startEmulator takes) and the CLI flag parser that produces them.
- * Instance syntax: `NAME=PORT[,security-domain=OTHER][,purge-protection=true][,retention-days=7..90]`.
+ * Instance syntax: `NAME=PORT[,security-domain=OTHER|,recovery][,purge-protection=true][,retention-days=7..90]`.
  */
 import type { EmulatorServices } from "./http/requestContext";
 import { isGuid } from "./identity/tokenRequest";
@@ -22,6 +22,8 @@ export interface InstanceSpec {
   softDeleteRetentionDays?: number;
   /** HSM only: its own capacity model, or false for none; default: EmulatorOptions.capacity. */
   capacity?: CapacitySettings | false;
+  /** HSM only: start as a new, not activated HSM awaiting a security domain download or upload (first start). */
+  recovery?: boolean;
 }
 
 export interface TopicSpec {
@@ -98,9 +100,10 @@ export function parseInstanceSpec(kind: InstanceKind, text: string): InstanceSpe
   for (const extra of extras) {
     const [k, v] = extra.split("=");
     if (k === "security-domain" && kind === "managedHsm" && v) spec.securityDomain = v;
+    else if (k === "recovery" && kind === "managedHsm" && v === undefined) spec.recovery = true;
     else if (k === "purge-protection" && (v === "true" || v === "false")) spec.purgeProtection = v === "true";
     else if (k === "retention-days" && v !== undefined && /^\d+$/.test(v)) spec.softDeleteRetentionDays = Number(v);
-    else throw new UsageError(`Unknown or invalid instance option "${extra}" in "${text}". Known: ${kind === "managedHsm" ? "security-domain=OTHER, " : ""}purge-protection=true|false, retention-days=7..90.`);
+    else throw new UsageError(`Unknown or invalid instance option "${extra}" in "${text}". Known: ${kind === "managedHsm" ? "security-domain=OTHER, recovery, " : ""}purge-protection=true|false, retention-days=7..90.`);
   }
   return spec;
 }
@@ -125,6 +128,8 @@ export function validateOptions(o: EmulatorOptions): void {
     if (i.securityDomain === undefined) continue;
     const other = o.instances.find((x) => x.name === i.securityDomain);
     if (other === undefined || other.kind !== "managedHsm") throw new UsageError(`"${i.name}" shares the security domain of "${i.securityDomain}", which is not an --hsm instance.`);
+    if (i.recovery === true) throw new UsageError(`"${i.name}" cannot both start in recovery mode and share "${i.securityDomain}"'s security domain: a recovery HSM takes its domain by upload.`);
+    if (other.recovery === true) throw new UsageError(`"${i.name}" cannot share the security domain of "${other.name}", which starts in recovery mode (its domain is not settled yet).`);
     if (other.securityDomain !== undefined && other.securityDomain !== other.name) throw new UsageError(`"${i.securityDomain}" itself shares another HSM's security domain; point "${i.name}" at the owner instead.`);
   }
 }
@@ -269,7 +274,7 @@ export function parseCli(argv: string[]): ParsedCli {
         break;
       }
       default:
-        throw new UsageError(`Unknown argument "${a}". Usage: main.js [--state-dir DIR] [--hsm NAME=PORT[,security-domain=OTHER]]... [--vault NAME=PORT]... [--topic NAME=PORT]... [--blob CONNECTION_STRING] [--admin OID]... [--restore-backup-window-minutes N] [--subscribe SOURCE=URL[,types=T1;T2]]... [--identity PORT [--identity-default-oid OID] [--managed-identity CLIENT_ID]...] [--azure-host-names] [--capacity [--partitions 1..3] [--time-scale N] [--queue-limit N]]  |  main.js token --state-dir DIR --oid OID [--audience managedhsm|vault|URL] [--expires-in SECONDS]`);
+        throw new UsageError(`Unknown argument "${a}". Usage: main.js [--state-dir DIR] [--hsm NAME=PORT[,security-domain=OTHER|,recovery]]... [--vault NAME=PORT]... [--topic NAME=PORT]... [--blob CONNECTION_STRING] [--admin OID]... [--restore-backup-window-minutes N] [--subscribe SOURCE=URL[,types=T1;T2]]... [--identity PORT [--identity-default-oid OID] [--managed-identity CLIENT_ID]...] [--azure-host-names] [--capacity [--partitions 1..3] [--time-scale N] [--queue-limit N]]  |  main.js token --state-dir DIR --oid OID [--audience managedhsm|vault|URL] [--expires-in SECONDS]`);
     }
   }
   if (command === "token") {

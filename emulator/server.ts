@@ -30,6 +30,8 @@ import { registerAdminRoutes } from "./admin/adminRoutes";
 import { registerCryptoRoutes } from "./routes/cryptoRoutes";
 import { registerKeyRoutes } from "./routes/keyRoutes";
 import { registerRbacRoutes } from "./routes/rbacRoutes";
+import { initSecurityDomainState } from "./securitydomain/securityDomainState";
+import { registerSecurityDomainRoutes } from "./securitydomain/securityDomainRoutes";
 import { loadOrCreateSecurityDomain } from "./securityDomain";
 import { ensureTls } from "./tls";
 import { eventGridPlugin, isEventGridPlugin } from "./eventgrid/eventGridPlugin";
@@ -108,6 +110,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
         ...capacityFor(spec, options),
       }),
     );
+    if (spec.kind === "managedHsm") initSecurityDomainState(instanceMap.get(spec.name) as Instance, spec.recovery === true);
   }
   // Persist first-start seeding (admin role assignments) before anyone can observe it.
   await Promise.all([...instanceMap.values()].map((i) => i.commit()));
@@ -125,6 +128,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   registerCryptoRoutes(routes);
   registerRbacRoutes(routes);
   registerAdminRoutes(routes);
+  registerSecurityDomainRoutes(routes);
   for (const mod of options.routeModules ?? []) mod(routes, services);
 
   const servers: Server[] = [];

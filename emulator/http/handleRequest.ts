@@ -18,6 +18,7 @@ import type { Instance } from "../instance";
 import { resourceForHost } from "../instanceKind";
 import { normalizeScope } from "../rbac/rbacStore";
 import { handleControlRequest } from "../routes/controlRoutes";
+import { notActivatedError } from "../securitydomain/securityDomainRoutes";
 import type { EmulatorServices, RequestContext } from "./requestContext";
 import type { Reply, RouteTable } from "./routes";
 
@@ -161,6 +162,7 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
     if (route.kinds !== undefined && !route.kinds.includes(instance.kind)) {
       throw keyVaultErrors.badParameter(`${route.operationName} is not supported by a ${instance.kind === "managedHsm" ? "Managed HSM" : "Key Vault vault"}.`);
     }
+    if (!instance.activated && route.allowBeforeActivation !== true) throw notActivatedError();
     if (instance.restoreMode && route.allowDuringRestore !== true) throw keyVaultErrors.restoreInProgress();
     if (instance.capacity !== undefined) await instance.admitCapacity(route.operationName, params);
 
