@@ -161,6 +161,10 @@ describe("error model", () => {
       const badVersion = await emu.request("hsm1", "GET", `/${collection}/${unknownJob}/pending?api-version=1999-01-01`);
       expect(badVersion.status).toBe(400);
     }
+    // The security domain's status URL, likewise (this HSM was activated at creation).
+    const domain = await emu.request("hsm1", "GET", "/securitydomain/download/pending");
+    expect(domain.status).toBe(200);
+    expect(domain.body.status).toBe("Success");
     // Starting a job still needs one.
     const start = await emu.request("hsm1", "POST", "/backup", { body: {} });
     expect(start.status).toBe(400);
