@@ -96,7 +96,7 @@ export function parseTokenRequest(query: URLSearchParams, identities: Registered
       throw new IdentityRequestError(400, "BadRequest", `Unable to load the proper Managed Identity: "${chosen}" is not a GUID. Pass the identity's client id.`);
     }
     const id = chosen.toLowerCase();
-    const registered = identities.userAssigned.has(id) || identities.systemAssigned === id;
+    const registered = identities.userAssigned.has(id) || identities.systemAssigned?.toLowerCase() === id;
     if (!registered) {
       throw new IdentityRequestError(
         400,
