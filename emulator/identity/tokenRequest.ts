@@ -42,7 +42,6 @@ export class IdentityRequestError extends Error {
 }
 
 export interface TokenRequest {
-  protocol: IdentityProtocol;
   oid: string;
   /** The audience claim: the resource without `/.default` or a trailing slash. */
   aud: string;
@@ -104,7 +103,7 @@ export function parseTokenRequest(query: URLSearchParams, identities: Registered
         `Unable to load the proper Managed Identity: ${id} is not an identity of this app. Start the emulator with --managed-identity ${id} to attach it.`,
       );
     }
-    return { protocol, oid: id, aud, resource, clientId: id };
+    return { oid: id, aud, resource, clientId: id };
   }
   if (identities.systemAssigned === undefined) {
     throw new IdentityRequestError(
@@ -113,5 +112,5 @@ export function parseTokenRequest(query: URLSearchParams, identities: Registered
       "Unable to load the system-assigned managed identity: the emulator has none. Pass client_id of a user-assigned identity, or start the emulator with --identity-default-oid OID.",
     );
   }
-  return { protocol, oid: identities.systemAssigned, aud, resource, clientId: identities.systemAssigned };
+  return { oid: identities.systemAssigned, aud, resource, clientId: identities.systemAssigned };
 }
