@@ -46,6 +46,7 @@ const CLOCK_SKEW_SECONDS = 300;
 
 type Jose = typeof import("jose", { with: { "resolution-mode": "import" } });
 // jose is ESM-only; node >= 20.19 loads it through require(), which this CommonJS build emits.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an ESM-only package, loaded synchronously by require(esm) from this CommonJS build
 const jose = require("jose") as Jose;
 
 /** Mints an HS256 JWT (jose) for `oid` and audience `aud`. */

@@ -6,7 +6,9 @@
 import type { ECDSA } from "@noble/curves/abstract/weierstrass.js" with { "resolution-mode": "import" };
 import type { EcCurveName } from "./jwk.js";
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an ESM-only package, loaded synchronously by require(esm) from this CommonJS build
 const nist = require("@noble/curves/nist.js") as typeof import("@noble/curves/nist.js", { with: { "resolution-mode": "import" } });
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
 const { secp256k1 } = require("@noble/curves/secp256k1.js") as typeof import("@noble/curves/secp256k1.js", { with: { "resolution-mode": "import" } });
 
 export interface CurveParams {

@@ -17,6 +17,7 @@ import type { StoredKeyVersion } from "./keyModel";
 type Claims = Record<string, unknown>;
 type Jose = typeof import("jose", { with: { "resolution-mode": "import" } });
 // jose is ESM-only; node >= 20.19 loads it through require(), which this CommonJS build emits.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an ESM-only package, loaded synchronously by require(esm) from this CommonJS build
 const jose = require("jose") as Jose;
 
 /** The target token's claims, read (not verified: see above) by jose. */
