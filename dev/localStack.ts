@@ -223,7 +223,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       "--topic", `${STACK_NAMES.topic}=${ports[STACK_NAMES.topic] ?? 0}`,
       "--identity", String(ports["identity"] ?? 0),
       // Only the workflow identities get managed-identity tokens (the operator only when asked for, see the option).
-      ...(["rotation", "backup", "drill"] as const).flatMap((w) => ["--managed-identity", STACK_IDENTITIES[w]]),
+      ...(["rotation", "backup", "retention", "drill", "steward"] as const).flatMap((w) => ["--managed-identity", STACK_IDENTITIES[w]]),
       ...(options.operatorManagedIdentity === true ? ["--managed-identity", STACK_IDENTITIES.operator] : []),
       "--blob", appStorageConnectionString,
       "--admin", STACK_IDENTITIES.operator,
@@ -303,6 +303,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       identityEndpoint: ready.identity.endpoint,
       identityHeader,
       identities: { rotation: STACK_IDENTITIES.rotation, backup: STACK_IDENTITIES.backup, drill: STACK_IDENTITIES.drill },
+      operatorIdentity: options.operatorManagedIdentity === true,
       ...(options.settingsOverrides ? { overrides: options.settingsOverrides } : {}),
       warn: (line) => log(`settings: WARNING ${line}`),
     });
