@@ -6,6 +6,7 @@
 import { type EventGridEvent, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
 import { appSettings } from "../shared/app/appSettings";
+import { redactingLog } from "../shared/errors/redactSecrets";
 import { rotationInstances } from "../shared/config/settings";
 import { handleKeyEvents } from "../shared/rotation/activities/remediation";
 import { triggerNames } from "../shared/names";
@@ -18,10 +19,11 @@ df.app.client.eventGrid(triggerNames.keyEventGrid, {
       settings,
       loadPolicy: () => readRotationPolicyFile(settings.rotation.policyFile, rotationInstances(settings)),
       client,
-      log: (line) => context.log(line),
+      // Rejection reasons quote the (hostile) event: redacted before they reach the log.
+      log: redactingLog((line) => context.log(line)),
     });
     // Rejections are logged with their reason and start nothing; they are not errors of this delivery
     // (a retry would be rejected again), so the invocation succeeds and Event Grid does not redeliver.
-    for (const o of outcomes) if (o.kind === "rejected") context.warn(`key event rejected: ${o.reason}`);
+    for (const o of outcomes) if (o.kind === "rejected") redactingLog((line) => context.warn(line))(`key event rejected: ${o.reason}`);
   },
 });

@@ -8,6 +8,7 @@ import type { HsmIdentityReader } from "../hsmIdentity";
 import { SENTINEL_DAILY_GET_LIMIT } from "../singleKeyGetBudget";
 import { createLifecyclePublisher, lifecyclePublisherCredential } from "../../events/lifecyclePublisher";
 import { createKeyClients, readTlsCaFile } from "../../hsm/keyClients";
+import { redactingLog } from "../../errors/redactSecrets";
 import type { KeyVaultAdminClientOptions } from "../../hsm/adminPipeline";
 import { blobServiceClientFor } from "../../storage/blobServiceClientFor";
 import type { DrillDeps } from "./deps";
@@ -25,6 +26,7 @@ export interface DrillDepsOptions {
  * `azureHsmIdentityReader`). Build once per worker: pipelines and token caches are shared.
  */
 export function createDrillDeps(settings: Readonly<Settings>, credential: TokenCredential, options: DrillDepsOptions = {}): DrillDeps & DrillOutcomeDeps {
+  const log = options.log === undefined ? undefined : redactingLog(options.log);
   const ca = settings.tlsCaFile === undefined ? undefined : readTlsCaFile(settings.tlsCaFile);
   const adminOptions: KeyVaultAdminClientOptions = {};
   if (ca !== undefined) {
@@ -50,11 +52,11 @@ export function createDrillDeps(settings: Readonly<Settings>, credential: TokenC
       endpoint: settings.lifecycleTopic.endpoint,
       credential: lifecyclePublisherCredential(settings.lifecycleTopic.key, credential),
       ...(ca === undefined ? {} : { clientOptions: { tlsOptions: { ca } } }),
-      ...(options.log === undefined ? {} : { log: options.log }),
+      ...(log === undefined ? {} : { log }),
     }),
   };
   if (settings.storage.backupAuth === "sas") deps.storageSas = drillStorageSas(blobService, settings.storage.backupContainer, settings.adminJobTimeoutMs, options.now);
-  if (options.log !== undefined) deps.log = options.log;
+  if (log !== undefined) deps.log = log;
   if (options.now !== undefined) deps.now = options.now;
   return deps;
 }

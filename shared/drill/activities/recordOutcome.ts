@@ -2,6 +2,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { drillEventFor } from "../drillEventFor";
 import { DRILL_REPORT_SCHEMA, type DrillReport } from "../drillReport";
 import { LifecycleError } from "../../errors/lifecycleError";
+import { redactSecrets } from "../../errors/redactSecrets";
 import type { LifecyclePublisher, PublishOutcome } from "../../events/lifecyclePublisher";
 import { storageFailure } from "../../storage/storageFailure";
 
@@ -75,7 +76,8 @@ export async function recordDrillOutcome(input: RecordDrillOutcomeInput, deps: D
     event: outcome.kind === "failed" ? { type: event.type, id: outcome.id, outcome: outcome.kind, error: outcome.error } : { type: event.type, id: outcome.id, outcome: outcome.kind },
     recordedAt: (deps.now?.() ?? new Date()).toISOString(),
   };
-  const text = JSON.stringify(record, null, 2);
+  // Failures and the publish error may quote a service message: redact before it is stored.
+  const text = redactSecrets(JSON.stringify(record, null, 2));
   try {
     await deps.audit.createIfNotExists();
     await deps.audit.getBlockBlobClient(auditBlob).upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: "application/json; charset=utf-8" } });

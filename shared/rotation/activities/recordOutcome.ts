@@ -48,7 +48,7 @@ export async function recordRotationOutcome(input: RotationOutcomeInput, deps: R
       out.retirement = await scheduleRetirement(input.retirement, deps.starter);
     } catch (e) {
       // Old versions then stay enabled longer (the next rotation's retirement disables them): reported, not thrown.
-      out.retirement = { kind: "failed", instanceId, error: (e as Error).message ?? String(e) };
+      out.retirement = { kind: "failed", instanceId, error: redactSecrets((e as Error).message ?? String(e)) };
     }
   }
   return out;
