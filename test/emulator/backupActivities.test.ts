@@ -11,6 +11,7 @@ import { startAzurite, type AzuriteBlob } from "../support/azurite";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
 import { createBackupDeps, type BackupDeps } from "../../shared/backup/backupDeps";
+import { TEST_MANIFEST_KEY } from "../support/manifestKey";
 import { manifestBlobName, parseBackupManifest } from "../../shared/backup/backupManifest";
 import { LifecycleError } from "../../shared/errors";
 import { preBackupCheck } from "../../shared/backup/activities/preCheck";
@@ -38,7 +39,7 @@ const depsFor = (oid: string, o: { container?: string; backupAuth?: "managedIden
     credential: emu.credential(oid),
     hsmClientOptions: { tlsOptions: { ca: emu.ca }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
     blobService: o.blobService ?? azurite.blobServiceClient(),
-    settings: { adminJobTimeoutMs: 2 * 3_600_000, storage: { backupContainer: o.container ?? CONTAINER, backupAuth: o.backupAuth ?? "managedIdentity", ...(o.copyUrl ? { backupCopyContainerUrl: o.copyUrl } : {}) } },
+    settings: { adminJobTimeoutMs: 2 * 3_600_000, storage: { backupContainer: o.container ?? CONTAINER, backupAuth: o.backupAuth ?? "managedIdentity", manifestKey: TEST_MANIFEST_KEY, ...(o.copyUrl ? { backupCopyContainerUrl: o.copyUrl } : {}) } },
   });
 const hsm = () => ({ hsmName: "primary", hsmUrl });
 const container = (): ContainerClient => azurite.blobServiceClient().getContainerClient(CONTAINER);

@@ -73,7 +73,7 @@ function newInstances(before: ReadonlySet<string>): string[] {
 }
 
 function failedInstances(): string[] {
-  return runner.summary().instances.filter((i) => i.runtimeStatus === "Failed" || i.runtimeStatus === "Terminated").map((i) => i.instanceId);
+  return runner.summary().instances.filter((i) => i.status === "Failed" || i.status === "Terminated").map((i) => i.instanceId);
 }
 
 async function rejectedAuditRecords(): Promise<string[]> {

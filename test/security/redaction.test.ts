@@ -1,7 +1,9 @@
+import { createServer } from "node:http";
 import { describe, expect, it } from "vitest";
 import { createLifecyclePublisher } from "../../shared/events/lifecyclePublisher";
 import { LifecycleEventType } from "../../shared/events/lifecycleEventTypes";
 import { redactSecrets } from "../../shared/errors/redactSecrets";
+import { parseActivityFailure } from "../../shared/errors/parseActivityFailure";
 import { AzureKeyCredential } from "@azure/eventgrid";
 import { lifecycleSamples } from "../support/lifecycleEventSamples";
 
@@ -57,7 +59,6 @@ describe("redactSecrets: every form a credential takes in a service message", ()
 
 describe("lifecycle publisher: its log lines carry service messages, so they are redacted", () => {
   it("a failed publish whose service message quotes a SAS, a JWT and a topic key logs none of them", async () => {
-    const { createServer } = await import("node:http");
     // The attack: a topic (or a proxy in front of it) answers with a message quoting credentials.
     const server = createServer((_req, res) => {
       res.writeHead(500, { "content-type": "application/json" });
@@ -88,8 +89,7 @@ describe("lifecycle publisher: its log lines carry service messages, so they are
 });
 
 describe("activity failures: what orchestrations log, audit and publish", () => {
-  it("an unexpected activity error quoting a SAS and a token reaches the orchestration redacted", async () => {
-    const { parseActivityFailure } = await import("../../shared/errors/parseActivityFailure");
+  it("an unexpected activity error quoting a SAS and a token reaches the orchestration redacted", () => {
     const unexpected = parseActivityFailure(new Error(`GET https://a.blob.core.windows.net/c?sig=${SIG} failed; {"access_token":"0paque-access-token-3"}`));
     const coded = parseActivityFailure(new Error(`[Unexpected] storage said: bearer ${JWT}`));
     for (const f of [unexpected, coded]) {

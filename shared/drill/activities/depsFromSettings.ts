@@ -1,6 +1,9 @@
 import type { TokenCredential } from "@azure/core-auth";
 import type { Settings } from "../../config/settings";
 import { blobBackupCandidateSource } from "../blobBackupCandidateSource";
+import { manifestAuthenticator } from "../../backup/manifestAuthenticator";
+import { reportIgnoredManifests } from "../../backup/reportIgnoredManifests";
+import { LifecycleError } from "../../errors/lifecycleError";
 import { blobSingleKeyGetLedger } from "../blobSingleKeyGetLedger";
 import { drillStorageSas } from "../drillStorageSas";
 import { emulatorHsmIdentityReader } from "../emulatorHsmIdentityReader";
@@ -37,16 +40,23 @@ export function createDrillDeps(settings: Readonly<Settings>, credential: TokenC
   const blobService = blobServiceClientFor(settings.storage, credential);
   const backupContainer = blobService.getContainerClient(settings.storage.backupContainer);
   const reports = blobService.getContainerClient(settings.storage.drillReportsContainer);
+  const audit = blobService.getContainerClient(settings.storage.auditContainer);
+  if (settings.storage.manifestKey === undefined) {
+    throw new LifecycleError("SettingsInvalid", "BACKUP_MANIFEST_KEY is missing: a drill restores only authenticated backups. Fix: set the key the backup workflow uses.");
+  }
+  const backupContainerUrl = backupContainer.url.split("?")[0] ?? backupContainer.url;
+  const report = (ignored: Parameters<typeof reportIgnoredManifests>[0]): Promise<unknown> =>
+    reportIgnoredManifests(ignored, { workflow: "drill", container: backupContainerUrl, now: options.now?.() ?? new Date() }, { auditContainer: audit, ...(log === undefined ? {} : { log }) });
   const deps: DrillDeps & DrillOutcomeDeps = {
     settings,
     credential,
     keyClients: createKeyClients(credential, ca === undefined ? {} : { ca }),
     adminOptions,
     identityOf: ca === undefined ? azureHsmIdentityReader : emulatorHsmIdentityReader(ca),
-    backups: blobBackupCandidateSource(backupContainer),
-    backupContainerUrl: backupContainer.url.split("?")[0] ?? backupContainer.url,
+    backups: blobBackupCandidateSource(backupContainer, manifestAuthenticator(settings.storage.manifestKey), report),
+    backupContainerUrl,
     reports,
-    audit: blobService.getContainerClient(settings.storage.auditContainer),
+    audit,
     getLedger: blobSingleKeyGetLedger(reports, settings.identities.drill ?? "system-assigned", SENTINEL_DAILY_GET_LIMIT),
     publisher: createLifecyclePublisher({
       endpoint: settings.lifecycleTopic.endpoint,
