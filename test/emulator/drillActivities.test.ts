@@ -59,6 +59,7 @@ const settingsFor = (hsms: Record<string, string>, pairs: string): Settings =>
     LIFECYCLE_TOPIC_ENDPOINT: "https://topic.example.net/api/events",
     RTO_TARGET: "PT1H",
     RPO_TARGET: "P1D",
+    BACKUP_MANIFEST_KEY: TEST_MANIFEST_KEY,
   });
 
 function drillDeps(settings: Pick<Settings, "hsms" | "drillPairs" | "objectives">): DrillDeps {
