@@ -17,7 +17,7 @@ import type { BackupCandidate, BackupCandidateSource } from "./backupCandidate";
 export function blobBackupCandidateSource(
   container: ContainerClient,
   auth: ManifestAuthenticator,
-  report: (ignored: IgnoredManifest[]) => Promise<unknown> = async () => undefined,
+  report: (ignored: IgnoredManifest[], log?: (line: string) => void) => Promise<unknown> = async () => undefined,
 ): BackupCandidateSource {
   const containerUrl = container.url.split("?")[0] ?? "";
   const load = async (blob: string, verifiedAt: string | undefined): Promise<BackupCandidate | IgnoredManifest> => {
@@ -35,7 +35,7 @@ export function blobBackupCandidateSource(
     return candidate;
   };
   return {
-    async listBackups(hsmName) {
+    async listBackups(hsmName, log) {
       const ignored: IgnoredManifest[] = [];
       const records = await listBackupRecords(container, hsmName, { auth, onIgnored: (i) => ignored.push(i) });
       const out: BackupCandidate[] = [];
@@ -44,10 +44,10 @@ export function blobBackupCandidateSource(
         if ("reason" in loaded) ignored.push(loaded);
         else out.push(loaded);
       }
-      await report(ignored);
+      await report(ignored, log);
       return out;
     },
-    async getBackup(hsmName, folder) {
+    async getBackup(hsmName, folder, log) {
       const blob = manifestBlobName(folder);
       let metadata: Record<string, string> | undefined;
       try {
@@ -58,15 +58,15 @@ export function blobBackupCandidateSource(
       }
       const checked = authenticatedRecord(blob, metadata, auth);
       if (typeof checked === "string") {
-        await report([{ blob, reason: checked }]);
+        await report([{ blob, reason: checked }], log);
         return undefined;
       }
-      if (checked.unverifiedBecause !== undefined) await report([{ blob, reason: checked.unverifiedBecause }]);
+      if (checked.unverifiedBecause !== undefined) await report([{ blob, reason: checked.unverifiedBecause }], log);
       const record = checked.record;
       if (record.hsmName !== hsmName || record.folder !== folder) return undefined;
       const loaded = await load(blob, record.verified ? (record.verifiedAt ?? record.completedAt) : undefined);
       if ("reason" in loaded) {
-        await report([loaded]);
+        await report([loaded], log);
         return undefined;
       }
       return loaded;

@@ -92,7 +92,7 @@ export async function parseIncomingEvents(
   const bounds = jsonBounds(parsedBody, maxDepth, maxBodyBytes);
   if (bounds !== undefined) {
     const topId = typeof parsedBody === "object" && parsedBody !== null && !Array.isArray(parsedBody) ? (parsedBody as Record<string, unknown>)["id"] : undefined;
-    return [reject(log, `the body ${bounds}`, typeof topId === "string" ? topId.slice(0, 200) : undefined)];
+    return [reject(log, `the body ${bounds}`, typeof topId === "string" ? topId : undefined)];
   }
   const items = Array.isArray(parsedBody) ? (parsedBody as unknown[]) : [parsedBody];
   if (items.length === 0) return [reject(log, "the body holds no events")];
@@ -288,7 +288,9 @@ function unixSeconds(value: unknown): number | null | "invalid" {
   return typeof n === "number" && Number.isInteger(n) && n >= 0 ? n : "invalid";
 }
 
-function reject(log: (line: string) => void, reason: string, eventId?: string): IncomingEventResult {
+function reject(log: (line: string) => void, reason: string, rawEventId?: string): IncomingEventResult {
+  // The id is the sender's: bounded so a hostile one cannot flood the log or the audit record.
+  const eventId = rawEventId === undefined ? undefined : rawEventId.length > 200 ? `${rawEventId.slice(0, 200)}…` : rawEventId;
   log(`event ${eventId ?? "(no id)"} rejected, no action taken: ${reason}`);
   return eventId === undefined ? { kind: "rejected", reason } : { kind: "rejected", reason, eventId };
 }

@@ -45,8 +45,11 @@ export function createDrillDeps(settings: Readonly<Settings>, credential: TokenC
     throw new LifecycleError("SettingsInvalid", "BACKUP_MANIFEST_KEY is missing: a drill restores only authenticated backups. Fix: set the key the backup workflow uses.");
   }
   const backupContainerUrl = backupContainer.url.split("?")[0] ?? backupContainer.url;
-  const report = (ignored: Parameters<typeof reportIgnoredManifests>[0]): Promise<unknown> =>
-    reportIgnoredManifests(ignored, { workflow: "drill", container: backupContainerUrl, now: options.now?.() ?? new Date() }, { auditContainer: audit, ...(log === undefined ? {} : { log }) });
+  // The activity's own log when it passes one (per invocation), else the worker's.
+  const report = (ignored: Parameters<typeof reportIgnoredManifests>[0], activityLog?: (line: string) => void): Promise<unknown> => {
+    const sink = activityLog ?? log;
+    return reportIgnoredManifests(ignored, { workflow: "drill", container: backupContainerUrl, now: options.now?.() ?? new Date() }, { auditContainer: audit, ...(sink === undefined ? {} : { log: redactingLog(sink) }) });
+  };
   const deps: DrillDeps & DrillOutcomeDeps = {
     settings,
     credential,
