@@ -22,6 +22,7 @@ export const settingsCatalog: readonly SettingSpec[] = [
   { key: "STORAGE_ACCOUNT_URL", default: "", description: "Blob endpoint of the lifecycle storage account (backups, manifests, drill reports, audit), used with the app's managed identity. One of STORAGE_ACCOUNT_URL or STORAGE_CONNECTION_STRING is required." },
   { key: "STORAGE_CONNECTION_STRING", default: "", secret: true, description: "Connection string for the same account (local development with Azurite). Wins over STORAGE_ACCOUNT_URL when both are set." },
   { key: "BACKUP_CONTAINER", default: "hsm-backups", description: "Container the HSM writes full backups into; manifests sit next to each backup folder." },
+  { key: "BACKUP_MANIFEST_KEY", default: "", secret: true, description: "Secret (base64, at least 32 random bytes; a Key Vault reference in Azure) that authenticates backup manifests and their verified marks (HMAC-SHA256). Retention and drills ignore, log and audit any manifest that fails it. Required when HSMS is set." },
   { key: "BACKUP_AUTH", default: "managedIdentity", description: "How the HSM reaches the backup container: `managedIdentity` (the HSM's identity, Storage Blob Data Contributor) or `sas` (a short-lived user-delegation SAS, never logged)." },
   { key: "BACKUP_COPY_CONTAINER_URL", default: "", description: "Optional container URL (no SAS) that receives a server-side copy of each verified backup, e.g. an immutable container." },
   { key: "DRILL_REPORTS_CONTAINER", default: "drill-reports", description: "Container for drill reports (JSON and HTML)." },
