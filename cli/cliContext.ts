@@ -59,7 +59,7 @@ export function createCliContext(args: CliArgs): CliContext {
     keyClients: (workload) => {
       let clients = keyClients.get(workload);
       if (clients === undefined) {
-        clients = createKeyClients(credential(workload), ca === undefined ? {} : { ca });
+        clients = createKeyClients(credential(workload), { ...(ca === undefined ? {} : { ca }), emulatorMode: settings.emulatorMode });
         keyClients.set(workload, clients);
       }
       return clients;

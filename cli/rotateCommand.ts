@@ -71,7 +71,7 @@ export async function rotateCommand(ctx: CliContext, args: CliArgs, io: CliIo): 
     if (resolved === undefined) throw new Error(`[PolicyInvalid] Rule "${key.decision.rule}" of ${v.instance}/${key.name} is not in the policy. Fix: check ROTATION_POLICY_FILE.`);
     const rule: RotationRuleSettings = { name: resolved.name, gracePeriod: resolved.gracePeriod };
     if (resolved.newVersionExpiry !== undefined) rule.newVersionExpiry = resolved.newVersionExpiry;
-    const input: RotateKeyInput = { instance: { name: v.instance, kind: v.kind, url: instanceUrl(ctx, v.instance) }, name: key.name, version: key.version, trigger: "manual", runId, rule };
+    const input: RotateKeyInput = { instance: { name: v.instance, kind: v.kind }, name: key.name, version: key.version, trigger: "manual", runId, rule };
     await app.startOrchestration(orchestrationNames.rotateKey, key.instanceId, input);
     io.err(`${key.instanceId}: started (${key.decision.reason}, rule ${rule.name})`);
     results.push({ instance: v.instance, key: key.name, instanceId: key.instanceId, started: true });
@@ -97,12 +97,6 @@ export async function rotateCommand(ctx: CliContext, args: CliArgs, io: CliIo): 
     }
   }
   return failures === 0 ? 0 : 1;
-}
-
-function instanceUrl(ctx: CliContext, name: string): string {
-  const i = [...ctx.settings.hsms, ...ctx.settings.vaults].find((x) => x.name === name);
-  if (i === undefined) throw new Error(`[BadParameter] "${name}" is not configured.`);
-  return i.url;
 }
 
 async function dryRun(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {

@@ -62,6 +62,8 @@ export function buildStackSettings(input: StackSettingsInput): Record<string, st
     BACKUP_IDENTITY_CLIENT_ID: input.identities.backup,
     DRILL_IDENTITY_CLIENT_ID: input.identities.drill,
     HSM_TLS_CA_FILE: input.caFile,
+    // Every instance of the stack is the emulator on 127.0.0.1.
+    HSM_EMULATOR: "true",
   };
   const values: Record<string, string> = {};
   for (const spec of settingsCatalog) {

@@ -9,7 +9,7 @@ import { appSettings, scheduleSetting } from "../shared/app/appSettings";
 import { createBackupDeps, type BackupDeps } from "../shared/backup/backupDeps";
 import { createLifecyclePublisher, lifecyclePublisherCredential } from "../shared/events/lifecyclePublisher";
 import { credentialFor } from "../shared/hsm/workloadCredential";
-import { keyClientOptionsFor, readTlsCaFile } from "../shared/hsm/keyClients";
+import { readTlsCaFile } from "../shared/hsm/keyClients";
 import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
@@ -36,10 +36,9 @@ function deps(): BackupDeps {
   const settings = appSettings();
   const credential = credentialFor("backup", settings);
   const ca = settings.tlsCaFile === undefined ? undefined : readTlsCaFile(settings.tlsCaFile);
-  const firstHsm = settings.hsms[0]?.url ?? "https://unset.managedhsm.azure.net";
   backupDeps = createBackupDeps({
     credential,
-    hsmClientOptions: keyClientOptionsFor(firstHsm, ca),
+    hsmClientOptions: { ...(ca === undefined ? {} : { tlsOptions: { ca } }), ...(settings.emulatorMode ? { disableChallengeResourceVerification: true } : {}) },
     blobService: blobServiceClientFor(settings.storage, credential, STORAGE_RETRY),
     settings,
   });

@@ -1,5 +1,6 @@
 import { LifecycleError } from "../errors/lifecycleError";
 import { exactMs, parseIsoDuration } from "../rotation/isoDuration";
+import { isLoopbackHost } from "./loopbackHost";
 import { ncrontabProblem } from "./ncrontab";
 import { settingsCatalog } from "./settingsCatalog";
 
@@ -43,6 +44,12 @@ export interface Settings {
   adminJobTimeoutMs: number;
   pollerIntervalMs: number;
   tlsCaFile?: string;
+  /**
+   * HSM_EMULATOR=true: the HSMs and vaults are the local emulator, which answers challenges for the real
+   * resource names from a loopback address. Only then, and only for loopback hosts, is the SDK's
+   * challenge-resource check off and the emulator's self-report used for HSM identities.
+   */
+  emulatorMode: boolean;
   lifecycleTopic: { endpoint: string; key?: string };
   /** EVENT_SOURCES: ARM ids (Event Grid `topic` / CloudEvents `source`) the remediation trigger accepts. */
   eventSources: readonly string[];
@@ -192,6 +199,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     } else eventSources.push(source);
   }
   const tlsCaFile = read("HSM_TLS_CA_FILE");
+  const emulatorRaw = read("HSM_EMULATOR").toLowerCase();
+  if (emulatorRaw !== "true" && emulatorRaw !== "false") bad("HSM_EMULATOR", `"${emulatorRaw}" must be "true" or "false".`);
+  const emulatorMode = emulatorRaw === "true";
+  if (emulatorMode) {
+    // Emulator mode relaxes token-audience checks; it must never apply to a real (or look-alike) service.
+    for (const [key, urls] of [["HSMS", hsmUrls], ["VAULTS", vaultUrls]] as const) {
+      for (const [name, url] of urls) {
+        if (!isLoopbackHost(new URL(url).hostname)) bad("HSM_EMULATOR", `is true but ${key} "${name}" is not on a loopback address (${url}); emulator mode is for the local emulator only. Fix: set HSM_EMULATOR=false (Azure) or point ${key} at the emulator.`);
+      }
+    }
+  }
   const identities: Settings["identities"] = {};
   for (const [workload, key] of [["rotation", "ROTATION_IDENTITY_CLIENT_ID"], ["backup", "BACKUP_IDENTITY_CLIENT_ID"], ["drill", "DRILL_IDENTITY_CLIENT_ID"]] as const) {
     const clientId = read(key);
@@ -225,6 +243,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     lifecycleTopic: topicKey === "" ? { endpoint: topicEndpoint } : { endpoint: topicEndpoint, key: topicKey },
     eventSources,
     identities,
+    emulatorMode,
   };
   if (tlsCaFile !== "") settings.tlsCaFile = tlsCaFile;
   return deepFreeze(settings);

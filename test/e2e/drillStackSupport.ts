@@ -75,9 +75,9 @@ export async function verifiedBackupOfPrimary(stack: LocalStack): Promise<{ fold
     credential: stack.managedIdentityCredential("backup"),
     hsmClientOptions: { tlsOptions: { ca: stack.caPem }, disableChallengeResourceVerification: true },
     blobService: BlobServiceClient.fromConnectionString(stack.storageConnectionString),
-    settings: { adminJobTimeoutMs: 3_600_000, storage: { backupContainer: stack.settings["BACKUP_CONTAINER"]!, backupAuth: "managedIdentity" } },
+    settings: { hsms: [{ name: "primary", kind: "managedHsm", url: stack.urls.primary, role: "primary" }], adminJobTimeoutMs: 3_600_000, storage: { backupContainer: stack.settings["BACKUP_CONTAINER"]!, backupAuth: "managedIdentity" } },
   });
-  const hsm = { hsmName: "primary", hsmUrl: stack.urls.primary };
+  const hsm = { hsmName: "primary" };
   const { jobId } = await startBackup(hsm, deps);
   for (let i = 0; i < 600; i++) {
     const s = await getBackupStatus({ ...hsm, jobId }, deps);

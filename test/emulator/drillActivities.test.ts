@@ -36,7 +36,7 @@ import { verifyRestoredInventory } from "../../shared/drill/activities/verifyRes
 import { runCryptoProbes } from "../../shared/drill/activities/runCryptoProbes";
 import { verifyRoleAssignments } from "../../shared/drill/activities/verifyRoleAssignments";
 import { writeDrillReport } from "../../shared/drill/activities/writeReport";
-import { startTestEmulator, ADMIN_OID, type TestEmulator } from "../support/emulator";
+import { configuredInstancesOf, startTestEmulator, ADMIN_OID, type TestEmulator } from "../support/emulator";
 import { startAzurite, type AzuriteBlob } from "../support/azurite";
 
 const BACKUPS = "hsm-backups";
@@ -77,7 +77,7 @@ const pair = { primary: "primary", target: "dr" };
 
 /** A verified full backup of primary through the backup workflow's own activities. */
 async function verifiedBackupOfPrimary(duringJob?: () => Promise<void>): Promise<{ folder: string; jobId: string }> {
-  const hsm = { hsmName: "primary", hsmUrl: emu.url("primary") };
+  const hsm = { hsmName: "primary" };
   const { jobId } = await startBackup(hsm, backupDeps);
   await duringJob?.();
   for (let i = 0; i < 400; i++) {
@@ -170,7 +170,7 @@ beforeAll(async () => {
     credential: emu.credential(ADMIN_OID),
     hsmClientOptions: { tlsOptions: { ca: emu.ca }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
     blobService: azurite.blobServiceClient(),
-    settings: { adminJobTimeoutMs: 3_600_000, storage: { backupContainer: BACKUPS, backupAuth: "managedIdentity" } },
+    settings: { hsms: configuredInstancesOf(emu), adminJobTimeoutMs: 3_600_000, storage: { backupContainer: BACKUPS, backupAuth: "managedIdentity" } },
   });
 
   const keys = emu.keyClient("primary");

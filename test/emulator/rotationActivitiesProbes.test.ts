@@ -7,7 +7,7 @@ import { versionFactsOf } from "../../shared/rotation/activities/keyFacts";
 import { rotateKeyVersion } from "../../shared/rotation/activities/rotateKeyVersion";
 import { verifyKeyVersion } from "../../shared/rotation/activities/verifyKeyVersion";
 import { createKeyClients } from "../../shared/hsm/keyClients";
-import { startTestEmulator, type TestEmulator } from "../support/emulator";
+import { configuredInstancesOf, startTestEmulator, type TestEmulator } from "../support/emulator";
 
 const DAY = 86_400_000;
 let emu: TestEmulator;
@@ -17,9 +17,9 @@ let vault: RotationInstance;
 
 beforeAll(async () => {
   emu = await startTestEmulator({ hsms: ["probehsm"], vaults: ["probevault"] });
-  deps = { clients: createKeyClients(emu.credential(), { ca: emu.ca, retryOptions: { maxRetries: 0 } }) };
-  hsm = { name: "probehsm", kind: "managedHsm", url: emu.url("probehsm") };
-  vault = { name: "probevault", kind: "vault", url: emu.url("probevault") };
+  deps = { clients: createKeyClients(emu.credential(), { ca: emu.ca, emulatorMode: true, retryOptions: { maxRetries: 0 } }), instances: configuredInstancesOf(emu) };
+  hsm = { name: "probehsm", kind: "managedHsm" };
+  vault = { name: "probevault", kind: "vault" };
 }, 60_000);
 
 afterAll(async () => {

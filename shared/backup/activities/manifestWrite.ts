@@ -13,7 +13,6 @@ import { manifestMetadataKeys } from "../manifestMetadata";
 
 export interface WriteBackupManifestInput {
   hsmName: string;
-  hsmUrl: string;
   jobId: string;
   /** The folder URL the succeeded job reported. */
   folderUri: string;
@@ -39,7 +38,7 @@ export interface WriteBackupManifestOutput {
  * Idempotent: a retry rewrites the same manifest (only `createdAt` and the digest change).
  */
 export async function writeBackupManifest(input: WriteBackupManifestInput, deps: BackupDeps): Promise<WriteBackupManifestOutput> {
-  const { hsmName, hsmUrl } = checkHsmInput(input, "writeBackupManifest");
+  const { hsmName, hsmUrl } = checkHsmInput(input, deps, "writeBackupManifest");
   const { folder, folderUrl, containerUrl } = backupFolderParts(String(input.folderUri));
   for (const field of ["startTime", "endTime"] as const) {
     if (typeof input[field] !== "string" || Number.isNaN(Date.parse(input[field]))) {

@@ -20,27 +20,26 @@ export interface DrillDepsOptions {
 
 /**
  * The composition root of the drill activities (and `recordDrillOutcome`): everything runs as the drill's
- * identity (`credentialFor("drill", settings)`). With HSM_TLS_CA_FILE (the local emulator) the emulator's CA is
- * trusted and HSM identities come from its `/_emulator/info`; in Azure they come from the HSM's DNS name (see
- * `azureHsmIdentityReader`). Build once per worker: pipelines and token caches are shared.
+ * identity (`credentialFor("drill", settings)`). HSM_TLS_CA_FILE only adds a trusted CA. Only in emulator mode
+ * (HSM_EMULATOR=true, which the settings allow for loopback instances only) is the challenge-resource check off
+ * and do HSM identities come from the emulator's `/_emulator/info`; otherwise they come from the HSM's DNS name
+ * (see `azureHsmIdentityReader`). Build once per worker: pipelines and token caches are shared.
  */
 export function createDrillDeps(settings: Readonly<Settings>, credential: TokenCredential, options: DrillDepsOptions = {}): DrillDeps & DrillOutcomeDeps {
   const ca = settings.tlsCaFile === undefined ? undefined : readTlsCaFile(settings.tlsCaFile);
   const adminOptions: KeyVaultAdminClientOptions = {};
-  if (ca !== undefined) {
-    adminOptions.tlsOptions = { ca };
-    // The emulator answers for the real resource names from 127.0.0.1, so the SDK's host check must be off there.
-    adminOptions.disableChallengeResourceVerification = true;
-  }
+  if (ca !== undefined) adminOptions.tlsOptions = { ca };
+  // The emulator answers for the real resource names from 127.0.0.1; the admin pipeline honours this for loopback hosts only.
+  if (settings.emulatorMode) adminOptions.disableChallengeResourceVerification = true;
   const blobService = blobServiceClientFor(settings.storage, credential);
   const backupContainer = blobService.getContainerClient(settings.storage.backupContainer);
   const reports = blobService.getContainerClient(settings.storage.drillReportsContainer);
   const deps: DrillDeps & DrillOutcomeDeps = {
     settings,
     credential,
-    keyClients: createKeyClients(credential, ca === undefined ? {} : { ca }),
+    keyClients: createKeyClients(credential, { ...(ca === undefined ? {} : { ca }), emulatorMode: settings.emulatorMode }),
     adminOptions,
-    identityOf: ca === undefined ? azureHsmIdentityReader : emulatorHsmIdentityReader(ca),
+    identityOf: settings.emulatorMode ? emulatorHsmIdentityReader(ca) : azureHsmIdentityReader,
     backups: blobBackupCandidateSource(backupContainer),
     backupContainerUrl: backupContainer.url.split("?")[0] ?? backupContainer.url,
     reports,

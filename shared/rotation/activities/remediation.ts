@@ -6,7 +6,8 @@ import { recordInstanceId, rotationStartDecision } from "../dedupe";
 import type { RecordKeyVersionInput, RotateKeyInput } from "../types";
 import type { RotationPolicy } from "../policyTypes";
 import { normaliseVaultHost, rotationInstanceId } from "../rotationIds";
-import type { RotationInstance } from "./deps";
+import { instanceRef } from "../../instances/resolveConfiguredInstance";
+import type { ConfiguredRotationInstance } from "./deps";
 import { isAlreadyStarted, readInstanceStatus, type RotationStarterClient } from "./durableStatus";
 
 export interface RemediationDeps {
@@ -35,7 +36,7 @@ const acceptedTypes = [KeyVaultEventType.KeyNearExpiry, KeyVaultEventType.KeyExp
  */
 export async function handleKeyEvents(body: unknown, deps: RemediationDeps): Promise<RemediationOutcome[]> {
   const instances = rotationInstances(deps.settings as Settings);
-  const byHost = new Map(instances.map((i) => [normaliseVaultHost(i.url), { name: i.name, kind: i.kind, url: i.url } satisfies RotationInstance]));
+  const byHost = new Map(instances.map((i) => [normaliseVaultHost(i.url), { name: i.name, kind: i.kind, url: i.url } satisfies ConfiguredRotationInstance]));
   const results = await parseIncomingEvents(
     body,
     { allowedSources: deps.settings.eventSources, allowedTypes: acceptedTypes, allowedKeyHosts: instances.map((i) => new URL(i.url).host) },
@@ -62,7 +63,7 @@ export async function handleKeyEvents(body: unknown, deps: RemediationDeps): Pro
   return outcomes;
 }
 
-async function start(event: KeyEvent, instance: RotationInstance, policy: RotationPolicy | undefined, deps: RemediationDeps): Promise<RemediationOutcome> {
+async function start(event: KeyEvent, instance: ConfiguredRotationInstance, policy: RotationPolicy | undefined, deps: RemediationDeps): Promise<RemediationOutcome> {
   const rotateId = rotationInstanceId({ vaultUrl: instance.url, name: event.keyName, version: event.version });
   let orchestration: string;
   let instanceId: string;
@@ -70,12 +71,12 @@ async function start(event: KeyEvent, instance: RotationInstance, policy: Rotati
   if (event.type === KeyVaultEventType.KeyNewVersionCreated) {
     orchestration = orchestrationNames.recordKeyVersion;
     instanceId = recordInstanceId(rotateId);
-    input = { instance, name: event.keyName, version: event.version, runId: event.id };
+    input = { instance: instanceRef(instance), name: event.keyName, version: event.version, runId: event.id };
   } else {
     orchestration = orchestrationNames.rotateKey;
     instanceId = rotateId;
     const trigger = event.type === KeyVaultEventType.KeyExpired ? "expired" : "nearExpiry";
-    input = { instance, name: event.keyName, version: event.version, trigger, runId: event.id, ...(policy === undefined ? {} : { policy }) };
+    input = { instance: instanceRef(instance), name: event.keyName, version: event.version, trigger, runId: event.id, ...(policy === undefined ? {} : { policy }) };
   }
   const decision = rotationStartDecision(await readInstanceStatus(deps.client, instanceId));
   if (!decision.start) {

@@ -1,6 +1,6 @@
 import type { KeyVaultKey } from "../../hsm/keyClients";
 import { probeKeyVersion } from "./cryptoProbe";
-import type { RotationDeps, RotationInstance } from "./deps";
+import { configuredInstance, type ConfiguredRotationInstance, type RotationDeps, type RotationInstance } from "./deps";
 import { rotationFailure } from "./failure";
 import { keyFromFacts, versionFactsOf, type VersionFacts } from "./keyFacts";
 
@@ -38,7 +38,8 @@ export type VerifyKeyVersionOutput =
  * decrypt).
  */
 export async function verifyKeyVersion(input: VerifyKeyVersionInput, deps: RotationDeps): Promise<VerifyKeyVersionOutput> {
-  const { instance, name } = input;
+  const { name } = input;
+  const instance = configuredInstance(input.instance, deps, "verifyKeyVersion");
   const current = input.key !== undefined && sameVersion(input.key.version, input.version) ? keyFromFacts(input.key) : await readVersion(instance, name, input.version, deps);
   const probe = await probeKeyVersion(current, deps.clients.crypto(current), instance);
 
@@ -89,7 +90,7 @@ function sameVersion(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-async function readVersion(instance: RotationInstance, name: string, version: string, deps: RotationDeps): Promise<KeyVaultKey> {
+async function readVersion(instance: ConfiguredRotationInstance, name: string, version: string, deps: RotationDeps): Promise<KeyVaultKey> {
   try {
     return await deps.clients.keys(instance.url).getKey(name, { version });
   } catch (e) {
