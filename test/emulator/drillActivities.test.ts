@@ -64,7 +64,7 @@ function drillDeps(settings: Pick<Settings, "hsms" | "drillPairs" | "objectives"
   return {
     settings,
     credential: emu.credential(ADMIN_OID),
-    keyClients: createKeyClients(emu.credential(ADMIN_OID), { ca: emu.ca, retryOptions: { maxRetries: 0 } }),
+    keyClients: createKeyClients(emu.credential(ADMIN_OID), { ca: emu.ca, emulatorMode: true, retryOptions: { maxRetries: 0 } }),
     adminOptions: options,
     identityOf: emulatorHsmIdentityReader(emu.ca),
     backups: blobBackupCandidateSource(azurite.blobServiceClient().getContainerClient(BACKUPS)),
