@@ -24,6 +24,7 @@ import { applyBackupRetention } from "../shared/backup/activities/retentionApply
 import { recordBackupOutcome, type BackupAuditDeps } from "../shared/backup/activities/audit";
 import { backupHsmOrchestrator } from "../shared/backup/orchestrations/backupHsm";
 import { nightlyBackupInputs, startNightlyBackups } from "../shared/backup/nightlyBackup";
+import { backupHttpHandler } from "../shared/backup/backupHttp";
 
 /** Storage retries inside one activity call; durable retries the whole activity on top of these. */
 const STORAGE_RETRY = { retryOptions: { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 4_000, tryTimeoutInMs: 60_000 } };
@@ -100,3 +101,6 @@ app.timer(triggerNames.backupTimer, {
     for (const d of decisions) context.log(`nightly backup ${d.instanceId}: ${d.action}${d.action === "skipped" ? ` (${d.reason})` : ""}`);
   },
 });
+
+// POST /api/backups {"hsm"?: NAME}: a backup now; 202 with run ids and status paths (never durable's keyed URLs).
+df.app.client.http(triggerNames.backupHttp, { route: "backups", methods: ["POST"], authLevel: "function", handler: backupHttpHandler });
