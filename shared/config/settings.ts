@@ -26,6 +26,8 @@ export interface Settings {
   hsms: readonly InstanceSetting[];
   vaults: readonly InstanceSetting[];
   drillPairs: readonly DrillPair[];
+  /** HSM_RESOURCE_IDS: HSM name → ARM resource id; the drill interlock's source of HSM identities in Azure. */
+  hsmResourceIds: Readonly<Record<string, string>>;
   rotation: { policyFile: string; batchSize: number };
   schedules: { sweep: string; backup: string; drill: string };
   storage: {
@@ -133,6 +135,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     seenUrls.set(i.url, i.name);
   }
   const vaults: InstanceSetting[] = [...vaultUrls].map(([name, url]) => ({ name, kind: "vault", url, role: "primary" }));
+  const hsmResourceIds: Record<string, string> = {};
+  for (const [name, id] of parsePairs("HSM_RESOURCE_IDS", read("HSM_RESOURCE_IDS"), bad, false)) {
+    if (!hsmPairs.has(name)) bad("HSM_RESOURCE_IDS", `names "${name}", which is not an HSM in HSMS.`);
+    else if (!/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/managedHSMs\/[A-Za-z0-9-]{3,24}$/i.test(id)) {
+      bad("HSM_RESOURCE_IDS", `"${name}" has "${id}", which is not a Managed HSM resource id (/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/managedHSMs/<name>).`);
+    } else hsmResourceIds[name] = id;
+  }
 
   // --- Rotation, schedules -----------------------------------------------------------------------------------
   const policyFile = read("ROTATION_POLICY_FILE");
@@ -233,6 +242,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     hsms,
     vaults,
     drillPairs,
+    hsmResourceIds,
     rotation: { policyFile, batchSize },
     schedules,
     storage,

@@ -116,13 +116,13 @@ describe("emulator behaviour only in emulator mode, only for loopback hosts", ()
     // Even on a loopback URL: without emulator mode the self-report is never asked for.
     const drill = createDrillDeps(loadSettings(baseEnv({ HSMS: `primary=${emu.url("primary")},dr=${trap.url}`, DRILL_PAIRS: "primary=dr" })), credential);
     expect(drill.adminOptions.disableChallengeResourceVerification).toBeUndefined();
-    const refused = await drill.identityOf(trap.url).catch((e: unknown) => e as Error);
+    const refused = await drill.identityOf({ name: "dr", url: trap.url }).catch((e: unknown) => e as Error);
     console.info(`identity of ${trap.url} without emulator mode: ${(refused as Error).message}`);
-    expect((refused as Error).message).toMatch(/cannot be proven|not a Managed HSM/);
-    expect(await drill.identityOf(emu.url("primary")).catch((e: unknown) => (e as Error).message)).toMatch(/cannot be proven|not a Managed HSM/);
+    expect((refused as Error).message).toMatch(/HSM_RESOURCE_IDS has no ARM resource id/);
+    expect(await drill.identityOf({ name: "primary", url: emu.url("primary") }).catch((e: unknown) => (e as Error).message)).toMatch(/HSM_RESOURCE_IDS has no ARM resource id/);
     // In emulator mode, a non-loopback host's self-report is refused too.
     const emulatorDrill = createDrillDeps(loadSettings(baseEnv({ HSMS: `primary=${emu.url("primary")},dr=${trap.url}`, DRILL_PAIRS: "primary=dr", HSM_EMULATOR: "true" })), credential);
-    expect(await emulatorDrill.identityOf(evilUrl).catch((e: unknown) => (e as Error).message)).toMatch(/not a loopback host; the emulator's unauthenticated self-report is never trusted/);
+    expect(await emulatorDrill.identityOf({ name: "dr", url: evilUrl }).catch((e: unknown) => (e as Error).message)).toMatch(/not a loopback host; the emulator's unauthenticated self-report is never trusted/);
     expect(trap.requests.filter((r) => r.path.startsWith("/_emulator/"))).toEqual([]);
   });
 });
