@@ -20,7 +20,7 @@ import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
 import { loadRotationConfig } from "../shared/rotation/activities/loadConfig";
 import { claimRotations } from "../shared/rotation/activities/claim";
 import { startDailySweep } from "../shared/rotation/activities/sweepStarter";
-import { rotationHttpHandler } from "../shared/rotation/rotationHttp";
+import { rotationHttpHandler } from "../shared/rotation/activities/rotationHttp";
 import { planRotationRun } from "../shared/rotation/activities/plan";
 import { rotateKeyOrchestrator, ROTATION_ATTEMPTS } from "../shared/rotation/orchestrations/rotateKey";
 import { rotationBatchOrchestrator } from "../shared/rotation/orchestrations/batch";

@@ -1,15 +1,15 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
-import { appSettings } from "../app/appSettings";
-import { badRequestResponse, jsonObjectBody, runStamp, startedRunsResponse } from "../app/startedResponse";
-import { rotationInstances } from "../config/settings";
-import { isLifecycleError } from "../errors/lifecycleError";
-import { instanceRef, resolveConfiguredInstance } from "../instances/resolveConfiguredInstance";
-import { orchestrationNames } from "../names";
-import { loadRotationConfig } from "./activities/loadConfig";
-import { isAlreadyStarted, readInstanceStatus, type RotationStarterClient } from "./activities/durableStatus";
-import { rotationStartDecision } from "./dedupe";
-import { rotationInstanceId } from "./rotationIds";
-import type { RotateKeyInput, RotationSweepInput } from "./types";
+import { appSettings } from "../../app/appSettings";
+import { badRequestResponse, jsonObjectBody, runStamp, startedRunsResponse } from "../../app/startedResponse";
+import { rotationInstances } from "../../config/settings";
+import { isLifecycleError } from "../../errors/lifecycleError";
+import { instanceRef, resolveConfiguredInstance } from "../../instances/resolveConfiguredInstance";
+import { orchestrationNames } from "../../names";
+import { loadRotationConfig } from "./loadConfig";
+import { isAlreadyStarted, readInstanceStatus, type RotationStarterClient } from "./durableStatus";
+import { rotationStartDecision } from "../dedupe";
+import { rotationInstanceId } from "../rotationIds";
+import type { RotateKeyInput, RotationSweepInput } from "../types";
 
 const keyName = /^[0-9A-Za-z-]{1,127}$/;
 const keyVersion = /^[0-9A-Za-z]{1,64}$/;
