@@ -97,6 +97,15 @@ describe("probes on a Managed HSM", () => {
     expect(result.previous?.kind === "skipped" ? result.previous.reason : "").toMatch(/^KeyDisabled/);
   });
 
+  it("key facts naming a key on another host are refused before any call", async () => {
+    const keys = emu.keyClient("probehsm");
+    const old = await keys.createEcKey("ec-foreign-id", { hsm: true, curve: "P-256" });
+    const rotated = await rotateKeyVersion({ instance: hsm, name: "ec-foreign-id", fromVersion: old.properties.version ?? "", newVersionExpiry: "P90D" }, deps);
+    const forged = { ...rotated.newKey, keyId: rotated.newKey.keyId.replace(emu.url("probehsm"), "https://127.0.0.2:9") };
+    const failure = await verifyKeyVersion({ instance: hsm, name: "ec-foreign-id", version: rotated.version, key: forged }, deps).catch((e: unknown) => e as Error);
+    expect((failure as Error).message).toMatch(/^\[BadParameter\] verifyKeyVersion: the key id in the input is not a key of "probehsm"/);
+  });
+
   it("RSA allowed only encrypt/decrypt: encrypts locally, decrypts on the HSM", async () => {
     const result = await rotateAndVerify(hsm, "rsa-enc-only", () => emu.keyClient("probehsm").createRsaKey("rsa-enc-only", { hsm: true, keyOps: ["encrypt", "decrypt"] }));
     expect(result).toMatchObject({ kind: "verified", checks: ["encrypt/decrypt RSA-OAEP-256"] });

@@ -1,3 +1,4 @@
+import { LifecycleError } from "../../errors/lifecycleError";
 import type { KeyVaultKey } from "../../hsm/keyClients";
 import { probeKeyVersion } from "./cryptoProbe";
 import { configuredInstance, type ConfiguredRotationInstance, type RotationDeps, type RotationInstance } from "./deps";
@@ -40,6 +41,10 @@ export type VerifyKeyVersionOutput =
 export async function verifyKeyVersion(input: VerifyKeyVersionInput, deps: RotationDeps): Promise<VerifyKeyVersionOutput> {
   const { name } = input;
   const instance = configuredInstance(input.instance, deps, "verifyKeyVersion");
+  // The crypto client follows the key id: it must name a key of the configured instance, never another host.
+  if (input.key !== undefined && !input.key.keyId.toLowerCase().startsWith(`${instance.url.toLowerCase()}/keys/`)) {
+    throw new LifecycleError("BadParameter", `verifyKeyVersion: the key id in the input is not a key of "${instance.name}" (${instance.url}); refused without calling it. Fix: pass the facts the rotate returned for that instance.`);
+  }
   const current = input.key !== undefined && sameVersion(input.key.version, input.version) ? keyFromFacts(input.key) : await readVersion(instance, name, input.version, deps);
   const probe = await probeKeyVersion(current, deps.clients.crypto(current), instance);
 
