@@ -57,14 +57,18 @@ const perCommand: Record<CommandName, readonly Flag[]> = {
   report: ["latest", "drill", "html"],
 };
 
+/** node:util's parseArgs messages name the flag ("Unknown option '--nope'"); keep them, drop the Node advice. */
+export function usageErrorOf(e: unknown): UsageError {
+  return new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, "."));
+}
+
 /** Parses the command line; throws {@link UsageError} (exit 2) for anything it cannot accept. */
 export function parseCliArgs(argv: readonly string[]): CliArgs {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (e) {
-    // node:util's messages name the flag ("Unknown option '--nope'"); keep them, drop the Node error code.
-    throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, "."));
+    throw usageErrorOf(e);
   }
   const { values, positionals } = parsed;
   if (values.help === true && positionals.length === 0) return defaults("help");

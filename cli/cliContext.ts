@@ -35,7 +35,7 @@ export interface CliContext {
  * because ManagedIdentityCredential reads IDENTITY_ENDPOINT/IDENTITY_HEADER from there) and validates them.
  * Values in the file win over the environment: the operator named the file on purpose.
  */
-export function createCliContext(args: CliArgs): CliContext {
+export function createCliContext(args: Pick<CliArgs, "settingsFile" | "credential" | "at">): CliContext {
   let baseDir = process.cwd();
   if (args.settingsFile !== undefined) {
     const file = resolve(args.settingsFile);

@@ -7,6 +7,7 @@ import { createCliContext } from "./cliContext";
 import { processIo, type CliIo } from "./cliIo";
 import { errorText } from "./errorText";
 import { backupCommand } from "./backupCommand";
+import { drCommand } from "./drCommand";
 import { drillCommand } from "./drillCommand";
 import { planCommand } from "./planCommand";
 import { reportCommand } from "./reportCommand";
@@ -17,6 +18,7 @@ import { UsageError } from "./usageError";
 
 /** Runs one command line; resolves to the exit code (0 ok, 1 failed, 2 usage). Never throws. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  if (argv[0] === "dr") return drCommand(argv.slice(1), io);
   let args: CliArgs;
   try {
     args = parseCliArgs(argv);

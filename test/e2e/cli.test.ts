@@ -4,10 +4,9 @@
  * stack's settings file (`--settings`) and authenticating through the emulator's managed-identity endpoint, as
  * it would in Azure. Needs `npm run build` first (dist/cli, dist/functions, dist/emulator).
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { KeyClient } from "@azure/keyvault-keys";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,14 +14,7 @@ import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { STACK_CONTAINERS } from "../../dev/stackSettings";
 import { EventType } from "../../runner/historyEvents";
 import { rawHttpsRequest } from "../support/emulator";
-
-const BIN = resolve(__dirname, "../../bin/hsm-lifecycle.js");
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { runCliProcess, type CliRun } from "../support/runCliProcess";
 
 let stack: LocalStack;
 let stateDir: string;
@@ -32,33 +24,15 @@ const everything: string[] = [];
  * Runs the real CLI asynchronously (the runner lives in this process: a synchronous spawn would block it) with
  * a bare environment, so every setting has to come from --settings.
  */
-function cli(args: string[], options: { withApp?: boolean } = {}): Promise<CliRun> {
-  const full = [BIN, ...args, "--settings", stack.settingsFile, ...(options.withApp === false || stack.runner === undefined ? [] : ["--app-url", stack.runner.url])];
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, full, { env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      everything.push(stdout, stderr);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
+async function cli(args: string[], options: { withApp?: boolean } = {}): Promise<CliRun> {
+  const run = await runCliProcess([...args, "--settings", stack.settingsFile, ...(options.withApp === false || stack.runner === undefined ? [] : ["--app-url", stack.runner.url])]);
+  everything.push(run.stdout, run.stderr);
+  return run;
 }
 
 /** The bin without --settings (usage errors must fail before any setting is read). */
 function bare(args: string[]): Promise<CliRun> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env["PATH"] ?? "" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
-  });
+  return runCliProcess(args);
 }
 
 function json<T = any>(run: CliRun): T {
@@ -337,15 +311,7 @@ describe("hsm-lifecycle on the seeded local stack", () => {
   });
 
   it("an unreachable function app exits 1 naming the URL and the fix", async () => {
-    const run = await new Promise<CliRun>((resolvePromise, reject) => {
-      const child = spawn(process.execPath, [BIN, "backup", "--settings", stack.settingsFile, "--app-url", "http://127.0.0.1:9"], { env: { PATH: process.env["PATH"] ?? "" } });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-      child.on("error", reject);
-      child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
-    });
+    const run = await runCliProcess(["backup", "--settings", stack.settingsFile, "--app-url", "http://127.0.0.1:9"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/\[Unavailable\] The function app at http:\/\/127\.0\.0\.1:9 did not answer.*Fix:/);
   });

@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot, startLocalStack, type LocalStack } from "../../dev/localStack";
@@ -19,6 +19,7 @@ import { writeBackupManifest } from "../../shared/backup/activities/manifestWrit
 import { verifyBackup } from "../../shared/backup/activities/verify";
 import type { DrillReport } from "../../shared/drill/drillReport";
 import type { RestoreDrillOutput } from "../../shared/drill/types";
+import { startTestEmulator, type TestEmulator, type TestEmulatorOptions } from "../support/emulator";
 
 /** Audit operations that change an HSM (reads, crypto and status reads do not). */
 export const WRITE_OPERATIONS = /^(KeyCreate|KeyImport|KeyUpdate|KeyDelete|KeyPurge|KeyRotate|KeyRestore|KeyRecover|KeyRotationPolicySet|BackupCreate|Restore|SelectiveKeyRestore|RoleAssignment(Create|Delete)|RoleDefinition(Create|Delete))$/;
@@ -67,6 +68,18 @@ export async function startDrillTestStack(prefix: string, settingsOverrides: Rec
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A second emulator beside the stack's (e.g. a DR HSM with another domain, or a new HSM in recovery mode) sharing
+ * its CA and token secret, so the app's managed identity and TLS trust reach it unchanged; the operator is admin.
+ */
+export async function siblingEmulator(stack: LocalStack, dirName: string, hsms: TestEmulatorOptions["hsms"]): Promise<TestEmulator> {
+  const src = join(stack.stateDir, "emulator");
+  const dst = join(stack.stateDir, dirName);
+  mkdirSync(join(dst, "tls"), { recursive: true });
+  for (const f of ["ca.pem", "token-secret", join("tls", "server.pem"), join("tls", "server-key.pem")]) copyFileSync(join(src, f), join(dst, f));
+  return startTestEmulator({ stateDir: dst, hsms, blobConnectionString: stack.storageConnectionString, admins: [stack.identities.operator] });
 }
 
 /** A verified full backup of `primary`, made by the backup workflow's activities as the backup identity. */
