@@ -9,17 +9,16 @@
  * only the two function keys it needs, and never calls an endpoint that would need more.
  * Build first (`npx tsc -p tsconfig.json`).
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { triggerNames } from "../../shared/names";
+import { runCliProcess, type CliRun } from "../support/runCliProcess";
 import { startFunctionKeyGateway, type FunctionKeyGateway, type GatewayKeys } from "./functionKeyGateway";
 
-const BIN = resolve(__dirname, "../../bin/hsm-lifecycle.js");
 const key = (): string => randomBytes(24).toString("base64url");
 const keys: GatewayKeys = {
   functionKeys: { [triggerNames.drillHttp]: key(), [triggerNames.backupHttp]: key(), [triggerNames.rotationHttp]: key(), [triggerNames.runStatusHttp]: key() },
@@ -62,16 +61,8 @@ function expectNoKeys(answer: { headers: Record<string, string>; text: string },
   expect(everything, what).not.toMatch(/[?&]code=|systemKey|taskHub=|\/runtime\/webhooks\//i);
 }
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args, "--settings", stack.settingsFile, "--app-url", gateway.url], { env: { PATH: process.env["PATH"] ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
+function cli(args: string[], env: Record<string, string>): Promise<CliRun> {
+  return runCliProcess([...args, "--settings", stack.settingsFile, "--app-url", gateway.url], env);
 }
 
 describe("HTTP starters hand out no keys; the CLI needs no master key", () => {
