@@ -57,7 +57,7 @@ function clientFor(args: DrArgs): { client: SecurityDomainClient; url: string } 
   const hsm = ctx.settings.hsms.find((h) => h.name === args.hsm);
   if (hsm === undefined) throw new UsageError(`--hsm "${args.hsm}" is not in HSMS (${ctx.settings.hsms.map((h) => h.name).join(", ") || "none configured"}).`);
   // With credential "default" every workload gets the same DefaultAzureCredential: the operator's.
-  const client = new SecurityDomainClient(hsm.url, ctx.credential("drill"), keyClientOptionsFor(hsm.url, ctx.ca));
+  const client = new SecurityDomainClient(hsm.url, ctx.credential("drill"), keyClientOptionsFor(hsm.url, { ca: ctx.ca, emulatorMode: ctx.settings.emulatorMode }));
   return { client, url: hsm.url };
 }
 

@@ -40,8 +40,10 @@ Options for every command:
                               or default (DefaultAzureCredential: az login, environment, …);
                               dr commands always run as default (they need Managed HSM Administrator)
   --app-url URL               the function app (rotate/backup/drill); default http://127.0.0.1:7071.
-                              Azure: set HSM_LIFECYCLE_FUNCTION_KEY to a key the app accepts
-                              (the host master key, or a function key plus the durabletask system key)
+                              Azure: function keys only, never the master key:
+                              HSM_LIFECYCLE_FUNCTION_KEY_<FUNCTION> per function (ROTATIONHTTP,
+                              BACKUPHTTP, DRILLHTTP, RUNSTATUSHTTP) or one app key in
+                              HSM_LIFECYCLE_FUNCTION_KEY
   --at ISO                    decide as of this instant (status/plan; default now)
   --timeout SECONDS           how long rotate/backup/drill wait for the outcome (default 3600; dr: 600)
   --json                      machine output (one JSON document on stdout)

@@ -74,6 +74,8 @@ export function buildStackSettings(input: StackSettingsInput): Record<string, st
     // managed identity (the app's identity header never yields it otherwise).
     RBAC_ADMIN_CLIENT_ID: input.operatorIdentity === true ? STACK_IDENTITIES.operator : "",
     HSM_TLS_CA_FILE: input.caFile,
+    // Every instance of the stack is the emulator on 127.0.0.1.
+    HSM_EMULATOR: "true",
   };
   const values: Record<string, string> = {};
   for (const spec of settingsCatalog) {

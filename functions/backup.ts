@@ -9,7 +9,7 @@ import { appSettings, scheduleSetting } from "../shared/app/appSettings";
 import { createBackupDeps, type BackupDeps } from "../shared/backup/backupDeps";
 import { createLifecyclePublisher, lifecyclePublisherCredential } from "../shared/events/lifecyclePublisher";
 import { credentialFor } from "../shared/hsm/workloadCredential";
-import { keyClientOptionsFor, readTlsCaFile } from "../shared/hsm/keyClients";
+import { readTlsCaFile } from "../shared/hsm/keyClients";
 import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
@@ -25,6 +25,7 @@ import { applyBackupRetention } from "../shared/backup/activities/retentionApply
 import { recordBackupOutcome, type BackupAuditDeps } from "../shared/backup/activities/audit";
 import { backupHsmOrchestrator } from "../shared/backup/orchestrations/backupHsm";
 import { nightlyBackupInputs, startNightlyBackups } from "../shared/backup/nightlyBackup";
+import { backupHttpHandler } from "../shared/backup/backupHttp";
 
 /** Storage retries inside one activity call; durable retries the whole activity on top of these. */
 const STORAGE_RETRY = { retryOptions: { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 4_000, tryTimeoutInMs: 60_000 } };
@@ -48,10 +49,9 @@ function depsAs(workload: "backup" | "retention"): BackupDeps {
   const settings = appSettings();
   const credential = credentialFor(workload, settings);
   const ca = settings.tlsCaFile === undefined ? undefined : readTlsCaFile(settings.tlsCaFile);
-  const firstHsm = settings.hsms[0]?.url ?? "https://unset.managedhsm.azure.net";
   return createBackupDeps({
     credential,
-    hsmClientOptions: keyClientOptionsFor(firstHsm, ca),
+    hsmClientOptions: { ...(ca === undefined ? {} : { tlsOptions: { ca } }), ...(settings.emulatorMode ? { disableChallengeResourceVerification: true } : {}) },
     blobService: blobServiceClientFor(settings.storage, credential, STORAGE_RETRY),
     settings,
   });
@@ -114,3 +114,6 @@ app.timer(triggerNames.backupTimer, {
     for (const d of decisions) context.log(`nightly backup ${d.instanceId}: ${d.action}${d.action === "skipped" ? ` (${d.reason})` : ""}`);
   },
 });
+
+// POST /api/backups {"hsm"?: NAME}: a backup now; 202 with run ids and status paths (never durable's keyed URLs).
+df.app.client.http(triggerNames.backupHttp, { route: "backups", methods: ["POST"], authLevel: "function", handler: backupHttpHandler });

@@ -21,6 +21,7 @@ import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
 import { loadRotationConfig } from "../shared/rotation/activities/loadConfig";
 import { claimRotations } from "../shared/rotation/activities/claim";
 import { startDailySweep } from "../shared/rotation/activities/sweepStarter";
+import { rotationHttpHandler } from "../shared/rotation/activities/rotationHttp";
 import { planRotationRun } from "../shared/rotation/activities/plan";
 import { rotateKeyOrchestrator, ROTATION_ATTEMPTS } from "../shared/rotation/orchestrations/rotateKey";
 import { rotationBatchOrchestrator } from "../shared/rotation/orchestrations/batch";
@@ -108,3 +109,6 @@ app.http(triggerNames.rotationPlanHttp, {
     return { status: report.violations.length > 0 ? 422 : 200, jsonBody: report };
   },
 });
+
+// POST /api/rotations: a manual sweep ({}) or rotations of named key versions; 202 with run ids and status paths.
+df.app.client.http(triggerNames.rotationHttp, { route: "rotations", methods: ["POST"], authLevel: "function", handler: rotationHttpHandler });

@@ -111,6 +111,12 @@ export const triggerNames = {
   backupRetentionPlanHttp: "backupRetentionPlanHttp",
   drillTimer: "drillTimer",
   drillHttp: "drillHttp",
+  /** `POST /api/backups`: a full backup of one or every primary HSM now. */
+  backupHttp: "backupHttp",
+  /** `POST /api/rotations`: a manual sweep, or rotations of named due key versions. */
+  rotationHttp: "rotationHttp",
+  /** `GET /api/runs/{id}`: a run's status (no input, no history, no management URLs or keys). */
+  runStatusHttp: "runStatusHttp",
 } as const;
 
 export type OrchestrationName = (typeof orchestrationNames)[keyof typeof orchestrationNames];

@@ -1,6 +1,7 @@
 import { parseRbacPrincipals, type RbacPrincipals } from "../rbac/rbacPrincipals";
 import { LifecycleError } from "../errors/lifecycleError";
 import { exactMs, parseIsoDuration } from "../rotation/isoDuration";
+import { isLoopbackHost } from "./loopbackHost";
 import { ncrontabProblem } from "./ncrontab";
 import { settingsCatalog } from "./settingsCatalog";
 
@@ -26,6 +27,8 @@ export interface Settings {
   hsms: readonly InstanceSetting[];
   vaults: readonly InstanceSetting[];
   drillPairs: readonly DrillPair[];
+  /** HSM_RESOURCE_IDS: HSM name → ARM resource id; the drill interlock's source of HSM identities in Azure. */
+  hsmResourceIds: Readonly<Record<string, string>>;
   rotation: { policyFile: string; batchSize: number };
   schedules: { sweep: string; backup: string; drill: string };
   storage: {
@@ -46,6 +49,12 @@ export interface Settings {
   adminJobTimeoutMs: number;
   pollerIntervalMs: number;
   tlsCaFile?: string;
+  /**
+   * HSM_EMULATOR=true: the HSMs and vaults are the local emulator, which answers challenges for the real
+   * resource names from a loopback address. Only then, and only for loopback hosts, is the SDK's
+   * challenge-resource check off and the emulator's self-report used for HSM identities.
+   */
+  emulatorMode: boolean;
   lifecycleTopic: { endpoint: string; key?: string };
   /** EVENT_SOURCES: ARM ids (Event Grid `topic` / CloudEvents `source`) the remediation trigger accepts. */
   eventSources: readonly string[];
@@ -133,6 +142,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     seenUrls.set(i.url, i.name);
   }
   const vaults: InstanceSetting[] = [...vaultUrls].map(([name, url]) => ({ name, kind: "vault", url, role: "primary" }));
+  const hsmResourceIds: Record<string, string> = {};
+  for (const [name, id] of parsePairs("HSM_RESOURCE_IDS", read("HSM_RESOURCE_IDS"), bad, false)) {
+    if (!hsmPairs.has(name)) bad("HSM_RESOURCE_IDS", `names "${name}", which is not an HSM in HSMS.`);
+    else if (!/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/managedHSMs\/[A-Za-z0-9-]{3,24}$/i.test(id)) {
+      bad("HSM_RESOURCE_IDS", `"${name}" has "${id}", which is not a Managed HSM resource id (/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/managedHSMs/<name>).`);
+    } else hsmResourceIds[name] = id;
+  }
 
   // --- Rotation, schedules -----------------------------------------------------------------------------------
   const policyFile = read("ROTATION_POLICY_FILE");
@@ -206,6 +222,17 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     } else eventSources.push(source);
   }
   const tlsCaFile = read("HSM_TLS_CA_FILE");
+  const emulatorRaw = read("HSM_EMULATOR").toLowerCase();
+  if (emulatorRaw !== "true" && emulatorRaw !== "false") bad("HSM_EMULATOR", `"${emulatorRaw}" must be "true" or "false".`);
+  const emulatorMode = emulatorRaw === "true";
+  if (emulatorMode) {
+    // Emulator mode relaxes token-audience checks; it must never apply to a real (or look-alike) service.
+    for (const [key, urls] of [["HSMS", hsmUrls], ["VAULTS", vaultUrls]] as const) {
+      for (const [name, url] of urls) {
+        if (!isLoopbackHost(new URL(url).hostname)) bad("HSM_EMULATOR", `is true but ${key} "${name}" is not on a loopback address (${url}); emulator mode is for the local emulator only. Fix: set HSM_EMULATOR=false (Azure) or point ${key} at the emulator.`);
+      }
+    }
+  }
   const identities: Settings["identities"] = {};
   for (const [workload, key] of [["rotation", "ROTATION_IDENTITY_CLIENT_ID"], ["backup", "BACKUP_IDENTITY_CLIENT_ID"], ["retention", "RETENTION_IDENTITY_CLIENT_ID"], ["drill", "DRILL_IDENTITY_CLIENT_ID"], ["steward", "DR_STEWARD_IDENTITY_CLIENT_ID"]] as const) {
     const clientId = read(key);
@@ -234,6 +261,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     hsms,
     vaults,
     drillPairs,
+    hsmResourceIds,
     rotation: { policyFile, batchSize },
     schedules,
     storage,
@@ -245,6 +273,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     eventSources,
     identities,
     rbacPrincipals,
+    emulatorMode,
   };
   if (tlsCaFile !== "") settings.tlsCaFile = tlsCaFile;
   if (rbacAdminClientId !== "") settings.rbacAdminClientId = rbacAdminClientId;

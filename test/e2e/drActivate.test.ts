@@ -126,7 +126,7 @@ describe("the DR procedure through hsm-lifecycle dr", () => {
     runner = await startDrillRunner(stack, { primary: stack.urls.primary, drnew: url }, "primary=drnew");
     const started = await postDrillTo(runner, { pair: "primary=drnew" });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
-    const { runtimeStatus, output } = await outcomeOn(runner, started.body.id as string, started.body.statusQueryGetUri as string);
+    const { runtimeStatus, output } = await outcomeOn(runner, started.body.id as string, started.body.statusPath as string);
     expect(runtimeStatus).toBe("Completed");
     expect(output, JSON.stringify(output.failures)).toMatchObject({ kind: "full", verdict: "passed", failures: [] });
     const report = await readReport(stack, output.reportJson);

@@ -80,7 +80,7 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     const started = await postDrill(stack, { pair: "primary=dr" });
     expect(started.status, whyNotStarted(stack, started)).toBe(202);
     const id = started.body.id as string;
-    const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusQueryGetUri as string);
+    const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusPath as string);
     expect(runtimeStatus).toBe("Completed");
     expect(output).toMatchObject({ verdict: "failed", stoppedAt: "selectBackup" });
     expect(output.failures).toEqual([expect.stringMatching(/^\[NoVerifiedBackup\] No verified backup of "primary" ended before .*Fix: run the backup workflow/)]);
@@ -130,7 +130,7 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     const since = new Date().toISOString();
     const started = await postDrill(stack, { pair: { primary: "primary", target: "dr" }, mode: "selective", keyName: "pay-signing" });
     expect(started.status, whyNotStarted(stack, started)).toBe(202);
-    const { runtimeStatus, output } = await drillOutcome(stack, started.body.id as string, started.body.statusQueryGetUri as string);
+    const { runtimeStatus, output } = await drillOutcome(stack, started.body.id as string, started.body.statusPath as string);
     expect(runtimeStatus).toBe("Completed");
     expect(output, JSON.stringify(output.failures)).toMatchObject({ kind: "selective", verdict: "passed", failures: [] });
     const report = await readReport(stack, output.reportJson);
@@ -156,9 +156,9 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     const since = new Date().toISOString();
     const started = await postDrill(stack, { pair: "primary=dr" });
     expect(started.status, whyNotStarted(stack, started)).toBe(202);
-    expect(started.body).toMatchObject({ id: expect.stringMatching(/^drill:primary:dr:full:\d{8}T\d{6}Z$/), statusQueryGetUri: expect.stringContaining("/instances/") });
+    expect(started.body).toMatchObject({ id: expect.stringMatching(/^drill:primary:dr:full:\d{8}T\d{6}Z$/), statusPath: expect.stringMatching(/^\/api\/runs\/drill%3Aprimary%3Adr%3Afull%3A\d{8}T\d{6}Z$/) });
     const id = started.body.id as string;
-    const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusQueryGetUri as string);
+    const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusPath as string);
     expect(runtimeStatus).toBe("Completed");
     expect(output, JSON.stringify(output.failures)).toMatchObject({ drillId: id, kind: "full", verdict: "passed", failures: [], recorded: { event: "published", audit: true } });
 
@@ -236,7 +236,7 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     } finally {
       process.kill(stack.azurite.pid, "SIGCONT");
     }
-    const { output } = await drillOutcome(stack, first.body.id as string, first.body.statusQueryGetUri as string);
+    const { output } = await drillOutcome(stack, first.body.id as string, first.body.statusPath as string);
     expect(output, JSON.stringify(output.failures)).toMatchObject({ verdict: "passed" });
   }, 180_000);
 });

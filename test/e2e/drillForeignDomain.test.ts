@@ -62,7 +62,7 @@ describe("a DR HSM with another security domain", () => {
     const started = await postDrillTo(runner, { pair: "primary=drforeign" });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     const id = started.body.id as string;
-    const { runtimeStatus, output } = await outcomeOn(runner, id, started.body.statusQueryGetUri as string);
+    const { runtimeStatus, output } = await outcomeOn(runner, id, started.body.statusPath as string);
     expect(runtimeStatus).toBe("Completed");
     expect(output).toMatchObject({ verdict: "failed", stoppedAt: "preRestoreCheck" });
     expect(output.failures).toHaveLength(1);

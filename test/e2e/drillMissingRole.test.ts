@@ -36,7 +36,7 @@ describe("a drill identity without its DR role on DR", () => {
     const started = await postDrill(stack, { pair: "primary=dr" });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     const id = started.body.id as string;
-    const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusQueryGetUri as string);
+    const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusPath as string);
     expect(runtimeStatus).toBe("Completed");
     expect(output).toMatchObject({ verdict: "failed", stoppedAt: "targetBackup" });
     expect(output.failures).toEqual([expect.stringMatching(/^\[MissingRole\] .*lacks the "HSM Lifecycle Drill DR" role\. Fix: assign "HSM Lifecycle Drill DR" to the function app.s identity on scope \/\./)]);

@@ -88,9 +88,9 @@ export async function verifiedBackupOfPrimary(stack: LocalStack): Promise<{ fold
     credential: stack.managedIdentityCredential("backup"),
     hsmClientOptions: { tlsOptions: { ca: stack.caPem }, disableChallengeResourceVerification: true },
     blobService: BlobServiceClient.fromConnectionString(stack.storageConnectionString),
-    settings: { adminJobTimeoutMs: 3_600_000, storage: { backupContainer: stack.settings["BACKUP_CONTAINER"]!, backupAuth: "managedIdentity", manifestKey: stack.settings["BACKUP_MANIFEST_KEY"]! } },
+    settings: { hsms: [{ name: "primary", kind: "managedHsm", url: stack.urls.primary, role: "primary" }], adminJobTimeoutMs: 3_600_000, storage: { backupContainer: stack.settings["BACKUP_CONTAINER"]!, backupAuth: "managedIdentity", manifestKey: stack.settings["BACKUP_MANIFEST_KEY"]!  } },
   });
-  const hsm = { hsmName: "primary", hsmUrl: stack.urls.primary };
+  const hsm = { hsmName: "primary" };
   const { jobId } = await startBackup(hsm, deps);
   for (let i = 0; i < 600; i++) {
     const s = await getBackupStatus({ ...hsm, jobId }, deps);
@@ -244,9 +244,10 @@ export function whyNotStarted(stack: LocalStack, answer: { body: unknown }): str
 }
 
 /** Waits for the drill through the durable status URL the 202 gave and returns its output. */
-export async function drillOutcome(stack: LocalStack, instanceId: string, statusQueryGetUri?: string): Promise<{ runtimeStatus: string; output: RestoreDrillOutput }> {
+export async function drillOutcome(stack: LocalStack, instanceId: string, statusPath?: string): Promise<{ runtimeStatus: string; output: RestoreDrillOutput }> {
   await stack.runner!.waitForTerminal([instanceId]);
-  const url = statusQueryGetUri ?? `${stack.runner!.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}`;
+  // The starter's status path (`/api/runs/{id}`), as an operator follows it.
+  const url = `${stack.runner!.url}${statusPath ?? `/api/runs/${encodeURIComponent(instanceId)}`}`;
   const res = await fetch(url);
   const status = (await res.json()) as { runtimeStatus: string; output: RestoreDrillOutput };
   return status;
@@ -277,7 +278,7 @@ export async function postDrillTo(runner: Runner, body: unknown): Promise<{ stat
 }
 
 /** The drill's terminal status through the durable status URL. */
-export async function outcomeOn(runner: Runner, instanceId: string, statusQueryGetUri: string): Promise<{ runtimeStatus: string; output: RestoreDrillOutput }> {
+export async function outcomeOn(runner: Runner, instanceId: string, statusPath: string): Promise<{ runtimeStatus: string; output: RestoreDrillOutput }> {
   await runner.waitForTerminal([instanceId]);
-  return (await (await fetch(statusQueryGetUri)).json()) as { runtimeStatus: string; output: RestoreDrillOutput };
+  return (await (await fetch(`${runner.url}${statusPath}`)).json()) as { runtimeStatus: string; output: RestoreDrillOutput };
 }

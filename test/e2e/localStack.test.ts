@@ -76,6 +76,7 @@ describe("startLocalStack", () => {
       VAULTS: `app=${stack.urls.vault}`,
       DRILL_PAIRS: "primary=dr",
       HSM_TLS_CA_FILE: stack.caFile,
+      HSM_EMULATOR: "true",
       LIFECYCLE_TOPIC_ENDPOINT: stack.topicEndpoint,
       IDENTITY_ENDPOINT: stack.identityEndpoint,
       IDENTITY_HEADER: readFileSync(stack.ready.identity!.headerFile, "utf8").trim(),

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
-import { startTestEmulator, ADMIN_OID, type TestEmulator } from "../support/emulator";
+import { configuredInstancesOf, startTestEmulator, ADMIN_OID, type TestEmulator } from "../support/emulator";
 import { startAzurite, type AzuriteBlob } from "../support/azurite";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
@@ -43,9 +43,9 @@ const depsFor = (oid: string, o: { container?: string; backupAuth?: "managedIden
     credential: emu.credential(oid),
     hsmClientOptions: { tlsOptions: { ca: emu.ca }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
     blobService: o.blobService ?? azurite.blobServiceClient(),
-    settings: { adminJobTimeoutMs: 2 * 3_600_000, storage: { backupContainer: o.container ?? CONTAINER, backupAuth: o.backupAuth ?? "managedIdentity", manifestKey: TEST_MANIFEST_KEY, ...(o.copyUrl ? { backupCopyContainerUrl: o.copyUrl } : {}) } },
+    settings: { hsms: configuredInstancesOf(emu), adminJobTimeoutMs: 2 * 3_600_000, storage: { backupContainer: o.container ?? CONTAINER, backupAuth: o.backupAuth ?? "managedIdentity", manifestKey: TEST_MANIFEST_KEY, ...(o.copyUrl ? { backupCopyContainerUrl: o.copyUrl } : {}) } },
   });
-const hsm = () => ({ hsmName: "primary", hsmUrl });
+const hsm = () => ({ hsmName: "primary" });
 const container = (): ContainerClient => azurite.blobServiceClient().getContainerClient(CONTAINER);
 
 /** What the orchestration does with durable timers; here a short real wait between single polls. */
@@ -306,7 +306,8 @@ describe("backup activities against the emulator and Azurite (least-privilege pr
 
   it("rejects bad input before any call", async () => {
     const deps = depsFor(AUTOMATION);
-    expect((await failureOf(startBackup({ hsmName: "primary", hsmUrl: "http://evil" }, deps))).code).toBe("BadParameter");
+    expect((await failureOf(startBackup({ hsmName: "primary", hsmUrl: "http://evil" } as never, deps))).code).toBe("BadParameter");
+    expect((await failureOf(startBackup({ hsmName: "elsewhere" }, deps))).message).toMatch(/Configured: primary \(managedHsm\)/);
     expect((await failureOf(getBackupStatus({ ...hsm(), jobId: "../../keys" }, deps))).code).toBe("BadParameter");
     expect((await failureOf(verifyBackup({ folder: "../x" }, deps))).code).toBe("BadParameter");
     expect((await failureOf(applyBackupRetention({ policy: { daily: 1, weekly: 0, monthly: 0 }, now: "2026-11-23T00:00:00Z" } as never, deps))).message).toMatch(/dryRun/);

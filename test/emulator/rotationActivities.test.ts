@@ -28,7 +28,7 @@ import type { RotationPolicy } from "../../shared/rotation/policyTypes";
 import { HSM_ROLE_IDS, VAULT_ROLE_IDS } from "../../emulator/rbac/builtInRoles";
 import { HSM_ROTATION_ROLE, VAULT_ROTATION_ROLE, type LifecycleRole } from "../../shared/rbac/lifecycleRoles";
 import { permissionsOf } from "../../shared/rbac/rbacDiff";
-import { startTestEmulator, type TestEmulator } from "../support/emulator";
+import { configuredInstancesOf, startTestEmulator, type TestEmulator } from "../support/emulator";
 
 const API = "api-version=7.5";
 const DAY = 86_400_000;
@@ -39,7 +39,7 @@ let shifted: RotationInstance;
 let app: RotationInstance;
 let policy: RotationPolicy;
 
-const instanceOf = (name: string, kind: "managedHsm" | "vault"): RotationInstance => ({ name, kind, url: emu.url(name) });
+const instanceOf = (name: string, kind: "managedHsm" | "vault"): RotationInstance => ({ name, kind });
 
 async function emulatorNow(instance: string): Promise<Date> {
   const r = await emu.control(instance, "GET", "/_emulator/clock");
@@ -69,7 +69,7 @@ async function assignLifecycleRole(instance: string, role: LifecycleRole, princi
 }
 
 function depsFor(oid?: string): RotationDeps {
-  return { clients: createKeyClients(emu.credential(oid), { ca: emu.ca, retryOptions: { maxRetries: 0 } }) };
+  return { clients: createKeyClients(emu.credential(oid), { ca: emu.ca, emulatorMode: true, retryOptions: { maxRetries: 0 } }), instances: configuredInstancesOf(emu) };
 }
 
 async function versionsOf(instance: string, name: string): Promise<{ version: string; enabled: boolean | undefined }[]> {
@@ -119,7 +119,7 @@ describe("inventory and rotation", () => {
     expect(inventory.due.map((d) => d.name)).toEqual(["pay-due"]);
     const entry = inventory.due[0]!;
     expect(entry.version).toBe(oldVersion);
-    expect(entry.instanceId).toBe(rotationInstanceId({ vaultUrl: primary.url, name: "pay-due", version: oldVersion }));
+    expect(entry.instanceId).toBe(rotationInstanceId({ vaultUrl: emu.url("primary"), name: "pay-due", version: oldVersion }));
     expect(entry.decision).toMatchObject({ kind: "rotate", reason: "nearExpiry", rule: "hsm-pay", notice: "P30D" });
     expect(entry.versionCount).toBe(1);
     expect(inventory.skippedKeys?.map((s) => [s.key, s.decision.kind === "skip" ? s.decision.reason : s.decision.kind]).sort()).toEqual([
@@ -233,7 +233,7 @@ describe("inventory and rotation", () => {
   it("an unreadable HSM_TLS_CA_FILE is a settings error that names the setting", () => {
     let failure: unknown;
     try {
-      createRotationDeps({ tlsCaFile: "/nonexistent/ca.pem", lifecycleTopic: { endpoint: "https://127.0.0.1:1/api/events" } }, emu.credential());
+      createRotationDeps({ tlsCaFile: "/nonexistent/ca.pem", emulatorMode: true, hsms: [], vaults: [], lifecycleTopic: { endpoint: "https://127.0.0.1:1/api/events" } }, emu.credential());
     } catch (e) {
       failure = e;
     }
@@ -330,7 +330,7 @@ describe("foreign new versions and notices", () => {
       subject: "pay-notice",
       data: { Id: near.id, VaultName: "primary", ObjectType: "Key", ObjectName: "pay-notice", Version: near.properties.version, NBF: null, EXP: Math.floor((near.properties.expiresOn?.getTime() ?? 0) / 1000) },
     });
-    expect(event?.id).toBe(`notice:${new URL(primary.url).host}:pay-notice:${near.properties.version}:P7D`);
+    expect(event?.id).toBe(`notice:${new URL(emu.url("primary")).host}:pay-notice:${near.properties.version}:P7D`);
     expect(validateLifecycleEventData(event?.type ?? "", event?.data)).toEqual([]);
 
     // With a publisher, the same events go to the lifecycle topic and reach a subscriber unchanged.
@@ -343,7 +343,7 @@ describe("foreign new versions and notices", () => {
       const topic = emu.emulator.readyLine().instances["lifecycle"] as unknown as Record<string, string>;
       // The composition root the function app uses: CA from HSM_TLS_CA_FILE, topic key from the settings.
       const appDeps = createRotationDeps(
-        { tlsCaFile: emu.emulator.caFile, lifecycleTopic: { endpoint: topic["endpoint"]!, key: readFileSync(topic["keyFile"]!, "utf8").trim() } },
+        { tlsCaFile: emu.emulator.caFile, emulatorMode: true, hsms: configuredInstancesOf(emu).filter((i) => i.kind === "managedHsm"), vaults: configuredInstancesOf(emu).filter((i) => i.kind === "vault"), lifecycleTopic: { endpoint: topic["endpoint"]!, key: readFileSync(topic["keyFile"]!, "utf8").trim() } },
         emu.credential(),
       );
       const sent = await publishNotices({ instance: primary, notices, now: now.toISOString() }, appDeps);

@@ -27,7 +27,7 @@ import type { DrillDeps } from "../../shared/drill/activities/deps";
 import { findLatestVerifiedBackup } from "../../shared/drill/activities/findLatestVerifiedBackup";
 import { drillManifestFor } from "../../shared/drill/activities/manifestFor";
 import { startRestore } from "../../shared/drill/activities/startRestore";
-import { startTestEmulator, ADMIN_OID, type TestEmulator } from "../support/emulator";
+import { configuredInstancesOf, startTestEmulator, ADMIN_OID, type TestEmulator } from "../support/emulator";
 import { startAzurite, type AzuriteBlob } from "../support/azurite";
 import { TEST_MANIFEST_KEY } from "../support/manifestKey";
 
@@ -122,7 +122,7 @@ beforeAll(async () => {
     credential: emu.credential(ADMIN_OID),
     hsmClientOptions: { tlsOptions: { ca: emu.ca }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
     blobService: azurite.blobServiceClient(),
-    settings: { adminJobTimeoutMs: 3_600_000, storage: { backupContainer: BACKUPS, backupAuth: "managedIdentity", manifestKey: TEST_MANIFEST_KEY, auditContainer: AUDIT } },
+    settings: { hsms: configuredInstancesOf(emu), adminJobTimeoutMs: 3_600_000, storage: { backupContainer: BACKUPS, backupAuth: "managedIdentity", manifestKey: TEST_MANIFEST_KEY, auditContainer: AUDIT } },
   });
   backupDeps.log = (line) => void logs.push(line);
   await emu.keyClient("primary").createRsaKey("payments");

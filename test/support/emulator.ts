@@ -201,3 +201,11 @@ export async function restError(p: Promise<unknown>): Promise<RestError> {
   if (!(outcome.err instanceof RestError)) throw new Error(`Expected a RestError, got: ${String(outcome.err)}`);
   return outcome.err;
 }
+
+/**
+ * The emulator's HSMs and vaults as the app's settings would list them (name, kind, URL; all primaries): what
+ * activities resolve instance names against, since their inputs never carry URLs.
+ */
+export function configuredInstancesOf(emu: TestEmulator): Array<{ name: string; kind: "managedHsm" | "vault"; url: string; role: "primary" }> {
+  return Object.entries(emu.emulator.instances).map(([name, i]) => ({ name, kind: i.kind, url: i.url, role: "primary" as const }));
+}

@@ -135,6 +135,20 @@ describe("loadSettings", () => {
     expect(e.message).not.toContain("sig=abc");
   });
 
+  it("reads HSM_RESOURCE_IDS per HSM name and refuses ids of other resources or unknown names", () => {
+    const id = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/managedHSMs/contoso-dr";
+    expect(loadSettings({ ...minimal, HSM_RESOURCE_IDS: `dr=${id}` }).hsmResourceIds).toEqual({ dr: id });
+    const e = failure({ ...minimal, HSM_RESOURCE_IDS: "dr=/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v,other=" + id });
+    expect(e.message).toContain('HSM_RESOURCE_IDS "dr" has');
+    expect(e.message).toContain('HSM_RESOURCE_IDS names "other", which is not an HSM in HSMS');
+  });
+
+  it("HSM_EMULATOR is off by default and accepts only true/false", () => {
+    expect(loadSettings(minimal).emulatorMode).toBe(false);
+    expect(failure({ ...minimal, HSM_EMULATOR: "yes" }).message).toContain('HSM_EMULATOR "yes" must be "true" or "false"');
+    expect(loadSettings({ ...minimal, HSMS: "primary=https://127.0.0.1:8443,dr=https://localhost:8444", HSM_EMULATOR: "true" }).emulatorMode).toBe(true);
+  });
+
   it("treats blank values as unset (defaults apply)", () => {
     const s = loadSettings({ ...minimal, SWEEP_SCHEDULE: "  ", VAULTS: "" });
     expect(s.schedules.sweep).toBe("0 0 1 * * *");

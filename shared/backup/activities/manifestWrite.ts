@@ -14,7 +14,6 @@ import { manifestMacKeys, manifestMac, manifestProblem, recordMac } from "../man
 
 export interface WriteBackupManifestInput {
   hsmName: string;
-  hsmUrl: string;
   jobId: string;
   /** The folder URL the succeeded job reported. */
   folderUri: string;
@@ -40,7 +39,7 @@ export interface WriteBackupManifestOutput {
  * Idempotent: a retry rewrites the same manifest (only `createdAt` and the digest change).
  */
 export async function writeBackupManifest(input: WriteBackupManifestInput, deps: BackupDeps): Promise<WriteBackupManifestOutput> {
-  const { hsmName, hsmUrl } = checkHsmInput(input, "writeBackupManifest");
+  const { hsmName, hsmUrl } = checkHsmInput(input, deps, "writeBackupManifest");
   const { folder, folderUrl, containerUrl } = backupFolderParts(String(input.folderUri));
   for (const field of ["startTime", "endTime"] as const) {
     if (typeof input[field] !== "string" || Number.isNaN(Date.parse(input[field]))) {

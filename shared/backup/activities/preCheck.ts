@@ -4,7 +4,6 @@ import { backupRoleContext, backupTarget, checkHsmInput } from "../backupTarget"
 
 export interface PreBackupCheckInput {
   hsmName: string;
-  hsmUrl: string;
 }
 
 export interface PreBackupCheckOutput {
@@ -19,7 +18,7 @@ export interface PreBackupCheckOutput {
  * orchestration polls it with durable timers like a backup. A 403 names "HSM Lifecycle Backup" at "/".
  */
 export async function preBackupCheck(input: PreBackupCheckInput, deps: BackupDeps): Promise<PreBackupCheckOutput> {
-  const { hsmUrl } = checkHsmInput(input, "preBackupCheck");
+  const { hsmUrl } = checkHsmInput(input, deps, "preBackupCheck");
   const target = await backupTarget(deps);
   const client = deps.backupClient(hsmUrl);
   try {

@@ -7,7 +7,7 @@ import { LifecycleError } from "../../errors/lifecycleError";
 import { blobSingleKeyGetLedger } from "../blobSingleKeyGetLedger";
 import { drillStorageSas } from "../drillStorageSas";
 import { emulatorHsmIdentityReader } from "../emulatorHsmIdentityReader";
-import type { HsmIdentityReader } from "../hsmIdentity";
+import { armHsmIdentityReader } from "../armHsmIdentityReader";
 import { SENTINEL_DAILY_GET_LIMIT } from "../singleKeyGetBudget";
 import { createLifecyclePublisher, lifecyclePublisherCredential } from "../../events/lifecyclePublisher";
 import { createKeyClients, readTlsCaFile } from "../../hsm/keyClients";
@@ -24,19 +24,18 @@ export interface DrillDepsOptions {
 
 /**
  * The composition root of the drill activities (and `recordDrillOutcome`): everything runs as the drill's
- * identity (`credentialFor("drill", settings)`). With HSM_TLS_CA_FILE (the local emulator) the emulator's CA is
- * trusted and HSM identities come from its `/_emulator/info`; in Azure they come from the HSM's DNS name (see
- * `azureHsmIdentityReader`). Build once per worker: pipelines and token caches are shared.
+ * identity (`credentialFor("drill", settings)`). HSM_TLS_CA_FILE only adds a trusted CA. Only in emulator mode
+ * (HSM_EMULATOR=true, which the settings allow for loopback instances only) is the challenge-resource check off
+ * and do HSM identities come from the emulator's `/_emulator/info`; otherwise they come from Azure Resource
+ * Manager (`armHsmIdentityReader`, HSM_RESOURCE_IDS). Build once per worker: pipelines and token caches are shared.
  */
 export function createDrillDeps(settings: Readonly<Settings>, credential: TokenCredential, options: DrillDepsOptions = {}): DrillDeps & DrillOutcomeDeps {
   const log = options.log === undefined ? undefined : redactingLog(options.log);
   const ca = settings.tlsCaFile === undefined ? undefined : readTlsCaFile(settings.tlsCaFile);
   const adminOptions: KeyVaultAdminClientOptions = {};
-  if (ca !== undefined) {
-    adminOptions.tlsOptions = { ca };
-    // The emulator answers for the real resource names from 127.0.0.1, so the SDK's host check must be off there.
-    adminOptions.disableChallengeResourceVerification = true;
-  }
+  if (ca !== undefined) adminOptions.tlsOptions = { ca };
+  // The emulator answers for the real resource names from 127.0.0.1; the admin pipeline honours this for loopback hosts only.
+  if (settings.emulatorMode) adminOptions.disableChallengeResourceVerification = true;
   const blobService = blobServiceClientFor(settings.storage, credential);
   const backupContainer = blobService.getContainerClient(settings.storage.backupContainer);
   const reports = blobService.getContainerClient(settings.storage.drillReportsContainer);
@@ -53,9 +52,9 @@ export function createDrillDeps(settings: Readonly<Settings>, credential: TokenC
   const deps: DrillDeps & DrillOutcomeDeps = {
     settings,
     credential,
-    keyClients: createKeyClients(credential, ca === undefined ? {} : { ca }),
+    keyClients: createKeyClients(credential, { ...(ca === undefined ? {} : { ca }), emulatorMode: settings.emulatorMode }),
     adminOptions,
-    identityOf: ca === undefined ? azureHsmIdentityReader : emulatorHsmIdentityReader(ca),
+    identityOf: settings.emulatorMode ? emulatorHsmIdentityReader(ca) : armHsmIdentityReader({ resourceIds: settings.hsmResourceIds, credential }),
     backups: blobBackupCandidateSource(backupContainer, manifestAuthenticator(settings.storage.manifestKey), report),
     backupContainerUrl,
     reports,
@@ -73,17 +72,3 @@ export function createDrillDeps(settings: Readonly<Settings>, credential: TokenC
   if (options.now !== undefined) deps.now = options.now;
   return deps;
 }
-
-/**
- * Identity of an Azure Managed HSM from its DNS name (`{name}.managedhsm.azure.net`, unique per cloud). It
- * refuses any other host rather than guess: an alias or private-endpoint name cannot be resolved to an HSM
- * without the management plane, so the interlock fails closed.
- */
-export const azureHsmIdentityReader: HsmIdentityReader = async (hsmUrl) => {
-  const host = new URL(hsmUrl).hostname.toLowerCase();
-  const match = /^([a-z0-9-]+)\.managedhsm\.(azure\.net|azure\.cn|usgovcloudapi\.net)$/.exec(host);
-  if (match === null || match[1] === undefined) {
-    throw new Error(`${hsmUrl} is not a Managed HSM host name (<name>.managedhsm.azure.net); its identity cannot be proven. Configure the HSM by its own host name.`);
-  }
-  return { name: match[1], url: `https://${host}` };
-};

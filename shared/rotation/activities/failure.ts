@@ -1,6 +1,6 @@
 import { fromRestError, type RoleName } from "../../errors/fromRestError";
 import type { LifecycleError } from "../../errors/lifecycleError";
-import type { RotationInstance } from "./deps";
+import type { ConfiguredRotationInstance, RotationInstance } from "./deps";
 
 /**
  * Which role a rotation step needs: the lifecycle's own custom role (shared/rbac/lifecycleRoles.ts), which holds
@@ -11,7 +11,7 @@ export function roleFor(instance: RotationInstance): RoleName {
 }
 
 /** Maps an SDK failure of one rotation step to a `LifecycleError` naming the cause, the role and the fix. */
-export function rotationFailure(e: unknown, instance: RotationInstance, operation: string, resource: string): LifecycleError {
+export function rotationFailure(e: unknown, instance: ConfiguredRotationInstance, operation: string, resource: string): LifecycleError {
   return fromRestError(e, {
     service: instance.kind === "managedHsm" ? "managedHsm" : "vault",
     operation,

@@ -10,7 +10,8 @@ import { recordInstanceId, rotationStartDecision } from "../dedupe";
 import type { RecordKeyVersionInput, RotateKeyInput } from "../types";
 import type { RotationPolicy } from "../policyTypes";
 import { normaliseVaultHost, rotationInstanceId } from "../rotationIds";
-import type { RotationInstance } from "./deps";
+import { instanceRef } from "../../instances/resolveConfiguredInstance";
+import type { ConfiguredRotationInstance } from "./deps";
 import { isAlreadyStarted, readInstanceStatus, type RotationStarterClient } from "./durableStatus";
 
 export interface RemediationDeps {
@@ -44,7 +45,7 @@ const acceptedTypes = [KeyVaultEventType.KeyNearExpiry, KeyVaultEventType.KeyExp
  */
 export async function handleKeyEvents(body: unknown, deps: RemediationDeps): Promise<RemediationOutcome[]> {
   const instances = rotationInstances(deps.settings as Settings);
-  const byHost = new Map(instances.map((i) => [normaliseVaultHost(i.url), { name: i.name, kind: i.kind, url: i.url } satisfies RotationInstance]));
+  const byHost = new Map(instances.map((i) => [normaliseVaultHost(i.url), { name: i.name, kind: i.kind, url: i.url } satisfies ConfiguredRotationInstance]));
   const results = await parseIncomingEvents(
     body,
     {
@@ -81,7 +82,7 @@ export async function handleKeyEvents(body: unknown, deps: RemediationDeps): Pro
  * Whether the event's key version exists, read as the rotation identity (one GET). A forged but well-formed event
  * for a version that does not exist must start nothing; any other failure throws, so Event Grid redelivers later.
  */
-async function versionExists(event: KeyEvent, instance: RotationInstance, deps: RemediationDeps): Promise<boolean> {
+async function versionExists(event: KeyEvent, instance: ConfiguredRotationInstance, deps: RemediationDeps): Promise<boolean> {
   try {
     await deps.keyClients.keys(instance.url).getKey(event.keyName, { version: event.version });
     return true;
@@ -114,7 +115,7 @@ async function auditRejections(outcomes: readonly RemediationOutcome[], deps: Re
   }
 }
 
-async function start(event: KeyEvent, instance: RotationInstance, policy: RotationPolicy | undefined, deps: RemediationDeps): Promise<RemediationOutcome> {
+async function start(event: KeyEvent, instance: ConfiguredRotationInstance, policy: RotationPolicy | undefined, deps: RemediationDeps): Promise<RemediationOutcome> {
   const rotateId = rotationInstanceId({ vaultUrl: instance.url, name: event.keyName, version: event.version });
   let orchestration: string;
   let instanceId: string;
@@ -122,12 +123,12 @@ async function start(event: KeyEvent, instance: RotationInstance, policy: Rotati
   if (event.type === KeyVaultEventType.KeyNewVersionCreated) {
     orchestration = orchestrationNames.recordKeyVersion;
     instanceId = recordInstanceId(rotateId);
-    input = { instance, name: event.keyName, version: event.version, runId: event.id };
+    input = { instance: instanceRef(instance), name: event.keyName, version: event.version, runId: event.id };
   } else {
     orchestration = orchestrationNames.rotateKey;
     instanceId = rotateId;
     const trigger = event.type === KeyVaultEventType.KeyExpired ? "expired" : "nearExpiry";
-    input = { instance, name: event.keyName, version: event.version, trigger, runId: event.id, ...(policy === undefined ? {} : { policy }) };
+    input = { instance: instanceRef(instance), name: event.keyName, version: event.version, trigger, runId: event.id, ...(policy === undefined ? {} : { policy }) };
   }
   const decision = rotationStartDecision(await readInstanceStatus(deps.client, instanceId));
   if (!decision.start) {
