@@ -127,7 +127,7 @@ beforeAll(async () => {
   backupDeps.log = (line) => void logs.push(line);
   await emu.keyClient("primary").createRsaKey("payments");
   // The one real backup, through the backup workflow's own activities.
-  const hsm = { hsmName: "primary", hsmUrl: emu.url("primary") };
+  const hsm = { hsmName: "primary" };
   const { jobId } = await startBackup(hsm, backupDeps);
   for (let i = 0; ; i++) {
     const s = await getBackupStatus({ ...hsm, jobId }, backupDeps);

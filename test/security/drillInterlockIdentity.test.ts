@@ -24,6 +24,7 @@ import { checkDrillSafety, type CheckDrillSafetyOutput } from "../../shared/dril
 import type { DrillDeps } from "../../shared/drill/activities/deps";
 import { createDrillDeps } from "../../shared/drill/activities/depsFromSettings";
 import { startTestEmulator, type TestEmulator } from "../support/emulator";
+import { TEST_MANIFEST_KEY } from "../support/manifestKey";
 
 let emu: TestEmulator;
 let arm: Server;
@@ -44,6 +45,7 @@ const credential: TokenCredential = {
 const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
   STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true",
   LIFECYCLE_TOPIC_ENDPOINT: "https://127.0.0.1:1/api/events",
+  BACKUP_MANIFEST_KEY: TEST_MANIFEST_KEY,
   HSM_TLS_CA_FILE: join(emu.stateDir, "ca.pem"),
   DRILL_PAIRS: "primary=dr",
   ...extra,

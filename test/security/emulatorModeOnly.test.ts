@@ -23,6 +23,7 @@ import { createRotationDeps } from "../../shared/rotation/activities/depsFromSet
 import { listDueKeys } from "../../shared/rotation/activities/listDueKeys";
 import { startTestEmulator, type TestEmulator } from "../support/emulator";
 import { startTokenTrap, type TokenTrap } from "./tokenTrap";
+import { TEST_MANIFEST_KEY } from "../support/manifestKey";
 
 const EVIL = "evil.managedhsm.localhost";
 let emu: TestEmulator;
@@ -45,6 +46,7 @@ function recordingCredential(): TokenCredential & { requested: string[] } {
 const baseEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
   STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true",
   LIFECYCLE_TOPIC_ENDPOINT: "https://127.0.0.1:1/api/events",
+  BACKUP_MANIFEST_KEY: TEST_MANIFEST_KEY,
   HSM_TLS_CA_FILE: join(emu.stateDir, "ca.pem"),
   ...extra,
 });
