@@ -10,6 +10,7 @@ import { backupCommand } from "./backupCommand";
 import { drCommand } from "./drCommand";
 import { drillCommand } from "./drillCommand";
 import { planCommand } from "./planCommand";
+import { rbacCommand } from "./rbacCommand";
 import { reportCommand } from "./reportCommand";
 import { rotateCommand } from "./rotateCommand";
 import { statusCommand } from "./statusCommand";
@@ -37,7 +38,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     const ctx = createCliContext(args);
     switch (args.command) {
       case "status":
-        return await statusCommand(ctx, io, args.json);
+        return await statusCommand(ctx, io, args.json, args.credential);
       case "plan":
         return await planCommand(ctx, io, args.json);
       case "rotate":
@@ -48,6 +49,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         return await drillCommand(ctx, args, io);
       case "report":
         return await reportCommand(ctx, args, io);
+      case "rbac":
+        return await rbacCommand(ctx, args, io);
     }
   } catch (e) {
     if (e instanceof UsageError) {

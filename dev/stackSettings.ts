@@ -7,6 +7,7 @@
  */
 import { writeFileSync, renameSync } from "node:fs";
 import { settingsCatalog } from "../shared/config/settingsCatalog";
+import { STACK_IDENTITIES, stackRbacPrincipalIds } from "./stackIdentities";
 
 export interface StackSettingsInput {
   hsms: Record<string, string>;
@@ -61,6 +62,11 @@ export function buildStackSettings(input: StackSettingsInput): Record<string, st
     ROTATION_IDENTITY_CLIENT_ID: input.identities.rotation,
     BACKUP_IDENTITY_CLIENT_ID: input.identities.backup,
     DRILL_IDENTITY_CLIENT_ID: input.identities.drill,
+    RETENTION_IDENTITY_CLIENT_ID: STACK_IDENTITIES.retention,
+    DR_STEWARD_IDENTITY_CLIENT_ID: STACK_IDENTITIES.steward,
+    RBAC_PRINCIPAL_IDS: stackRbacPrincipalIds(),
+    // The operator (--admin) is the stack's administrator: `hsm-lifecycle rbac` signs in as it.
+    RBAC_ADMIN_CLIENT_ID: STACK_IDENTITIES.operator,
     HSM_TLS_CA_FILE: input.caFile,
   };
   const values: Record<string, string> = {};

@@ -33,17 +33,27 @@ let auditDeps: BackupAuditDeps | undefined;
 
 function deps(): BackupDeps {
   if (backupDeps !== undefined) return backupDeps;
+  backupDeps = depsAs("backup");
+  return backupDeps;
+}
+
+// Retention runs as its own identity: the only one with delete on the backup container.
+let retentionDeps: BackupDeps | undefined;
+function retention(): BackupDeps {
+  return (retentionDeps ??= depsAs("retention"));
+}
+
+function depsAs(workload: "backup" | "retention"): BackupDeps {
   const settings = appSettings();
-  const credential = credentialFor("backup", settings);
+  const credential = credentialFor(workload, settings);
   const ca = settings.tlsCaFile === undefined ? undefined : readTlsCaFile(settings.tlsCaFile);
   const firstHsm = settings.hsms[0]?.url ?? "https://unset.managedhsm.azure.net";
-  backupDeps = createBackupDeps({
+  return createBackupDeps({
     credential,
     hsmClientOptions: keyClientOptionsFor(firstHsm, ca),
     blobService: blobServiceClientFor(settings.storage, credential, STORAGE_RETRY),
     settings,
   });
-  return backupDeps;
 }
 
 function audit(): BackupAuditDeps {
@@ -76,7 +86,9 @@ activity(activityNames.writeBackupManifest, writeBackupManifest);
 activity(activityNames.verifyBackup, verifyBackup);
 activity(activityNames.copyBackup, copyBackup);
 activity(activityNames.listBackups, listBackups);
-activity(activityNames.applyBackupRetention, applyBackupRetention);
+df.app.activity(activityNames.applyBackupRetention, {
+  handler: settlePermanentFailures(activityNames.applyBackupRetention, (input) => applyBackupRetention(input as Parameters<typeof applyBackupRetention>[0], retention())),
+});
 df.app.activity(activityNames.recordBackupOutcome, {
   handler: settlePermanentFailures(activityNames.recordBackupOutcome, (input) => recordBackupOutcome(input as Parameters<typeof recordBackupOutcome>[0], audit())),
 });

@@ -25,6 +25,7 @@ import { credentialFor } from "../shared/hsm/workloadCredential";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
 import { restoreDrill } from "../shared/drill/orchestrations/restoreDrill";
+import { reapplyDrRoles, type StewardDeps } from "../shared/rbac/reapplyDrRoles";
 
 let deps: (DrillDeps & DrillOutcomeDeps) | undefined;
 function drillDeps(): DrillDeps & DrillOutcomeDeps {
@@ -58,6 +59,17 @@ activity(activityNames.verifyRestoredInventory, verifyRestoredInventory);
 activity(activityNames.runCryptoProbes, runCryptoProbes);
 activity(activityNames.verifyRoleAssignments, verifyRoleAssignments);
 activity(activityNames.writeDrillReport, writeDrillReport);
+// The DR steward runs as its own identity: the drill identity never holds role-write.
+let stewardDeps: StewardDeps | undefined;
+df.app.activity(activityNames.reapplyDrRoles, {
+  handler: settlePermanentFailures(activityNames.reapplyDrRoles, (input) => {
+    if (stewardDeps === undefined) {
+      const settings = appSettings();
+      stewardDeps = { settings, credential: credentialFor("steward", settings), adminOptions: drillDeps().adminOptions };
+    }
+    return reapplyDrRoles(input as { primary: string; target: string }, stewardDeps);
+  }),
+});
 activity(activityNames.recordDrillOutcome, recordDrillOutcome);
 
 df.app.client.timer(triggerNames.drillTimer, { schedule: scheduleSetting("drill"), handler: drillTimerHandler });

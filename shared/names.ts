@@ -93,6 +93,8 @@ export const activityNames = {
   /** Sign/verify, wrap/unwrap, encrypt/decrypt across primary and DR on a sample per key type. */
   runCryptoProbes: "runCryptoProbes",
   verifyRoleAssignments: "verifyRoleAssignments",
+  /** As the DR steward: put the drill's DR-only role back on DR after a full restore (which replaced DR's assignments). */
+  reapplyDrRoles: "reapplyDrRoles",
   writeDrillReport: "writeDrillReport",
   /** DrillCompleted / DrillFailed for the stored report (never fails the drill) and the drill's audit record. */
   recordDrillOutcome: "recordDrillOutcome",

@@ -25,6 +25,6 @@ export function checkHsmInput(input: { hsmName?: unknown; hsmUrl?: unknown }, ac
   return { hsmName, hsmUrl: hsmUrl.replace(/\/+$/, "") };
 }
 
-/** The failure context of an admin call: a 403 names "Managed HSM Backup User" at scope "/". */
+/** The failure context of an admin call: a 403 names "HSM Lifecycle Backup" at scope "/". */
 export const backupRoleContext = (operation: string, hsmUrl: string) =>
-  ({ service: "managedHsm", operation, resource: hsmUrl, requiredRole: "Managed HSM Backup User", requiredScope: "/" }) as const;
+  ({ service: "managedHsm", operation, resource: hsmUrl, requiredRole: "HSM Lifecycle Backup", requiredScope: "/" }) as const;

@@ -1,3 +1,4 @@
+import { parseRbacPrincipals, type RbacPrincipals } from "../rbac/rbacPrincipals";
 import { LifecycleError } from "../errors/lifecycleError";
 import { exactMs, parseIsoDuration } from "../rotation/isoDuration";
 import { ncrontabProblem } from "./ncrontab";
@@ -47,7 +48,11 @@ export interface Settings {
   /** EVENT_SOURCES: ARM ids (Event Grid `topic` / CloudEvents `source`) the remediation trigger accepts. */
   eventSources: readonly string[];
   /** Client ids of the user-assigned managed identities each workflow runs as; absent = system-assigned. */
-  identities: { rotation?: string; backup?: string; drill?: string };
+  identities: { rotation?: string; backup?: string; retention?: string; drill?: string; steward?: string };
+  /** RBAC_PRINCIPAL_IDS: object ids the RBAC plan assigns roles to. */
+  rbacPrincipals: RbacPrincipals;
+  /** RBAC_ADMIN_CLIENT_ID: the managed identity `rbac` and `status` use for RBAC (absent: --credential default). */
+  rbacAdminClientId?: string;
 }
 
 /**
@@ -193,12 +198,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
   }
   const tlsCaFile = read("HSM_TLS_CA_FILE");
   const identities: Settings["identities"] = {};
-  for (const [workload, key] of [["rotation", "ROTATION_IDENTITY_CLIENT_ID"], ["backup", "BACKUP_IDENTITY_CLIENT_ID"], ["drill", "DRILL_IDENTITY_CLIENT_ID"]] as const) {
+  for (const [workload, key] of [["rotation", "ROTATION_IDENTITY_CLIENT_ID"], ["backup", "BACKUP_IDENTITY_CLIENT_ID"], ["retention", "RETENTION_IDENTITY_CLIENT_ID"], ["drill", "DRILL_IDENTITY_CLIENT_ID"], ["steward", "DR_STEWARD_IDENTITY_CLIENT_ID"]] as const) {
     const clientId = read(key);
     if (clientId === "") continue;
     if (!/^[0-9a-fA-F-]{8,64}$/.test(clientId)) bad(key, "must be the client id (a GUID) of a user-assigned managed identity, or empty for the system-assigned identity.");
     else identities[workload] = clientId;
   }
+  const { principals: rbacPrincipals, problems: principalProblems } = parseRbacPrincipals(read("RBAC_PRINCIPAL_IDS"));
+  for (const p of principalProblems) bad("RBAC_PRINCIPAL_IDS", p);
+  const rbacAdminClientId = read("RBAC_ADMIN_CLIENT_ID");
+  if (rbacAdminClientId !== "" && !/^[0-9a-fA-F-]{8,64}$/.test(rbacAdminClientId)) bad("RBAC_ADMIN_CLIENT_ID", "must be the client id (a GUID) of a managed identity, or empty.");
 
   if (problems.length > 0) {
     throw new LifecycleError(
@@ -225,8 +234,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     lifecycleTopic: topicKey === "" ? { endpoint: topicEndpoint } : { endpoint: topicEndpoint, key: topicKey },
     eventSources,
     identities,
+    rbacPrincipals,
   };
   if (tlsCaFile !== "") settings.tlsCaFile = tlsCaFile;
+  if (rbacAdminClientId !== "") settings.rbacAdminClientId = rbacAdminClientId;
   return deepFreeze(settings);
 }
 

@@ -60,7 +60,7 @@ export async function writeBackupManifest(input: WriteBackupManifestInput, deps:
   try {
     inventory = await keyInventory(deps.keyClient(hsmUrl), { ktyLookupLimit: deps.ktyLookupLimit, backupStartedAt: input.startTime });
   } catch (e) {
-    throw fromRestError(e, { service: "managedHsm", operation: "listing keys and rotation policies for the backup manifest", resource: hsmUrl, requiredRole: "Managed HSM Crypto Auditor", requiredScope: "/ or /keys" });
+    throw fromRestError(e, { service: "managedHsm", operation: "listing keys and rotation policies for the backup manifest", resource: hsmUrl, requiredRole: "HSM Lifecycle Backup", requiredScope: "/" });
   }
   const keys = inventory.keys;
   let roleAssignments: ManifestRoleAssignment[] | null = null;
@@ -70,9 +70,9 @@ export async function writeBackupManifest(input: WriteBackupManifestInput, deps:
   } catch (e) {
     // A refused read leaves the backup usable; the drill then compares role assignments with the live primary.
     if (!isRestErrorLike(e) || e.statusCode !== 403) {
-      throw fromRestError(e, { service: "managedHsm", operation: "listing role assignments for the backup manifest", resource: hsmUrl, requiredRole: "Managed HSM Crypto Auditor", requiredScope: "/" });
+      throw fromRestError(e, { service: "managedHsm", operation: "listing role assignments for the backup manifest", resource: hsmUrl, requiredRole: "HSM Lifecycle Backup", requiredScope: "/" });
     }
-    roleAssignmentsUnavailable = `the backup identity may not list role assignments (403). Fix: grant it "Managed HSM Crypto Auditor" at scope "/".`;
+    roleAssignmentsUnavailable = `the backup identity may not list role assignments (403). Fix: grant it "HSM Lifecycle Backup" at scope "/" (hsm-lifecycle rbac apply).`;
   }
   const manifest = sealManifest({
     schema: BACKUP_MANIFEST_SCHEMA,

@@ -16,7 +16,7 @@ export interface PreBackupCheckOutput {
 /**
  * Activity `preBackupCheck`: asks the HSM to check that a full backup into the container would work
  * (storage reachable, permissions, no job running), writing nothing. Returns at once with the job id; the
- * orchestration polls it with durable timers like a backup. A 403 names "Managed HSM Backup User" at "/".
+ * orchestration polls it with durable timers like a backup. A 403 names "HSM Lifecycle Backup" at "/".
  */
 export async function preBackupCheck(input: PreBackupCheckInput, deps: BackupDeps): Promise<PreBackupCheckOutput> {
   const { hsmUrl } = checkHsmInput(input, "preBackupCheck");

@@ -27,7 +27,7 @@ export async function preRestoreCheck(input: PreRestoreCheckInput, deps: DrillDe
     if (jobId === undefined) throw new LifecycleError("Unexpected", `The DR HSM ${targetUrl} accepted the pre-restore check but returned no job id.`);
     return { jobId };
   } catch (e) {
-    throw fromRestError(e, { service: "managedHsm", operation: "pre-restore check", resource: targetUrl, requiredRole: "Managed HSM Restore User", requiredScope: "/" });
+    throw fromRestError(e, { service: "managedHsm", operation: "pre-restore check", resource: targetUrl, requiredRole: "HSM Lifecycle Drill DR", requiredScope: "/" });
   }
 }
 

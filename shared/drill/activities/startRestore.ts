@@ -37,6 +37,6 @@ export async function startRestore(input: StartRestoreInput, deps: DrillDeps): P
     if (state.startTime !== undefined) out.startTime = state.startTime.toISOString();
     return out;
   } catch (e) {
-    throw fromRestError(e, { service: "managedHsm", operation: "full restore into the DR HSM", resource: targetUrl, requiredRole: "Managed HSM Restore User", requiredScope: "/" });
+    throw fromRestError(e, { service: "managedHsm", operation: "full restore into the DR HSM", resource: targetUrl, requiredRole: "HSM Lifecycle Drill DR", requiredScope: "/" });
   }
 }
