@@ -41,14 +41,14 @@ export async function packageApp(options: PackageOptions): Promise<PackageResult
   mkdirSync(staging, { recursive: true });
 
   // The lock file decides every production dependency's version; --ignore-scripts: nothing runs at packaging time.
-  cpSync(join(root, "package.json"), join(staging, "package.json"));
-  cpSync(join(root, "package-lock.json"), join(staging, "package-lock.json"));
+  cpSync(join(root, "package.json"), join(staging, "package.json"), { dereference: true });
+  cpSync(join(root, "package-lock.json"), join(staging, "package-lock.json"), { dereference: true });
   execFileSync("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { cwd: staging, stdio: ["ignore", "ignore", "inherit"] });
   rmSync(join(staging, "package-lock.json"));
   rmSync(join(staging, "node_modules", ".package-lock.json"), { force: true });
 
-  for (const folder of PACKAGED_DIST_FOLDERS) cpSync(join(root, "dist", folder), join(staging, "dist", folder), { recursive: true });
-  cpSync(join(root, "host.json"), join(staging, "host.json"));
+  for (const folder of PACKAGED_DIST_FOLDERS) cpSync(join(root, "dist", folder), join(staging, "dist", folder), { recursive: true, dereference: true });
+  cpSync(join(root, "host.json"), join(staging, "host.json"), { dereference: true });
   writeFileSync(join(staging, "package.json"), JSON.stringify(deployedManifest(manifest), null, 2) + "\n");
   if (options.policyFile !== undefined) {
     const policy = readFileSync(options.policyFile, "utf8");

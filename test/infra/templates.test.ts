@@ -1,0 +1,125 @@
+/**
+ * infra/ without a Bicep compiler: the templates are checked against the files they share with the app. Every role
+ * they name exists in lifecycleRoles.json; every setting the app reads (settingsCatalog.json) is set by main.bicep
+ * or left to a default the README documents; HSMs and vaults are only ever `existing`; the plan runs Node 22.
+ */
+import { readFileSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import roles from "../../shared/rbac/lifecycleRoles.json";
+import { settingsCatalog } from "../../shared/config/settingsCatalog";
+import { LIFECYCLE_ROLES } from "../../shared/rbac/lifecycleRoles";
+import { hsmRbacSettings } from "../../scripts/applyHsmRbac";
+
+const root = resolve(__dirname, "../..");
+const infra = join(root, "infra");
+const bicepFiles = [join(infra, "main.bicep"), ...readdirSync(join(infra, "modules")).map((f) => join(infra, "modules", f))];
+const read = (f: string): string => readFileSync(f, "utf8");
+const main = read(join(infra, "main.bicep"));
+
+/** The keys of main.bicep's `lifecycleSettings` object: the app settings the deployment sets. */
+function deployedSettingKeys(): string[] {
+  const block = /var lifecycleSettings = \{\n([\s\S]*?)\n\}/.exec(main);
+  if (block?.[1] === undefined) throw new Error("main.bicep has no `var lifecycleSettings = { … }` block");
+  return block[1].split("\n").map((l) => /^\s+([A-Z0-9_]+):/.exec(l)?.[1]).filter((k): k is string => k !== undefined);
+}
+
+/** Settings the deployment leaves to the app's defaults; the README's "Deploying to Azure" must name each. */
+const LEFT_TO_DEFAULTS = ["ROTATION_POLICY_FILE", "ROTATION_BATCH_SIZE", "SWEEP_SCHEDULE", "BACKUP_SCHEDULE", "DRILL_SCHEDULE", "RETENTION_DAILY", "RETENTION_WEEKLY", "RETENTION_MONTHLY", "ADMIN_JOB_TIMEOUT", "POLLER_INTERVAL_MS", "RTO_TARGET", "RPO_TARGET"];
+
+describe("infra/ templates", () => {
+  it("every file main.bicep references exists, and every module is referenced", () => {
+    const referenced = new Set<string>();
+    for (const f of bicepFiles) for (const m of read(f).matchAll(/module \w+ '([^']+)'/g)) referenced.add(resolve(join(f, ".."), m[1]!));
+    for (const r of referenced) expect(bicepFiles, `module ${r}`).toContain(r);
+    for (const f of bicepFiles.slice(1)) expect([...referenced], `${f} is used`).toContain(f);
+    for (const f of bicepFiles) for (const m of read(f).matchAll(/loadJsonContent\('([^']+)'\)/g)) expect(() => JSON.parse(read(resolve(join(f, ".."), m[1]!)))).not.toThrow();
+  });
+
+  it("every setting the app reads is set by the deployment or left to a default the README documents", () => {
+    const deployed = deployedSettingKeys();
+    const catalogKeys = settingsCatalog.map((s) => s.key);
+    for (const k of deployed) expect(catalogKeys, `main.bicep sets ${k}, which the app does not read`).toContain(k);
+    const readme = read(join(root, "README.md"));
+    const deploying = readme.slice(readme.indexOf("## Deploying to Azure"), readme.indexOf("\n## ", readme.indexOf("## Deploying to Azure") + 5));
+    for (const s of settingsCatalog) {
+      if (deployed.includes(s.key)) continue;
+      expect(LEFT_TO_DEFAULTS, `${s.key} is neither set by infra/main.bicep nor listed as left to its default`).toContain(s.key);
+      expect(s.default, `${s.key} has no default, so the deployment must set it`).toBeDefined();
+      expect(deploying, `README "Deploying to Azure" names ${s.key}`).toContain(s.key);
+    }
+    // Required settings (no default) are always set; secrets and emulator-only settings stay empty.
+    for (const s of settingsCatalog.filter((x) => x.default === undefined)) expect(deployed).toContain(s.key);
+    for (const k of ["STORAGE_CONNECTION_STRING", "LIFECYCLE_TOPIC_KEY", "HSM_TLS_CA_FILE"]) expect(main).toMatch(new RegExp(`\\n  ${k}: ''\\n`));
+  });
+
+  it("container names are the app's defaults, and the immutable copy container has version-level WORM", () => {
+    for (const c of Object.values(roles.azure.containers)) {
+      if ("name" in c) continue;
+      expect(settingsCatalog.find((s) => s.key === c.setting)?.default, c.setting).toBeTruthy();
+    }
+    const storage = read(join(infra, "modules", "storage.bicep"));
+    expect(storage).toMatch(/immutableStorageWithVersioning: \{ enabled: true \}/);
+    expect(storage).toMatch(/isVersioningEnabled: true/);
+    expect(storage).toMatch(/immutabilityPeriodSinceCreationInDays: backupCopyImmutabilityDays/);
+    expect(storage).toMatch(/allowSharedKeyAccess: false/);
+  });
+
+  it("every role an assignment names exists in lifecycleRoles.json, scoped to a container, the account or the topic", () => {
+    const known = new Set([...Object.keys(roles.azure.builtInRoles), ...Object.keys(roles.azure.customRoles)]);
+    const containers = Object.keys(roles.azure.containers);
+    const identities = ["rotation", "backup", "retention", "drill", "steward", "auditor", "hsm"];
+    for (const a of roles.azure.storageAssignments) {
+      expect(known, a.role).toContain(a.role);
+      expect(containers).toContain(a.container);
+      expect(identities).toContain(a.identity);
+    }
+    for (const a of [...roles.azure.accountAssignments, ...roles.azure.topicAssignments]) expect(known, a.role).toContain(a.role);
+    for (const r of [...roles.azure.hostStorageRoles, ...roles.azure.monitoringRoles]) expect(known, r).toContain(r);
+    // Only the retention identity and the HSMs may delete in the backup container; nobody deletes audit records.
+    const deleters = roles.azure.storageAssignments.filter((a) => a.role === "Storage Blob Data Contributor" || a.role === "Storage Blob Data Owner");
+    expect(deleters.map((a) => `${a.identity}@${a.container}`).sort()).toEqual(["hsm@backups", "retention@backups"]);
+    for (const r of Object.values(roles.azure.customRoles)) expect(r.dataActions.some((d) => d.endsWith("/delete"))).toBe(false);
+    // Audit writers are confined to their own prefix.
+    for (const a of roles.azure.storageAssignments.filter((x) => x.container === "audit" && x.role === "auditAppender")) expect(a).toHaveProperty("pathPrefix");
+    // The vault roles main.bicep creates and assigns are the CLI's.
+    for (const key of ["VAULT_ROTATION_ROLE", "VAULT_AUDITOR_ROLE"]) expect(main).toContain(`roles.lifecycleRoles.${key}.name`);
+    const vaultRoles = LIFECYCLE_ROLES.filter((r) => r.kind === "vault").map((r) => r.name).sort();
+    expect(Object.values(roles.lifecycleRoles).filter((r) => r.kind === "vault").map((r) => r.name).sort()).toEqual(vaultRoles);
+    // No role assignment in infra/ is written with a literal role GUID: all come from the JSON.
+    for (const f of bicepFiles) expect(read(f), f).not.toMatch(/roleDefinitionId: '[^']*[0-9a-f]{8}-[0-9a-f]{4}/);
+  });
+
+  it("HSMs and vaults are inputs: referenced as existing, never declared as new resources", () => {
+    for (const f of bicepFiles) {
+      for (const m of read(f).matchAll(/resource \w+ '(Microsoft\.KeyVault\/[^@']+)@[^']+'( existing)?/g)) expect(m[2], `${f}: ${m[1]} must be existing`).toBe(" existing");
+    }
+    expect(read(join(infra, "modules", "hsm.bicep"))).toMatch(/category: 'AuditEvent'/);
+    expect(read(join(infra, "modules", "vault.bicep"))).toMatch(/category: 'AuditEvent'/);
+  });
+
+  it("the app runs on Flex Consumption with Node.js 22, and the vaults and the topic are subscribed to keyEventGrid", () => {
+    const app = read(join(infra, "modules", "functionApp.bicep"));
+    expect(app).toMatch(/tier: 'FlexConsumption', name: 'FC1'/);
+    expect(app).toMatch(/runtime: \{ name: 'node', version: '22' \}/);
+    for (const f of ["vault.bicep", "topicSubscription.bicep"]) expect(read(join(infra, "modules", f))).toContain("/functions/keyEventGrid'");
+    expect(read(join(root, "shared", "names.ts"))).toContain('keyEventGrid: "keyEventGrid"');
+    const pkg = JSON.parse(read(join(root, "package.json"))) as { engines: { node: string } };
+    expect(pkg.engines.node).toBe(">=22");
+  });
+
+  it("azure.yaml applies HSM RBAC after provisioning and deploys the package", () => {
+    const yaml = read(join(root, "azure.yaml"));
+    expect(yaml).toMatch(/postprovision:[\s\S]*node dist\/scripts\/applyHsmRbac\.js/);
+    expect(yaml).toMatch(/dist: dist\/package/);
+    expect(yaml).toMatch(/run: npm ci && npm run package/);
+    // Every output the hook reads is an output of main.bicep.
+    for (const k of ["HSMS", "DRILL_PAIRS", "RBAC_PRINCIPAL_IDS", "STORAGE_ACCOUNT_URL", "LIFECYCLE_TOPIC_ENDPOINT"]) expect(main).toMatch(new RegExp(`\\noutput ${k} string`));
+  });
+
+  it("the hook's settings hold the HSMs and no vault (vault roles are ARM), and name what is missing", () => {
+    const env = { HSMS: "primary=https://p.managedhsm.azure.net", DRILL_PAIRS: "", RBAC_PRINCIPAL_IDS: "rotation=00000000-0000-0000-0000-000000000001", STORAGE_ACCOUNT_URL: "https://s.blob.core.windows.net/", LIFECYCLE_TOPIC_ENDPOINT: "https://t.westeurope-1.eventgrid.azure.net/api/events", VAULTS: "app=https://v.vault.azure.net" };
+    expect(hsmRbacSettings(env).Values).toEqual({ VAULTS: "", HSMS: env.HSMS, DRILL_PAIRS: "", RBAC_PRINCIPAL_IDS: env.RBAC_PRINCIPAL_IDS, STORAGE_ACCOUNT_URL: env.STORAGE_ACCOUNT_URL, LIFECYCLE_TOPIC_ENDPOINT: env.LIFECYCLE_TOPIC_ENDPOINT });
+    expect(() => hsmRbacSettings({ HSMS: "x=https://x" })).toThrow(/no RBAC_PRINCIPAL_IDS, STORAGE_ACCOUNT_URL, LIFECYCLE_TOPIC_ENDPOINT\. Fix: run "azd provision"/);
+  });
+});
