@@ -18,6 +18,11 @@ Commands:
       --latest                the newest report (default)
       --drill ID              the report of this drill id
       --html FILE             also write the HTML report to FILE
+  rbac plan                   the role definitions and assignments every configured HSM and vault needs
+  rbac apply                  make them so (administrator's credential); prints the diff first
+      --dry-run               print the diff only; change nothing
+  rbac check                  read only: missing, extra and over-broad assignments of our identities, and
+                              any other principal holding restore, purge or role-write; exit 1 on drift
   dr download                 download an HSM's security domain for its custodians (run as you)
       --hsm NAME              the HSM (from HSMS)
       --cert FILE             a custodian's PEM certificate (RSA ≥ 2048); give 3 to 10
@@ -27,11 +32,6 @@ Commands:
       --hsm NAME              the new HSM (from HSMS)
       --security-domain FILE  the downloaded security domain file
       --key FILE              a custodian's unencrypted PEM private key; give a quorum (used in memory only)
-  rbac plan                   the role definitions and assignments every configured HSM and vault needs
-  rbac apply                  make them so (administrator's credential); prints the diff first
-      --dry-run               print the diff only; change nothing
-  rbac check                  read only: missing, extra and over-broad assignments of our identities, and
-                              any other principal holding restore, purge or role-write; exit 1 on drift
 
 Options for every command:
   --settings FILE             app settings from a local.settings.json-style file ({"Values":{…}});

@@ -5,7 +5,7 @@
  * client id (see emulator/identity/tokenRequest.ts), so assignments name the client id.
  *
  * The drill's DR-only role is not carried on the primary: after each full restore the DR steward identity puts
- * it back on DR (shared/rbac/reapplyDrRoles.ts), so drill after drill passes without the drill identity ever being
+ * it back on DR (shared/drill/activities/reapplyDrRoles.ts), so drill after drill passes without the drill identity ever being
  * able to restore into the primary. The operator (a developer) gets the emulator's --admin roles everywhere.
  */
 import { buildRbacPlan, type PlannedRoleAssignment, type RbacPlan } from "../shared/rbac/rbacPlan";

@@ -25,7 +25,7 @@ import { credentialFor } from "../shared/hsm/workloadCredential";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
 import { restoreDrill } from "../shared/drill/orchestrations/restoreDrill";
-import { reapplyDrRoles, type StewardDeps } from "../shared/rbac/reapplyDrRoles";
+import { reapplyDrRoles, type StewardDeps } from "../shared/drill/activities/reapplyDrRoles";
 
 let deps: (DrillDeps & DrillOutcomeDeps) | undefined;
 function drillDeps(): DrillDeps & DrillOutcomeDeps {

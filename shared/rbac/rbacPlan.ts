@@ -6,7 +6,7 @@
  * A drill target carries its primary's assignments too: a full restore replaces DR's role assignments with the
  * primary's, so they are there after every drill anyway, and planning them keeps `rbac check` quiet after a drill.
  * The drill's DR-only assignment (the only one that can restore) is never planned on a primary; the DR steward
- * re-applies it after each full restore (see reapplyDrRoles.ts).
+ * re-applies it after each full restore (see shared/drill/activities/reapplyDrRoles.ts).
  */
 import {
   HSM_AUDITOR_ROLE,

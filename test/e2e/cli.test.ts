@@ -14,16 +14,20 @@ import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { STACK_CONTAINERS } from "../../dev/stackSettings";
 import { EventType } from "../../runner/historyEvents";
 import { rawHttpsRequest } from "../support/emulator";
-import { cliJson, runCliOn, type CliRun } from "../support/cliRunner";
-import { runCliProcess } from "../support/runCliProcess";
+import { runCliProcess, type CliRun } from "../support/runCliProcess";
 
 let stack: LocalStack;
 let stateDir: string;
 const everything: string[] = [];
 
-/** The real CLI against the stack; every output is kept for the "never prints a secret" check. */
-function cli(args: string[], options: { withApp?: boolean } = {}): Promise<CliRun> {
-  return runCliOn(stack, args, { ...options, onOutput: (stdout, stderr) => everything.push(stdout, stderr) });
+/**
+ * Runs the real CLI asynchronously (the runner lives in this process: a synchronous spawn would block it) with
+ * a bare environment, so every setting has to come from --settings.
+ */
+async function cli(args: string[], options: { withApp?: boolean } = {}): Promise<CliRun> {
+  const run = await runCliProcess([...args, "--settings", stack.settingsFile, ...(options.withApp === false || stack.runner === undefined ? [] : ["--app-url", stack.runner.url])]);
+  everything.push(run.stdout, run.stderr);
+  return run;
 }
 
 /** The bin without --settings (usage errors must fail before any setting is read). */
@@ -31,7 +35,13 @@ function bare(args: string[]): Promise<CliRun> {
   return runCliProcess(args);
 }
 
-const json = cliJson;
+function json<T = any>(run: CliRun): T {
+  try {
+    return JSON.parse(run.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${run.code}):\n${run.stdout}\nstderr:\n${run.stderr}`);
+  }
+}
 
 async function auditOf(instanceUrl: string): Promise<Array<{ operationName: string; time: string }>> {
   const res = await rawHttpsRequest(stack.caPem, `${instanceUrl}/_emulator/audit`, "GET");

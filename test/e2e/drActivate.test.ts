@@ -9,7 +9,6 @@
  * child process (needs `npm run build`), configured by a settings file and running as the operator through
  * DefaultAzureCredential (AZURE_CLIENT_ID → the stack's managed-identity endpoint).
  */
-import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,8 +16,9 @@ import { KeyClient } from "@azure/keyvault-keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import type { Runner } from "../../runner/index";
-import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
-import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
+import { applyRbac } from "../../shared/rbac/rbacApply";
+import { buildRbacPlan } from "../../shared/rbac/rbacPlan";
+import { stackRbacPrincipals } from "../../dev/stackIdentities";
 import { makeCustodians, writeCustodianFiles, type Custodian } from "../support/custodianCertificates";
 import { rawHttpsRequest, type TestEmulator } from "../support/emulator";
 import { runCliProcess, type CliRun } from "../support/runCliProcess";
@@ -117,9 +117,10 @@ describe("the DR procedure through hsm-lifecycle dr", () => {
 
   it("a full restore drill of the primary into the activated HSM passes", async () => {
     const url = recovery.url("drnew");
-    const rbac = new KeyVaultAccessControlClient(url, stack.adminCredential, stack.clientOptions());
-    const r = KnownManagedHsmRoleDefinitionIds;
-    for (const role of [r.Backup, r.Restore, r.CryptoUser, r.CryptoAuditor]) await rbac.createRoleAssignment("/", randomUUID(), role, stack.identities.drill);
+    // As README says: `rbac apply` gives the new drill target the plan's roles (the drill's DR-only role included).
+    const plan = buildRbacPlan({ hsms: [{ name: "primary", role: "primary" }, { name: "drnew", role: "drillTarget" }], vaults: [], drillPairs: [{ primary: "primary", target: "drnew" }], rbacPrincipals: stackRbacPrincipals() });
+    const applied = await applyRbac({ ...plan, instances: plan.instances.filter((i) => i.name === "drnew") }, { urls: { drnew: url }, credential: stack.adminCredential, clientOptions: stack.clientOptions() });
+    expect(applied.changes.some((c) => c.includes("HSM Lifecycle Drill DR"))).toBe(true);
     await verifiedBackupOfPrimary(stack);
     runner = await startDrillRunner(stack, { primary: stack.urls.primary, drnew: url }, "primary=drnew");
     const started = await postDrillTo(runner, { pair: "primary=drnew" });

@@ -13,7 +13,8 @@ import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { stackRbacPlan } from "../../dev/stackIdentities";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { HSM_DRILL_DR_ROLE } from "../../shared/rbac/lifecycleRoles";
-import { cliJson, runCliOn, type CliRun } from "../support/cliRunner";
+import { cliJson, runCliOn } from "../support/cliRunner";
+import type { CliRun } from "../support/runCliProcess";
 
 const FOREIGN = "7e57f0e1-0000-4000-8000-00000000c0de";
 

@@ -1,7 +1,7 @@
 /**
  * The backup activities end to end: real KeyClient / admin clients over HTTPS against the emulator, the
  * HSM writing its backup into the real Azurite, manifests and markers in Azurite. The automation runs as a
- * least-privilege principal: Managed HSM Backup User + Managed HSM Crypto Auditor at "/", nothing else.
+ * least-privilege principal: the custom role HSM Lifecycle Backup at "/" (as `rbac plan` assigns it), nothing else.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +10,8 @@ import { startTestEmulator, ADMIN_OID, type TestEmulator } from "../support/emul
 import { startAzurite, type AzuriteBlob } from "../support/azurite";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
+import { HSM_BACKUP_ROLE, roleDefinitionIdOf } from "../../shared/rbac/lifecycleRoles";
+import { permissionsOf } from "../../shared/rbac/rbacDiff";
 import { createBackupDeps, type BackupDeps } from "../../shared/backup/backupDeps";
 import { manifestBlobName, parseBackupManifest } from "../../shared/backup/backupManifest";
 import { LifecycleError } from "../../shared/errors";
@@ -85,8 +87,8 @@ beforeAll(async () => {
   emu = await startTestEmulator({ hsms: ["primary"], blobConnectionString: azurite.connectionString, tickIntervalMs: 60_000 });
   hsmUrl = emu.url("primary");
   const rbac = new KeyVaultAccessControlClient(hsmUrl, emu.credential(ADMIN_OID), emu.clientOptions());
-  await rbac.createRoleAssignment("/", randomUUID(), KnownManagedHsmRoleDefinitionIds.Backup, AUTOMATION);
-  await rbac.createRoleAssignment("/", randomUUID(), KnownManagedHsmRoleDefinitionIds.CryptoAuditor, AUTOMATION);
+  await rbac.setRoleDefinition("/", { roleDefinitionName: HSM_BACKUP_ROLE.name, roleName: HSM_BACKUP_ROLE.roleName, permissions: permissionsOf(HSM_BACKUP_ROLE) });
+  await rbac.createRoleAssignment("/", randomUUID(), roleDefinitionIdOf(HSM_BACKUP_ROLE), AUTOMATION);
   await rbac.createRoleAssignment("/", randomUUID(), KnownManagedHsmRoleDefinitionIds.CryptoAuditor, AUDITOR_ONLY);
   await rbac.createRoleAssignment("/", randomUUID(), KnownManagedHsmRoleDefinitionIds.Backup, BACKUP_ONLY);
   const keys = emu.keyClient("primary");
@@ -136,7 +138,7 @@ describe("backup activities against the emulator and Azurite (least-privilege pr
     expect(signer?.rotationPolicy).toEqual(expect.anything()); // recorded at backup time for the drill
     expect(manifest.schemaVersion).toBe(2);
     expect(manifest.keysDuringBackup).toEqual([]);
-    // The backup identity's Crypto Auditor role lets it record the role assignments a full restore puts back.
+    // The backup identity's role (roleAssignments/read) lets it record the role assignments a full restore puts back.
     expect(manifest.roleAssignments).toContainEqual({ scope: "/", roleDefinitionId: expect.any(String), principalId: AUTOMATION });
     const ec = manifest.keys.find((k) => k.name === "ec-key");
     expect(ec).toMatchObject({ kty: "EC-HSM", versions: [{ enabled: false, expiresOn: "2027-06-01T00:00:00.000Z" }] });
@@ -231,14 +233,14 @@ describe("backup activities against the emulator and Azurite (least-privilege pr
     expect(final.status).toBe("Succeeded");
   });
 
-  it("refuses a principal without the Managed HSM Backup User role, naming the role and the scope", async () => {
+  it("refuses a principal without the HSM Lifecycle Backup role, naming the role and the scope", async () => {
     const deps = depsFor(AUDITOR_ONLY);
     const error = await failureOf(startBackup(hsm(), deps));
     expect(error.code).toBe("MissingRole");
-    expect(error.message).toMatch(/lacks the "Managed HSM Backup User" role\. Fix: assign "Managed HSM Backup User" to the function app's identity on scope \//);
+    expect(error.message).toMatch(/lacks the "HSM Lifecycle Backup" role\. Fix: assign "HSM Lifecycle Backup" to the function app's identity on scope \//);
     expect((await failureOf(preBackupCheck(hsm(), deps))).code).toBe("MissingRole");
     const status = await failureOf(getBackupStatus({ ...hsm(), jobId: good.jobId }, deps));
-    expect(status.message).toContain('"Managed HSM Backup User"');
+    expect(status.message).toContain('"HSM Lifecycle Backup"');
 
     // Backup alone cannot read the key inventory: the manifest names the read role it needs.
     const backupOnly = depsFor(BACKUP_ONLY);
@@ -246,7 +248,7 @@ describe("backup activities against the emulator and Azurite (least-privilege pr
     const { final } = await pollToEnd(backupOnly, jobId);
     const inventory = await failureOf(writeBackupManifest({ ...hsm(), jobId, folderUri: final.folderUri!, startTime: final.startTime, endTime: final.endTime! }, backupOnly));
     expect(inventory.code).toBe("MissingRole");
-    expect(inventory.message).toMatch(/"Managed HSM Crypto Auditor".*scope \/ or \/keys/);
+    expect(inventory.message).toMatch(/"HSM Lifecycle Backup".*scope \//);
   });
 
   it("names a missing container (job failure, listing, manifest write) and unreachable storage", async () => {

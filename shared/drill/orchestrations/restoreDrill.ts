@@ -17,7 +17,7 @@ import { activityNames } from "../../names";
 import { pollAdminJob } from "./restoreDrillPolling";
 import type { DrillKind, DrillStage, RestoreDrillInput, RestoreDrillOutput } from "../types";
 import { callActivity } from "../../durable/callActivity";
-import type { ReapplyDrRolesOutput } from "../../rbac/reapplyDrRoles";
+import type { ReapplyDrRolesOutput } from "../activities/reapplyDrRoles";
 
 type Gen<T> = Generator<Task, T, unknown>;
 

@@ -8,17 +8,17 @@
  * assignments, and never removes anything.
  */
 import type { TokenCredential } from "@azure/core-auth";
-import type { Settings } from "../config/settings";
-import { assessDrillConfig } from "../drill/assessDrillSafety";
-import { missingForNextDrill, nextDrillWarning } from "../drill/nextDrillReadiness";
-import { fromRestError } from "../errors/fromRestError";
-import { LifecycleError } from "../errors/lifecycleError";
-import type { KeyVaultAdminClientOptions } from "../hsm/adminPipeline";
-import { KeyVaultAccessControlClient } from "../hsm/keyVaultAccessControlClient";
-import { assignmentName } from "./assignmentName";
-import { roleDefinitionIdOf } from "./lifecycleRoles";
-import { readLiveRbac } from "./rbacLiveState";
-import { buildRbacPlan, drOnlyAssignments } from "./rbacPlan";
+import type { Settings } from "../../config/settings";
+import { assessDrillConfig } from "../assessDrillSafety";
+import { missingForNextDrill, nextDrillWarning } from "../nextDrillReadiness";
+import { fromRestError } from "../../errors/fromRestError";
+import { LifecycleError } from "../../errors/lifecycleError";
+import type { KeyVaultAdminClientOptions } from "../../hsm/adminPipeline";
+import { KeyVaultAccessControlClient } from "../../hsm/keyVaultAccessControlClient";
+import { assignmentName } from "../../rbac/assignmentName";
+import { roleDefinitionIdOf } from "../../rbac/lifecycleRoles";
+import { readLiveRbac } from "../../rbac/rbacLiveState";
+import { buildRbacPlan, drOnlyAssignments } from "../../rbac/rbacPlan";
 
 export interface StewardDeps {
   settings: Pick<Settings, "hsms" | "vaults" | "drillPairs" | "rbacPrincipals">;
