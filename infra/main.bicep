@@ -75,9 +75,13 @@ module identities 'modules/identities.bicep' = {
   params: { location: location, tags: tags, prefix: 'id-hsmlc-${token}', names: concat(workloads, ['host', 'auditor']) }
 }
 
+var principalIds = toObject(identities.outputs.list, x => x.name, x => x.principalId)
+var clientIds = toObject(identities.outputs.list, x => x.name, x => x.clientId)
+var identityIds = toObject(identities.outputs.list, x => x.name, x => x.id)
+
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
-  params: { location: location, tags: tags, token: token, hostPrincipalId: identities.outputs.principalIds.host, monitoringRoles: azureRoles.monitoringRoles, builtInRoles: azureRoles.builtInRoles }
+  params: { location: location, tags: tags, token: token, hostPrincipalId: principalIds.host, monitoringRoles: azureRoles.monitoringRoles, builtInRoles: azureRoles.builtInRoles }
 }
 
 module network 'modules/network.bicep' = if (enablePrivateNetworking) {
@@ -96,7 +100,7 @@ module storage 'modules/storage.bicep' = {
     privateNetworking: enablePrivateNetworking
     peSubnetId: enablePrivateNetworking ? network.outputs.peSubnetId : ''
     dnsZoneIds: enablePrivateNetworking ? network.outputs.dnsZoneIds : {}
-    principalIds: identities.outputs.principalIds
+    principalIds: principalIds
     hsmPrincipalIds: hsmPrincipalIds
     backupAuth: backupAuth
     azureRoles: azureRoles
@@ -113,16 +117,17 @@ module topic 'modules/topic.bicep' = {
     privateNetworking: enablePrivateNetworking
     peSubnetId: enablePrivateNetworking ? network.outputs.peSubnetId : ''
     dnsZoneIds: enablePrivateNetworking ? network.outputs.dnsZoneIds : {}
-    principalIds: identities.outputs.principalIds
+    principalIds: principalIds
     azureRoles: azureRoles
     workspaceId: monitoring.outputs.workspaceId
   }
 }
 
-var hsmUrls = [for h in hsms: '${h.name}=https://${last(split(h.resourceId, '/'))}.managedhsm.azure.net']
-var vaultUrls = [for v in vaults: '${v.name}=https://${last(split(v.resourceId, '/'))}${environment().suffixes.keyvaultDns}']
-var principalIdPairs = [for w in ['rotation', 'backup', 'drill', 'steward', 'auditor']: '${w}=${identities.outputs.principalIds[w]}']
-var administratorPairs = [for a in administratorPrincipalIds: 'administrator=${a}']
+var hsmUrls = map(hsms, h => '${h.name}=https://${last(split(h.resourceId, '/'))}.managedhsm.azure.net')
+var vaultUrls = map(vaults, v => '${v.name}=https://${last(split(v.resourceId, '/'))}${environment().suffixes.keyvaultDns}')
+// RBAC_PRINCIPAL_IDS names the identities `rbac plan` assigns HSM roles to (retention and host hold none).
+var principalIdPairs = map(['rotation', 'backup', 'drill', 'steward', 'auditor'], w => '${w}=${principalIds[w]}')
+var administratorPairs = map(administratorPrincipalIds, a => 'administrator=${a}')
 
 // Every setting the app reads (settingsCatalog.json) is here, or left to its documented default (the README's
 // "Deploying to Azure" lists them; test/infra/ checks both).
@@ -139,12 +144,12 @@ var lifecycleSettings = {
   AUDIT_CONTAINER: containerNames.audit
   LIFECYCLE_TOPIC_ENDPOINT: topic.outputs.endpoint
   LIFECYCLE_TOPIC_KEY: ''
-  EVENT_SOURCES: join(concat([for v in vaults: v.resourceId], [topic.outputs.id]), ',')
-  ROTATION_IDENTITY_CLIENT_ID: identities.outputs.clientIds.rotation
-  BACKUP_IDENTITY_CLIENT_ID: identities.outputs.clientIds.backup
-  RETENTION_IDENTITY_CLIENT_ID: identities.outputs.clientIds.retention
-  DRILL_IDENTITY_CLIENT_ID: identities.outputs.clientIds.drill
-  DR_STEWARD_IDENTITY_CLIENT_ID: identities.outputs.clientIds.steward
+  EVENT_SOURCES: join(concat(map(vaults, v => v.resourceId), [topic.outputs.id]), ',')
+  ROTATION_IDENTITY_CLIENT_ID: clientIds.rotation
+  BACKUP_IDENTITY_CLIENT_ID: clientIds.backup
+  RETENTION_IDENTITY_CLIENT_ID: clientIds.retention
+  DRILL_IDENTITY_CLIENT_ID: clientIds.drill
+  DR_STEWARD_IDENTITY_CLIENT_ID: clientIds.steward
   RBAC_PRINCIPAL_IDS: join(concat(principalIdPairs, administratorPairs), ',')
   RBAC_ADMIN_CLIENT_ID: ''
   HSM_TLS_CA_FILE: ''
@@ -157,9 +162,9 @@ module functionApp 'modules/functionApp.bicep' = {
     tags: union(tags, { 'azd-service-name': 'app' })
     token: token
     hostStorageName: storage.outputs.hostStorageName
-    hostIdentityId: identities.outputs.resourceIds.host
-    hostIdentityClientId: identities.outputs.clientIds.host
-    workloadIdentityIds: [for w in workloads: identities.outputs.resourceIds[w]]
+    hostIdentityId: identityIds.host
+    hostIdentityClientId: clientIds.host
+    workloadIdentityIds: [for w in workloads: identityIds[w]]
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     workspaceId: monitoring.outputs.workspaceId
     appSubnetId: enablePrivateNetworking ? network.outputs.appSubnetId : ''
@@ -169,7 +174,7 @@ module functionApp 'modules/functionApp.bicep' = {
 }
 
 // The vault roles are Azure RBAC: custom definitions from the same JSON the CLI reads, assignable where the vaults are.
-var vaultScopes = union([resourceGroup().id], [for v in vaults: join(take(split(v.resourceId, '/'), 5), '/')])
+var vaultScopes = union([resourceGroup().id], map(vaults, v => join(take(split(v.resourceId, '/'), 5), '/')))
 
 resource vaultRoleDefinitions 'Microsoft.Authorization/roleDefinitions@2022-04-01' = [for r in items(roles.lifecycleRoles): if (r.value.kind == 'vault' && !empty(vaults)) {
   name: guid(subscription().id, r.value.name)
@@ -189,8 +194,8 @@ module vaultWiring 'modules/vault.bicep' = [for v in vaults: {
     vaultName: last(split(v.resourceId, '/'))
     location: v.location
     tags: tags
-    rotationPrincipalId: identities.outputs.principalIds.rotation
-    auditorPrincipalId: identities.outputs.principalIds.auditor
+    rotationPrincipalId: principalIds.rotation
+    auditorPrincipalId: principalIds.auditor
     rotationRoleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', guid(subscription().id, roles.lifecycleRoles.VAULT_ROTATION_ROLE.name))
     auditorRoleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', guid(subscription().id, roles.lifecycleRoles.VAULT_AUDITOR_ROLE.name))
     workspaceId: monitoring.outputs.workspaceId

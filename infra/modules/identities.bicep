@@ -10,6 +10,5 @@ resource ids 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = [fo
   tags: tags
 }]
 
-output principalIds object = toObject(range(0, length(names)), i => names[i], i => ids[i].properties.principalId)
-output clientIds object = toObject(range(0, length(names)), i => names[i], i => ids[i].properties.clientId)
-output resourceIds object = toObject(range(0, length(names)), i => names[i], i => ids[i].id)
+// One list, not objects built with lambdas: a lambda cannot index a resource collection.
+output list array = [for (n, i) in names: { name: n, principalId: ids[i].properties.principalId, clientId: ids[i].properties.clientId, id: ids[i].id }]

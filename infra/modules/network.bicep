@@ -49,4 +49,4 @@ resource links 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2020-06-01
 
 output appSubnetId string = vnet.properties.subnets[0].id
 output peSubnetId string = vnet.properties.subnets[1].id
-output dnsZoneIds object = toObject(range(0, length(items(zones))), i => items(zones)[i].key, i => dns[i].id)
+output dnsZoneIds object = toObject(items(zones), z => z.key, z => resourceId('Microsoft.Network/privateDnsZones', z.value))

@@ -7,7 +7,7 @@ resource topic 'Microsoft.EventGrid/topics@2024-06-01-preview' existing = {
   name: topicName
 }
 
-resource subscription 'Microsoft.EventGrid/eventSubscriptions@2024-06-01-preview' = {
+resource keyEvents 'Microsoft.EventGrid/eventSubscriptions@2024-06-01-preview' = {
   name: 'hsm-lifecycle-keyEventGrid'
   scope: topic
   properties: {

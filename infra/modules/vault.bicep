@@ -41,7 +41,7 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2024-06-01-preview' = {
   properties: { source: vault.id, topicType: 'Microsoft.KeyVault.vaults' }
 }
 
-resource subscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2024-06-01-preview' = if (subscribeEvents) {
+resource keyEvents 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2024-06-01-preview' = if (subscribeEvents) {
   parent: systemTopic
   name: 'hsm-lifecycle-keyEventGrid'
   properties: {

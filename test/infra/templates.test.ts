@@ -36,6 +36,15 @@ describe("infra/ templates", () => {
     for (const f of bicepFiles) for (const m of read(f).matchAll(/loadJsonContent\('([^']+)'\)/g)) expect(() => JSON.parse(read(resolve(join(f, ".."), m[1]!)))).not.toThrow();
   });
 
+  it("for-expressions stand alone (Bicep rejects one inside a function call) and lambdas never index a resource loop", () => {
+    for (const f of bicepFiles) {
+      const text = read(f);
+      for (const m of text.matchAll(/\[for /g)) expect(text.slice(Math.max(0, m.index - 2), m.index), `${f}: a for-expression must follow "= " or ": "`).toMatch(/^(= |: )$/);
+      const loops = [...text.matchAll(/^resource (\w+) '[^']+' = \[for/gm)].map((m) => m[1]!);
+      for (const line of text.split("\n").filter((l) => l.includes("=>"))) for (const r of loops) expect(line, `${f}: a lambda indexes ${r}[…]`).not.toContain(`${r}[`);
+    }
+  });
+
   it("every setting the app reads is set by the deployment or left to a default the README documents", () => {
     const deployed = deployedSettingKeys();
     const catalogKeys = settingsCatalog.map((s) => s.key);
@@ -110,7 +119,7 @@ describe("infra/ templates", () => {
 
   it("azure.yaml applies HSM RBAC after provisioning and deploys the package", () => {
     const yaml = read(join(root, "azure.yaml"));
-    expect(yaml).toMatch(/postprovision:[\s\S]*node dist\/scripts\/applyHsmRbac\.js/);
+    expect(yaml).toMatch(/postprovision:[\s\S]*run: npm ci && npm run build && node dist\/scripts\/applyHsmRbac\.js/);
     expect(yaml).toMatch(/dist: dist\/package/);
     expect(yaml).toMatch(/run: npm ci && npm run package/);
     // Every output the hook reads is an output of main.bicep.
