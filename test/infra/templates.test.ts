@@ -99,6 +99,31 @@ describe("infra/ templates", () => {
     for (const f of bicepFiles) expect(read(f), f).not.toMatch(/roleDefinitionId: '[^']*[0-9a-f]{8}-[0-9a-f]{4}/);
   });
 
+  it("the README's storage table and the assignments infra/ makes are the same", () => {
+    const readme = read(join(root, "README.md"));
+    const section = readme.slice(readme.indexOf("### Storage: per-container roles"));
+    const lines = section.split("\n");
+    const first = lines.findIndex((l) => l.startsWith("| principal |"));
+    const end = lines.findIndex((l, i) => i > first && !l.startsWith("|"));
+    const rows = lines.slice(first + 2, end);
+    const columns = ["backups", "reports", "audit", "backupCopies"];
+    const label: Record<string, string> = { "each HSM's managed identity": "hsm" };
+    const seen: string[] = [];
+    for (const row of rows) {
+      const cells = row.split(" | ").map((c) => c.replace(/^\| ?| ?\|$/g, "").trim());
+      for (const identity of cells[0]!.split(", ").map((p) => label[p] ?? p)) {
+        columns.forEach((container, i) => {
+          const cell = cells[i + 1]!;
+          const documented = !cell.startsWith("—") || cell.includes(`(${identity}: `);
+          const assigned = roles.azure.storageAssignments.some((a) => a.identity === identity && a.container === container);
+          expect(documented, `README storage table, ${identity} on ${container}: "${cell}"`).toBe(assigned);
+        });
+        seen.push(identity);
+      }
+    }
+    expect(seen.sort()).toEqual(["auditor", "backup", "drill", "hsm", "retention", "rotation", "steward"]);
+  });
+
   it("HSMs and vaults are inputs: referenced as existing, never declared as new resources", () => {
     for (const f of bicepFiles) {
       for (const m of read(f).matchAll(/resource \w+ '(Microsoft\.KeyVault\/[^@']+)@[^']+'( existing)?/g)) expect(m[2], `${f}: ${m[1]} must be existing`).toBe(" existing");
