@@ -53,6 +53,11 @@ describe("deployment package (npm run package)", () => {
     expect(readFileSync(result.zipPath).includes(Buffer.from("planted-secret-never-shipped"))).toBe(false);
   });
 
+  it(".funcignore keeps local.settings.json and the dev-only folders out of Core Tools publishing too", () => {
+    const ignored = readFileSync(join(repo, ".funcignore"), "utf8").split("\n").map((l) => l.trim());
+    for (const p of ["local.settings.json", "emulator/", "runner/", "dev/", "test/", "bench/", "dist/test/", "infra/"]) expect(ignored, p).toContain(p);
+  });
+
   it("holds no devDependency: every packaged package is a production one in the lock file", () => {
     const lock = JSON.parse(readFileSync(join(repo, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean }> };
     const devDeps = Object.keys((JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { devDependencies: Record<string, string> }).devDependencies);
