@@ -12,6 +12,9 @@ export async function rbacStatus(ctx: CliContext, credential: "managed-identity"
   if (Object.keys(ctx.settings.rbacPrincipals.ids).length === 0) {
     return { errors: [], attention: ['RBAC drift is not checked: RBAC_PRINCIPAL_IDS is empty. Fix: set it (see "hsm-lifecycle rbac plan") and RBAC_ADMIN_CLIENT_ID.'] };
   }
+  if (credential === "managed-identity" && ctx.settings.rbacAdminClientId === undefined) {
+    return { errors: [], attention: ['RBAC drift is not checked: no administrator credential (RBAC_ADMIN_CLIENT_ID is empty). Fix: run "hsm-lifecycle status --credential default" signed in as an HSM administrator, or set RBAC_ADMIN_CLIENT_ID.'] };
+  }
   try {
     const diffs = await diffRbac(rbacPlanOf(ctx), rbacConnection(ctx, rbacAdminCredential(ctx, credential)));
     return { errors: [], attention: diffs.flatMap(describeDrift).map((l) => `RBAC drift: ${l}. Fix: "hsm-lifecycle rbac check", then "hsm-lifecycle rbac apply" (other principals: remove by hand).`) };

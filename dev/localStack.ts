@@ -90,6 +90,13 @@ export interface LocalStackOptions {
    */
   storageGate?: boolean;
   restoreBackupWindowMinutes?: number;
+  /**
+   * Also attach the operator (the --admin principal) to the identity endpoint, so a terminal can run
+   * `hsm-lifecycle dr …` as the operator with AZURE_CLIENT_ID (DefaultAzureCredential → managed identity), as
+   * `az login` would in Azure. Default off: then the identity header the app holds yields only the workflow
+   * identities, never the administrator.
+   */
+  operatorManagedIdentity?: boolean;
   /** Progress lines ("azurite: listening …"); default: silent. */
   log?: (line: string) => void;
   /** Every output line of the children (Azurite, emulator); default: kept only for error messages. */
@@ -215,6 +222,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       "--vault", `${STACK_NAMES.vault}=${ports[STACK_NAMES.vault] ?? 0}`,
       "--topic", `${STACK_NAMES.topic}=${ports[STACK_NAMES.topic] ?? 0}`,
       "--identity", String(ports["identity"] ?? 0),
+      // Only the workflow identities get managed-identity tokens (the operator only when asked for, see the option).
+      ...(["rotation", "backup", "retention", "drill", "steward"] as const).flatMap((w) => ["--managed-identity", STACK_IDENTITIES[w]]),
+      ...(options.operatorManagedIdentity === true ? ["--managed-identity", STACK_IDENTITIES.operator] : []),
       "--blob", appStorageConnectionString,
       "--admin", STACK_IDENTITIES.operator,
       ...(options.restoreBackupWindowMinutes !== undefined ? ["--restore-backup-window-minutes", String(options.restoreBackupWindowMinutes)] : []),
@@ -293,6 +303,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       identityEndpoint: ready.identity.endpoint,
       identityHeader,
       identities: { rotation: STACK_IDENTITIES.rotation, backup: STACK_IDENTITIES.backup, drill: STACK_IDENTITIES.drill },
+      operatorIdentity: options.operatorManagedIdentity === true,
       ...(options.settingsOverrides ? { overrides: options.settingsOverrides } : {}),
       warn: (line) => log(`settings: WARNING ${line}`),
     });

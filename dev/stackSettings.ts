@@ -22,6 +22,8 @@ export interface StackSettingsInput {
   identityEndpoint: string;
   identityHeader: string;
   identities: { rotation: string; backup: string; drill: string };
+  /** The operator is attached to the identity endpoint: `hsm-lifecycle rbac` and `status` may sign in as it. */
+  operatorIdentity?: boolean;
   /** Wins over everything computed (e.g. schedules for a demo). */
   overrides?: Record<string, string>;
   /** Told about catalogue keys that are required and that the stack cannot fill. */
@@ -65,8 +67,9 @@ export function buildStackSettings(input: StackSettingsInput): Record<string, st
     RETENTION_IDENTITY_CLIENT_ID: STACK_IDENTITIES.retention,
     DR_STEWARD_IDENTITY_CLIENT_ID: STACK_IDENTITIES.steward,
     RBAC_PRINCIPAL_IDS: stackRbacPrincipalIds(),
-    // The operator (--admin) is the stack's administrator: `hsm-lifecycle rbac` signs in as it.
-    RBAC_ADMIN_CLIENT_ID: STACK_IDENTITIES.operator,
+    // The operator (--admin) is the stack's administrator: `hsm-lifecycle rbac` signs in as it when it has a
+    // managed identity (the app's identity header never yields it otherwise).
+    RBAC_ADMIN_CLIENT_ID: input.operatorIdentity === true ? STACK_IDENTITIES.operator : "",
     HSM_TLS_CA_FILE: input.caFile,
   };
   const values: Record<string, string> = {};

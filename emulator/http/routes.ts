@@ -43,6 +43,11 @@ export interface Route {
   allowBeforeActivation?: boolean;
   /** True when the handler reads a JSON body (default true for POST/PUT/PATCH). */
   readsBody?: boolean;
+  /**
+   * True when the service answers without `api-version` (job status URLs: the Azure-AsyncOperation URL it
+   * returns carries none, and SDKs poll it as given). A given api-version is still checked.
+   */
+  apiVersionOptional?: boolean;
 }
 
 export interface RouteMatch {

@@ -41,7 +41,8 @@ async function cli(args: string[]): Promise<CliRun> {
 
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), "dr-activate-"));
-  stack = await startLocalStack({ stateDir, azuriteInMemory: true, demoKeys: true });
+  // The CLI runs `dr` as the operator through the identity endpoint, which must have the operator attached.
+  stack = await startLocalStack({ stateDir, azuriteInMemory: true, demoKeys: true, operatorManagedIdentity: true });
   recovery = await siblingEmulator(stack, "recovery-emulator", [{ name: "drnew", recovery: true }]);
   settingsFile = join(stateDir, "operator.settings.json");
   const values = { ...stack.settings, HSMS: `primary=${stack.urls.primary},dr=${stack.urls.dr},drnew=${recovery.url("drnew")}` };

@@ -83,7 +83,7 @@ describe("startLocalStack", () => {
       BACKUP_IDENTITY_CLIENT_ID: stack.identities.backup,
       DRILL_IDENTITY_CLIENT_ID: stack.identities.drill,
       DR_STEWARD_IDENTITY_CLIENT_ID: stack.identities.steward,
-      RBAC_ADMIN_CLIENT_ID: stack.identities.operator,
+      RBAC_ADMIN_CLIENT_ID: "", // the operator gets a managed identity only with operatorManagedIdentity
       STORAGE_CONNECTION_STRING: stack.storageConnectionString,
     });
     const policy = JSON.parse(readFileSync(file.Values["ROTATION_POLICY_FILE"]!, "utf8")) as { rules: Array<{ instances?: string[] }> };

@@ -28,7 +28,8 @@ const rbacOf = (url: string): KeyVaultAccessControlClient => new KeyVaultAccessC
 
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), "rbac-cli-"));
-  stack = await startLocalStack({ stateDir, demoKeys: true, azuriteInMemory: true, runner: { clock: "real", scheduleTimers: false, startupTimers: false } });
+  // The operator has a managed identity here (a person at the terminal): `rbac` and `status` sign in as it.
+  stack = await startLocalStack({ stateDir, demoKeys: true, azuriteInMemory: true, operatorManagedIdentity: true, runner: { clock: "real", scheduleTimers: false, startupTimers: false } });
 }, 180_000);
 
 afterAll(async () => {
