@@ -4,7 +4,8 @@
  * values the deployment just output (HSMS, DRILL_PAIRS, RBAC_PRINCIPAL_IDS with the new identities' object ids).
  *
  * VAULTS stay out of these settings on purpose: vault roles are Azure RBAC, and infra/ already created and assigned
- * them from the same lifecycleRoles.json. Extra arguments (e.g. --dry-run) go to `rbac apply`.
+ * them from the same lifecycleRoles.json. Extra arguments (e.g. --dry-run) go to `rbac apply`; `check` as the first
+ * argument runs the read-only `rbac check` on the same settings instead.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -25,6 +26,13 @@ export function hsmRbacSettings(env: NodeJS.ProcessEnv): { Values: Record<string
   return { Values: values };
 }
 
+/** The CLI arguments: `rbac apply [extra…]`, or `rbac check [extra…]` when the first argument is `check`. */
+export function rbacCliArgs(argv: readonly string[], settingsFile: string): string[] {
+  const [first, ...rest] = argv;
+  const action = first === "check" ? ["check", ...rest] : ["apply", ...argv];
+  return ["rbac", ...action, "--settings", settingsFile, "--credential", "default"];
+}
+
 if (require.main === module) {
   const root = resolve(__dirname, "../..");
   let dir: string | undefined;
@@ -34,7 +42,7 @@ if (require.main === module) {
     dir = mkdtempSync(join(tmpdir(), "hsm-rbac-"));
     const file = join(dir, "settings.json");
     writeFileSync(file, JSON.stringify(settings, null, 2), { mode: 0o600 });
-    const run = spawnSync(process.execPath, [join(root, "bin", "hsm-lifecycle.js"), "rbac", "apply", "--settings", file, "--credential", "default", ...process.argv.slice(2)], { stdio: "inherit" });
+    const run = spawnSync(process.execPath, [join(root, "bin", "hsm-lifecycle.js"), ...rbacCliArgs(process.argv.slice(2), file)], { stdio: "inherit" });
     code = run.status ?? 1;
   } catch (e) {
     process.stderr.write(`applyHsmRbac: ${e instanceof Error ? e.message : String(e)}\n`);

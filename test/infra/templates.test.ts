@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import roles from "../../shared/rbac/lifecycleRoles.json";
 import { settingsCatalog } from "../../shared/config/settingsCatalog";
 import { LIFECYCLE_ROLES } from "../../shared/rbac/lifecycleRoles";
-import { hsmRbacSettings } from "../../scripts/applyHsmRbac";
+import { hsmRbacSettings, rbacCliArgs } from "../../scripts/applyHsmRbac";
 
 const root = resolve(__dirname, "../..");
 const infra = join(root, "infra");
@@ -154,6 +154,9 @@ describe("infra/ templates", () => {
   it("the hook's settings hold the HSMs and no vault (vault roles are ARM), and name what is missing", () => {
     const env = { HSMS: "primary=https://p.managedhsm.azure.net", DRILL_PAIRS: "", RBAC_PRINCIPAL_IDS: "rotation=00000000-0000-0000-0000-000000000001", STORAGE_ACCOUNT_URL: "https://s.blob.core.windows.net/", LIFECYCLE_TOPIC_ENDPOINT: "https://t.westeurope-1.eventgrid.azure.net/api/events", VAULTS: "app=https://v.vault.azure.net" };
     expect(hsmRbacSettings(env).Values).toEqual({ VAULTS: "", HSMS: env.HSMS, DRILL_PAIRS: "", RBAC_PRINCIPAL_IDS: env.RBAC_PRINCIPAL_IDS, STORAGE_ACCOUNT_URL: env.STORAGE_ACCOUNT_URL, LIFECYCLE_TOPIC_ENDPOINT: env.LIFECYCLE_TOPIC_ENDPOINT });
+    expect(rbacCliArgs([], "s.json")).toEqual(["rbac", "apply", "--settings", "s.json", "--credential", "default"]);
+    expect(rbacCliArgs(["--dry-run"], "s.json")).toEqual(["rbac", "apply", "--dry-run", "--settings", "s.json", "--credential", "default"]);
+    expect(rbacCliArgs(["check", "--json"], "s.json")).toEqual(["rbac", "check", "--json", "--settings", "s.json", "--credential", "default"]);
     expect(() => hsmRbacSettings({ HSMS: "x=https://x" })).toThrow(/no RBAC_PRINCIPAL_IDS, STORAGE_ACCOUNT_URL, LIFECYCLE_TOPIC_ENDPOINT\. Fix: run "azd provision"/);
   });
 });
