@@ -15,6 +15,7 @@ param environmentName string
 
 param location string = resourceGroup().location
 
+@minLength(1)
 @description('Managed HSMs: [{ name: "primary", resourceId: "/subscriptions/…/providers/Microsoft.KeyVault/managedHSMs/…" }]. Names are the labels of HSMS, DRILL_PAIRS and the rotation policy.')
 param hsms array
 
