@@ -33,6 +33,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
+import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import type { TokenCredential } from "@azure/core-auth";
 import { ManagedIdentityCredential } from "@azure/identity";
@@ -290,7 +291,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       delete example["$schema"]; // the schema path is relative to the example's folder
       writeFileSync(policyFile, JSON.stringify(example, null, 2) + "\n");
     }
+    // The manifest key lives with the backups' state: a new key would make every earlier manifest unauthenticated.
+    const manifestKeyFile = join(stateDir, "backup-manifest.key");
+    if (!existsSync(manifestKeyFile)) writeFileSync(manifestKeyFile, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
     const settings = buildStackSettings({
+      manifestKey: readFileSync(manifestKeyFile, "utf8").trim(),
       hsms: { [STACK_NAMES.primary]: urls.primary, [STACK_NAMES.dr]: urls.dr },
       vaults: { [STACK_NAMES.vault]: urls.vault },
       drillPairs: [[STACK_NAMES.primary, STACK_NAMES.dr]],

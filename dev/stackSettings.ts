@@ -24,6 +24,8 @@ export interface StackSettingsInput {
   identities: { rotation: string; backup: string; drill: string };
   /** The operator is attached to the identity endpoint: `hsm-lifecycle rbac` and `status` may sign in as it. */
   operatorIdentity?: boolean;
+  /** BACKUP_MANIFEST_KEY (base64): kept in the state folder so manifests stay valid across restarts. */
+  manifestKey: string;
   /** Wins over everything computed (e.g. schedules for a demo). */
   overrides?: Record<string, string>;
   /** Told about catalogue keys that are required and that the stack cannot fill. */
@@ -54,6 +56,7 @@ export function buildStackSettings(input: StackSettingsInput): Record<string, st
     BACKUP_CONTAINER: STACK_CONTAINERS.backups,
     // The emulated HSM reaches Azurite with its own "managed identity" (the emulator's --blob).
     BACKUP_AUTH: "managedIdentity",
+    BACKUP_MANIFEST_KEY: input.manifestKey,
     DRILL_REPORTS_CONTAINER: STACK_CONTAINERS.drillReports,
     AUDIT_CONTAINER: STACK_CONTAINERS.audit,
     // Local admin jobs finish in well under a second; poll often so a cycle is quick.

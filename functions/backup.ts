@@ -13,6 +13,7 @@ import { keyClientOptionsFor, readTlsCaFile } from "../shared/hsm/keyClients";
 import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
+import { redactingLog } from "../shared/errors/redactSecrets";
 import { preBackupCheck } from "../shared/backup/activities/preCheck";
 import { startBackup } from "../shared/backup/activities/start";
 import { getBackupStatus } from "../shared/backup/activities/status";
@@ -74,9 +75,9 @@ function audit(): BackupAuditDeps {
   return auditDeps;
 }
 
-/** Wraps an `(input, deps)` activity for registration. */
+/** Wraps an `(input, deps)` activity for registration; its log lines (e.g. ignored manifests) go to that invocation's log. */
 function activity<I, O>(name: string, handler: (input: I, d: BackupDeps) => Promise<O>): void {
-  df.app.activity(name, { handler: settlePermanentFailures(name, (input) => handler(input as I, deps())) });
+  df.app.activity(name, { handler: settlePermanentFailures(name, (input, context) => handler(input as I, { ...deps(), log: redactingLog((line) => context.log(line)) })) });
 }
 
 activity(activityNames.preBackupCheck, preBackupCheck);

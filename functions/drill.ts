@@ -24,6 +24,7 @@ import { drillHttpHandler, drillTimerHandler } from "../shared/drill/drillStarte
 import { credentialFor } from "../shared/hsm/workloadCredential";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
+import { redactingLog } from "../shared/errors/redactSecrets";
 import { restoreDrill } from "../shared/drill/orchestrations/restoreDrill";
 import { reapplyDrRoles, type StewardDeps } from "../shared/drill/activities/reapplyDrRoles";
 
@@ -45,7 +46,7 @@ df.app.orchestration(orchestrationNames.restoreDrill, restoreDrill("full", retry
 df.app.orchestration(orchestrationNames.selectiveRestoreDrill, restoreDrill("selective", retry));
 
 const activity = <I, O>(name: string, run: (input: I, d: DrillDeps & DrillOutcomeDeps) => Promise<O>): void => {
-  df.app.activity(name, { handler: settlePermanentFailures(name, (input) => run(input as I, drillDeps())) });
+  df.app.activity(name, { handler: settlePermanentFailures(name, (input, context) => run(input as I, { ...drillDeps(), log: redactingLog((line) => context.log(line)) })) });
 };
 activity(activityNames.checkDrillSafety, checkDrillSafety);
 activity(activityNames.findLatestVerifiedBackup, findLatestVerifiedBackup);

@@ -31,6 +31,11 @@ param hsmPrincipalIds array = []
 @description('Object ids of the people or groups expected to hold role-write and restore (RBAC_PRINCIPAL_IDS "administrator").')
 param administratorPrincipalIds array = []
 
+@description('Resource id of an existing vault (Azure RBAC) holding the backup manifest key, a secret of at least 32 random bytes, base64 (`openssl rand -base64 32`), made once and kept for the life of the backups. The app reads it through a Key Vault reference; the key never passes through the deployment.')
+param manifestKeyVaultId string
+
+param manifestKeySecretName string = 'backup-manifest-key'
+
 @allowed(['managedIdentity', 'sas'])
 param backupAuth string = 'managedIdentity'
 
@@ -139,6 +144,7 @@ var lifecycleSettings = {
   STORAGE_ACCOUNT_URL: storage.outputs.blobEndpoint
   STORAGE_CONNECTION_STRING: ''
   BACKUP_CONTAINER: containerNames.backups
+  BACKUP_MANIFEST_KEY: '@Microsoft.KeyVault(VaultName=${last(split(manifestKeyVaultId, '/'))};SecretName=${manifestKeySecretName})'
   BACKUP_AUTH: backupAuth
   BACKUP_COPY_CONTAINER_URL: '${storage.outputs.blobEndpoint}${containerNames.backupCopies}'
   DRILL_REPORTS_CONTAINER: containerNames.reports
@@ -171,6 +177,17 @@ module functionApp 'modules/functionApp.bicep' = {
     appSubnetId: enablePrivateNetworking ? network.outputs.appSubnetId : ''
     maximumInstanceCount: maximumInstanceCount
     settings: union(lifecycleSettings, appSettings)
+  }
+}
+
+// The host identity resolves the manifest key's Key Vault reference: Secrets User on that one secret.
+module manifestKeyAccess 'modules/secretAccess.bicep' = {
+  name: 'manifestKeyAccess'
+  scope: resourceGroup(split(manifestKeyVaultId, '/')[2], split(manifestKeyVaultId, '/')[4])
+  params: {
+    vaultName: last(split(manifestKeyVaultId, '/'))
+    secretName: manifestKeySecretName
+    assignments: map(azureRoles.secretAssignments, a => { principalId: principalIds[a.identity], roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', azureRoles.builtInRoles[a.role]) })
   }
 }
 

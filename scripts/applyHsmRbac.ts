@@ -8,6 +8,7 @@
  * argument runs the read-only `rbac check` on the same settings instead.
  */
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -21,7 +22,9 @@ export function hsmRbacSettings(env: NodeJS.ProcessEnv): { Values: Record<string
   if (missing.length > 0) {
     throw new Error(`the azd environment has no ${missing.join(", ")}. Fix: run "azd provision" (infra/main.bicep outputs them), or "azd env set" them, then run this hook again.`);
   }
-  const values: Record<string, string> = { VAULTS: "" };
+  // The CLI validates every setting, and BACKUP_MANIFEST_KEY is required with any HSM; `rbac` never reads a
+  // manifest, so a throwaway key satisfies the check and the real one never leaves its vault.
+  const values: Record<string, string> = { VAULTS: "", BACKUP_MANIFEST_KEY: randomBytes(32).toString("base64") };
   for (const k of HOOK_INPUTS) values[k] = (env[k] ?? "").trim();
   return { Values: values };
 }

@@ -39,6 +39,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Key Vault references (BACKUP_MANIFEST_KEY) resolve as the host identity, not a workflow identity.
+    keyVaultReferenceIdentity: hostIdentityId
     virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
     siteConfig: { minTlsVersion: '1.2', ftpsState: 'Disabled' }
     functionAppConfig: {

@@ -2,8 +2,10 @@ import type { TokenCredential } from "@azure/core-auth";
 import { KeyClient } from "@azure/keyvault-keys";
 import { ContainerClient, type BlobServiceClient } from "@azure/storage-blob";
 import type { Settings } from "../config/settings";
+import { LifecycleError } from "../errors/lifecycleError";
 import { createAdminPipeline, type AdminPipeline, type KeyVaultAdminClientOptions } from "../hsm/adminPipeline";
 import { KeyVaultBackupClient } from "../hsm/keyVaultBackupClient";
+import { manifestAuthenticator, type ManifestAuthenticator } from "./manifestAuthenticator";
 
 /**
  * What the backup activities need, injected so the same handlers run on Azure (managed identity) and
@@ -27,6 +29,11 @@ export interface BackupDeps {
   adminJobTimeoutMs: number;
   /** Single-key GETs the manifest may spend on key types (see keyInventory). */
   ktyLookupLimit: number;
+  /** BACKUP_MANIFEST_KEY: MACs what the manifest writer and `verifyBackup` write, checked by every reader. */
+  manifestAuth: ManifestAuthenticator;
+  /** AUDIT_CONTAINER: manifests retention ignores are recorded there (absent: logged only). */
+  auditContainer?: ContainerClient;
+  log?: (line: string) => void;
   now(): Date;
 }
 
@@ -35,7 +42,7 @@ export interface CreateBackupDepsArgs {
   /** TLS trust, retries, `disableChallengeResourceVerification` (emulator) for the HSM clients. */
   hsmClientOptions?: KeyVaultAdminClientOptions;
   blobService: BlobServiceClient;
-  settings: Pick<Settings, "adminJobTimeoutMs"> & { storage: Pick<Settings["storage"], "backupContainer" | "backupAuth" | "backupCopyContainerUrl"> };
+  settings: Pick<Settings, "adminJobTimeoutMs"> & { storage: Pick<Settings["storage"], "backupContainer" | "backupAuth" | "backupCopyContainerUrl" | "manifestKey"> & { auditContainer?: string } };
   /** The app's identity for a copy container in ANOTHER account (default: `credential`). */
   storageCredential?: TokenCredential;
   ktyLookupLimit?: number;
@@ -44,6 +51,10 @@ export interface CreateBackupDepsArgs {
 
 export function createBackupDeps(args: CreateBackupDepsArgs): BackupDeps {
   const options = args.hsmClientOptions ?? {};
+  const manifestKey = args.settings.storage.manifestKey;
+  if (manifestKey === undefined) {
+    throw new LifecycleError("SettingsInvalid", "BACKUP_MANIFEST_KEY is missing: backups need a manifest authentication key. Fix: `openssl rand -base64 32`, stored as a Key Vault reference.");
+  }
   const deps: BackupDeps = {
     backupClient: (hsmUrl) => new KeyVaultBackupClient(hsmUrl, args.credential, options),
     adminPipeline: (hsmUrl) => createAdminPipeline(hsmUrl, args.credential, options),
@@ -53,8 +64,11 @@ export function createBackupDeps(args: CreateBackupDepsArgs): BackupDeps {
     backupAuth: args.settings.storage.backupAuth,
     adminJobTimeoutMs: args.settings.adminJobTimeoutMs,
     ktyLookupLimit: args.ktyLookupLimit ?? 10,
+    manifestAuth: manifestAuthenticator(manifestKey),
     now: args.now ?? (() => new Date()),
   };
+  const audit = args.settings.storage.auditContainer;
+  if (audit !== undefined) deps.auditContainer = args.blobService.getContainerClient(audit);
   const copyUrl = args.settings.storage.backupCopyContainerUrl;
   if (copyUrl !== undefined) deps.copyContainer = copyContainerFor(copyUrl, args.blobService, args.storageCredential ?? args.credential);
   return deps;

@@ -36,6 +36,8 @@ export interface Settings {
     backupContainer: string;
     backupAuth: "managedIdentity" | "sas";
     backupCopyContainerUrl?: string;
+    /** BACKUP_MANIFEST_KEY (base64, a secret): authenticates manifests and their state; required with any HSM. */
+    manifestKey?: string;
     drillReportsContainer: string;
     auditContainer: string;
   };
@@ -169,6 +171,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
   const backupAuth = backupAuthRaw === "sas" ? "sas" : "managedIdentity";
   const copyRaw = read("BACKUP_COPY_CONTAINER_URL");
   const backupCopyContainerUrl = copyRaw === "" ? undefined : plainUrl("BACKUP_COPY_CONTAINER_URL", copyRaw, bad, false);
+  // Without it retention and drills could not tell our manifests from forged ones: required whenever HSMs are backed up.
+  const manifestKey = read("BACKUP_MANIFEST_KEY");
+  if (manifestKey === "" && hsmUrls.size > 0) {
+    bad("BACKUP_MANIFEST_KEY", "is missing: backups need a manifest authentication key. Fix: `openssl rand -base64 32`, stored as a Key Vault reference.");
+  } else if (manifestKey !== "" && Buffer.from(manifestKey, "base64").length < 32) {
+    bad("BACKUP_MANIFEST_KEY", "must be at least 32 random bytes, base64-encoded (e.g. `openssl rand -base64 32`).");
+  }
 
   // --- Retention, jobs, objectives --------------------------------------------------------------------------
   const retention = {
@@ -220,6 +229,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
   if (accountUrl !== undefined) storage.accountUrl = accountUrl;
   if (connectionString !== "") storage.connectionString = connectionString;
   if (backupCopyContainerUrl !== undefined) storage.backupCopyContainerUrl = backupCopyContainerUrl;
+  if (manifestKey !== "") storage.manifestKey = manifestKey;
   const settings: Settings = {
     hsms,
     vaults,
@@ -250,7 +260,11 @@ export function rotationInstances(settings: Settings): readonly InstanceSetting[
 export function redactSettings(settings: Settings): unknown {
   return {
     ...settings,
-    storage: { ...settings.storage, connectionString: settings.storage.connectionString === undefined ? undefined : "<set>" },
+    storage: {
+      ...settings.storage,
+      connectionString: settings.storage.connectionString === undefined ? undefined : "<set>",
+      manifestKey: settings.storage.manifestKey === undefined ? undefined : "<set>",
+    },
     lifecycleTopic: { ...settings.lifecycleTopic, key: settings.lifecycleTopic.key === undefined ? undefined : "<set>" },
   };
 }

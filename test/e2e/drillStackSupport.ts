@@ -88,7 +88,7 @@ export async function verifiedBackupOfPrimary(stack: LocalStack): Promise<{ fold
     credential: stack.managedIdentityCredential("backup"),
     hsmClientOptions: { tlsOptions: { ca: stack.caPem }, disableChallengeResourceVerification: true },
     blobService: BlobServiceClient.fromConnectionString(stack.storageConnectionString),
-    settings: { adminJobTimeoutMs: 3_600_000, storage: { backupContainer: stack.settings["BACKUP_CONTAINER"]!, backupAuth: "managedIdentity" } },
+    settings: { adminJobTimeoutMs: 3_600_000, storage: { backupContainer: stack.settings["BACKUP_CONTAINER"]!, backupAuth: "managedIdentity", manifestKey: stack.settings["BACKUP_MANIFEST_KEY"]! } },
   });
   const hsm = { hsmName: "primary", hsmUrl: stack.urls.primary };
   const { jobId } = await startBackup(hsm, deps);

@@ -13,6 +13,9 @@ import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAcces
 import { HSM_BACKUP_ROLE, roleDefinitionIdOf } from "../../shared/rbac/lifecycleRoles";
 import { permissionsOf } from "../../shared/rbac/rbacDiff";
 import { createBackupDeps, type BackupDeps } from "../../shared/backup/backupDeps";
+import { TEST_MANIFEST_KEY } from "../support/manifestKey";
+import { manifestAuthenticator } from "../../shared/backup/manifestAuthenticator";
+import { recordMac, verifiedMac } from "../../shared/backup/manifestTrust";
 import { manifestBlobName, parseBackupManifest } from "../../shared/backup/backupManifest";
 import { LifecycleError } from "../../shared/errors";
 import { preBackupCheck } from "../../shared/backup/activities/preCheck";
@@ -40,7 +43,7 @@ const depsFor = (oid: string, o: { container?: string; backupAuth?: "managedIden
     credential: emu.credential(oid),
     hsmClientOptions: { tlsOptions: { ca: emu.ca }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
     blobService: o.blobService ?? azurite.blobServiceClient(),
-    settings: { adminJobTimeoutMs: 2 * 3_600_000, storage: { backupContainer: o.container ?? CONTAINER, backupAuth: o.backupAuth ?? "managedIdentity", ...(o.copyUrl ? { backupCopyContainerUrl: o.copyUrl } : {}) } },
+    settings: { adminJobTimeoutMs: 2 * 3_600_000, storage: { backupContainer: o.container ?? CONTAINER, backupAuth: o.backupAuth ?? "managedIdentity", manifestKey: TEST_MANIFEST_KEY, ...(o.copyUrl ? { backupCopyContainerUrl: o.copyUrl } : {}) } },
   });
 const hsm = () => ({ hsmName: "primary", hsmUrl });
 const container = (): ContainerClient => azurite.blobServiceClient().getContainerClient(CONTAINER);
@@ -313,13 +316,19 @@ describe("backup activities against the emulator and Azurite (least-privilege pr
 describe("retention applied to backups in Azurite", () => {
   const DAY = 86_400_000;
   const t0 = Date.parse("2026-01-05T02:00:00.000Z");
-  const folderOf = (d: number): string => `mhsm-retained-${String(d).padStart(3, "0")}`;
+  const folderOf = (d: number): string => `mhsm-retained-2026010500000${String(d).padStart(3, "0")}`;
+  const auth = manifestAuthenticator(TEST_MANIFEST_KEY);
 
   async function seed(d: number, o: { verified?: boolean; pinned?: boolean } = {}): Promise<void> {
     const c = container();
     for (const part of ["keys/a", "rbac"]) await c.getBlockBlobClient(`${folderOf(d)}/${part}`).upload("x", 1);
-    const metadata: Record<string, string> = { hsmname: "retained", folder: folderOf(d), completedat: new Date(t0 + d * DAY).toISOString() };
-    if (o.verified !== false) metadata["verifiedat"] = new Date(t0 + d * DAY + 60_000).toISOString();
+    const completedAt = new Date(t0 + d * DAY).toISOString();
+    // MACed as the manifest writer and verifyBackup would (retention trusts nothing else).
+    const metadata: Record<string, string> = { hsmname: "retained", folder: folderOf(d), completedat: completedAt, recordmac: recordMac(auth, { hsmName: "retained", folder: folderOf(d), jobId: "", completedAt }) };
+    if (o.verified !== false) {
+      metadata["verifiedat"] = new Date(t0 + d * DAY + 60_000).toISOString();
+      metadata["verifiedmac"] = verifiedMac(auth, folderOf(d), metadata["verifiedat"]);
+    }
     if (o.pinned) metadata["pinned"] = "true";
     await c.getBlockBlobClient(manifestBlobName(folderOf(d))).upload("{}", 2, { metadata });
   }

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContainerClient } from "@azure/storage-blob";
 import { loadSettings, type Settings } from "../../shared/config/settings";
 import { createBackupDeps, type BackupDeps } from "../../shared/backup/backupDeps";
+import { manifestAuthenticator } from "../../shared/backup/manifestAuthenticator";
+import { TEST_MANIFEST_KEY } from "../support/manifestKey";
 import { startBackup } from "../../shared/backup/activities/start";
 import { getBackupStatus } from "../../shared/backup/activities/status";
 import { writeBackupManifest } from "../../shared/backup/activities/manifestWrite";
@@ -57,6 +59,7 @@ const settingsFor = (hsms: Record<string, string>, pairs: string): Settings =>
     LIFECYCLE_TOPIC_ENDPOINT: "https://topic.example.net/api/events",
     RTO_TARGET: "PT1H",
     RPO_TARGET: "P1D",
+    BACKUP_MANIFEST_KEY: TEST_MANIFEST_KEY,
   });
 
 function drillDeps(settings: Pick<Settings, "hsms" | "drillPairs" | "objectives">): DrillDeps {
@@ -67,7 +70,7 @@ function drillDeps(settings: Pick<Settings, "hsms" | "drillPairs" | "objectives"
     keyClients: createKeyClients(emu.credential(ADMIN_OID), { ca: emu.ca, retryOptions: { maxRetries: 0 } }),
     adminOptions: options,
     identityOf: emulatorHsmIdentityReader(emu.ca),
-    backups: blobBackupCandidateSource(azurite.blobServiceClient().getContainerClient(BACKUPS)),
+    backups: blobBackupCandidateSource(azurite.blobServiceClient().getContainerClient(BACKUPS), manifestAuthenticator(TEST_MANIFEST_KEY)),
     backupContainerUrl: azurite.containerUrl(BACKUPS),
     reports: reportsContainer(),
   };
@@ -170,7 +173,7 @@ beforeAll(async () => {
     credential: emu.credential(ADMIN_OID),
     hsmClientOptions: { tlsOptions: { ca: emu.ca }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
     blobService: azurite.blobServiceClient(),
-    settings: { adminJobTimeoutMs: 3_600_000, storage: { backupContainer: BACKUPS, backupAuth: "managedIdentity" } },
+    settings: { adminJobTimeoutMs: 3_600_000, storage: { backupContainer: BACKUPS, backupAuth: "managedIdentity", manifestKey: TEST_MANIFEST_KEY } },
   });
 
   const keys = emu.keyClient("primary");

@@ -3,13 +3,15 @@
  * they name exists in lifecycleRoles.json; every setting the app reads (settingsCatalog.json) is set by main.bicep
  * or left to a default the README documents; HSMs and vaults are only ever `existing`; the plan runs Node 22.
  */
-import { readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import roles from "../../shared/rbac/lifecycleRoles.json";
 import { settingsCatalog } from "../../shared/config/settingsCatalog";
 import { LIFECYCLE_ROLES } from "../../shared/rbac/lifecycleRoles";
 import { hsmRbacSettings, rbacCliArgs } from "../../scripts/applyHsmRbac";
+import { runCliProcess } from "../support/runCliProcess";
 
 const root = resolve(__dirname, "../..");
 const infra = join(root, "infra");
@@ -60,6 +62,9 @@ describe("infra/ templates", () => {
     // Required settings (no default) are always set; secrets and emulator-only settings stay empty.
     for (const s of settingsCatalog.filter((x) => x.default === undefined)) expect(deployed).toContain(s.key);
     for (const k of ["STORAGE_CONNECTION_STRING", "LIFECYCLE_TOPIC_KEY", "HSM_TLS_CA_FILE"]) expect(main).toMatch(new RegExp(`\\n  ${k}: ''\\n`));
+    // The other secret reaches the app only as a Key Vault reference, resolved by the host identity.
+    expect(main).toMatch(/\n  BACKUP_MANIFEST_KEY: '@Microsoft\.KeyVault\(VaultName=/);
+    expect(read(join(infra, "modules", "functionApp.bicep"))).toMatch(/keyVaultReferenceIdentity: hostIdentityId/);
   });
 
   it("container names are the app's defaults, and the immutable copy container has version-level WORM", () => {
@@ -84,7 +89,7 @@ describe("infra/ templates", () => {
       expect(identities).toContain(a.identity);
     }
     for (const a of [...roles.azure.accountAssignments, ...roles.azure.topicAssignments]) expect(known, a.role).toContain(a.role);
-    for (const r of [...roles.azure.hostStorageRoles, ...roles.azure.monitoringRoles]) expect(known, r).toContain(r);
+    for (const r of [...roles.azure.hostStorageRoles, ...roles.azure.monitoringRoles, ...roles.azure.secretAssignments.map((a) => a.role)]) expect(known, r).toContain(r);
     // Only the retention identity and the HSMs may delete in the backup container; nobody deletes audit records.
     const deleters = roles.azure.storageAssignments.filter((a) => a.role === "Storage Blob Data Contributor" || a.role === "Storage Blob Data Owner");
     expect(deleters.map((a) => `${a.identity}@${a.container}`).sort()).toEqual(["hsm@backups", "retention@backups"]);
@@ -153,10 +158,29 @@ describe("infra/ templates", () => {
 
   it("the hook's settings hold the HSMs and no vault (vault roles are ARM), and name what is missing", () => {
     const env = { HSMS: "primary=https://p.managedhsm.azure.net", DRILL_PAIRS: "", RBAC_PRINCIPAL_IDS: "rotation=00000000-0000-0000-0000-000000000001", STORAGE_ACCOUNT_URL: "https://s.blob.core.windows.net/", LIFECYCLE_TOPIC_ENDPOINT: "https://t.westeurope-1.eventgrid.azure.net/api/events", VAULTS: "app=https://v.vault.azure.net" };
-    expect(hsmRbacSettings(env).Values).toEqual({ VAULTS: "", HSMS: env.HSMS, DRILL_PAIRS: "", RBAC_PRINCIPAL_IDS: env.RBAC_PRINCIPAL_IDS, STORAGE_ACCOUNT_URL: env.STORAGE_ACCOUNT_URL, LIFECYCLE_TOPIC_ENDPOINT: env.LIFECYCLE_TOPIC_ENDPOINT });
+    const values = hsmRbacSettings(env).Values;
+    // A throwaway manifest key (rbac reads no manifest): fresh each run, never the deployment's.
+    expect(Buffer.from(values["BACKUP_MANIFEST_KEY"]!, "base64")).toHaveLength(32);
+    expect(hsmRbacSettings(env).Values["BACKUP_MANIFEST_KEY"]).not.toBe(values["BACKUP_MANIFEST_KEY"]);
+    expect(values).toEqual({ BACKUP_MANIFEST_KEY: values["BACKUP_MANIFEST_KEY"], VAULTS: "", HSMS: env.HSMS, DRILL_PAIRS: "", RBAC_PRINCIPAL_IDS: env.RBAC_PRINCIPAL_IDS, STORAGE_ACCOUNT_URL: env.STORAGE_ACCOUNT_URL, LIFECYCLE_TOPIC_ENDPOINT: env.LIFECYCLE_TOPIC_ENDPOINT });
     expect(rbacCliArgs([], "s.json")).toEqual(["rbac", "apply", "--settings", "s.json", "--credential", "default"]);
     expect(rbacCliArgs(["--dry-run"], "s.json")).toEqual(["rbac", "apply", "--dry-run", "--settings", "s.json", "--credential", "default"]);
     expect(rbacCliArgs(["check", "--json"], "s.json")).toEqual(["rbac", "check", "--json", "--settings", "s.json", "--credential", "default"]);
     expect(() => hsmRbacSettings({ HSMS: "x=https://x" })).toThrow(/no RBAC_PRINCIPAL_IDS, STORAGE_ACCOUNT_URL, LIFECYCLE_TOPIC_ENDPOINT\. Fix: run "azd provision"/);
+  });
+
+  it("the CLI accepts the hook's settings: rbac plan (the same settings apply uses) lists the HSMs' roles", async () => {
+    const oid = (n: number): string => `00000000-0000-0000-0000-00000000000${n}`;
+    const env = { HSMS: "primary=https://p.managedhsm.azure.net,dr=https://d.managedhsm.azure.net", DRILL_PAIRS: "primary=dr", RBAC_PRINCIPAL_IDS: `rotation=${oid(1)},backup=${oid(2)},drill=${oid(3)},steward=${oid(4)},auditor=${oid(5)}`, STORAGE_ACCOUNT_URL: "https://s.blob.core.windows.net/", LIFECYCLE_TOPIC_ENDPOINT: "https://t.westeurope-1.eventgrid.azure.net/api/events" };
+    const dir = mkdtempSync(join(tmpdir(), "hook-settings-"));
+    try {
+      writeFileSync(join(dir, "settings.json"), JSON.stringify(hsmRbacSettings(env)));
+      const run = await runCliProcess(["rbac", "plan", "--json", "--settings", join(dir, "settings.json")]);
+      expect(run.code, run.stderr).toBe(0);
+      const plan = JSON.parse(run.stdout) as { instances: Array<{ name: string; kind: string }> };
+      expect(plan.instances.map((i) => `${i.name}:${i.kind}`)).toEqual(["primary:managedHsm", "dr:managedHsm"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadSettings } from "../../shared/config/settings";
+import { TEST_MANIFEST_KEY } from "../support/manifestKey";
 import { assessDrillConfig, assessDrillIdentity } from "../../shared/drill/assessDrillSafety";
 import { normaliseHsmUrl } from "../../shared/drill/normaliseHsmUrl";
 import { guardDrillTarget } from "../../shared/drill/activities/targetGuard";
@@ -10,6 +11,7 @@ const settingsWith = (hsms: string, drillPairs: string) =>
     DRILL_PAIRS: drillPairs,
     STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true",
     LIFECYCLE_TOPIC_ENDPOINT: "https://topic.example.net/api/events",
+    BACKUP_MANIFEST_KEY: TEST_MANIFEST_KEY,
   });
 
 describe("normaliseHsmUrl", () => {

@@ -10,6 +10,7 @@ import { keyInventory } from "../keyInventory";
 import type { ManifestRoleAssignment } from "../backupManifest";
 import { roleAssignmentSnapshot } from "../roleAssignmentSnapshot";
 import { manifestMetadataKeys } from "../manifestMetadata";
+import { manifestMacKeys, manifestMac, manifestProblem, recordMac } from "../manifestTrust";
 
 export interface WriteBackupManifestInput {
   hsmName: string;
@@ -86,6 +87,11 @@ export async function writeBackupManifest(input: WriteBackupManifestInput, deps:
     blobs,
     createdAt: deps.now().toISOString(),
   });
+  manifest.digest.mac = manifestMac(deps.manifestAuth, manifest.digest.value);
+  // Never write a manifest its readers would refuse (a folder of another HSM, or outside the container).
+  const problem = manifestProblem(manifest, deps.manifestAuth, ownContainer ?? "");
+  if (problem !== undefined) throw new LifecycleError("BackupIntegrityFailed", `The backup ${folderUrl} cannot get a manifest: ${problem}. Fix: pass the folderUri the backup job of "${hsmName}" returned.`);
+  const completedAt = new Date(input.endTime).toISOString();
   const name = manifestBlobName(folder);
   const text = `${JSON.stringify(manifest, null, 2)}\n`;
   try {
@@ -95,7 +101,8 @@ export async function writeBackupManifest(input: WriteBackupManifestInput, deps:
         [manifestMetadataKeys.hsmName]: hsmName,
         [manifestMetadataKeys.folder]: folder,
         [manifestMetadataKeys.jobId]: input.jobId,
-        [manifestMetadataKeys.completedAt]: new Date(input.endTime).toISOString(),
+        [manifestMetadataKeys.completedAt]: completedAt,
+        [manifestMacKeys.record]: recordMac(deps.manifestAuth, { hsmName, folder, jobId: input.jobId, completedAt }),
       },
     });
   } catch (e) {

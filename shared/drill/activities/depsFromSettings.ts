@@ -1,6 +1,9 @@
 import type { TokenCredential } from "@azure/core-auth";
 import type { Settings } from "../../config/settings";
 import { blobBackupCandidateSource } from "../blobBackupCandidateSource";
+import { manifestAuthenticator } from "../../backup/manifestAuthenticator";
+import { reportIgnoredManifests } from "../../backup/reportIgnoredManifests";
+import { LifecycleError } from "../../errors/lifecycleError";
 import { blobSingleKeyGetLedger } from "../blobSingleKeyGetLedger";
 import { drillStorageSas } from "../drillStorageSas";
 import { emulatorHsmIdentityReader } from "../emulatorHsmIdentityReader";
@@ -8,6 +11,7 @@ import type { HsmIdentityReader } from "../hsmIdentity";
 import { SENTINEL_DAILY_GET_LIMIT } from "../singleKeyGetBudget";
 import { createLifecyclePublisher, lifecyclePublisherCredential } from "../../events/lifecyclePublisher";
 import { createKeyClients, readTlsCaFile } from "../../hsm/keyClients";
+import { redactingLog } from "../../errors/redactSecrets";
 import type { KeyVaultAdminClientOptions } from "../../hsm/adminPipeline";
 import { blobServiceClientFor } from "../../storage/blobServiceClientFor";
 import type { DrillDeps } from "./deps";
@@ -25,6 +29,7 @@ export interface DrillDepsOptions {
  * `azureHsmIdentityReader`). Build once per worker: pipelines and token caches are shared.
  */
 export function createDrillDeps(settings: Readonly<Settings>, credential: TokenCredential, options: DrillDepsOptions = {}): DrillDeps & DrillOutcomeDeps {
+  const log = options.log === undefined ? undefined : redactingLog(options.log);
   const ca = settings.tlsCaFile === undefined ? undefined : readTlsCaFile(settings.tlsCaFile);
   const adminOptions: KeyVaultAdminClientOptions = {};
   if (ca !== undefined) {
@@ -35,26 +40,36 @@ export function createDrillDeps(settings: Readonly<Settings>, credential: TokenC
   const blobService = blobServiceClientFor(settings.storage, credential);
   const backupContainer = blobService.getContainerClient(settings.storage.backupContainer);
   const reports = blobService.getContainerClient(settings.storage.drillReportsContainer);
+  const audit = blobService.getContainerClient(settings.storage.auditContainer);
+  if (settings.storage.manifestKey === undefined) {
+    throw new LifecycleError("SettingsInvalid", "BACKUP_MANIFEST_KEY is missing: a drill restores only authenticated backups. Fix: set the key the backup workflow uses.");
+  }
+  const backupContainerUrl = backupContainer.url.split("?")[0] ?? backupContainer.url;
+  // The activity's own log when it passes one (per invocation), else the worker's.
+  const report = (ignored: Parameters<typeof reportIgnoredManifests>[0], activityLog?: (line: string) => void): Promise<unknown> => {
+    const sink = activityLog ?? log;
+    return reportIgnoredManifests(ignored, { workflow: "drill", container: backupContainerUrl, now: options.now?.() ?? new Date() }, { auditContainer: audit, ...(sink === undefined ? {} : { log: redactingLog(sink) }) });
+  };
   const deps: DrillDeps & DrillOutcomeDeps = {
     settings,
     credential,
     keyClients: createKeyClients(credential, ca === undefined ? {} : { ca }),
     adminOptions,
     identityOf: ca === undefined ? azureHsmIdentityReader : emulatorHsmIdentityReader(ca),
-    backups: blobBackupCandidateSource(backupContainer),
-    backupContainerUrl: backupContainer.url.split("?")[0] ?? backupContainer.url,
+    backups: blobBackupCandidateSource(backupContainer, manifestAuthenticator(settings.storage.manifestKey), report),
+    backupContainerUrl,
     reports,
-    audit: blobService.getContainerClient(settings.storage.auditContainer),
+    audit,
     getLedger: blobSingleKeyGetLedger(reports, settings.identities.drill ?? "system-assigned", SENTINEL_DAILY_GET_LIMIT),
     publisher: createLifecyclePublisher({
       endpoint: settings.lifecycleTopic.endpoint,
       credential: lifecyclePublisherCredential(settings.lifecycleTopic.key, credential),
       ...(ca === undefined ? {} : { clientOptions: { tlsOptions: { ca } } }),
-      ...(options.log === undefined ? {} : { log: options.log }),
+      ...(log === undefined ? {} : { log }),
     }),
   };
   if (settings.storage.backupAuth === "sas") deps.storageSas = drillStorageSas(blobService, settings.storage.backupContainer, settings.adminJobTimeoutMs, options.now);
-  if (options.log !== undefined) deps.log = options.log;
+  if (log !== undefined) deps.log = log;
   if (options.now !== undefined) deps.now = options.now;
   return deps;
 }

@@ -25,7 +25,7 @@ export interface StartRestoreOutput {
 export async function startRestore(input: StartRestoreInput, deps: DrillDeps): Promise<StartRestoreOutput> {
   // Destructive: both interlocks again (configuration and the HSMs' reported identities), right before the write.
   const { targetUrl } = await requireDrillSafe({ primary: input.primary, target: input.target }, deps);
-  assertFolderUrl(input.folderUrl);
+  assertFolderUrl(input.folderUrl, deps.backupContainerUrl);
   try {
     const client = new KeyVaultBackupClient(targetUrl, deps.credential, deps.adminOptions);
     const sas = await deps.storageSas?.("rl");

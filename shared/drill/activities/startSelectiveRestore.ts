@@ -30,7 +30,7 @@ const keyNamePattern = /^[0-9A-Za-z-]{1,127}$/;
 export async function startSelectiveRestore(input: StartSelectiveRestoreInput, deps: DrillDeps): Promise<StartSelectiveRestoreOutput> {
   // Destructive: both interlocks again (configuration and the HSMs' reported identities), right before the write.
   const { targetUrl } = await requireDrillSafe({ primary: input.primary, target: input.target }, deps);
-  assertFolderUrl(input.folderUrl);
+  assertFolderUrl(input.folderUrl, deps.backupContainerUrl);
   if (!keyNamePattern.test(input.keyName)) {
     throw new LifecycleError("BadParameter", `"${input.keyName}" is not a key name (1-127 letters, digits and hyphens).`);
   }

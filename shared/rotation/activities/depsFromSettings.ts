@@ -2,6 +2,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import type { Settings } from "../../config/settings";
 import { createLifecyclePublisher, lifecyclePublisherCredential } from "../../events/lifecyclePublisher";
 import { createKeyClients, readTlsCaFile, type KeyClientsOptions } from "../../hsm/keyClients";
+import { redactingLog } from "../../errors/redactSecrets";
 import type { RotationDeps } from "./deps";
 
 export interface RotationDepsOptions {
@@ -22,6 +23,7 @@ export function createRotationDeps(
   credential: TokenCredential,
   options: RotationDepsOptions = {},
 ): RotationDeps {
+  const log = options.log === undefined ? undefined : redactingLog(options.log);
   const ca = settings.tlsCaFile === undefined ? undefined : readTlsCaFile(settings.tlsCaFile);
   const clientOptions: KeyClientsOptions = {};
   if (ca !== undefined) clientOptions.ca = ca;
@@ -30,10 +32,10 @@ export function createRotationDeps(
     endpoint: settings.lifecycleTopic.endpoint,
     credential: lifecyclePublisherCredential(settings.lifecycleTopic.key, credential),
     ...(ca === undefined ? {} : { clientOptions: { tlsOptions: { ca } } }),
-    ...(options.log === undefined ? {} : { log: options.log }),
+    ...(log === undefined ? {} : { log }),
   });
   const deps: RotationDeps = { clients: createKeyClients(credential, clientOptions), publisher };
-  if (options.log !== undefined) deps.log = options.log;
+  if (log !== undefined) deps.log = log;
   if (options.now !== undefined) deps.now = options.now;
   return deps;
 }
