@@ -63,7 +63,7 @@ describe("infra/ templates", () => {
     for (const s of settingsCatalog.filter((x) => x.default === undefined)) expect(deployed).toContain(s.key);
     for (const k of ["STORAGE_CONNECTION_STRING", "LIFECYCLE_TOPIC_KEY", "HSM_TLS_CA_FILE"]) expect(main).toMatch(new RegExp(`\\n  ${k}: ''\\n`));
     // The other secret reaches the app only as a Key Vault reference, resolved by the host identity.
-    expect(main).toMatch(/\n  BACKUP_MANIFEST_KEY: '@Microsoft\.KeyVault\(VaultName=/);
+    expect(main).toMatch(/\n {2}BACKUP_MANIFEST_KEY: '@Microsoft\.KeyVault\(VaultName=/);
     expect(read(join(infra, "modules", "functionApp.bicep"))).toMatch(/keyVaultReferenceIdentity: hostIdentityId/);
   });
 
