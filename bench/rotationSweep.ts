@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { KeyClient } from "@azure/keyvault-keys";
 import { startLocalStack, type LocalStack } from "../dev/localStack";
 import { STACK_IDENTITIES } from "../dev/stackIdentities";
+import { loadSettings } from "../shared/config/settings";
 import { createRotationDeps } from "../shared/rotation/activities/depsFromSettings";
 import type { RotationDeps, RotationInstance } from "../shared/rotation/activities/deps";
 import { ensureRotationPolicy } from "../shared/rotation/activities/ensurePolicy";
@@ -150,8 +151,8 @@ async function main(): Promise<void> {
       await admin.updateKeyProperties(name, v, { expiresOn: new Date(now + 10 * DAY) });
     });
     const topicKey = stack.settings["LIFECYCLE_TOPIC_KEY"] ?? "";
-    const deps: RotationDeps = createRotationDeps({ tlsCaFile: stack.caFile, lifecycleTopic: { endpoint: stack.topicEndpoint, key: topicKey } }, stack.managedIdentityCredential("rotation"));
-    const instance: RotationInstance = { name: "primary", kind: "managedHsm", url: stack.urls.primary };
+    const deps: RotationDeps = createRotationDeps({ ...loadSettings(stack.settings), lifecycleTopic: { endpoint: stack.topicEndpoint, key: topicKey } }, stack.managedIdentityCredential("rotation"));
+    const instance: RotationInstance = { name: "primary", kind: "managedHsm" };
     // Same event + audit record per rotation as the app writes.
     const audit = {
       now: () => new Date(),

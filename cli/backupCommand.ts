@@ -8,9 +8,9 @@ import { UsageError } from "./usageError";
 import { outputOf, waitForInstances } from "./waitForInstances";
 
 /**
- * `backup [--hsm N]`: `POST /api/backups` per primary HSM (the app's own starter, which owns the run's id and
- * holds one backup per HSM at a time), then follows each run. A backup already running on an HSM is followed
- * instead of started. Exit 1 unless every run completed with a verified backup.
+ * `backup [--hsm N]`: `POST /api/backups` (the app's own starter: one `hsmBackup` per primary HSM with the input
+ * the nightly timer builds, one backup per HSM at a time), then follows each run. A backup already running on an
+ * HSM is followed instead of started. Exit 1 unless every run completed with a verified backup.
  */
 export async function backupCommand(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
   const primaries = ctx.settings.hsms.filter((h) => h.role === "primary").map((h) => h.name);
@@ -18,13 +18,10 @@ export async function backupCommand(ctx: CliContext, args: CliArgs, io: CliIo): 
     const target = ctx.settings.hsms.some((h) => h.name === args.hsm);
     throw new UsageError(`--hsm "${args.hsm}" is ${target ? "a drill target; the backup workflow backs up primaries only" : "not a configured HSM"}; use one of ${primaries.join(", ") || "(none configured)"}.`);
   }
-  const app = createFunctionAppClient(args.appUrl, ctx.functionKey);
-  const ids: string[] = [];
-  for (const hsm of primaries.filter((h) => args.hsm === undefined || h === args.hsm)) {
-    const run = await startOrFollow(app, "backups", { hsm }, `backup of ${hsm}`, io);
-    if (run.started) io.err(`${run.instanceId}: started (full backup of ${hsm})`);
-    ids.push(run.instanceId);
-  }
+  const app = createFunctionAppClient(args.appUrl, ctx.functionKeyFor);
+  const runs = await startOrFollow(app, "backups", args.hsm === undefined ? {} : { hsm: args.hsm }, "backup", io);
+  for (const r of runs.filter((x) => x.started)) io.err(`${r.id}: started (full backup of ${r.hsmName ?? args.hsm ?? "?"})`);
+  const ids = runs.map((r) => r.id);
   const finals = await waitForInstances(app, ids, io, { timeoutMs: args.timeoutMs });
   const results = finals.map((s) => {
     const out = outputOf(s) as BackupRunResult | undefined;

@@ -14,12 +14,13 @@ import { outputOf, waitForInstances } from "./waitForInstances";
  * verdict, whatever its mode, is the exit code). Exit 0 only for a passed drill.
  */
 export async function drillCommand(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
-  const app = createFunctionAppClient(args.appUrl, ctx.functionKey);
+  const app = createFunctionAppClient(args.appUrl, ctx.functionKeyFor);
   const body: Record<string, string> = { mode: args.mode };
   if (args.pair !== undefined) body["pair"] = args.pair;
   if (args.key !== undefined) body["keyName"] = args.key;
-  const run = await startOrFollow(app, "drills", body, "drill", io);
-  const id = run.instanceId;
+  const [run] = await startOrFollow(app, "drills", body, "drill", io);
+  if (run === undefined) throw new Error("[Unexpected] POST /api/drills started no drill.");
+  const id = run.id;
   if (run.started) io.err(`${id}: started (${args.mode} drill${args.pair === undefined ? "" : ` ${args.pair}`})`);
   const [final] = await waitForInstances(app, [id], io, { timeoutMs: args.timeoutMs });
   const out = final === undefined ? undefined : (outputOf(final) as RestoreDrillOutput | undefined);

@@ -1,9 +1,5 @@
 import type { HttpResponseInit } from "@azure/functions";
-
-/** The Durable HTTP API path of an instance's status (no host, no key: the caller adds its own). */
-export function instanceStatusPath(instanceId: string): string {
-  return `/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}`;
-}
+import { runStatusPath } from "./startedResponse";
 
 /**
  * `409 Conflict` for a request that found its singleton taken: the body names the run that holds it, its
@@ -11,10 +7,10 @@ export function instanceStatusPath(instanceId: string): string {
  * 202: this request started nothing, and a client must not take the run's outcome for one it asked for.
  */
 export function runningConflict(what: "Drill" | "Backup", resource: string, running: { instanceId: string; runtimeStatus: string }, why: string): HttpResponseInit {
-  const statusPath = instanceStatusPath(running.instanceId);
+  const statusPath = runStatusPath(running.instanceId);
   return {
     status: 409,
-    headers: { location: statusPath },
+    headers: { Location: statusPath },
     jsonBody: {
       error: {
         code: "Conflict",

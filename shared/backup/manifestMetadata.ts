@@ -7,8 +7,7 @@ import type { BackupRecord } from "./planRetention";
  * - `pinned`: "true" keeps the backup forever (set by an operator: `az storage blob metadata update`).
  * - `verifyfailedat`: ISO time a verification failed (the verified mark is removed at the same time).
  * - `retiring`: ISO time retention started deleting it; such a backup is never treated as verified again.
- * - `referenceduntil` / `referencedby`: a drill restoring it holds it until then (retention keeps it); the
- *   reference expires on its own, so a crashed drill never pins a backup forever.
+ * A drill's hold on a backup is NOT kept here but in a blob of the reports container (see backupHolds).
  */
 export const manifestMetadataKeys = {
   hsmName: "hsmname",
@@ -19,8 +18,6 @@ export const manifestMetadataKeys = {
   pinned: "pinned",
   verifyFailedAt: "verifyfailedat",
   retiring: "retiring",
-  referencedUntil: "referenceduntil",
-  referencedBy: "referencedby",
 } as const;
 
 /** The retention view of a manifest blob, or undefined when its metadata lacks the backup's identity. */
@@ -39,8 +36,6 @@ export function backupRecordFromMetadata(metadata: Record<string, string> | unde
     verified: verifiedAt !== undefined && verifiedAt !== "" && !retiring,
     pinned: (m[manifestMetadataKeys.pinned] ?? "").toLowerCase() === "true",
   };
-  const referencedUntil = m[manifestMetadataKeys.referencedUntil];
-  if (referencedUntil && !Number.isNaN(Date.parse(referencedUntil))) record.referencedUntil = referencedUntil;
   const jobId = m[manifestMetadataKeys.jobId];
   if (jobId) record.jobId = jobId;
   if (record.verified && verifiedAt) record.verifiedAt = verifiedAt;

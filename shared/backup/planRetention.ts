@@ -26,7 +26,7 @@ export interface BackupRecord {
   completedAt: string;
   verified: boolean;
   pinned: boolean;
-  /** ISO time until which a running drill holds this backup (manifest metadata `referenceduntil`). */
+  /** ISO time until which a running drill holds this backup (its hold blob, see backupHolds). */
   referencedUntil?: string;
 }
 

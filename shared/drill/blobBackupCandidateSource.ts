@@ -1,71 +1,102 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { manifestBlobName, parseBackupManifest } from "../backup/backupManifest";
-import { listBackupRecords } from "../backup/listBackupRecords";
+import { authenticatedRecord, listBackupRecords, type IgnoredManifest } from "../backup/listBackupRecords";
+import type { ManifestAuthenticator } from "../backup/manifestAuthenticator";
+import { manifestProblem } from "../backup/manifestTrust";
+import { writeBackupHold } from "../backup/backupHolds";
 import { backupRecordFromMetadata, manifestMetadataKeys } from "../backup/manifestMetadata";
 import { storageFailure } from "../storage/storageFailure";
 import type { BackupCandidate, BackupCandidateSource } from "./backupCandidate";
 
 /**
  * The drill's view of the backup workflow's storage: manifests at `manifests/{folder}.json` in the backup
- * container, their state (verified or not) in the manifest blob's metadata. Only VERIFIED manifests are
- * downloaded; each is digest-checked on parse, so an altered manifest fails the drill with
- * `[BackupIntegrityFailed]` instead of being trusted.
+ * container, their state (verified or not) in the manifest blob's metadata. Only authenticated backups count
+ * (name, metadata MAC, verified-mark MAC, then the manifest's own MAC and a folder of its HSM inside this
+ * container): anything else is ignored and handed to `report` (log + audit record), so a forged manifest can
+ * neither be restored nor send the restore, or its SAS, anywhere else. Only VERIFIED manifests are downloaded;
+ * each is digest-checked on parse, so an altered manifest fails the drill with `[BackupIntegrityFailed]`.
  */
-export function blobBackupCandidateSource(container: ContainerClient): BackupCandidateSource {
-  const load = async (blob: string, verifiedAt: string | undefined): Promise<BackupCandidate> => {
+export function blobBackupCandidateSource(
+  container: ContainerClient,
+  auth: ManifestAuthenticator,
+  report: (ignored: IgnoredManifest[], log?: (line: string) => void) => Promise<unknown> = async () => undefined,
+  holds?: ContainerClient,
+): BackupCandidateSource {
+  const containerUrl = container.url.split("?")[0] ?? "";
+  const load = async (blob: string, verifiedAt: string | undefined): Promise<BackupCandidate | IgnoredManifest> => {
     let text: string;
     try {
       text = (await container.getBlobClient(blob).downloadToBuffer()).toString("utf8");
     } catch (e) {
-      throw storageFailure(e, "reading a backup manifest", `${container.url}/${blob}`);
+      throw storageFailure(e, "reading a backup manifest", `${containerUrl}/${blob}`);
     }
-    const candidate: BackupCandidate = { manifest: parseBackupManifest(text, `${container.url}/${blob}`), verified: verifiedAt !== undefined };
+    const manifest = parseBackupManifest(text, `${containerUrl}/${blob}`);
+    const problem = manifestBlobName(manifest.backup.folder) === blob ? manifestProblem(manifest, auth, containerUrl) : `it describes folder ${manifest.backup.folder}`;
+    if (problem !== undefined) return { blob, reason: problem };
+    const candidate: BackupCandidate = { manifest, verified: verifiedAt !== undefined };
     if (verifiedAt !== undefined) candidate.verifiedAt = verifiedAt;
     return candidate;
   };
+  /** The backup's manifest metadata, or undefined when it is gone. */
+  const manifestState = async (folder: string): Promise<Record<string, string> | undefined> => {
+    try {
+      return (await container.getBlockBlobClient(manifestBlobName(folder)).getProperties()).metadata ?? {};
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+      throw storageFailure(e, "reading a backup's state", `${containerUrl}/${manifestBlobName(folder)}`);
+    }
+  };
+  const usable = (metadata: Record<string, string> | undefined, hsmName: string): boolean => {
+    const record = backupRecordFromMetadata(metadata);
+    return record !== undefined && record.hsmName === hsmName && !metadata?.[manifestMetadataKeys.retiring];
+  };
+  /**
+   * The hold (see writeBackupHold) is written, then the manifest checked again: retention marks a backup
+   * `retiring` BEFORE it reads the holds, so either retention sees this hold and keeps the backup, or this
+   * check sees `retiring` and the drill picks another backup. Never both miss each other.
+   */
+  const reference = async (hsmName: string, folder: string, by: string, until: Date): Promise<boolean> => {
+    if (!usable(await manifestState(folder), hsmName)) return false;
+    await writeBackupHold(holds!, folder, by, until);
+    return usable(await manifestState(folder), hsmName);
+  };
   return {
-    async reference(hsmName, folder, by, until) {
-      const blob = container.getBlockBlobClient(manifestBlobName(folder));
-      for (let attempt = 0; attempt < 5; attempt++) {
-        try {
-          const props = await blob.getProperties();
-          const metadata = props.metadata ?? {};
-          const record = backupRecordFromMetadata(metadata);
-          if (record === undefined || record.hsmName !== hsmName || metadata[manifestMetadataKeys.retiring]) return false;
-          // Keep the later of an existing reference (another drill) and ours.
-          const held = record.referencedUntil === undefined ? 0 : Date.parse(record.referencedUntil);
-          const next = held > until.getTime() ? { by: metadata[manifestMetadataKeys.referencedBy] ?? by, until: record.referencedUntil! } : { by, until: until.toISOString() };
-          // If-Match: retention marking it retiring (or verification) meanwhile makes this fail (412) and re-read.
-          await blob.setMetadata({ ...metadata, [manifestMetadataKeys.referencedBy]: next.by, [manifestMetadataKeys.referencedUntil]: next.until }, { conditions: { ifMatch: props.etag } });
-          return true;
-        } catch (e) {
-          const status = (e as { statusCode?: number }).statusCode;
-          if (status === 404) return false;
-          if (status === 412) continue;
-          throw storageFailure(e, "marking a backup as used by a drill", `${container.url}/${manifestBlobName(folder)}`);
-        }
-      }
-      return false;
-    },
-    async listBackups(hsmName) {
-      const records = await listBackupRecords(container, hsmName);
+    ...(holds === undefined ? {} : { reference }),
+    async listBackups(hsmName, log) {
+      const ignored: IgnoredManifest[] = [];
+      const records = await listBackupRecords(container, hsmName, { auth, onIgnored: (i) => ignored.push(i) });
       const out: BackupCandidate[] = [];
-      for (const r of records.filter((x) => x.verified)) out.push(await load(r.manifestBlob, r.verifiedAt ?? r.completedAt));
+      for (const r of records.filter((x) => x.verified)) {
+        const loaded = await load(r.manifestBlob, r.verifiedAt ?? r.completedAt);
+        if ("reason" in loaded) ignored.push(loaded);
+        else out.push(loaded);
+      }
+      await report(ignored, log);
       return out;
     },
-    async getBackup(hsmName, folder) {
+    async getBackup(hsmName, folder, log) {
       const blob = manifestBlobName(folder);
       let metadata: Record<string, string> | undefined;
       try {
         metadata = (await container.getBlobClient(blob).getProperties()).metadata;
       } catch (e) {
         if ((e as { statusCode?: number }).statusCode === 404) return undefined;
-        throw storageFailure(e, "reading a backup manifest's state", `${container.url}/${blob}`);
+        throw storageFailure(e, "reading a backup manifest's state", `${containerUrl}/${blob}`);
       }
-      const record = backupRecordFromMetadata(metadata);
-      if (record === undefined || record.hsmName !== hsmName || record.folder !== folder) return undefined;
-      const candidate = await load(blob, record.verified ? (record.verifiedAt ?? record.completedAt) : undefined);
-      return candidate;
+      const checked = authenticatedRecord(blob, metadata, auth);
+      if (typeof checked === "string") {
+        await report([{ blob, reason: checked }], log);
+        return undefined;
+      }
+      if (checked.unverifiedBecause !== undefined) await report([{ blob, reason: checked.unverifiedBecause }], log);
+      const record = checked.record;
+      if (record.hsmName !== hsmName || record.folder !== folder) return undefined;
+      const loaded = await load(blob, record.verified ? (record.verifiedAt ?? record.completedAt) : undefined);
+      if ("reason" in loaded) {
+        await report([loaded], log);
+        return undefined;
+      }
+      return loaded;
     },
   };
 }

@@ -1,11 +1,12 @@
 import type { HttpRequest, HttpResponse, HttpResponseInit, InvocationContext, Timer } from "@azure/functions";
 import type { DurableClient, OrchestrationRuntimeStatus } from "durable-functions";
 import { appSettings } from "../app/appSettings";
-import type { Settings } from "../config/settings";
-import { exclusiveLockId, startExclusive, type ExclusiveStart } from "../app/startExclusive";
 import { existingRun, runStamp, unusedRunId } from "../app/runIds";
 import { runningConflict } from "../app/runningConflict";
+import { exclusiveLockId, startExclusive, type ExclusiveStart } from "../app/startExclusive";
+import { startedResponse } from "../app/startedResponse";
 import { starterRequest } from "../app/starterRequest";
+import type { Settings } from "../config/settings";
 import type { ExclusiveRunInput } from "../durable/exclusiveRun";
 import { orchestrationNames } from "../names";
 import type { DrillKind, RestoreDrillInput } from "./types";
@@ -130,7 +131,7 @@ export async function drillTimerHandler(timer: Timer, client: DurableClient, con
   }
 }
 
-/** `drillHttp`: `POST /api/drills` → 202 with the durable status URLs, 400 for a bad request. */
+/** `drillHttp`: `POST /api/drills` → 202 with the drill id and its status path (no keys), 400 for a bad request. */
 export async function drillHttpHandler(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit | HttpResponse> {
   const read = await starterRequest(request, badRequest);
   if ("answer" in read) return read.answer;
@@ -145,7 +146,7 @@ export async function drillHttpHandler(request: HttpRequest, client: DurableClie
     return runningConflict("Drill", parsed.request.target, outcome, "two drills on one DR HSM would collide on its admin jobs, so this request started nothing.");
   }
   context.log(`drillHttp: ${id} started.`);
-  return client.createCheckStatusResponse(request, id);
+  return startedResponse({ id });
 }
 
 function badRequest(problems: string[]): HttpResponseInit {

@@ -20,7 +20,7 @@ import { writeBackupManifest } from "../../shared/backup/activities/manifestWrit
 import { verifyBackup } from "../../shared/backup/activities/verify";
 import { manifestBlobName, parseBackupManifest } from "../../shared/backup/backupManifest";
 import type { RestoreDrillOutput } from "../../shared/drill/types";
-import { backupDepsOf, grantDrillRolesOnPrimary, postDrill, readReport } from "./drillStackSupport";
+import { backupDepsOf, postDrill, readReport } from "./drillStackSupport";
 
 let stack: LocalStack;
 let stateDir: string;
@@ -35,7 +35,6 @@ beforeAll(async () => {
     runner: { clock: "virtual", port: 0, startupTimers: false, scheduleTimers: false },
     settingsOverrides: { RTO_TARGET: "PT1H", RPO_TARGET: "P1D" },
   });
-  await grantDrillRolesOnPrimary(stack); // before the backup, so the second drill below still may run
 }, 180_000);
 
 afterAll(async () => {

@@ -4,12 +4,15 @@ import { describe, expect, it } from "vitest";
 import { LifecycleError } from "../../shared/errors";
 import { loadSettings, redactSettings, rotationInstances } from "../../shared/config/settings";
 import { settingsCatalog } from "../../shared/config/settingsCatalog";
+import { scheduleSetting } from "../../shared/app/appSettings";
+import { TEST_MANIFEST_KEY } from "../support/manifestKey";
 
 const minimal = {
   HSMS: "primary=https://Contoso.managedhsm.azure.net/,dr=https://contoso-dr.managedhsm.azure.net",
   DRILL_PAIRS: "primary=dr",
   STORAGE_ACCOUNT_URL: "https://acct.blob.core.windows.net",
   LIFECYCLE_TOPIC_ENDPOINT: "https://topic.westeurope-1.eventgrid.azure.net/api/events",
+  BACKUP_MANIFEST_KEY: TEST_MANIFEST_KEY,
 };
 
 function failure(env: Record<string, string>): LifecycleError {
@@ -38,7 +41,7 @@ describe("loadSettings", () => {
     expect(s.pollerIntervalMs).toBe(2000);
     expect(s.adminJobTimeoutMs).toBe(2 * 3_600_000);
     expect(s.rotation).toEqual({ policyFile: "rotation-policy.json", batchSize: 50 });
-    expect(s.storage).toEqual({ accountUrl: "https://acct.blob.core.windows.net", backupContainer: "hsm-backups", backupAuth: "managedIdentity", drillReportsContainer: "drill-reports", auditContainer: "lifecycle-audit" });
+    expect(s.storage).toEqual({ accountUrl: "https://acct.blob.core.windows.net", backupContainer: "hsm-backups", backupAuth: "managedIdentity", manifestKey: TEST_MANIFEST_KEY, drillReportsContainer: "drill-reports", auditContainer: "lifecycle-audit" });
     expect(s.lifecycleTopic).toEqual({ endpoint: minimal.LIFECYCLE_TOPIC_ENDPOINT });
     expect(s.tlsCaFile).toBeUndefined();
     expect(Object.isFrozen(s.hsms[0])).toBe(true);
@@ -58,6 +61,7 @@ describe("loadSettings", () => {
       LIFECYCLE_TOPIC_KEY: "topic-secret",
       HSM_TLS_CA_FILE: "/tmp/ca.pem",
       POLLER_INTERVAL_MS: "0",
+      BACKUP_MANIFEST_KEY: TEST_MANIFEST_KEY,
     });
     expect(s.hsms.map((h) => h.url)).toEqual(["https://127.0.0.1:8443", "https://127.0.0.1:8444"]);
     expect(s.storage.connectionString).toBe("UseDevelopmentStorage=true");
@@ -65,6 +69,7 @@ describe("loadSettings", () => {
     expect(s.tlsCaFile).toBe("/tmp/ca.pem");
     const logged = JSON.stringify(redactSettings(s));
     expect(logged).not.toContain("topic-secret");
+    expect(logged).not.toContain(TEST_MANIFEST_KEY);
     expect(logged).not.toContain("UseDevelopmentStorage");
   });
 
@@ -130,6 +135,20 @@ describe("loadSettings", () => {
     expect(e.message).not.toContain("sig=abc");
   });
 
+  it("reads HSM_RESOURCE_IDS per HSM name and refuses ids of other resources or unknown names", () => {
+    const id = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/managedHSMs/contoso-dr";
+    expect(loadSettings({ ...minimal, HSM_RESOURCE_IDS: `dr=${id}` }).hsmResourceIds).toEqual({ dr: id });
+    const e = failure({ ...minimal, HSM_RESOURCE_IDS: "dr=/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v,other=" + id });
+    expect(e.message).toContain('HSM_RESOURCE_IDS "dr" has');
+    expect(e.message).toContain('HSM_RESOURCE_IDS names "other", which is not an HSM in HSMS');
+  });
+
+  it("HSM_EMULATOR is off by default and accepts only true/false", () => {
+    expect(loadSettings(minimal).emulatorMode).toBe(false);
+    expect(failure({ ...minimal, HSM_EMULATOR: "yes" }).message).toContain('HSM_EMULATOR "yes" must be "true" or "false"');
+    expect(loadSettings({ ...minimal, HSMS: "primary=https://127.0.0.1:8443,dr=https://localhost:8444", HSM_EMULATOR: "true" }).emulatorMode).toBe(true);
+  });
+
   it("treats blank values as unset (defaults apply)", () => {
     const s = loadSettings({ ...minimal, SWEEP_SCHEDULE: "  ", VAULTS: "" });
     expect(s.schedules.sweep).toBe("0 0 1 * * *");
@@ -149,5 +168,25 @@ describe("local.settings.sample.json", () => {
 
   it("loads without errors", () => {
     expect(() => loadSettings(sample.Values)).not.toThrow();
+  });
+});
+
+describe("scheduleSetting (timer registration)", () => {
+  it("reports a bad schedule together with every other bad key in one error", () => {
+    const env = { ...minimal, SWEEP_SCHEDULE: "0 0 2 * *", RETENTION_DAILY: "seven", LIFECYCLE_TOPIC_ENDPOINT: "" };
+    let error: unknown;
+    try {
+      scheduleSetting("sweep", env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LifecycleError);
+    const message = (error as LifecycleError).message;
+    expect(message).toContain("3 app setting problems");
+    for (const part of ['SWEEP_SCHEDULE "0 0 2 * *" has 5 fields', 'RETENTION_DAILY "seven"', "LIFECYCLE_TOPIC_ENDPOINT is missing"]) expect(message).toContain(part);
+  });
+
+  it("returns a good schedule even when an unrelated setting is bad", () => {
+    expect(scheduleSetting("backup", { BACKUP_SCHEDULE: "0 30 3 * * *", RETENTION_DAILY: "seven" })).toBe("0 30 3 * * *");
   });
 });

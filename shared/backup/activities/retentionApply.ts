@@ -1,7 +1,10 @@
 import { LifecycleError } from "../../errors/lifecycleError";
 import { storageFailure } from "../../storage/storageFailure";
 import type { BackupDeps } from "../backupDeps";
-import { listBackupRecords } from "../listBackupRecords";
+import { activeBackupHolds, backupHoldOf } from "../backupHolds";
+import { listBackupRecords, type IgnoredManifest } from "../listBackupRecords";
+import { manifestMacKeys } from "../manifestTrust";
+import { reportIgnoredManifests } from "../reportIgnoredManifests";
 import { folderOfManifestBlob, MANIFEST_PREFIX, manifestBlobName } from "../backupManifest";
 import { manifestMetadataKeys } from "../manifestMetadata";
 import { planRetention, type RetentionPlan, type RetentionPolicy } from "../planRetention";
@@ -26,6 +29,8 @@ export interface ApplyBackupRetentionOutput {
   folders?: FolderCleanupPlan;
   /** Of those, deleted (empty on a dry run). */
   foldersDeleted?: string[];
+  /** Manifest blobs that failed authentication: not trusted, never deleted, logged and audited. */
+  ignored: IgnoredManifest[];
 }
 
 /**
@@ -50,7 +55,18 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
     throw new LifecycleError("BadParameter", "applyBackupRetention needs dryRun: true or false (no default, so a missing flag never deletes).");
   }
   let plan: RetentionPlan;
-  const records = await listBackupRecords(deps.backupContainer, input.hsmName);
+  // Only authenticated backups count, for keeping as much as for deleting: a forged "newer verified" backup
+  // cannot push a real one out, and a forged name cannot make a deletion reach other blobs.
+  const ignored: IgnoredManifest[] = [];
+  const listed = await listBackupRecords(deps.backupContainer, input.hsmName, { auth: deps.manifestAuth, onIgnored: (i) => ignored.push(i) });
+  // A drill's hold (a blob in the reports container, see backupHolds) keeps its backup while it lasts.
+  const holds = deps.holdsContainer === undefined ? new Map<string, { referencedUntil: string }>() : await activeBackupHolds(deps.holdsContainer, now);
+  const records = listed.map((r) => {
+    const hold = holds.get(r.folder);
+    return hold === undefined ? r : { ...r, referencedUntil: hold.referencedUntil };
+  });
+  const containerUrl = deps.backupContainer.url.split("?")[0] ?? "";
+  await reportIgnoredManifests(ignored, { workflow: "retention", container: containerUrl, now: deps.now() }, deps);
   try {
     plan = planRetention(records, input.policy, now);
   } catch (e) {
@@ -58,11 +74,14 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
   }
   const unmanifested = await foldersWithoutManifest(deps.backupContainer);
   const folders = planFolderCleanup(unmanifested, now, input.policy.daily);
-  if (input.dryRun) return { dryRun: true, plan, deleted: [], folders, foldersDeleted: [] };
+  if (input.dryRun) return { dryRun: true, plan, deleted: [], ignored, folders, foldersDeleted: [] };
 
   const container = deps.backupContainer;
   const deleted: string[] = [];
+  // A backup whose verified mark was tampered with is kept for an operator to look at, never deleted by us.
+  const untrusted = new Set(ignored.map((i) => i.blob));
   for (const victim of plan.delete) {
+    if (untrusted.has(manifestBlobName(victim.folder))) continue;
     const manifest = container.getBlockBlobClient(manifestBlobName(victim.folder));
     const where = `${container.url.split("?")[0]}/${victim.folder}`;
     try {
@@ -70,8 +89,18 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
       const metadata = props.metadata ?? {};
       // Pinned between the listing and now: the operator's pin wins.
       if ((metadata[manifestMetadataKeys.pinned] ?? "").toLowerCase() === "true") continue;
+      // Replaced since the listing: delete only what is still the authenticated record that was planned.
+      const m = Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k.toLowerCase(), v]));
+      const parts = ["record", victim.hsmName, victim.folder, m[manifestMetadataKeys.jobId] ?? "", m[manifestMetadataKeys.completedAt] ?? ""];
+      if (!deps.manifestAuth.verify(parts, m[manifestMacKeys.record])) continue;
       // If-Match: a pin set between the check above and this write makes it fail (412) instead of being lost.
-      await manifest.setMetadata({ ...metadata, [manifestMetadataKeys.retiring]: deps.now().toISOString() }, { conditions: { ifMatch: props.etag } });
+      const marked = await manifest.setMetadata({ ...metadata, [manifestMetadataKeys.retiring]: deps.now().toISOString() }, { conditions: { ifMatch: props.etag } });
+      // A drill writes its hold, then checks for `retiring`; we mark `retiring`, then check for a hold: a drill
+      // that chose this backup meanwhile is seen here (and we step back), or it sees the mark and picks another.
+      if (deps.holdsContainer !== undefined && (await backupHoldOf(deps.holdsContainer, victim.folder, deps.now())) !== undefined) {
+        await manifest.setMetadata(metadata, { conditions: { ifMatch: marked.etag } });
+        continue;
+      }
       for await (const blob of container.listBlobsFlat({ prefix: `${victim.folder}/` })) {
         await container.deleteBlob(blob.name, { deleteSnapshots: "include" });
       }
@@ -94,7 +123,7 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
     }
     foldersDeleted.push(victim.folder);
   }
-  return { dryRun: false, plan, deleted, folders, foldersDeleted };
+  return { dryRun: false, plan, deleted, ignored, folders, foldersDeleted };
 }
 
 /** Top-level `mhsm-…` folders of the backup container that no manifest blob names (whoever wrote it). */

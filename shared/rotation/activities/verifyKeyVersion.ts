@@ -1,6 +1,7 @@
+import { LifecycleError } from "../../errors/lifecycleError";
 import type { KeyVaultKey } from "../../hsm/keyClients";
 import { probeKeyVersion } from "./cryptoProbe";
-import type { RotationDeps, RotationInstance } from "./deps";
+import { configuredInstance, type ConfiguredRotationInstance, type RotationDeps, type RotationInstance } from "./deps";
 import { rotationFailure } from "./failure";
 import { keyFromFacts, versionFactsOf, type VersionFacts } from "./keyFacts";
 
@@ -38,7 +39,12 @@ export type VerifyKeyVersionOutput =
  * decrypt).
  */
 export async function verifyKeyVersion(input: VerifyKeyVersionInput, deps: RotationDeps): Promise<VerifyKeyVersionOutput> {
-  const { instance, name } = input;
+  const { name } = input;
+  const instance = configuredInstance(input.instance, deps, "verifyKeyVersion");
+  // The crypto client follows the key id: it must name a key of the configured instance, never another host.
+  if (input.key !== undefined && !input.key.keyId.toLowerCase().startsWith(`${instance.url.toLowerCase()}/keys/`)) {
+    throw new LifecycleError("BadParameter", `verifyKeyVersion: the key id in the input is not a key of "${instance.name}" (${instance.url}); refused without calling it. Fix: pass the facts the rotate returned for that instance.`);
+  }
   const current = input.key !== undefined && sameVersion(input.key.version, input.version) ? keyFromFacts(input.key) : await readVersion(instance, name, input.version, deps);
   const probe = await probeKeyVersion(current, deps.clients.crypto(current), instance);
 
@@ -89,7 +95,7 @@ function sameVersion(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-async function readVersion(instance: RotationInstance, name: string, version: string, deps: RotationDeps): Promise<KeyVaultKey> {
+async function readVersion(instance: ConfiguredRotationInstance, name: string, version: string, deps: RotationDeps): Promise<KeyVaultKey> {
   try {
     return await deps.clients.keys(instance.url).getKey(name, { version });
   } catch (e) {
