@@ -12,6 +12,8 @@ import { canonicalJson } from "../../shared/backup/canonicalJson";
 import { compareBlobInventory } from "../../shared/backup/compareBlobInventory";
 import { backupFolderParts } from "../../shared/backup/backupFolderParts";
 import { LifecycleError } from "../../shared/errors";
+import { manifestAuthenticator } from "../../shared/backup/manifestAuthenticator";
+import { manifestMac, manifestProblem } from "../../shared/backup/manifestTrust";
 
 const unsealed = (): UnsealedManifest => ({
   schema: BACKUP_MANIFEST_SCHEMA,
@@ -101,6 +103,32 @@ describe("backup manifest", () => {
     const altered = JSON.parse(JSON.stringify(v2)) as typeof v2;
     altered.keys[0]!.rotationPolicy = "none";
     expect(() => parseBackupManifest(JSON.stringify(altered), "v2")).toThrow(/modified after it was written/);
+  });
+
+  it("the markers of what changed during the job are authenticated content: altering one breaks the digest, re-sealing breaks the MAC", () => {
+    const auth = manifestAuthenticator(Buffer.alloc(32, 7).toString("base64"));
+    const base = unsealed();
+    const zeta = { ...base.keys[0]!, versionsDuringBackup: ["v3"], versionsAtBackupStart: ["v2"], versionsChangedDuringBackup: ["v2"], rotationPolicyChangedDuringBackup: true };
+    const sealed = sealManifest({ ...base, schemaVersion: 2, keys: [zeta, base.keys[1]!], keysDuringBackup: ["born"] });
+    const signed = { ...sealed, digest: { ...sealed.digest, mac: manifestMac(auth, sealed.digest.value) } };
+    const where = "https://acct.blob.core.windows.net/hsm-backups/manifests/mhsm-primary-2026112302000000.json";
+    expect(manifestProblem(parseBackupManifest(JSON.stringify(signed), where), auth, signed.backup.containerUrl)).toBeUndefined();
+    const edits: Array<(m: any) => void> = [
+      (m) => (m.keys.find((k: { name: string }) => k.name === "zeta").versionsDuringBackup = []),
+      (m) => (m.keys.find((k: { name: string }) => k.name === "zeta").versionsAtBackupStart = []),
+      (m) => delete m.keys.find((k: { name: string }) => k.name === "zeta").versionsChangedDuringBackup,
+      (m) => (m.keys.find((k: { name: string }) => k.name === "zeta").rotationPolicyChangedDuringBackup = false),
+      (m) => (m.keysDuringBackup = []),
+    ];
+    for (const edit of edits) {
+      const altered = JSON.parse(JSON.stringify(signed));
+      edit(altered);
+      expect(() => parseBackupManifest(JSON.stringify(altered), where)).toThrow(/modified after it was written/);
+      // Whoever can write the blob can recompute the digest, but not the MAC.
+      const { digest: _d, ...content } = altered;
+      const resealed = { ...sealManifest(content), digest: { ...sealManifest(content).digest, mac: signed.digest.mac } };
+      expect(manifestProblem(parseBackupManifest(JSON.stringify(resealed), where), auth, signed.backup.containerUrl)).toMatch(/MAC does not match/);
+    }
   });
 
   it("places the manifest outside the backup folder and maps it back", () => {
