@@ -100,12 +100,16 @@ export async function verifiedBackupOfPrimary(stack: LocalStack): Promise<{ fold
   throw new Error("The primary's backup did not finish.");
 }
 
-/** The backup workflow's activity deps on the stack, as the backup identity. */
+/**
+ * The backup workflow's activity deps on the stack, as the backup identity, reaching storage as the app does
+ * (through the storage gate when there is one): the manifest names its container URL, and the drill trusts only
+ * a backup inside the container it sees itself.
+ */
 export function backupDepsOf(stack: LocalStack): BackupDeps {
   return createBackupDeps({
     credential: stack.managedIdentityCredential("backup"),
     hsmClientOptions: { tlsOptions: { ca: stack.caPem }, disableChallengeResourceVerification: true },
-    blobService: BlobServiceClient.fromConnectionString(stack.storageConnectionString),
+    blobService: BlobServiceClient.fromConnectionString(stack.settings["STORAGE_CONNECTION_STRING"] || stack.storageConnectionString),
     settings: { hsms: [{ name: "primary", kind: "managedHsm", url: stack.urls.primary, role: "primary" }], adminJobTimeoutMs: 3_600_000, storage: { backupContainer: stack.settings["BACKUP_CONTAINER"]!, backupAuth: "managedIdentity", manifestKey: stack.settings["BACKUP_MANIFEST_KEY"]!, drillReportsContainer: stack.settings["DRILL_REPORTS_CONTAINER"]! } },
   });
 }
