@@ -19,17 +19,15 @@
  * and `emulatorProcessCpu` (process mode, Linux: everything the emulator spends per request; minus
  * `emulatorCryptoModule` that is HTTP/TLS, JSON, token validation, RBAC and auditing).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, generateKeyPairSync, randomUUID, sign as nodeSign, type KeyObject } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { TokenCredential } from "@azure/core-auth";
 import { CryptographyClient, KeyClient } from "@azure/keyvault-keys";
 import { generateKeyMaterial } from "../emulator/crypto/keyMaterial";
 import { sign as emulatorSign } from "../emulator/crypto/keyOperations";
-import { EmulatorCredential, startEmulator, type RunningEmulator } from "../emulator/index";
-import { readTokenSecret } from "../emulator/auth/tokens";
+import { startEmulator, type RunningEmulator } from "../emulator/index";
+import { startEmulatorChild, type EmulatorTarget } from "./emulatorChild";
 
 interface Args {
   seconds: number;
@@ -86,27 +84,7 @@ function opsPerSecond(seconds: number, op: () => void): number {
   return ops / ((now - start) / 1000);
 }
 
-interface Target {
-  url: string;
-  caPem: string;
-  credential: TokenCredential;
-  /** CPU seconds the emulator has used so far (its own process), when it runs as a child on Linux. */
-  cpuSeconds?(): number | undefined;
-  close(): Promise<void>;
-}
-
-/** utime + stime of a process from /proc (Linux); undefined elsewhere. */
-function procCpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // Fields 14 and 15 of proc(5) (utime, stime) are at 11 and 12 after the command name; clock ticks are 100/s on Linux.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
+type Target = EmulatorTarget;
 
 async function startInProcess(stateDir: string, principal: string): Promise<Target> {
   const emu: RunningEmulator = await startEmulator({
@@ -118,52 +96,6 @@ async function startInProcess(stateDir: string, principal: string): Promise<Targ
   const primary = emu.instances["primary"];
   if (!primary) throw new Error("startEmulator did not start the 'primary' instance.");
   return { url: primary.url, caPem: emu.caPem, credential: emu.credential(principal), close: () => emu.close() };
-}
-
-async function startChildProcess(stateDir: string, principal: string, profileDir: string | undefined): Promise<Target> {
-  const main = resolve(__dirname, "../emulator/main.js");
-  const nodeArgs = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, main, "--state-dir", stateDir, "--hsm", "primary=0", "--admin", principal], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const stderr: string[] = [];
-  child.stderr?.on("data", (chunk: Buffer) => void stderr.push(chunk.toString()));
-  const ready = await new Promise<{ caFile: string; tokenSecretFile: string; url: string }>((ok, fail) => {
-    let buffered = "";
-    const timer = setTimeout(() => fail(new Error(`Emulator did not print its ready line within 60 s. stderr:\n${stderr.join("")}`)), 60_000);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      fail(new Error(`Emulator exited with code ${String(code)} before it was ready. stderr:\n${stderr.join("")}`));
-    });
-    child.stdout?.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const newline = buffered.indexOf("\n");
-      if (newline < 0) return;
-      clearTimeout(timer);
-      const line = JSON.parse(buffered.slice(0, newline)) as {
-        event: string;
-        caFile: string;
-        tokenSecretFile: string;
-        instances: Record<string, { url: string }>;
-      };
-      const url = line.instances["primary"]?.url;
-      if (line.event !== "ready" || !url) fail(new Error(`Unexpected first line from the emulator: ${buffered.slice(0, newline)}`));
-      else ok({ caFile: line.caFile, tokenSecretFile: line.tokenSecretFile, url });
-    });
-  });
-  const credential = new EmulatorCredential(readTokenSecret(ready.tokenSecretFile), principal);
-  return {
-    url: ready.url,
-    caPem: readFileSync(ready.caFile, "utf8"),
-    credential,
-    cpuSeconds: () => procCpuSeconds(child.pid),
-    close: () =>
-      new Promise<void>((done) => {
-        if (child.exitCode !== null) return done();
-        child.once("exit", () => done());
-        child.kill("SIGTERM");
-      }),
-  };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -212,7 +144,7 @@ async function main(): Promise<void> {
     const moduleOps = opsPerSecond(1, () => void emulatorSign(jwk, "RS256", digest));
 
     progress(`starting the emulator (${args.mode}) …`);
-    target = args.mode === "inproc" ? await startInProcess(stateDir, principal) : await startChildProcess(stateDir, principal, args.profileDir);
+    target = args.mode === "inproc" ? await startInProcess(stateDir, principal) : await startEmulatorChild(stateDir, principal, args.profileDir !== undefined ? { profileDir: args.profileDir } : {});
     const clientOptions = { tlsOptions: { ca: target.caPem }, disableChallengeResourceVerification: true };
     const keys = new KeyClient(target.url, target.credential, clientOptions);
     const key = await keys.createRsaKey(`bench-rsa-${Date.now()}`, { keySize: 2048, keyOps: ["sign", "verify"] });

@@ -1,15 +1,88 @@
 /**
- * Runner benchmark: activity dispatch overhead, and the cost of one orchestrator episode (SDK replay through
- * the app's handler + the emulated host's replay) as a history grows to 100, 1,000 and 5,000 events.
- * Prints one JSON object. Run after a build: `node dist/bench/runnerReplay.js`.
+ * Runner benchmark: the journal's cost per fanned-out activity (500, 1,000, 2,000 activities; with vs without
+ * `--state-dir`, the two sides alternated in one run, medians of several runs), raw activity invocation, and the
+ * cost of one orchestrator episode (SDK replay through the app's handler + the emulated host's replay) as a history
+ * grows to 100, 1,000 and 5,000 events. Prints one JSON object.
+ * Run after a build: `node dist/bench/runnerReplay.js [--sizes 500,1000,2000] [--runs 5]`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildOrchestrationTrigger, longRunningTimerIntervalMs, maximumShortTimerMs } from '../runner/durableReplay.js';
 import { EventType, historyEvent, type HistoryEvent } from '../runner/historyEvents.js';
 import { replayHost, type OrchestratorReply } from '../runner/hostReplay.js';
-import { startRunner } from '../runner/startRunner.js';
+import { startRunner, type RunnerOptions } from '../runner/startRunner.js';
 
 const appDir = path.resolve(__dirname, '../../test/fixtures/durable-app');
+const runnerOptions: RunnerOptions = {
+  appDir,
+  port: 0,
+  clock: 'virtual',
+  log: false,
+  settingsFile: path.join(appDir, 'fixture.settings.json'),
+  maxConcurrentActivities: 10,
+  scheduleTimers: false,
+  startupTimers: false,
+};
+
+function arg(name: string, fallback: string): string {
+  const at = process.argv.indexOf(name);
+  return at >= 0 && process.argv[at + 1] !== undefined ? (process.argv[at + 1] as string) : fallback;
+}
+
+/** Wall time of one orchestration fanning out `n` no-op activities on a fresh runner, journaled or in memory. */
+async function fanOutMs(n: number, journal: boolean): Promise<number> {
+  const stateDir = journal ? mkdtempSync(path.join(tmpdir(), 'bench-journal-')) : undefined;
+  const runner = await startRunner({ ...runnerOptions, ...(stateDir ? { stateDir } : {}) });
+  try {
+    const t = performance.now();
+    runner.host.startNew('fanOut', 'bench-fan', n);
+    const [done] = await runner.waitForTerminal(['bench-fan']);
+    const ms = performance.now() - t;
+    if (done?.runtimeStatus !== 'Completed' || JSON.parse(done.output ?? 'null') !== n * (n + 1)) throw new Error(`fanOut ${n} did not complete correctly: ${done?.runtimeStatus} ${done?.output}`);
+    return ms;
+  } finally {
+    await runner.close();
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** Journal overhead per activity: the two sides alternate (ABBA…) so load drifts hit both alike. */
+async function journalOverhead(sizes: number[], runs: number): Promise<unknown[]> {
+  const out: unknown[] = [];
+  await fanOutMs(200, true); // warm-up: JIT, module caches
+  await fanOutMs(200, false);
+  for (const n of sizes) {
+    const withJournal: number[] = [];
+    const without: number[] = [];
+    const pairDiffs: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const journalFirst = r % 2 === 0;
+      const a = await fanOutMs(n, journalFirst);
+      const b = await fanOutMs(n, !journalFirst);
+      const [j, m] = journalFirst ? [a, b] : [b, a];
+      withJournal.push(j);
+      without.push(m);
+      pairDiffs.push(j - m);
+    }
+    out.push({
+      activities: n,
+      runs,
+      withJournalMs: round(median(withJournal)),
+      withoutJournalMs: round(median(without)),
+      perActivityWithJournalMs: round(median(withJournal) / n),
+      perActivityWithoutJournalMs: round(median(without) / n),
+      overheadPerActivityMs: round(median(pairDiffs) / n),
+    });
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
 
 /** The history the host writes for `chain` after `steps` completed activities (4 events per step + 2). */
 function chainHistory(steps: number, t0: number): HistoryEvent[] {
@@ -28,18 +101,17 @@ function chainHistory(steps: number, t0: number): HistoryEvent[] {
 }
 
 async function main(): Promise<void> {
-  const runner = await startRunner({ appDir, port: 0, clock: 'virtual', log: false, settingsFile: path.join(appDir, 'fixture.settings.json'), maxConcurrentActivities: 10 });
-  try {
-    // 1. Dispatch overhead: one orchestration fanning out N no-op activities, end to end.
-    const fanOut = 500;
-    let t = performance.now();
-    runner.host.startNew('fanOut', 'bench-fan', fanOut);
-    await runner.waitForTerminal(['bench-fan']);
-    const fanMs = performance.now() - t;
+  const sizes = arg('--sizes', '500,1000,2000').split(',').map(Number);
+  const runs = Number(arg('--runs', '5'));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !Number.isInteger(runs) || runs < 1) throw new Error('usage: runnerReplay [--sizes 500,1000,2000] [--runs 5]');
+  // 1. The journal's cost per fanned-out activity, end to end.
+  const journal = await journalOverhead(sizes, runs);
 
+  const runner = await startRunner(runnerOptions);
+  try {
     // 2. Raw activity invocation through the programming model (no durable bookkeeping).
     const invocations = 2000;
-    t = performance.now();
+    let t = performance.now();
     for (let i = 0; i < invocations; i++) await runner.invoker.invoke({ functionName: 'double', trigger: { json: String(i) }, reason: 'bench', quietLifecycle: true });
     const invokeMs = performance.now() - t;
 
@@ -70,7 +142,7 @@ async function main(): Promise<void> {
       JSON.stringify({
         benchmark: 'runnerReplay',
         node: process.version,
-        fanOut: { activities: fanOut, totalMs: round(fanMs), perActivityMs: round(fanMs / fanOut), episodes: runner.host.stats.episodes },
+        journal,
         invoke: { invocations, perInvocationUs: round((invokeMs / invocations) * 1000) },
         replay,
       }) + '\n',

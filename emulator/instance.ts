@@ -11,6 +11,8 @@
  *   and restore). Snapshots contain private key material: seal them before they leave the process.
  * - `acquireJobLock()` / `releaseJobLock()` and `restoreMode` (data-plane calls refuse while true).
  * - `commit()` persists after a mutation; await it before answering so the change survives SIGKILL.
+ *   Persistence is a snapshot plus an append-only journal (store/stateJournal.ts): the key store reports
+ *   which key names it changed (`keyChanged`), everything else is small and recorded when it differs.
  */
 import { EventEmitter } from "node:events";
 import { randomUUID } from "node:crypto";
@@ -26,7 +28,9 @@ import { adminRoleIds } from "./rbac/builtInRoles";
 import type { RoleAssignment, RoleDefinition } from "./rbac/rbacModel";
 import { RbacStore } from "./rbac/rbacStore";
 import type { SecurityDomain } from "./securityDomain";
-import { AtomicJsonFile } from "./store/atomicJsonFile";
+import { StateJournal } from "./store/stateJournal";
+import { CapacityModel, type CapacitySettings } from "./capacity/capacityModel";
+import { keyShapeOf, operationCapacity, type KeyShape } from "./capacity/scalingGuidance";
 
 /** The part of the state a full backup carries and a full restore replaces. */
 export interface InstanceSnapshot {
@@ -53,6 +57,10 @@ export interface InstanceSettings {
   purgeProtection: boolean;
   softDeleteRetentionDays: number;
   admins: string[];
+  /** stderr logger (default: none). */
+  log?: (line: string) => void;
+  /** Opt-in model of the HSM's throughput (scaling guidance); absent = unlimited. */
+  capacity?: CapacitySettings;
 }
 
 export interface KeyVersionCreatedEvent {
@@ -72,6 +80,9 @@ export interface CurrentKeyVersion {
   nbf?: Date;
   exp?: Date;
 }
+
+/** The state's per-key collections: journalled entry by entry (the rest is small and journalled whole). */
+const KEY_COLLECTIONS = ["keys", "deletedKeys"] as const;
 
 function emptySnapshot(): InstanceSnapshot {
   return { keys: {}, deletedKeys: {}, roleAssignments: [], customRoleDefinitions: [] };
@@ -97,9 +108,11 @@ export class Instance {
   url = "";
   /** While true, data-plane routes answer 409 (see keyVaultErrors.restoreInProgress). */
   restoreMode = false;
+  /** The modelled HSM throughput when enabled (`--capacity`); see capacity/capacityModel.ts. */
+  readonly capacity: CapacityModel | undefined;
 
   private state: PersistedState;
-  private readonly file: AtomicJsonFile<PersistedState>;
+  private readonly journal: StateJournal;
   private jobLock: { id: string; kind: string } | undefined;
   private readonly admins: string[];
 
@@ -111,13 +124,18 @@ export class Instance {
     this.purgeProtection = settings.purgeProtection;
     this.softDeleteRetentionDays = settings.softDeleteRetentionDays;
     this.admins = settings.admins;
+    this.capacity = settings.capacity !== undefined ? new CapacityModel(settings.capacity) : undefined;
     this.dataDir = join(settings.stateDir, "instances", settings.name);
     mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     this.events.setMaxListeners(50);
     const provider = this.kind === "managedHsm" ? "MANAGEDHSMS" : "VAULTS";
     this.audit = new AuditLog(`/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/EMULATOR/PROVIDERS/MICROSOFT.KEYVAULT/${provider}/${this.name.toUpperCase()}`, join(this.dataDir, "audit.jsonl"));
-    this.file = new AtomicJsonFile<PersistedState>(join(this.dataDir, "state.json"), () => ({ ...this.state, clockOffsetMs: this.clock.offsetMs }));
-    const loaded = this.file.read();
+    const log = settings.log ?? ((): void => undefined);
+    this.journal = new StateJournal({ dir: this.dataDir, collections: KEY_COLLECTIONS, legacyFile: "state.json", log: (line) => log(`[${this.name}] ${line}`) });
+    const result = this.journal.load();
+    if (result.migratedLegacy) log(`[${this.name}] migrated state.json to snapshot.json + journal (append-only persistence)`);
+    if (result.droppedTornBytes > 0) log(`[${this.name}] dropped a torn last journal record (${result.droppedTornBytes} bytes, never acknowledged) left by a crash`);
+    const loaded = result.state === undefined ? undefined : ({ ...result.state.meta, ...result.state.collections } as unknown as PersistedState);
     if (loaded !== undefined && loaded.kind !== this.kind) {
       throw new Error(`State dir holds instance "${this.name}" as a ${loaded.kind}, but it was started as a ${this.kind}. Use another name or another --state-dir.`);
     }
@@ -130,8 +148,18 @@ export class Instance {
       nowSeconds: () => this.clock.nowSeconds(),
       keysState: () => this.state,
       versionCreated: (name, v) => this.emitVersionCreated(name, v),
+      keyChanged: (name) => {
+        for (const c of KEY_COLLECTIONS) this.journal.touch(c, name);
+      },
     });
     this.rbac = new RbacStore(this.kind, () => this.state);
+    this.journal.attach({
+      meta: () => {
+        const { keys: _keys, deletedKeys: _deleted, ...meta } = this.state;
+        return { ...meta, clockOffsetMs: this.clock.offsetMs };
+      },
+      collection: (name) => this.state[name as (typeof KEY_COLLECTIONS)[number]],
+    });
     this.seedAdmins();
   }
 
@@ -151,9 +179,28 @@ export class Instance {
     this.events.emit("keyVersionCreated", event);
   }
 
-  /** Writes the state to disk (atomic); resolves when this mutation is durable. */
+  /** Appends what changed to the journal; resolves when this mutation is durable. */
   commit(): Promise<void> {
-    return this.file.save();
+    return this.journal.commit();
+  }
+
+  /** Appends and snapshots written so far (benches and tests). */
+  persistenceStats(): { appends: number; snapshots: number } {
+    return { ...this.journal.stats };
+  }
+
+  /** Waits for the modelled capacity of this operation (when enabled); throws 429 Throttled past the queue limit. */
+  async admitCapacity(operationName: string, params: Record<string, string>): Promise<void> {
+    if (this.capacity === undefined) return;
+    const capacity = operationCapacity(operationName, () => this.keyShape(params["name"], params["version"]));
+    if (capacity !== undefined) await this.capacity.admit(operationName, capacity);
+  }
+
+  private keyShape(name: string | undefined, version: string | undefined): KeyShape | undefined {
+    const key = name === undefined ? undefined : this.state.keys[name];
+    if (key === undefined) return undefined;
+    const v = version === undefined || version === "" ? latestVersion(key) : key.versions.find((x) => x.version === version.toLowerCase());
+    return v === undefined ? undefined : keyShapeOf(v.kty, v.jwk);
   }
 
   currentKeyVersions(): CurrentKeyVersion[] {
@@ -182,6 +229,7 @@ export class Instance {
       throw new Error("Snapshot is malformed: expected keys, deletedKeys, roleAssignments and customRoleDefinitions.");
     }
     this.state = { ...this.state, ...copy };
+    this.journal.rewriteAll();
     await this.commit();
   }
 
@@ -222,7 +270,7 @@ export class Instance {
 
   /** Flushes files; call when the server stops. */
   async close(): Promise<void> {
-    await this.commit();
+    await this.journal.close();
     await this.audit.close();
   }
 
@@ -235,6 +283,7 @@ export class Instance {
     this.restoreMode = false;
     this.jobLock = undefined;
     this.seedAdmins();
+    this.journal.rewriteAll();
     await this.commit();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * CLI: `node dist/emulator/main.js [--state-dir DIR] [--hsm NAME=PORT[,security-domain=OTHER]]...
  *   [--vault NAME=PORT]... [--topic NAME=PORT]... [--blob CONN] [--admin OID]...
- *   [--restore-backup-window-minutes N] [--subscribe SOURCE=URL[,types=T1;T2]]... [--identity PORT [--identity-default-oid OID]]`
+ *   [--restore-backup-window-minutes N] [--subscribe SOURCE=URL[,types=T1;T2]]... [--identity PORT [--identity-default-oid OID]]
+ *   [--capacity [--partitions 1..3] [--time-scale N] [--queue-limit N]]`
  * prints one JSON ready line on stdout; logs go to stderr; SIGTERM/SIGINT close cleanly.
  * `node dist/emulator/main.js token --state-dir DIR --oid OID [--audience managedhsm|vault]` prints a token.
  * Bad flags: message on stderr, exit 2.

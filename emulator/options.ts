@@ -4,6 +4,7 @@
  */
 import type { EmulatorServices } from "./http/requestContext";
 import type { RouteTable } from "./http/routes";
+import { DEFAULT_CAPACITY, type CapacitySettings } from "./capacity/capacityModel";
 import type { InstanceKind } from "./instanceKind";
 import type { RunningEmulator } from "./server";
 
@@ -18,6 +19,8 @@ export interface InstanceSpec {
   purgeProtection?: boolean;
   /** Soft-delete retention in days, 7..90 (default 90). */
   softDeleteRetentionDays?: number;
+  /** HSM only: its own capacity model, or false for none; default: EmulatorOptions.capacity. */
+  capacity?: CapacitySettings | false;
 }
 
 export interface TopicSpec {
@@ -62,6 +65,11 @@ export interface EmulatorOptions {
    * system-assigned identity's oid (`--identity-default-oid`), else requests without client_id get 400.
    */
   identity?: { port: number; defaultOid?: string };
+  /**
+   * Opt-in model of Managed HSM throughput (`--capacity [--partitions N] [--time-scale N] [--queue-limit N]`):
+   * every HSM instance gets its own model with these settings. Absent: no limits (vaults are never modelled).
+   */
+  capacity?: CapacitySettings;
 }
 
 export class UsageError extends Error {
@@ -89,13 +97,21 @@ export function parseInstanceSpec(kind: InstanceKind, text: string): InstanceSpe
   return spec;
 }
 
+function validateCapacity(c: CapacitySettings, where: string): void {
+  if (!Number.isInteger(c.partitions) || c.partitions < 1 || c.partitions > 3) throw new UsageError(`${where}: partitions must be 1, 2 or 3 (got ${c.partitions}); a Managed HSM has three.`);
+  if (!(Number.isFinite(c.timeScale) && c.timeScale > 0 && c.timeScale <= 10_000)) throw new UsageError(`${where}: time scale must be a number above 0 and at most 10000 (got ${c.timeScale}).`);
+  if (!Number.isInteger(c.queueLimit) || c.queueLimit < 0 || c.queueLimit > 1_000_000) throw new UsageError(`${where}: queue limit must be a whole number 0..1000000 (got ${c.queueLimit}).`);
+}
+
 export function validateOptions(o: EmulatorOptions): void {
+  if (o.capacity !== undefined) validateCapacity(o.capacity, "--capacity");
   const names = new Set<string>();
   for (const i of o.instances) {
     if (names.has(i.name)) throw new UsageError(`Instance name "${i.name}" is used twice; names must be unique.`);
     names.add(i.name);
     const days = i.softDeleteRetentionDays ?? 90;
     if (!Number.isInteger(days) || days < 7 || days > 90) throw new UsageError(`retention-days for "${i.name}" must be 7..90 (got ${days}).`);
+    if (i.capacity !== undefined && i.capacity !== false) validateCapacity(i.capacity, `capacity of "${i.name}"`);
   }
   for (const i of o.instances) {
     if (i.securityDomain === undefined) continue;
@@ -124,6 +140,9 @@ export function parseCli(argv: string[]): ParsedCli {
   let audience = "https://managedhsm.azure.net";
   let expiresInSeconds: number | undefined;
   let identityDefaultOid: string | undefined;
+  let capacityOn = false;
+  const capacity: Partial<CapacitySettings> = {};
+  const capacityFlags: string[] = [];
   const value = (flag: string, i: number): string => {
     const v = args[i + 1];
     if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value.`);
@@ -192,6 +211,24 @@ export function parseCli(argv: string[]): ParsedCli {
         options.subscriptions?.push(sub);
         break;
       }
+      case "--capacity":
+        if (command === "token") throw new UsageError("--capacity is not a token option.");
+        if (inline !== undefined) throw new UsageError("--capacity takes no value; set it up with --partitions, --time-scale and --queue-limit.");
+        capacityOn = true;
+        break;
+      case "--partitions":
+      case "--time-scale":
+      case "--queue-limit": {
+        if (command === "token") throw new UsageError(`${flag} is not a token option.`);
+        const v = take();
+        const n = Number(v);
+        if (v.trim() === "" || !Number.isFinite(n)) throw new UsageError(`${flag} needs a number (got "${v}").`);
+        if (flag === "--partitions") capacity.partitions = n;
+        else if (flag === "--time-scale") capacity.timeScale = n;
+        else capacity.queueLimit = n;
+        capacityFlags.push(flag);
+        break;
+      }
       case "--oid":
         if (command !== "token") throw new UsageError("--oid belongs to the token subcommand: main.js token --state-dir DIR --oid OID.");
         oid = take();
@@ -211,7 +248,7 @@ export function parseCli(argv: string[]): ParsedCli {
         break;
       }
       default:
-        throw new UsageError(`Unknown argument "${a}". Usage: main.js [--state-dir DIR] [--hsm NAME=PORT[,security-domain=OTHER]]... [--vault NAME=PORT]... [--topic NAME=PORT]... [--blob CONNECTION_STRING] [--admin OID]... [--restore-backup-window-minutes N] [--subscribe SOURCE=URL[,types=T1;T2]]... [--identity PORT [--identity-default-oid OID]]  |  main.js token --state-dir DIR --oid OID [--audience managedhsm|vault|URL] [--expires-in SECONDS]`);
+        throw new UsageError(`Unknown argument "${a}". Usage: main.js [--state-dir DIR] [--hsm NAME=PORT[,security-domain=OTHER]]... [--vault NAME=PORT]... [--topic NAME=PORT]... [--blob CONNECTION_STRING] [--admin OID]... [--restore-backup-window-minutes N] [--subscribe SOURCE=URL[,types=T1;T2]]... [--identity PORT [--identity-default-oid OID]] [--capacity [--partitions 1..3] [--time-scale N] [--queue-limit N]]  |  main.js token --state-dir DIR --oid OID [--audience managedhsm|vault|URL] [--expires-in SECONDS]`);
     }
   }
   if (command === "token") {
@@ -224,6 +261,8 @@ export function parseCli(argv: string[]): ParsedCli {
     if (options.identity === undefined) throw new UsageError("--identity-default-oid needs --identity PORT (the identity endpoint it configures).");
     options.identity.defaultOid = identityDefaultOid;
   }
+  if (capacityFlags.length > 0 && !capacityOn) throw new UsageError(`${capacityFlags.join(", ")} configure the capacity model, which is off: add --capacity to turn it on.`);
+  if (capacityOn) options.capacity = { ...DEFAULT_CAPACITY, ...capacity };
   validateOptions(options);
   return { command, options };
 }

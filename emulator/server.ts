@@ -24,7 +24,8 @@ import type { EmulatorServices } from "./http/requestContext";
 import { RouteTable } from "./http/routes";
 import { Instance } from "./instance";
 import { resourceFor, type InstanceKind } from "./instanceKind";
-import { validateOptions, type EmulatorOptions, type PluginHandle } from "./options";
+import { validateOptions, type EmulatorOptions, type InstanceSpec, type PluginHandle } from "./options";
+import type { CapacitySettings } from "./capacity/capacityModel";
 import { registerAdminRoutes } from "./admin/adminRoutes";
 import { registerCryptoRoutes } from "./routes/cryptoRoutes";
 import { registerKeyRoutes } from "./routes/keyRoutes";
@@ -73,6 +74,13 @@ export interface RunningEmulator {
   close(): Promise<void>;
 }
 
+/** The capacity model an instance gets: its own setting, else the emulator-wide one; HSMs only. */
+function capacityFor(spec: InstanceSpec, options: EmulatorOptions): { capacity?: CapacitySettings } {
+  if (spec.kind !== "managedHsm" || spec.capacity === false) return {};
+  const capacity = spec.capacity ?? options.capacity;
+  return capacity === undefined ? {} : { capacity };
+}
+
 export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
   validateOptions(options);
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
@@ -96,6 +104,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
         purgeProtection: spec.purgeProtection ?? false,
         softDeleteRetentionDays: spec.softDeleteRetentionDays ?? 90,
         admins: options.admins ?? [],
+        log,
+        ...capacityFor(spec, options),
       }),
     );
   }

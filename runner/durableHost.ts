@@ -12,7 +12,7 @@ import {
 import type { FunctionInvoker } from './functionInvoker.js';
 import { EventType, historyEvent, type HistoryEvent } from './historyEvents.js';
 import { replayHost, type NewWork, type OrchestratorReply } from './hostReplay.js';
-import { terminalStatuses, type InstanceRecord, type InstanceStore, type RuntimeStatus } from './instanceStore.js';
+import { terminalStatuses, type InstanceRecord, type InstanceStatus, type InstanceStore, type RuntimeStatus } from './instanceStore.js';
 import type { RunnerLogger } from './logger.js';
 
 export class DurableHostError extends Error {
@@ -45,6 +45,7 @@ export class DurableHost {
   private readonly timerCancels = new Map<string, () => void>();
   private readonly idleWaiters: Array<() => void> = [];
   private closed = false;
+  private advancePending = false;
   /** Counts invocations for the benchmark and tests. */
   readonly stats = { episodes: 0, activities: 0 };
   /** Called for every top-level instance started (not sub-orchestrations): `--once` waits for these. */
@@ -56,11 +57,12 @@ export class DurableHost {
     private readonly clock: Clock,
     private readonly logger: RunnerLogger,
     private readonly maxConcurrentActivities = 10,
+    private readonly advanceWhenIdle = false,
   ) {}
 
   /** Re-arms everything a restart must resume: episodes with inbox, activities, timers, sub-orchestrations. */
   recover(): void {
-    for (const inst of this.store.all()) {
+    for (const inst of this.store.liveRecords()) {
       if (inst.parent && terminalStatuses.has(inst.runtimeStatus) && !inst.parentNotified) this.notifyParent(inst);
       if (terminalStatuses.has(inst.runtimeStatus)) continue;
       if (inst.inbox.length > 0) this.orchestrationQueue.add(inst.instanceId);
@@ -76,7 +78,7 @@ export class DurableHost {
         } else if (e.EventType === EventType.TimerCreated) {
           this.armTimer(inst, e.EventId, Date.parse(e.FireAt ?? e.Timestamp));
         } else if (e.EventType === EventType.SubOrchestrationInstanceCreated) {
-          const child = this.store.get(e.InstanceId ?? '');
+          const child = this.store.status(e.InstanceId ?? '');
           if (!child || child.parent?.executionId !== inst.executionId) {
             this.createSubOrchestration(inst, { kind: 'sub', id: e.EventId, name: e.Name ?? '', instanceId: e.InstanceId ?? '', input: JSON.parse(e.Input ?? 'null') });
           }
@@ -96,7 +98,7 @@ export class DurableHost {
     if (id.length === 0 || id.length > 256 || invalidIdChars.test(id) || id.startsWith('@')) {
       throw new DurableHostError(400, `Invalid instance id "${id}": at most 256 characters, no / \\ ? # or control characters, and not starting with @.`);
     }
-    const existing = this.store.get(id);
+    const existing = this.store.status(id);
     if (existing && !terminalStatuses.has(existing.runtimeStatus)) {
       // DTFx dedupe: overridableExistingInstanceStates defaults to NonRunningStates.
       throw new DurableHostError(409, `An Orchestration instance with the status ${existing.runtimeStatus} already exists.`);
@@ -133,17 +135,28 @@ export class DurableHost {
   }
 
   purge(instanceId: string): boolean {
-    const inst = this.store.get(instanceId);
+    const inst = this.store.status(instanceId);
     if (!inst || !terminalStatuses.has(inst.runtimeStatus)) return false;
     return this.store.delete(instanceId);
   }
 
+  /** The whole record (finished instances are read from the state dir). */
   get(instanceId: string): InstanceRecord | undefined {
     return this.store.get(instanceId);
   }
 
-  list(): InstanceRecord[] {
-    return this.store.all();
+  /** Resolves once every change made so far is on disk: await it before telling a caller a change was accepted. */
+  durable(): Promise<void> {
+    return this.store.durable();
+  }
+
+  /** Status only, from memory: for polling and listing. */
+  status(instanceId: string): InstanceStatus | undefined {
+    return this.store.status(instanceId);
+  }
+
+  list(): InstanceStatus[] {
+    return this.store.statuses();
   }
 
   // ---------------------------------------------------------------- idle tracking
@@ -211,6 +224,14 @@ export class DurableHost {
     if (this.isBusy()) return;
     const waiters = this.idleWaiters.splice(0);
     for (const w of waiters) w();
+    if (this.advanceWhenIdle && this.clock.kind === 'virtual' && !this.advancePending) {
+      // On the next turn, so requests already on their way (an event, a start) are served before time jumps.
+      this.advancePending = true;
+      setImmediate(() => {
+        this.advancePending = false;
+        if (!this.closed && !this.isBusy()) this.clock.advanceToNext();
+      });
+    }
   }
 
   private enqueueActivity(work: ActivityWork): void {
@@ -245,9 +266,9 @@ export class DurableHost {
   /** Appends an inbound event to an instance's inbox (durably) and schedules an episode. */
   private deliver(instanceId: string, executionId: string, event: HistoryEvent): void {
     if (this.closed) return;
-    const inst = this.store.get(instanceId);
     // Messages for a previous execution (continueAsNew) or a finished instance are dropped, as DTFx does.
-    if (!inst || inst.executionId !== executionId || terminalStatuses.has(inst.runtimeStatus)) return;
+    if (!this.isCurrent(instanceId, executionId)) return;
+    const inst = this.store.get(instanceId) as InstanceRecord;
     inst.inbox.push(event);
     this.store.commit(inst);
     this.orchestrationQueue.add(instanceId);
@@ -255,9 +276,7 @@ export class DurableHost {
   }
 
   private async runActivity(work: ActivityWork): Promise<void> {
-    if (this.closed) return;
-    const inst = this.store.get(work.instanceId);
-    if (!inst || inst.executionId !== work.executionId || terminalStatuses.has(inst.runtimeStatus)) return;
+    if (this.closed || !this.isCurrent(work.instanceId, work.executionId)) return;
     this.stats.activities++;
     let event: HistoryEvent;
     if (this.invoker.triggerType(work.name) !== 'activityTrigger') {
@@ -269,7 +288,7 @@ export class DurableHost {
     } else {
       // String inputs arrive pre-stringified from the SDK, so they travel as RpcTypedData.string (tryJsonParse'd).
       const trigger = typeof work.input === 'string' ? { string: work.input } : { json: JSON.stringify(work.input ?? null) };
-      const res = await this.invoker.invoke({ functionName: work.name, trigger, reason: `Activity of instance ${work.instanceId}` });
+      const res = await this.invoker.invoke({ functionName: work.name, trigger, reason: `Activity of instance ${work.instanceId}`, instanceId: work.instanceId });
       if (this.closed) return;
       if (res.ok) {
         event = historyEvent(EventType.TaskCompleted, this.clock.now(), { TaskScheduledId: work.id, Result: JSON.stringify(res.result ?? null) });
@@ -317,7 +336,7 @@ export class DurableHost {
   }
 
   private createSubOrchestration(parent: InstanceRecord, work: Extract<NewWork, { kind: 'sub' }>): void {
-    const existing = this.store.get(work.instanceId);
+    const existing = this.store.status(work.instanceId);
     if (existing && !terminalStatuses.has(existing.runtimeStatus)) {
       this.deliver(
         parent.instanceId,
@@ -350,12 +369,12 @@ export class DurableHost {
   private notifyParent(child: InstanceRecord): void {
     const link = child.parent;
     if (!link) return;
-    const parent = this.store.get(link.instanceId);
     child.parentNotified = true;
-    if (!parent || parent.executionId !== link.executionId || terminalStatuses.has(parent.runtimeStatus)) {
+    if (!this.isCurrent(link.instanceId, link.executionId)) {
       this.store.commit(child);
       return;
     }
+    const parent = this.store.get(link.instanceId) as InstanceRecord;
     const event =
       child.runtimeStatus === 'Completed'
         ? historyEvent(EventType.SubOrchestrationInstanceCompleted, this.clock.now(), { TaskScheduledId: link.taskId, Result: child.output ?? 'null' })
@@ -397,6 +416,7 @@ export class DurableHost {
       trigger: { json: JSON.stringify(trigger) },
       reason: `Orchestration episode of instance ${instanceId} (${fresh.length} new events)`,
       quietWhen: isReplaying,
+      instanceId,
     });
     // Terminated (or replaced) while the orchestrator ran: that decision wins, this episode is discarded.
     if (this.closed || this.store.get(instanceId) !== inst || inst.executionId !== executionId || terminalStatuses.has(inst.runtimeStatus)) return;
@@ -500,6 +520,12 @@ export class DurableHost {
     this.store.commit(inst);
     for (const cancel of this.cancelTimersOf(instanceId)) cancel();
     if (inst.parent) this.notifyParent(inst);
+  }
+
+  /** The instance exists, runs this execution and has not finished (a status check: nothing is read from disk). */
+  private isCurrent(instanceId: string, executionId: string): boolean {
+    const st = this.store.status(instanceId);
+    return st !== undefined && st.executionId === executionId && !terminalStatuses.has(st.runtimeStatus);
   }
 
   private requireInstance(instanceId: string): InstanceRecord {

@@ -16,6 +16,17 @@ export interface InvokeRequest {
   wantResponse?: boolean;
   /** Skip the Executing/Executed lines (orchestrator replays would flood stderr). */
   quietLifecycle?: boolean;
+  /** The orchestration instance this invocation works for (orchestrator episodes, activities). */
+  instanceId?: string;
+}
+
+/** A function invocation that threw, as `--once` reports it. */
+export interface FailedInvocation {
+  functionName: string;
+  triggerType: string;
+  invocationId: string;
+  instanceId?: string;
+  error: string;
 }
 
 export interface InvokeResult {
@@ -45,6 +56,8 @@ export function createFunctionInvoker(opts: {
   functions: Map<string, RegisteredFunction>;
   logger: RunnerLogger;
   durableClientData: () => Record<string, unknown>;
+  /** Told about every invocation that threw (after it was logged). */
+  onFailure?: (failure: FailedInvocation) => void;
 }): FunctionInvoker {
   const { shim, functions, logger } = opts;
   const triggerType = (name: string): string | undefined => {
@@ -97,7 +110,34 @@ export function createFunctionInvoker(opts: {
         const status = outcome.ok ? 'Succeeded' : 'Failed';
         logger.lifecycle(`Executed 'Functions.${req.functionName}' (${status}, Id=${invocationId}, Duration=${Date.now() - started}ms)`);
       }
+      if (!outcome.ok) {
+        const { message, stack } = describeError(outcome.error);
+        // The host's own wording, so logs read the same as under Core Tools or in Application Insights.
+        logger.lifecycle(`Exception while executing function: Functions.${req.functionName}. Result: Failure\nException: ${message}\nStack: ${stack}`);
+        opts.onFailure?.({
+          functionName: req.functionName,
+          triggerType: triggerType(req.functionName) ?? 'unknown',
+          invocationId,
+          ...(req.instanceId !== undefined ? { instanceId: req.instanceId } : {}),
+          error: message,
+        });
+      }
       return outcome;
     },
   };
+}
+
+/**
+ * A thrown value's message and stack. A failing orchestrator throws durable-functions' OrchestrationFailureError,
+ * whose message carries the orchestrator state after a `$OutOfProcData$:` marker for the host: only the part
+ * before it is for people.
+ */
+export function describeError(error: unknown): { message: string; stack: string } {
+  const strip = (text: string): string => text.replace(/\s*\$OutOfProcData\$:[^\n]*/, '');
+  if (error instanceof Error) {
+    const message = strip(error.message);
+    return { message, stack: strip(error.stack ?? `${error.name}: ${message}`) };
+  }
+  const text = typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+  return { message: strip(text), stack: '(a non-Error value was thrown, so there is no stack)' };
 }

@@ -4,8 +4,9 @@ import { DurableHostError, type DurableHost } from './durableHost.js';
 import type { FunctionInvoker } from './functionInvoker.js';
 import { eventTypeName } from './historyEvents.js';
 import { compileRoute, type CompiledRoute } from './httpRoutes.js';
-import type { InstanceRecord, RuntimeStatus } from './instanceStore.js';
+import type { InstanceRecord, InstanceStatus, RuntimeStatus } from './instanceStore.js';
 import type { RunnerLogger } from './logger.js';
+import { crossSiteRefusal, defaultMaxBodyBytes, isRefusal, jsonBodyRefusal, readBodyCapped, type Refusal } from './requestGuard.js';
 
 export const taskHubName = 'TestHubName';
 export const durableRoutePrefix = '/runtime/webhooks/durabletask';
@@ -33,8 +34,11 @@ export async function startHttpServer(opts: {
   invoker: FunctionInvoker;
   host: DurableHost;
   logger: RunnerLogger;
+  /** Larger bodies get 413 on every route (default 1 MiB). */
+  maxBodyBytes?: number;
 }): Promise<RunnerHttpServer> {
   const { invoker, host, logger } = opts;
+  const maxBodyBytes = opts.maxBodyBytes ?? defaultMaxBodyBytes;
   const httpFunctions: HttpFunction[] = [];
   for (const [name, fn] of invoker.functions) {
     const trigger = Object.values(fn.metadata.bindings).find((b) => b.type === 'httpTrigger');
@@ -44,6 +48,7 @@ export async function startHttpServer(opts: {
     httpFunctions.push({ name, route: compileRoute(route), methods });
   }
   let baseUrl = '';
+  let port = 0;
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -56,12 +61,28 @@ export async function startHttpServer(opts: {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', baseUrl);
     const path = url.pathname;
-    const body = await readBody(req);
-    if (path.toLowerCase() === '/runtime/webhooks/eventgrid') return eventGrid(req, res, url, body);
-    if (path.startsWith(`${durableRoutePrefix}/`)) return durable(req, res, url, body);
-    if (path.startsWith('/api/') || path === '/api') return httpTrigger(req, res, url, body);
-    const admin = /^\/admin\/functions\/([^/]+)$/.exec(path);
-    if (admin && req.method === 'POST') return adminInvoke(res, decodeURIComponent(admin[1] as string), body);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const route = routeKind(path, method);
+    const refuse = (r: Refusal): void => {
+      logger.system(`refused ${method} ${path} (${r.status} ${r.code}): ${r.message}`);
+      // The rest of a refused body is never read: close the connection instead of draining it.
+      sendJson(res, r.status, { error: { code: r.code, message: `Refused: ${r.message}` } }, { Connection: 'close' });
+    };
+    // Reads cannot be made cross-site (no CORS headers are ever sent), except from an app's own HTTP functions,
+    // whose GET handlers may well change state.
+    const changesState = !['GET', 'HEAD', 'OPTIONS'].includes(method) || route === 'app';
+    const crossSite = crossSiteRefusal(req, port);
+    if (crossSite && (changesState || crossSite.code === 'ForeignHostRefused')) return refuse(crossSite);
+    if (route !== 'app' && route !== 'other' && ['POST', 'PUT', 'PATCH'].includes(method)) {
+      const notJson = jsonBodyRefusal(req);
+      if (notJson) return refuse(notJson);
+    }
+    const body = await readBodyCapped(req, maxBodyBytes);
+    if (isRefusal(body)) return refuse(body);
+    if (route === 'eventGrid') return eventGrid(req, res, url, body);
+    if (route === 'durable') return durable(req, res, url, body);
+    if (route === 'app') return httpTrigger(req, res, url, body);
+    if (route === 'admin') return adminInvoke(res, decodeURIComponent(path.slice('/admin/functions/'.length)), body);
     if (path === '/admin/host/status') return sendJson(res, 200, { state: 'Running' });
     sendJson(res, 404, { error: { code: 'NotFound', message: `No function or runtime endpoint serves ${req.method} ${path}.` } });
   }
@@ -147,20 +168,28 @@ export async function startHttpServer(opts: {
     const method = req.method ?? 'GET';
     try {
       if (rest[0] === 'orchestrators' && method === 'POST' && rest[1]) {
-        const text = body.toString('utf8');
-        const input = text.trim() === '' ? undefined : safeJson(text);
-        if (text.trim() !== '' && input === undefined) throw new DurableHostError(400, 'The request body is not valid JSON.');
+        const text = body.toString('utf8').trim();
+        // durable-functions' DurableClient posts the JSON text "" when startNew has no input (its empty string,
+        // JSON-encoded on the way); the orchestration then sees null from getInput(), as on Azure.
+        const noInput = text === '' || text === '""';
+        const input = noInput ? undefined : safeJson(text);
+        if (!noInput && input === undefined) throw new DurableHostError(400, 'The request body is not valid JSON.');
         const inst = host.startNew(rest[1], rest[2] || undefined, input);
+        await host.durable();
         return sendJson(res, 202, managementPayload(inst.instanceId), { Location: statusUrl(inst.instanceId) });
       }
       if (rest[0] === 'instances') {
         const id = rest[1] ?? '';
         if (id === '') {
           const filtered = filterInstances(host.list(), url.searchParams);
-          if (method === 'GET') return sendJson(res, 200, filtered.map((i) => statusBody(i, url.searchParams)));
+          if (method === 'GET') {
+            const records = filtered.map((i) => host.get(i.instanceId)).filter((r): r is InstanceRecord => r !== undefined);
+            return sendJson(res, 200, records.map((r) => statusBody(r, url.searchParams)));
+          }
           if (method === 'DELETE') {
             let deleted = 0;
             for (const i of filtered) if (host.purge(i.instanceId)) deleted++;
+            await host.durable();
             return sendJson(res, deleted > 0 ? 200 : 404, { instancesDeleted: deleted });
           }
         } else if (rest.length === 2) {
@@ -171,14 +200,18 @@ export async function startHttpServer(opts: {
             return sendJson(res, code, statusBody(inst, url.searchParams));
           }
           if (method === 'DELETE') {
-            return host.purge(id) ? sendJson(res, 200, { instancesDeleted: 1 }) : sendJson(res, 404, { instancesDeleted: 0 });
+            const purged = host.purge(id);
+            await host.durable();
+            return purged ? sendJson(res, 200, { instancesDeleted: 1 }) : sendJson(res, 404, { instancesDeleted: 0 });
           }
         } else if (rest[2] === 'raiseEvent' && rest[3] && method === 'POST') {
           const text = body.toString('utf8');
           host.raiseEvent(id, rest[3], text.trim() === '' ? null : safeJson(text));
+          await host.durable();
           return sendJson(res, 202, {});
         } else if (rest[2] === 'terminate' && method === 'POST') {
           host.terminate(id, url.searchParams.get('reason') ?? '');
+          await host.durable();
           return sendJson(res, 202, {});
         } else if (['suspend', 'resume', 'rewind', 'restart'].includes(rest[2] ?? '')) {
           return sendJson(res, 501, { error: { code: 'NotImplemented', message: `${rest[2]} is not emulated by the offline runner.` } });
@@ -217,7 +250,8 @@ export async function startHttpServer(opts: {
       resolve();
     });
   });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  port = (server.address() as AddressInfo).port;
+  baseUrl = `http://127.0.0.1:${port}`;
   return {
     server,
     url: baseUrl,
@@ -227,6 +261,16 @@ export async function startHttpServer(opts: {
         server.closeAllConnections();
       }),
   };
+}
+
+type RouteKind = 'eventGrid' | 'durable' | 'app' | 'admin' | 'other';
+
+function routeKind(path: string, method: string): RouteKind {
+  if (path.toLowerCase() === '/runtime/webhooks/eventgrid') return 'eventGrid';
+  if (path.startsWith(`${durableRoutePrefix}/`)) return 'durable';
+  if (path.startsWith('/api/') || path === '/api') return 'app';
+  if (/^\/admin\/functions\/[^/]+$/.test(path) && method === 'POST') return 'admin';
+  return 'other';
 }
 
 function statusBody(inst: InstanceRecord, q: URLSearchParams): Record<string, unknown> {
@@ -254,7 +298,7 @@ function statusBody(inst: InstanceRecord, q: URLSearchParams): Record<string, un
   return body;
 }
 
-function filterInstances(all: InstanceRecord[], q: URLSearchParams): InstanceRecord[] {
+function filterInstances(all: InstanceStatus[], q: URLSearchParams): InstanceStatus[] {
   const statuses = (q.get('runtimeStatus') ?? '').split(',').filter(Boolean) as RuntimeStatus[];
   const from = q.get('createdTimeFrom');
   const to = q.get('createdTimeTo');
@@ -287,15 +331,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function safeJson(text: string): unknown {

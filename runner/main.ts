@@ -2,7 +2,7 @@
 import { startRunner, type RunnerOptions } from './startRunner.js';
 
 const usage =
-  'usage: node dist/runner/main.js --app DIR [--port 7071] [--state-dir DIR] [--settings FILE] [--once [--timeout SECONDS]] [--virtual-time] [--max-activities N]';
+  'usage: node dist/runner/main.js --app DIR [--port 7071] [--state-dir DIR] [--settings FILE] [--once [--timeout SECONDS]] [--virtual-time] [--max-activities N] [--max-body-bytes N]';
 
 function parseArgs(argv: string[]): RunnerOptions & { once: boolean; timeoutSeconds?: number } {
   const opts: RunnerOptions & { once: boolean; timeoutSeconds?: number } = { appDir: '', once: false };
@@ -47,6 +47,12 @@ function parseArgs(argv: string[]): RunnerOptions & { once: boolean; timeoutSeco
         opts.maxConcurrentActivities = n;
         break;
       }
+      case '--max-body-bytes': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new Error(`--max-body-bytes must be a positive integer (default 1048576). ${usage}`);
+        opts.maxBodyBytes = n;
+        break;
+      }
       case '--help':
       case '-h':
         process.stdout.write(usage + '\n');
@@ -63,7 +69,13 @@ function parseArgs(argv: string[]): RunnerOptions & { once: boolean; timeoutSeco
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  const runner = await startRunner({ ...opts, scheduleTimers: !opts.once && opts.clock !== 'virtual', startupTimers: !opts.once });
+  const runner = await startRunner({
+    ...opts,
+    scheduleTimers: !opts.once && opts.clock !== 'virtual',
+    startupTimers: !opts.once,
+    // Under --once the wait for terminal instances jumps the clock; otherwise nothing would.
+    advanceWhenIdle: opts.clock === 'virtual' && !opts.once,
+  });
   let stopping = false;
   const stop = (code: number): void => {
     if (stopping) return;

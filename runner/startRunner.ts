@@ -4,7 +4,7 @@ import { loadAppSettings } from './appSettings.js';
 import { loadApp } from './appLoader.js';
 import { createRealClock, createVirtualClock, type Clock } from './clock.js';
 import { DurableHost } from './durableHost.js';
-import { createFunctionInvoker, type FunctionInvoker } from './functionInvoker.js';
+import { createFunctionInvoker, type FailedInvocation, type FunctionInvoker } from './functionInvoker.js';
 import { durableRoutePrefix, startHttpServer, taskHubName } from './httpServer.js';
 import { InstanceStore, terminalStatuses, type InstanceRecord } from './instanceStore.js';
 import { createStderrLogger, type RunnerLogger } from './logger.js';
@@ -21,11 +21,18 @@ export interface RunnerOptions {
   settingsFile?: string;
   /** 'real' (default) or 'virtual': durable timers fire as soon as the runner is idle. */
   clock?: 'real' | 'virtual';
+  /**
+   * Virtual clock only: jump to the next durable timer by itself whenever nothing else is left to do (the CLI's
+   * `--virtual-time` without `--once`). Off by default: code that drives the runner jumps with `waitForIdle()`.
+   */
+  advanceWhenIdle?: boolean;
   /** Run timer triggers on their NCRONTAB schedule (default: true with the real clock). */
   scheduleTimers?: boolean;
   /** Fire runOnStartup and missed (isPastDue) timer functions at start (default true; `--once` turns it off). */
   startupTimers?: boolean;
   maxConcurrentActivities?: number;
+  /** Request bodies larger than this get 413, on every route (default 1 MiB). */
+  maxBodyBytes?: number;
   /** false silences logs; or pass your own logger. */
   log?: boolean | RunnerLogger;
 }
@@ -45,6 +52,11 @@ export interface RunSummary {
   instances: InstanceSummary[];
   /** `--once --timeout`: set when instances were still running at the deadline. */
   timedOut?: boolean;
+  /**
+   * Every invocation of a timer, Event Grid, orchestrator or activity function that threw (HTTP triggers answer
+   * their caller instead). Any of them makes `ok` false, even when an orchestration caught the error.
+   */
+  failedInvocations: FailedInvocation[];
 }
 
 export interface Runner {
@@ -78,14 +90,23 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const clock: Clock = options.clock === 'virtual' ? createVirtualClock() : createRealClock();
   const store = new InstanceStore(options.stateDir);
   let clientData: Record<string, unknown> = {};
-  const invoker = createFunctionInvoker({ shim: app.shim, functions: app.functions, logger, durableClientData: () => clientData });
+  const failedInvocations: FailedInvocation[] = [];
+  const invoker = createFunctionInvoker({
+    shim: app.shim,
+    functions: app.functions,
+    logger,
+    durableClientData: () => clientData,
+    onFailure: (f) => {
+      if (f.triggerType !== 'httpTrigger') failedInvocations.push(f);
+    },
+  });
   const timers = collectTimerTriggers(invoker); // validate schedules before serving anything
-  const host = new DurableHost(store, invoker, clock, logger, options.maxConcurrentActivities ?? 10);
+  const host = new DurableHost(store, invoker, clock, logger, options.maxConcurrentActivities ?? 10, options.advanceWhenIdle === true);
   const startedInstances = new Set<string>();
-  for (const inst of store.all()) if (!terminalStatuses.has(inst.runtimeStatus) && !inst.parent) startedInstances.add(inst.instanceId);
+  for (const inst of store.liveRecords()) if (!terminalStatuses.has(inst.runtimeStatus) && !inst.parent) startedInstances.add(inst.instanceId);
 
   host.onStart = (id) => startedInstances.add(id);
-  const server = await startHttpServer({ port: options.port ?? 7071, invoker, host, logger });
+  const server = await startHttpServer({ port: options.port ?? 7071, invoker, host, logger, ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}) });
   const base = `${server.url}${durableRoutePrefix}`;
   const q = `taskHub=${taskHubName}&connection=Storage&code=`;
   clientData = {
@@ -127,7 +148,9 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
       else out.output = value;
       return out;
     });
-    return { event: 'summary', ok: !list.some((i) => i.runtimeStatus === 'Failed' || i.runtimeStatus === 'Terminated'), counts, instances };
+    const failed = failedInvocations.filter((f) => ids === undefined || (f.instanceId !== undefined && ids.includes(f.instanceId)));
+    const ok = !list.some((i) => i.runtimeStatus === 'Failed' || i.runtimeStatus === 'Terminated') && failed.length === 0;
+    return { event: 'summary', ok, counts, instances, failedInvocations: failed };
   };
 
   let closed = false;
@@ -144,8 +167,8 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
     async waitForTerminal(ids) {
       for (;;) {
         await host.waitForIdle();
-        const list = (ids ?? [...startedInstances]).map((id) => host.get(id));
-        if (list.every((i) => i !== undefined && terminalStatuses.has(i.runtimeStatus))) return list as InstanceRecord[];
+        const all = ids ?? [...startedInstances];
+        if (all.every((id) => terminalStatuses.has(host.status(id)?.runtimeStatus ?? 'Pending'))) return all.map((id) => host.get(id)) as InstanceRecord[];
         await new Promise((r) => setTimeout(r, 25));
       }
     },

@@ -12,30 +12,35 @@ export interface TimerTrigger {
   useMonitor: boolean;
 }
 
-/** Reads every timer trigger's schedule (resolving `%SETTING%`) and validates it before anything runs. */
+/**
+ * Reads every timer trigger's schedule (resolving `%SETTING%`) and validates them all before anything runs. Every
+ * problem is collected into ONE error, so a settings file is fixed in one round instead of one key per start.
+ */
 export function collectTimerTriggers(invoker: FunctionInvoker): TimerTrigger[] {
+  const problems: string[] = [];
   const timeZone = process.env.WEBSITE_TIME_ZONE || 'UTC';
   if (timeZone !== 'UTC') {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone });
     } catch {
-      throw new Error(`WEBSITE_TIME_ZONE="${timeZone}" is not a time zone this runner knows: use an IANA name such as "Europe/Berlin" (as on Linux plans).`);
+      problems.push(`WEBSITE_TIME_ZONE="${timeZone}" is not a time zone this runner knows: use an IANA name such as "Europe/Berlin" (as on Linux plans).`);
     }
   }
   const out: TimerTrigger[] = [];
   for (const [name, fn] of invoker.functions) {
     const b = Object.values(fn.metadata.bindings).find((x) => x.type === 'timerTrigger');
     if (!b) continue;
-    if (typeof b.schedule !== 'string') throw new Error(`Timer function '${name}' has no schedule.`);
-    const expression = resolveSettingRef(b.schedule, `Timer function '${name}' schedule`);
-    let schedule: NcrontabSchedule;
     try {
-      schedule = parseNcrontab(expression, timeZone);
+      if (typeof b.schedule !== 'string') throw new Error('it has no schedule.');
+      const expression = resolveSettingRef(b.schedule, 'its schedule');
+      if (problems.length > 0) parseNcrontab(expression); // the time zone is already bad: check the expression alone
+      else out.push({ name, schedule: parseNcrontab(expression, timeZone), runOnStartup: b.runOnStartup === true, useMonitor: b.useMonitor !== false });
     } catch (err) {
-      throw new Error(`Timer function '${name}': ${(err as Error).message}`);
+      problems.push(`Timer function '${name}': ${(err as Error).message}`);
     }
-    out.push({ name, schedule, runOnStartup: b.runOnStartup === true, useMonitor: b.useMonitor !== false });
   }
+  if (problems.length === 1) throw new Error(problems[0]);
+  if (problems.length > 1) throw new Error(`${problems.length} timer settings are invalid, nothing was started: ${problems.map((p, i) => `(${i + 1}) ${p}`).join(' ')}`);
   return out;
 }
 

@@ -5,7 +5,8 @@
  *  3. api-version from the decoded query (the SDK sends `api%2Dversion`); missing/unknown → 400;
  *  4. challenge auth BEFORE the body is read (the SDK's first request is bodiless) and token checks;
  *  5. fault injection; 6. routing (empty segments kept; RBAC paths parsed for their scope);
- *  7. restore-mode refusal; 8. JSON body; 9. handler; 10. errors → `{"error":{...}}`; 11. audit record.
+ *  7. restore-mode refusal, then the modelled HSM capacity (opt-in: waits, or 429 past its queue);
+ *  8. JSON body; 9. handler; 10. errors → `{"error":{...}}`; 11. audit record.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -155,6 +156,7 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
       throw keyVaultErrors.badParameter(`${route.operationName} is not supported by a ${instance.kind === "managedHsm" ? "Managed HSM" : "Key Vault vault"}.`);
     }
     if (instance.restoreMode && route.allowDuringRestore !== true) throw keyVaultErrors.restoreInProgress();
+    if (instance.capacity !== undefined) await instance.admitCapacity(route.operationName, params);
 
     let body: unknown;
     const readsBody = route.readsBody ?? ["POST", "PUT", "PATCH"].includes(method);

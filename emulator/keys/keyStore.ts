@@ -24,6 +24,8 @@ export interface KeyStoreHost {
   nowSeconds(): number;
   keysState(): KeysState;
   versionCreated(name: string, version: StoredKeyVersion): void;
+  /** The key (or deleted key) of this name changed or went away: persistence records just that entry. */
+  keyChanged(name: string): void;
 }
 
 export interface KeyBackupPayload {
@@ -110,7 +112,21 @@ function baseOf(wireKty: string): BaseKty {
 }
 
 export class KeyStore {
+  /** Number of keys in `keys` (that very object): counting a 5,000-entry object on every create costs O(n log n). */
+  private countCache: { keys: object; count: number } | undefined;
+
   constructor(private readonly host: KeyStoreHost) {}
+
+  private keyCount(): number {
+    const keys = this.state.keys;
+    if (this.countCache?.keys !== keys) this.countCache = { keys, count: Object.keys(keys).length };
+    return this.countCache.count;
+  }
+
+  /** Adds `delta` to the cached count after adding or removing a key from `keys`. */
+  private countChanged(delta: number): void {
+    if (this.countCache?.keys === this.state.keys) this.countCache.count += delta;
+  }
 
   private get state(): KeysState {
     return this.host.keysState();
@@ -155,7 +171,7 @@ export class KeyStore {
 
   private assertVersionRoom(name: string): void {
     const key = this.state.keys[name];
-    if (this.host.kind === "managedHsm" && key === undefined && Object.keys(this.state.keys).length >= MAX_KEYS_HSM) {
+    if (this.host.kind === "managedHsm" && key === undefined && this.keyCount() >= MAX_KEYS_HSM) {
       throw keyVaultErrors.badParameter(`Limit reached: a Managed HSM holds at most ${MAX_KEYS_HSM} keys.`);
     }
     if (this.host.kind === "managedHsm" && key !== undefined && key.versions.length >= MAX_VERSIONS_HSM) {
@@ -165,8 +181,11 @@ export class KeyStore {
 
   private addVersion(name: string, v: StoredKeyVersion): StoredKeyVersion {
     const existing = this.state.keys[name];
-    if (existing === undefined) this.state.keys[name] = { name, versions: [v] };
-    else existing.versions.push(v);
+    if (existing === undefined) {
+      this.state.keys[name] = { name, versions: [v] };
+      this.countChanged(1);
+    } else existing.versions.push(v);
+    this.host.keyChanged(name);
     this.host.versionCreated(name, v);
     return v;
   }
@@ -282,6 +301,7 @@ export class KeyStore {
     if (tags !== undefined) v.tags = tags;
     if (releasePolicy !== undefined) v.releasePolicy = releasePolicy;
     v.updated = this.host.nowSeconds();
+    this.host.keyChanged(name);
     return v;
   }
 
@@ -291,7 +311,9 @@ export class KeyStore {
     const now = this.host.nowSeconds();
     const deleted: StoredDeletedKey = { key, deletedDate: now, scheduledPurgeDate: now + this.host.softDeleteRetentionDays * DAY_SECONDS };
     delete this.state.keys[name];
+    this.countChanged(-1);
     this.state.deletedKeys[name] = deleted;
+    this.host.keyChanged(name);
     return deleted;
   }
 
@@ -300,6 +322,8 @@ export class KeyStore {
     if (this.state.keys[name] !== undefined) throw keyVaultErrors.conflict(`Key ${name} exists and is not deleted; there is nothing to recover.`);
     delete this.state.deletedKeys[name];
     this.state.keys[name] = d.key;
+    this.countChanged(1);
+    this.host.keyChanged(name);
     return d.key;
   }
 
@@ -311,6 +335,7 @@ export class KeyStore {
       );
     }
     delete this.state.deletedKeys[name];
+    this.host.keyChanged(name);
   }
 
   /** Purges deleted keys whose scheduled purge date has passed (the service does this on its own). */
@@ -320,6 +345,7 @@ export class KeyStore {
     for (const [name, d] of Object.entries(this.state.deletedKeys)) {
       if (d.scheduledPurgeDate <= now) {
         delete this.state.deletedKeys[name];
+        this.host.keyChanged(name);
         changed = true;
       }
     }
@@ -371,6 +397,7 @@ export class KeyStore {
     if (key === undefined) throw keyVaultErrors.keyNotFound(name);
     const policy = this.validatePolicy(body, key.rotationPolicy);
     key.rotationPolicy = policy;
+    this.host.keyChanged(name);
     return policy;
   }
 
@@ -487,6 +514,8 @@ export class KeyStore {
       throw keyVaultErrors.conflict(`There was a conflict restoring the key '${name}'. A key with this name already exists (or is soft-deleted): delete and purge it first.`);
     }
     this.state.keys[name] = p.key;
+    this.countChanged(1);
+    this.host.keyChanged(name);
     return p.key;
   }
 }

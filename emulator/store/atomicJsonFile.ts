@@ -7,13 +7,13 @@
  * request a save while one is running share the NEXT write, which serializes the state as it is then,
  * so every caller's mutation is on disk when its promise resolves.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { replaceFileDurablySync } from "./replaceFileDurably";
 
 export class AtomicJsonFile<T> {
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
-  private counter = 0;
 
   constructor(
     readonly path: string,
@@ -56,15 +56,6 @@ export class AtomicJsonFile<T> {
 
   private async writeNow(): Promise<void> {
     // Serialize synchronously so the file reflects the state at this instant.
-    const text = JSON.stringify(this.serialize());
-    const tmp = `${this.path}.tmp-${process.pid}-${this.counter++}`;
-    const fd = openSync(tmp, "w", 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.path);
+    replaceFileDurablySync(this.path, JSON.stringify(this.serialize()));
   }
 }

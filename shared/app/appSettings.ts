@@ -32,6 +32,10 @@ export function scheduleSetting(workflow: keyof typeof scheduleKeys, env: NodeJS
   const raw = env[key]?.trim();
   const value = raw !== undefined && raw !== "" ? raw : (settingsCatalog.find((s) => s.key === key)?.default ?? "");
   const problem = ncrontabProblem(value);
-  if (problem !== undefined) throw new LifecycleError("SettingsInvalid", `${key} ${problem} Fix: set a 6-field NCRONTAB expression, e.g. "0 0 2 * * *".`);
+  if (problem !== undefined) {
+    // The app cannot register with a bad schedule anyway, so report it with every other bad key, in one error.
+    loadSettings(env);
+    throw new LifecycleError("SettingsInvalid", `${key} ${problem} Fix: set a 6-field NCRONTAB expression, e.g. "0 0 2 * * *".`);
+  }
   return value;
 }

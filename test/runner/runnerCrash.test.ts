@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readArchivedRecord, replayJournal } from '../../runner/instanceStore.js';
 import { repoRoot, spawnRunner, type RunnerChild } from './runnerProcess.js';
 
 const appDir = path.join(repoRoot, 'test/fixtures/durable-app');
@@ -23,21 +24,14 @@ interface JournalRecord {
   inbox: Array<{ EventType: number }>;
 }
 
-/** The latest committed state of an instance, read from the runner's journal as a crash would leave it. */
+/** The latest committed state of an instance, read from the runner's state dir as a crash would leave it. */
 function journaled(instanceId: string): JournalRecord | undefined {
   const file = path.join(stateDir, 'journal.jsonl');
   if (!existsSync(file)) return undefined;
-  let latest: JournalRecord | undefined;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line) continue;
-    try {
-      const entry = JSON.parse(line) as { put?: JournalRecord[] };
-      for (const r of entry.put ?? []) if (r.instanceId === instanceId) latest = r;
-    } catch {
-      // a line being written right now
-    }
-  }
-  return latest;
+  // Lines are appended whole and fsync'd; a line being written right now is skipped, as the runner does.
+  const { live, finished } = replayJournal(readFileSync(file, 'utf8'));
+  const record = live.get(instanceId) ?? (finished.has(instanceId) ? readArchivedRecord(path.join(stateDir, 'instances'), instanceId) : undefined);
+  return record;
 }
 
 const count = (r: JournalRecord | undefined, type: number): number => (r ? [...r.history, ...r.inbox].filter((e) => e.EventType === type).length : 0);
@@ -76,7 +70,7 @@ describe('crash safety: SIGKILL at several points of a multi-step orchestration'
     const delays: Record<string, number> = { 'crash-a': 150, 'crash-b': 400 };
     let r = await start();
     for (const id of ids) {
-      const res = await fetch(`${r.ready.url}/runtime/webhooks/durabletask/orchestrators/multiStep/${id}`, { method: 'POST', body: JSON.stringify({ delayMs: delays[id] }) });
+      const res = await fetch(`${r.ready.url}/runtime/webhooks/durabletask/orchestrators/multiStep/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delayMs: delays[id] }) });
       expect(res.status).toBe(202);
     }
     // 1: right after the starts are committed, before any step finished.

@@ -186,7 +186,7 @@ describe('durable management API', () => {
 
   it('refuses events for a finished instance and purges by status filter', async () => {
     // The host answers 410 Gone, which the DurableClient treats as a no-op.
-    const gone = await fetch(`${runner.url}/runtime/webhooks/durabletask/instances/broken-1/raiseEvent/Approved`, { method: 'POST', body: '1' });
+    const gone = await fetch(`${runner.url}/runtime/webhooks/durabletask/instances/broken-1/raiseEvent/Approved`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '1' });
     expect(gone.status).toBe(410);
     await client.raiseEvent('broken-1', 'Approved', 1);
     expect(runner.host.get('broken-1')?.inbox).toEqual([]);
@@ -248,15 +248,15 @@ describe('triggers', () => {
     const bad = { ...ok, id: 'e3', data: { VaultName: 'kv', ObjectName: 'explode', Version: '1' } };
     const res = await fetch(`${runner.url}/runtime/webhooks/EventGrid?functionName=keyEvents`, {
       method: 'POST',
-      headers: { 'aeg-event-type': 'Notification' },
+      headers: { 'aeg-event-type': 'Notification', 'content-type': 'application/json' },
       body: JSON.stringify([ok, bad]),
     });
     expect(res.status).toBe(500);
     await runner.waitForIdle();
     expect(runner.host.get('rotate-kv-a-1')).toBeDefined();
-    const missingHeader = await fetch(`${runner.url}/runtime/webhooks/EventGrid?functionName=keyEvents`, { method: 'POST', body: '[]' });
+    const missingHeader = await fetch(`${runner.url}/runtime/webhooks/EventGrid?functionName=keyEvents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
     expect(missingHeader.status).toBe(400);
-    const unknown = await fetch(`${runner.url}/runtime/webhooks/EventGrid?functionName=nope`, { method: 'POST', headers: { 'aeg-event-type': 'Notification' }, body: '[]' });
+    const unknown = await fetch(`${runner.url}/runtime/webhooks/EventGrid?functionName=nope`, { method: 'POST', headers: { 'aeg-event-type': 'Notification', 'content-type': 'application/json' }, body: '[]' });
     expect(unknown.status).toBe(404);
   });
 

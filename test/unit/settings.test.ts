@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { LifecycleError } from "../../shared/errors";
 import { loadSettings, redactSettings, rotationInstances } from "../../shared/config/settings";
 import { settingsCatalog } from "../../shared/config/settingsCatalog";
+import { scheduleSetting } from "../../shared/app/appSettings";
 
 const minimal = {
   HSMS: "primary=https://Contoso.managedhsm.azure.net/,dr=https://contoso-dr.managedhsm.azure.net",
@@ -149,5 +150,25 @@ describe("local.settings.sample.json", () => {
 
   it("loads without errors", () => {
     expect(() => loadSettings(sample.Values)).not.toThrow();
+  });
+});
+
+describe("scheduleSetting (timer registration)", () => {
+  it("reports a bad schedule together with every other bad key in one error", () => {
+    const env = { ...minimal, SWEEP_SCHEDULE: "0 0 2 * *", RETENTION_DAILY: "seven", LIFECYCLE_TOPIC_ENDPOINT: "" };
+    let error: unknown;
+    try {
+      scheduleSetting("sweep", env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LifecycleError);
+    const message = (error as LifecycleError).message;
+    expect(message).toContain("3 app setting problems");
+    for (const part of ['SWEEP_SCHEDULE "0 0 2 * *" has 5 fields', 'RETENTION_DAILY "seven"', "LIFECYCLE_TOPIC_ENDPOINT is missing"]) expect(message).toContain(part);
+  });
+
+  it("returns a good schedule even when an unrelated setting is bad", () => {
+    expect(scheduleSetting("backup", { BACKUP_SCHEDULE: "0 30 3 * * *", RETENTION_DAILY: "seven" })).toBe("0 30 3 * * *");
   });
 });
