@@ -12,6 +12,7 @@ import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
 import { rotationActivityHandlers } from "../shared/rotation/activities/activityHandlers";
 import { createRotationDeps } from "../shared/rotation/activities/depsFromSettings";
 import type { RotationDeps } from "../shared/rotation/activities/deps";
+import { pacerFromSettings } from "../shared/rotation/activities/pacerFromSettings";
 import { retireKeyVersions } from "../shared/rotation/activities/retireKeyVersions";
 import { ensurePolicyAndRotate } from "../shared/rotation/activities/ensureAndRotate";
 import { recordForeignVersion } from "../shared/rotation/activities/recordForeignVersion";
@@ -37,7 +38,8 @@ let rotationDeps: RotationDeps | undefined;
 function deps(): RotationDeps {
   if (rotationDeps !== undefined) return rotationDeps;
   const settings = appSettings();
-  rotationDeps = createRotationDeps(settings, credentialFor("rotation", settings));
+  const credential = credentialFor("rotation", settings);
+  rotationDeps = { ...createRotationDeps(settings, credential), createPacer: pacerFromSettings(settings, credential) };
   return rotationDeps;
 }
 

@@ -26,7 +26,10 @@ export interface KeyClientsOptions {
   retryOptions?: KeyClientOptions["retryOptions"];
 }
 
-/** Clients per instance URL and per key id, cached: one pipeline (and token cache) per instance. */
+/**
+ * Clients per instance URL, cached: one pipeline (token cache and challenge cache) per instance, shared by
+ * every CryptographyClient of that instance. Build one `KeyClients` per worker, not per activity call.
+ */
 export interface KeyClients {
   /** KeyClient for an instance origin (`https://host[:port]`). */
   keys(instanceUrl: string): KeyClient;
@@ -51,29 +54,49 @@ export function createKeyClients(credential: TokenCredential, options: KeyClient
   const ca = options.ca ?? (options.tlsCaFile === undefined || options.tlsCaFile === "" ? undefined : readTlsCaFile(options.tlsCaFile));
   const keyClients = new Map<string, KeyClient>();
   const cryptoClients = new Map<string, CryptographyClient>();
+  const keys = (instanceUrl: string): KeyClient => {
+    const origin = instanceUrl.replace(/\/+$/, "");
+    let client = keyClients.get(origin);
+    if (client === undefined) {
+      client = new KeyClient(origin, credential, keyClientOptionsFor(origin, ca, options.retryOptions));
+      keyClients.set(origin, client);
+    }
+    return client;
+  };
   return {
-    keys(instanceUrl) {
-      const origin = instanceUrl.replace(/\/+$/, "");
-      let client = keyClients.get(origin);
-      if (client === undefined) {
-        client = new KeyClient(origin, credential, keyClientOptionsFor(origin, ca, options.retryOptions));
-        keyClients.set(origin, client);
-      }
-      return client;
-    },
+    keys,
     crypto(key) {
       if (typeof key !== "string") {
         if (key.id === undefined) throw new RangeError("crypto(key): the key has no id; read it with KeyClient.getKey first.");
-        return new CryptographyClient(key, credential, keyClientOptionsFor(key.id, ca, options.retryOptions));
+        return new CryptographyClient(key, credential, sharedPipeline(keys(originOf(key.id)), keyClientOptionsFor(key.id, ca, options.retryOptions)));
       }
       let client = cryptoClients.get(key);
       if (client === undefined) {
-        client = new CryptographyClient(key, credential, keyClientOptionsFor(key, ca, options.retryOptions));
+        client = new CryptographyClient(key, credential, sharedPipeline(keys(originOf(key)), keyClientOptionsFor(key, ca, options.retryOptions)));
         cryptoClients.set(key, client);
       }
       return client;
     },
   };
+}
+
+/** `https://host[:port]` of a key id. */
+function originOf(keyId: string): string {
+  return new URL(keyId).origin;
+}
+
+/**
+ * The CryptographyClient options that make it send through the instance's KeyClient pipeline, as
+ * `KeyClient.getCryptographyClient` does (`generatedClient`, an option the SDK reads but does not type).
+ * WHY: each pipeline has its own challenge cache, so a CryptographyClient per key version costs one
+ * unauthenticated 401 round trip per rotated key; sharing the KeyClient's costs one per HSM per worker.
+ * `getCryptographyClient` itself is not used because it takes an id, and an id makes the SDK GET the key
+ * before the first operation; a key object needs no GET.
+ */
+function sharedPipeline(keyClient: KeyClient, options: KeyClientOptions): KeyClientOptions {
+  const generatedClient = (keyClient as unknown as { client?: unknown }).client;
+  if (generatedClient === undefined) return options;
+  return { ...options, generatedClient } as KeyClientOptions;
 }
 
 /** Azure's Key Vault and Managed HSM DNS suffixes (public and sovereign clouds): the SDK's challenge check applies. */

@@ -1,5 +1,6 @@
 import type { LifecyclePublisher } from "../../events/lifecyclePublisher";
 import type { KeyClients } from "../../hsm/keyClients";
+import type { CreatePacer } from "./createPacer";
 
 /** An HSM or vault the rotation acts on; structurally the settings' `InstanceSetting` (JSON-safe activity input). */
 export interface RotationInstance {
@@ -15,6 +16,8 @@ export interface RotationInstance {
  */
 export interface RotationDeps {
   clients: KeyClients;
+  /** Paces key creations per instance (`rotateKeyVersion` waits for a slot before each create); absent = not paced. */
+  createPacer?: CreatePacer;
   /** Wall clock for decisions when the input carries no `now` (default `() => new Date()`). */
   now?: () => Date;
   /** Publisher for HSM near-expiry notices; without one `publishNotices` returns the events unpublished. */

@@ -1,8 +1,8 @@
 /**
  * Per-key rotation, instance id `rotate:{vault}:{key}:{version}`:
- * resolve the rule (event-started only) → make the service rotation policy match and rotate (one activity,
- * idempotent per version) → verify the new version on the HSM (from the rotate's answer, no GET) and check
- * the previous one's state → publish KeyRotated or
+ * resolve the rule (event-started only) → rotate, at the HSM's pace, setting the service rotation policy only
+ * when the rotate's answer shows it differs (one activity, idempotent per version) → verify the new version on
+ * the HSM (from the rotate's answer, no GET) and exercise the previous one (one round trip each) → publish KeyRotated or
  * KeyRotationFailed and write the audit record → start the `retireVersions` orchestration, which waits out the grace period.
  *
  * Retirement runs in its own instance so a sweep batch waits for rotations and verifications only, not for
@@ -59,11 +59,15 @@ export function rotateKeyOrchestrator(retry: RetryOptions) {
         instance,
         name,
         version: rotated.version,
-        // The rotate's own answers: verification then sends no GET, only the probe's round trip(s).
+        // The rotate's own answers: verification then sends no GET, one round trip on each version.
         key: rotated.newKey,
         previousVersion: version,
         ...(rotated.previousKey === undefined ? {} : { previousKey: rotated.previousKey }),
+        roundTrips: "one",
       });
+      if (verification.previous?.kind === "failed" && !context.df.isReplaying) {
+        context.warn(`rotate ${instance.name}/${name}: the previous version ${version} failed its round trip (reported in the KeyRotated details): ${verification.previous.reason}`);
+      }
       if (verification.kind === "failed") {
         const published = yield* publishFailure(context, input, retry, "VerificationFailed", `new version ${rotated.version} failed verification: ${verification.reason}`, rotated.version);
         // Nothing is retired: the old version stays the one consumers can fall back to.
