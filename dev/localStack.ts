@@ -90,6 +90,8 @@ export interface LocalStackOptions {
    */
   storageGate?: boolean;
   restoreBackupWindowMinutes?: number;
+  /** More emulator flags, e.g. the capacity model: `["--capacity", "--partitions", "1", "--time-scale", "5"]`. */
+  emulatorArgs?: readonly string[];
   /** Progress lines ("azurite: listening …"); default: silent. */
   log?: (line: string) => void;
   /** Every output line of the children (Azurite, emulator); default: kept only for error messages. */
@@ -218,6 +220,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       "--blob", appStorageConnectionString,
       "--admin", STACK_IDENTITIES.operator,
       ...(options.restoreBackupWindowMinutes !== undefined ? ["--restore-backup-window-minutes", String(options.restoreBackupWindowMinutes)] : []),
+      ...(options.emulatorArgs ?? []),
     ];
     log("emulator: starting (HSMs primary + dr, vault app, topic lifecycle, identity endpoint)");
     const startEmulator = (ports: Record<string, number>): Promise<EmulatorProcess> =>
