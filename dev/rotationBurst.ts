@@ -61,6 +61,11 @@ export async function seedDueKeys(stack: LocalStack, count: number, options: { p
   return out;
 }
 
+/** The same keys on a restarted stack, whose HSM may listen on another port (key ids and rotation ids name it). */
+export function burstKeysOn(stack: LocalStack, keys: readonly BurstKey[]): BurstKey[] {
+  return keys.map((k) => ({ ...k, keyId: `${stack.urls.primary}/keys/${k.name}/${k.version}`, instanceId: rotationInstanceId({ vaultUrl: stack.urls.primary, name: k.name, version: k.version }) }));
+}
+
 /** Publishes one KeyNearExpiry per key to the lifecycle topic (`times` deliveries of the same event id each). */
 export async function publishNearExpiry(stack: LocalStack, keys: readonly BurstKey[], options: { times?: number; concurrency?: number } = {}): Promise<void> {
   const publisher = createLifecyclePublisher({
