@@ -7,6 +7,11 @@ import type { RotationInstance } from "./deps";
  */
 export interface CreatePacer {
   reserve(instance: RotationInstance): Promise<number>;
+  /**
+   * Claims the next slot without waiting for it: its instant (epoch ms), or undefined when the instance is not
+   * paced. The rotateKey orchestration waits for it with a durable timer, so no activity sits idle meanwhile.
+   */
+  claim(instance: RotationInstance): Promise<number | undefined>;
 }
 
 /**
@@ -55,21 +60,27 @@ export function createPacer(store: SlotStore, options: CreatePacerOptions): Crea
     throw new LifecycleError("Throttled", `no key-creation slot for ${instance} after ${MAX_ATTEMPTS} tries: too many workers compete for it. Fix: nothing; the durable retry asks again.`);
   }
 
-  return {
-    async reserve(instance) {
-      const rate = options.rateFor(instance);
-      if (!(rate > 0)) return 0;
-      const intervalMs = 1000 / rate;
-      const previous = tails.get(instance.name) ?? Promise.resolve();
-      const mine = previous.catch(() => undefined).then(() => claim(instance.name, intervalMs));
-      tails.set(instance.name, mine);
-      let slotAt: number;
-      try {
-        slotAt = await mine;
-      } finally {
-        if (tails.get(instance.name) === mine) tails.delete(instance.name);
-      }
+  async function claimSerialised(instance: RotationInstance): Promise<number | undefined> {
+    const rate = options.rateFor(instance);
+    if (!(rate > 0)) return undefined;
+    const intervalMs = 1000 / rate;
+    const previous = tails.get(instance.name) ?? Promise.resolve();
+    const mine = previous.catch(() => undefined).then(() => claim(instance.name, intervalMs));
+    tails.set(instance.name, mine);
+    try {
+      const slotAt = await mine;
       options.onSlot?.(instance.name, slotAt);
+      return slotAt;
+    } finally {
+      if (tails.get(instance.name) === mine) tails.delete(instance.name);
+    }
+  }
+
+  return {
+    claim: claimSerialised,
+    async reserve(instance) {
+      const slotAt = await claimSerialised(instance);
+      if (slotAt === undefined) return 0;
       const wait = slotAt - now();
       if (wait > 0) await sleep(wait);
       return Math.max(0, wait);

@@ -13,6 +13,11 @@ export interface RotateKeyVersionInput {
   fromVersion: string;
   /** The rule's `newVersionExpiry`: the new version expires this long after its creation. */
   newVersionExpiry?: string;
+  /**
+   * The creation slot the caller already claimed and waited for (`reserveCreateSlot` + a durable timer), ISO.
+   * Absent: this call claims one and waits for it itself.
+   */
+  slotAt?: string;
 }
 
 export interface RotatedVersion {
@@ -79,7 +84,12 @@ export async function rotateKeyVersion(input: RotateKeyVersionInput, deps: Rotat
 
   // The create is what an HSM partition does about once a second: wait for this HSM's next slot first, so
   // the sweep, events and the CLI together never ask for more than it can do (see `CreatePacer`).
-  await deps.createPacer?.reserve(instance);
+  if (input.slotAt === undefined) await deps.createPacer?.reserve(instance);
+  else {
+    // A durable timer fires at or after its time; this only guards a clock a little behind the orchestration's.
+    const early = Date.parse(input.slotAt) - Date.now();
+    if (early > 0) await new Promise((r) => setTimeout(r, Math.min(early, 1000)));
+  }
   let rotated: KeyVaultKey;
   let policy: RotationPolicyCheck = "matched";
   try {

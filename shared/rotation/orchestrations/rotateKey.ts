@@ -14,6 +14,7 @@ import type { OrchestrationContext, RetryOptions, Task } from "durable-functions
 import type { EnsurePolicyAndRotateOutput } from "../activities/ensureAndRotate";
 import type { ListKeyVersionsOutput } from "../activities/listKeyVersions";
 import type { RotateKeyVersionOutput } from "../activities/rotateKeyVersion";
+import type { ReserveCreateSlotOutput } from "../activities/reserveCreateSlot";
 import type { RecordRotationOutcomeOutput } from "../activities/recordOutcome";
 import type { VerifyKeyVersionOutput } from "../activities/verifyKeyVersion";
 import { parseActivityFailure } from "../../errors/parseActivityFailure";
@@ -50,7 +51,15 @@ export function rotateKeyOrchestrator(retry: RetryOptions) {
       // Policy first (Managed HSM refuses an on-demand rotate without one; no service auto-rotation on top),
       // then the rotate itself, in one activity: both are idempotent, so a crash in between repeats neither.
       stage = "rotate";
-      const rotateInput: { instance: typeof instance; name: string; fromVersion: string; newVersionExpiry?: string } = { instance, name, fromVersion: version };
+      // The HSM's pace: claim this rotation's creation slot, wait for it with a durable timer (no activity
+      // sits idle meanwhile), then create. Every rotation of the instance, from the sweep, events or the CLI, claims one.
+      const slot = yield* callActivity<ReserveCreateSlotOutput>(context, retry, activityNames.reserveCreateSlot, { instance });
+      if (slot.slotAt !== null && new Date(slot.slotAt).getTime() > context.df.currentUtcDateTime.getTime()) {
+        context.df.setCustomStatus({ stage: "waitingForCreateSlot", slotAt: slot.slotAt });
+        yield context.df.createTimer(new Date(slot.slotAt));
+      }
+      const rotateInput: { instance: typeof instance; name: string; fromVersion: string; newVersionExpiry?: string; slotAt?: string } = { instance, name, fromVersion: version };
+      if (slot.slotAt !== null) rotateInput.slotAt = slot.slotAt;
       if (rule.newVersionExpiry !== undefined) rotateInput.newVersionExpiry = rule.newVersionExpiry;
       rotated = yield* callActivity<EnsurePolicyAndRotateOutput>(context, retry, activityNames.ensurePolicyAndRotate, rotateInput);
 
