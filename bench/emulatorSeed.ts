@@ -2,7 +2,7 @@
  * Seeding a Managed HSM through the REAL SDK (`KeyClient.createEcKey` / `createRsaKey`, HTTPS, bearer tokens,
  * RBAC) against the emulator running as its own process. Target: 5,000 keys in ≤ 10 s on a 2-core machine.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/emulatorSeed.js [--keys 5000] [--concurrency 16] [--kty ec|rsa] [--probes 100]
+ *   npx tsc -p tsconfig.json && node dist/bench/emulatorSeed.js [--keys 5000] [--concurrency 16] [--kty ec|rsa] [--probes 200]
  *
  * Prints one JSON line on stdout (progress on stderr):
  * - `keys`, `wallMs`, `keysPerSecond`: the seeding itself (probes excluded);
@@ -12,7 +12,11 @@
  *   `largeToSmall` ratios near 1 mean flat;
  * - `keygen`: the cost of generating the key material alone (node's generator in this process, all cores busy),
  *   and `keygenBoundMs`, the least time the emulator needs for that part of the seeding: with RSA it dominates;
- * - `emulatorCpuMsPerKey`: the emulator process's CPU per created key; `stateBytes`: its files on disk afterwards.
+ * - `emulatorCpuMsPerKey` / `clientCpuMsPerKey`: CPU per created key of the emulator process and of this one (the
+ *   SDK client, HTTPS); on 2 cores their sum bounds the rate; `stateBytes`: its files on disk afterwards;
+ * - `persistencePerWriteMs`: one durable write of one changed key (p50), in this process, with 100 and with `--keys`
+ *   keys of the seeded size: the journal (what the emulator uses) against rewriting the whole state file (what it
+ *   did before), measured alternately (ABAB…) so machine load hits both sides alike.
  *
  * EC P-256 is the default: it seeds at the emulator's own speed. With `--kty rsa` (RSA-2048) the split between
  * key generation and everything else is in `keygen`.
@@ -24,6 +28,8 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import { KeyClient } from "@azure/keyvault-keys";
+import { AtomicJsonFile } from "../emulator/store/atomicJsonFile";
+import { StateJournal } from "../emulator/store/stateJournal";
 import { startEmulatorChild, type EmulatorTarget } from "./emulatorChild";
 
 interface Args {
@@ -36,7 +42,7 @@ interface Args {
 const USAGE = "Usage: node dist/bench/emulatorSeed.js [--keys N (1..5000)] [--concurrency N] [--kty ec|rsa] [--probes N]";
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { keys: 5000, concurrency: 16, kty: "ec", probes: 100 };
+  const args: Args = { keys: 5000, concurrency: 16, kty: "ec", probes: 200 };
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i];
     const value = argv[i + 1];
@@ -116,6 +122,39 @@ async function keygenMsPerKey(kty: Args["kty"]): Promise<number> {
   return ((performance.now() - t0) * availableParallelism()) / count;
 }
 
+/**
+ * p50 ms of one durable write after changing one entry, for the journal and for a whole-file rewrite, with
+ * `entries` entries of `entryBytes` each; the two sides alternate write by write.
+ */
+async function persistencePerWrite(entries: number, entryBytes: number, writes: number): Promise<{ journal: number; wholeFile: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "hsm-bench-persist-"));
+  try {
+    const items: Record<string, unknown> = {};
+    for (let i = 0; i < entries; i++) items[`k${i}`] = { name: `k${i}`, pad: "x".repeat(entryBytes) };
+    const journal = new StateJournal({ dir, collections: ["keys"] });
+    journal.load();
+    journal.attach({ meta: () => ({}), collection: () => items });
+    for (let i = 0; i < entries; i++) journal.touch("keys", `k${i}`);
+    await journal.commit();
+    const wholeFile = new AtomicJsonFile(join(dir, "whole.json"), () => ({ keys: items }));
+    const times = { journal: [] as number[], wholeFile: [] as number[] };
+    for (let w = 0; w < writes; w++) {
+      items["k0"] = { name: "k0", pad: "y".repeat(entryBytes), w };
+      journal.touch("keys", "k0");
+      let t0 = performance.now();
+      await journal.commit();
+      times.journal.push(performance.now() - t0);
+      t0 = performance.now();
+      await wholeFile.save();
+      times.wholeFile.push(performance.now() - t0);
+    }
+    await journal.close();
+    return { journal: round(median(times.journal), 3), wholeFile: round(median(times.wholeFile), 3) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function stateBytes(dir: string): number {
   let total = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
@@ -140,17 +179,21 @@ async function main(): Promise<void> {
 
     const smallAt = Math.min(100, args.keys);
     const cpu0 = target.cpuSeconds?.();
+    const clientCpu0 = process.cpuUsage();
     progress(`seeding ${smallAt} keys, probing, then the other ${args.keys - smallAt} with ${args.concurrency} in flight …`);
     let t0 = performance.now();
     const firstLatencies = await seed(client, args.kty, 0, smallAt, args.concurrency);
     let seedMs = performance.now() - t0;
     const cpu1 = target.cpuSeconds?.();
+    const clientCpu1 = process.cpuUsage(clientCpu0);
     const updateSmall = await probeUpdates(client, "seed-0", args.probes);
     const cpu2 = target.cpuSeconds?.();
+    const clientCpu2 = process.cpuUsage();
     t0 = performance.now();
     const restLatencies = await seed(client, args.kty, smallAt, args.keys, args.concurrency);
     seedMs += performance.now() - t0;
     const cpu3 = target.cpuSeconds?.();
+    const clientCpu3 = process.cpuUsage(clientCpu2);
     const updateLarge = await probeUpdates(client, "seed-0", args.probes);
 
     const latencies = [...firstLatencies, ...restLatencies];
@@ -160,6 +203,11 @@ async function main(): Promise<void> {
     const serverCpuMs = cpu0 !== undefined && cpu1 !== undefined && cpu2 !== undefined && cpu3 !== undefined ? (cpu1 - cpu0 + (cpu3 - cpu2)) * 1000 : undefined;
     await target.close();
     target = undefined;
+    const bytes = stateBytes(stateDir);
+    progress("comparing one durable write: journal vs whole-file rewrite, small and large …");
+    const entryBytes = Math.round(bytes / args.keys);
+    const small = await persistencePerWrite(smallAt, entryBytes, 30);
+    const large = await persistencePerWrite(args.keys, entryBytes, 30);
 
     process.stdout.write(
       JSON.stringify({
@@ -179,7 +227,9 @@ async function main(): Promise<void> {
         },
         keygen: { msPerKey: round(keygenMs, 3), keygenBoundMs: Math.round((keygenMs * args.keys) / availableParallelism()) },
         ...(serverCpuMs !== undefined ? { emulatorCpuMsPerKey: round(serverCpuMs / args.keys, 3) } : {}),
-        stateBytes: stateBytes(stateDir),
+        clientCpuMsPerKey: round((clientCpu1.user + clientCpu1.system + clientCpu3.user + clientCpu3.system) / 1000 / args.keys, 3),
+        stateBytes: bytes,
+        persistencePerWriteMs: { entryBytes, smallAt, largeAt: args.keys, journal: { small: small.journal, large: large.journal }, wholeFile: { small: small.wholeFile, large: large.wholeFile } },
         cpus: availableParallelism(),
         loadAverage1m: round(loadavg()[0] ?? 0),
         node: process.version,

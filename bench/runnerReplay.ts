@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   try {
     // 2. Raw activity invocation through the programming model (no durable bookkeeping).
     const invocations = 2000;
-    let t = performance.now();
+    const t = performance.now();
     for (let i = 0; i < invocations; i++) await runner.invoker.invoke({ functionName: 'double', trigger: { json: String(i) }, reason: 'bench', quietLifecycle: true });
     const invokeMs = performance.now() - t;
 

@@ -36,9 +36,12 @@ export async function startHttpServer(opts: {
   logger: RunnerLogger;
   /** Larger bodies get 413 on every route (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Host names served besides loopback ones (a tunnel the developer set up). */
+  allowedHosts?: readonly string[];
 }): Promise<RunnerHttpServer> {
   const { invoker, host, logger } = opts;
   const maxBodyBytes = opts.maxBodyBytes ?? defaultMaxBodyBytes;
+  const allowedHosts = (opts.allowedHosts ?? []).map((h) => h.toLowerCase());
   const httpFunctions: HttpFunction[] = [];
   for (const [name, fn] of invoker.functions) {
     const trigger = Object.values(fn.metadata.bindings).find((b) => b.type === 'httpTrigger');
@@ -71,7 +74,7 @@ export async function startHttpServer(opts: {
     // Reads cannot be made cross-site (no CORS headers are ever sent), except from an app's own HTTP functions,
     // whose GET handlers may well change state.
     const changesState = !['GET', 'HEAD', 'OPTIONS'].includes(method) || route === 'app';
-    const crossSite = crossSiteRefusal(req, port);
+    const crossSite = crossSiteRefusal(req, port, allowedHosts);
     if (crossSite && (changesState || crossSite.code === 'ForeignHostRefused')) return refuse(crossSite);
     if (route !== 'app' && route !== 'other' && ['POST', 'PUT', 'PATCH'].includes(method)) {
       const notJson = jsonBodyRefusal(req);

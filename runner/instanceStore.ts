@@ -126,7 +126,7 @@ export class InstanceStore {
     return [...this.live.values(), ...this.finished.values()];
   }
 
-  /** Makes the given records' changes durable (one atomic journal line), then visible. */
+  /** Journals the given records' changes (one line, written now, fsync'd by the group commit), then makes them visible. */
   commit(...records: InstanceRecord[]): void {
     if (this.failure) throw this.failure;
     const now = new Date().toISOString();

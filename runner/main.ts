@@ -2,7 +2,7 @@
 import { startRunner, type RunnerOptions } from './startRunner.js';
 
 const usage =
-  'usage: node dist/runner/main.js --app DIR [--port 7071] [--state-dir DIR] [--settings FILE] [--once [--timeout SECONDS]] [--virtual-time] [--max-activities N] [--max-body-bytes N]';
+  'usage: node dist/runner/main.js --app DIR [--port 7071] [--state-dir DIR] [--settings FILE] [--once [--timeout SECONDS]] [--virtual-time] [--max-activities N] [--max-body-bytes N] [--allow-host NAME]...';
 
 function parseArgs(argv: string[]): RunnerOptions & { once: boolean; timeoutSeconds?: number } {
   const opts: RunnerOptions & { once: boolean; timeoutSeconds?: number } = { appDir: '', once: false };
@@ -51,6 +51,12 @@ function parseArgs(argv: string[]): RunnerOptions & { once: boolean; timeoutSeco
         const n = Number(value());
         if (!Number.isInteger(n) || n < 1) throw new Error(`--max-body-bytes must be a positive integer (default 1048576). ${usage}`);
         opts.maxBodyBytes = n;
+        break;
+      }
+      case '--allow-host': {
+        const name = value().toLowerCase();
+        if (!/^[a-z0-9.-]+$/.test(name)) throw new Error(`--allow-host takes a host name without port or scheme, e.g. abc123.devtunnels.ms. ${usage}`);
+        opts.allowedHosts = [...(opts.allowedHosts ?? []), name];
         break;
       }
       case '--help':

@@ -18,11 +18,15 @@ const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
  * or a DNS-rebinding page that makes its own name resolve to 127.0.0.1 (Host). "same-site" is refused too: a page
  * served from another port of localhost is same-site, but it is not this runner.
  */
-export function crossSiteRefusal(req: IncomingMessage, ownPort: number): Refusal | undefined {
+export function crossSiteRefusal(req: IncomingMessage, ownPort: number, allowedHosts: readonly string[] = []): Refusal | undefined {
   const host = (req.headers.host ?? '').toLowerCase();
   const hostName = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0] ?? '';
-  if (host !== '' && !loopbackHosts.has(hostName)) {
-    return refusal(403, 'ForeignHostRefused', `the Host header "${host}" is not a loopback name (127.0.0.1, localhost, [::1]); a web page that rebinds its own name to this machine is refused.`);
+  if (host !== '' && !loopbackHosts.has(hostName) && !allowedHosts.includes(hostName)) {
+    return refusal(
+      403,
+      'ForeignHostRefused',
+      `the Host header "${host}" is not a loopback name (127.0.0.1, localhost, [::1]); a web page that rebinds its own name to this machine is refused. A tunnel you set up yourself (e.g. for real Event Grid deliveries): start the runner with --allow-host ${hostName || 'NAME'}.`,
+    );
   }
   const fetchSite = String(req.headers['sec-fetch-site'] ?? '').toLowerCase();
   if (fetchSite === 'cross-site' || fetchSite === 'same-site') {

@@ -33,6 +33,8 @@ export interface RunnerOptions {
   maxConcurrentActivities?: number;
   /** Request bodies larger than this get 413, on every route (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Host names served besides 127.0.0.1/localhost/[::1], e.g. a tunnel for real Event Grid deliveries. */
+  allowedHosts?: string[];
   /** false silences logs; or pass your own logger. */
   log?: boolean | RunnerLogger;
 }
@@ -106,7 +108,14 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   for (const inst of store.liveRecords()) if (!terminalStatuses.has(inst.runtimeStatus) && !inst.parent) startedInstances.add(inst.instanceId);
 
   host.onStart = (id) => startedInstances.add(id);
-  const server = await startHttpServer({ port: options.port ?? 7071, invoker, host, logger, ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}) });
+  const server = await startHttpServer({
+    port: options.port ?? 7071,
+    invoker,
+    host,
+    logger,
+    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    ...(options.allowedHosts !== undefined ? { allowedHosts: options.allowedHosts } : {}),
+  });
   const base = `${server.url}${durableRoutePrefix}`;
   const q = `taskHub=${taskHubName}&connection=Storage&code=`;
   clientData = {

@@ -19,10 +19,12 @@ export interface TimerTrigger {
 export function collectTimerTriggers(invoker: FunctionInvoker): TimerTrigger[] {
   const problems: string[] = [];
   const timeZone = process.env.WEBSITE_TIME_ZONE || 'UTC';
+  let timeZoneOk = true;
   if (timeZone !== 'UTC') {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone });
     } catch {
+      timeZoneOk = false;
       problems.push(`WEBSITE_TIME_ZONE="${timeZone}" is not a time zone this runner knows: use an IANA name such as "Europe/Berlin" (as on Linux plans).`);
     }
   }
@@ -33,7 +35,7 @@ export function collectTimerTriggers(invoker: FunctionInvoker): TimerTrigger[] {
     try {
       if (typeof b.schedule !== 'string') throw new Error('it has no schedule.');
       const expression = resolveSettingRef(b.schedule, 'its schedule');
-      if (problems.length > 0) parseNcrontab(expression); // the time zone is already bad: check the expression alone
+      if (!timeZoneOk) parseNcrontab(expression); // check the expression alone; the time zone is already reported
       else out.push({ name, schedule: parseNcrontab(expression, timeZone), runOnStartup: b.runOnStartup === true, useMonitor: b.useMonitor !== false });
     } catch (err) {
       problems.push(`Timer function '${name}': ${(err as Error).message}`);

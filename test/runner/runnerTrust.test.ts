@@ -94,6 +94,26 @@ describe('cross-site requests', () => {
     expect(status.code).toBe(403);
     expect(JSON.parse(status.body)).toMatchObject({ error: { code: 'ForeignHostRefused' } });
   });
+
+  it('serves a tunnel host the developer named with allowedHosts (--allow-host)', async () => {
+    const tunnel = await startRunner({ appDir, port: 0, clock: 'virtual', settingsFile: path.join(appDir, 'fixture.settings.json'), log: false, scheduleTimers: false, startupTimers: false, allowedHosts: ['my-tunnel.example'] });
+    try {
+      const port = new URL(tunnel.url).port;
+      const get = (host: string): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port, path: '/admin/host/status', headers: { host } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      expect(await get('my-tunnel.example')).toBe(200);
+      expect(await get('other.example')).toBe(403);
+    } finally {
+      await tunnel.close();
+    }
+  });
 });
 
 describe('non-JSON bodies on state-changing runner routes', () => {
