@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { TokenCredential } from "@azure/core-auth";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { CryptographyClient, KeyClient, type KeyClientOptions, type KeyVaultKey } from "@azure/keyvault-keys";
 import { LifecycleError } from "../errors/lifecycleError";
 
@@ -58,7 +59,7 @@ export function createKeyClients(credential: TokenCredential, options: KeyClient
     const origin = instanceUrl.replace(/\/+$/, "");
     let client = keyClients.get(origin);
     if (client === undefined) {
-      client = new KeyClient(origin, credential, keyClientOptionsFor(origin, ca, options.retryOptions));
+      client = new KeyClient(origin, credential, { ...keyClientOptionsFor(origin, ca, options.retryOptions), additionalPolicies: [{ policy: firstRequestAlone(), position: "perCall" }] });
       keyClients.set(origin, client);
     }
     return client;
@@ -76,6 +77,31 @@ export function createKeyClients(credential: TokenCredential, options: KeyClient
         cryptoClients.set(key, client);
       }
       return client;
+    },
+  };
+}
+
+/**
+ * Holds every request of a pipeline until its first one has come back. WHY: the SDK's Key Vault challenge
+ * policy sends the first request without its body to fetch the challenge, and when a concurrent request
+ * completes the challenge first, that first request is resent WITHOUT its body (a create or a sign then fails
+ * as a bad request). One pipeline per HSM shared by every activity of a worker makes concurrent first requests
+ * the normal case, so the first one goes alone.
+ */
+function firstRequestAlone(): PipelinePolicy {
+  let first: Promise<unknown> | undefined;
+  let done = false;
+  return {
+    name: "hsmLifecycleFirstRequestAlone",
+    async sendRequest(request, next) {
+      if (done) return next(request);
+      if (first === undefined) {
+        const response = next(request);
+        first = response.catch(() => undefined).finally(() => (done = true));
+        return response;
+      }
+      await first;
+      return next(request);
     },
   };
 }

@@ -78,6 +78,19 @@ describe("requests per rotated key", () => {
     }
   });
 
+  it("a fresh worker's first requests sent all at once keep their bodies (one challenge, then the rest)", async () => {
+    const admin = emu.keyClient("reqhsm");
+    const key = await admin.createEcKey("cold-sign", { hsm: true, curve: "P-256" });
+    const since = (await emu.control("reqhsm", "GET", "/_emulator/clock")).body.now as string;
+    for (let round = 0; round < 3; round++) {
+      // A new worker: its first 12 requests on the HSM's pipeline go out together, each with a body (sign).
+      const clients = createKeyClients(emu.credential(), { ca: emu.ca, retryOptions: { maxRetries: 0 } });
+      const results = await Promise.allSettled(Array.from({ length: 12 }, () => clients.crypto(key).sign("ES256", Buffer.alloc(32, 7))));
+      expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    }
+    expect((await auditSince(since)).filter((r) => r.operationName === "Authentication")).toHaveLength(3);
+  });
+
   it("a previous version that does not work is reported, and the new version still verifies", async () => {
     const admin = emu.keyClient("reqhsm");
     const deps: RotationDeps = { clients: createKeyClients(emu.credential(), { ca: emu.ca, retryOptions: { maxRetries: 0 } }) };
