@@ -48,8 +48,8 @@ export function rotateKeyOrchestrator(retry: RetryOptions) {
         if (resolved.kind === "skip") return { kind: "skipped", ...base, version, reason: resolved.reason };
         rule = resolved.rule;
       }
-      // Policy first (Managed HSM refuses an on-demand rotate without one; no service auto-rotation on top),
-      // then the rotate itself, in one activity: both are idempotent, so a crash in between repeats neither.
+      // The rotate, which sets the service rotation policy only when its answer shows the policy differs (or
+      // Managed HSM refuses for want of one): one activity, idempotent per version (a re-run finds the key moved on).
       stage = "rotate";
       // The HSM's pace: claim this rotation's creation slot, wait for it with a durable timer (no activity
       // sits idle meanwhile), then create. Every rotation of the instance, from the sweep, events or the CLI, claims one.
