@@ -23,6 +23,7 @@ import { KeyClient } from "@azure/keyvault-keys";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { startLocalStack, type LocalStack } from "../dev/localStack";
 import { STACK_IDENTITIES } from "../dev/stackIdentities";
+import { loadSettings } from "../shared/config/settings";
 import { orchestrationNames } from "../shared/names";
 import { parseRotationPolicy } from "../shared/rotation/checkRotationPolicy";
 import type { RotationDeps, RotationInstance } from "../shared/rotation/activities/deps";
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
     const due = names.slice(0, dueCount);
     const typeOf = new Map<string, "ec" | "rsa">(due.map((n, i) => [n, i % 2 === 0 ? "ec" : "rsa"]));
     // One request alone first: the SDK's challenge policy loses the body of a concurrent first request.
-      await admin.listPropertiesOfKeys().byPage().next();
+    await admin.listPropertiesOfKeys().byPage().next();
     const t0 = Date.now();
     await forEachLimited(names, 32, async (name) => {
       const expiresOn = new Date(Date.now() + 300 * DAY);
@@ -150,8 +151,8 @@ async function main(): Promise<void> {
 
     // The script's worker: built once, like the app's, and reused by every script round.
     const topicKey = stack.settings["LIFECYCLE_TOPIC_KEY"] ?? "";
-    const deps: RotationDeps = createRotationDeps({ tlsCaFile: stack.caFile, lifecycleTopic: { endpoint: stack.topicEndpoint, key: topicKey } }, stack.managedIdentityCredential("rotation"));
-    const instance: RotationInstance = { name: "primary", kind: "managedHsm", url: stack.urls.primary };
+    const deps: RotationDeps = createRotationDeps({ ...loadSettings(stack.settings), lifecycleTopic: { endpoint: stack.topicEndpoint, key: topicKey } }, stack.managedIdentityCredential("rotation"));
+    const instance: RotationInstance = { name: "primary", kind: "managedHsm" };
     const audit = {
       now: () => new Date(),
       auditContainer: BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient(stack.settings["AUDIT_CONTAINER"] ?? "lifecycle-audit"),

@@ -1,4 +1,5 @@
 import { listBackupRecords, type BackupListing } from "../shared/backup/listBackupRecords";
+import { manifestAuthenticator } from "../shared/backup/manifestAuthenticator";
 import type { CliContext } from "./cliContext";
 import { errorText } from "./errorText";
 
@@ -22,7 +23,9 @@ export async function backupView(ctx: CliContext, filter: { hsm?: string } = {})
   return Promise.all(
     primaries.map(async (h): Promise<HsmBackupView> => {
       try {
-        const backups = await listBackupRecords(container, h.name);
+        // With the key, the view shows only what retention and drills would trust.
+        const key = ctx.settings.storage.manifestKey;
+        const backups = await listBackupRecords(container, h.name, key === undefined ? {} : { auth: manifestAuthenticator(key) });
         // Records completed after `now` (an --at in the past) are not yet a recovery point at that instant.
         const lastVerified = backups.find((b) => b.verified && Date.parse(b.completedAt) <= ctx.now.getTime()) ?? null;
         const rpoNowMs = lastVerified === null ? null : ctx.now.getTime() - Date.parse(lastVerified.completedAt);

@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "./usageError";
 
-export const COMMANDS = ["status", "plan", "rotate", "backup", "drill", "report"] as const;
+export const COMMANDS = ["status", "plan", "rotate", "backup", "drill", "report", "rbac"] as const;
+export const RBAC_ACTIONS = ["plan", "apply", "check"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -22,6 +23,8 @@ export interface CliArgs {
   latest: boolean;
   drill?: string;
   html?: string;
+  /** `rbac plan|apply|check`. */
+  rbacAction?: (typeof RBAC_ACTIONS)[number];
 }
 
 const options = {
@@ -55,7 +58,13 @@ const perCommand: Record<CommandName, readonly Flag[]> = {
   backup: ["hsm", "timeout"],
   drill: ["pair", "mode", "key", "timeout"],
   report: ["latest", "drill", "html"],
+  rbac: ["dry-run"],
 };
+
+/** node:util's parseArgs messages name the flag ("Unknown option '--nope'"); keep them, drop the Node advice. */
+export function usageErrorOf(e: unknown): UsageError {
+  return new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, "."));
+}
 
 /** Parses the command line; throws {@link UsageError} (exit 2) for anything it cannot accept. */
 export function parseCliArgs(argv: readonly string[]): CliArgs {
@@ -63,8 +72,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (e) {
-    // node:util's messages name the flag ("Unknown option '--nope'"); keep them, drop the Node error code.
-    throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, "."));
+    throw usageErrorOf(e);
   }
   const { values, positionals } = parsed;
   if (values.help === true && positionals.length === 0) return defaults("help");
@@ -72,6 +80,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   if (commandRaw === undefined) throw new UsageError("No command given.");
   if (!(COMMANDS as readonly string[]).includes(commandRaw)) throw new UsageError(`Unknown command "${commandRaw}"; use one of ${COMMANDS.join(", ")}.`);
   const command = commandRaw as CommandName;
+  const rbacAction = command === "rbac" ? extra.shift() : undefined;
+  if (command === "rbac" && values.help !== true && !(RBAC_ACTIONS as readonly (string | undefined)[]).includes(rbacAction)) {
+    throw new UsageError(`"rbac" needs one of ${RBAC_ACTIONS.join(", ")}${rbacAction === undefined ? "" : `, not "${rbacAction}"`}.`);
+  }
   if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}" after "${command}".`);
   if (values.help === true) return defaults("help");
 
@@ -80,6 +92,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     if (!allowed.has(flag)) throw new UsageError(`"${command}" does not take --${flag}.`);
   }
   const args = defaults(command);
+  if (rbacAction !== undefined) args.rbacAction = rbacAction as CliArgs["rbacAction"];
+  if (args.rbacAction !== undefined && args.rbacAction !== "apply" && values["dry-run"] === true) throw new UsageError(`"rbac ${args.rbacAction}" does not take --dry-run (it changes nothing).`);
   const text = (flag: Flag): string | undefined => {
     const v = values[flag];
     if (v === undefined || typeof v === "boolean") return undefined;

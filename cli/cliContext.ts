@@ -13,6 +13,7 @@ import { credentialFor, type Workload } from "../shared/hsm/workloadCredential";
 import { createKeyClients, readTlsCaFile, type KeyClients } from "../shared/hsm/keyClients";
 import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
 import type { CliArgs } from "./cliArgs";
+import { functionKeysFromEnv, type FunctionKeyFor } from "./functionAppClient";
 
 export interface CliContext {
   settings: Readonly<Settings>;
@@ -25,8 +26,8 @@ export interface CliContext {
   /** PEM of HSM_TLS_CA_FILE (local emulator), or undefined in Azure. */
   ca: string | undefined;
   container(workload: Workload, name: string): ContainerClient;
-  /** The function key for the app (HSM_LIFECYCLE_FUNCTION_KEY); a secret, never printed. */
-  functionKey: string | undefined;
+  /** The key for each of the app's HTTP functions (see `functionKeysFromEnv`); secrets, never printed. */
+  functionKeyFor: FunctionKeyFor;
 }
 
 /**
@@ -34,7 +35,7 @@ export interface CliContext {
  * because ManagedIdentityCredential reads IDENTITY_ENDPOINT/IDENTITY_HEADER from there) and validates them.
  * Values in the file win over the environment: the operator named the file on purpose.
  */
-export function createCliContext(args: CliArgs): CliContext {
+export function createCliContext(args: Pick<CliArgs, "settingsFile" | "credential" | "at">): CliContext {
   let baseDir = process.cwd();
   if (args.settingsFile !== undefined) {
     const file = resolve(args.settingsFile);
@@ -49,7 +50,6 @@ export function createCliContext(args: CliArgs): CliContext {
     return credentialFor(workload, settings);
   };
   const keyClients = new Map<Workload, KeyClients>();
-  const functionKey = process.env["HSM_LIFECYCLE_FUNCTION_KEY"]?.trim();
   return {
     settings,
     baseDir,
@@ -59,13 +59,13 @@ export function createCliContext(args: CliArgs): CliContext {
     keyClients: (workload) => {
       let clients = keyClients.get(workload);
       if (clients === undefined) {
-        clients = createKeyClients(credential(workload), ca === undefined ? {} : { ca });
+        clients = createKeyClients(credential(workload), { ...(ca === undefined ? {} : { ca }), emulatorMode: settings.emulatorMode });
         keyClients.set(workload, clients);
       }
       return clients;
     },
     container: (workload, name) => blobServiceClientFor(settings.storage, credential(workload)).getContainerClient(name),
-    functionKey: functionKey === undefined || functionKey === "" ? undefined : functionKey,
+    functionKeyFor: functionKeysFromEnv(process.env),
   };
 }
 

@@ -3,7 +3,7 @@ import type { RestoreDrillOutput } from "../shared/drill/types";
 import type { CliArgs } from "./cliArgs";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
-import { createFunctionAppClient } from "./functionAppClient";
+import { createFunctionAppClient, startedRunsOf } from "./functionAppClient";
 import { outputOf, waitForInstances } from "./waitForInstances";
 
 /**
@@ -12,19 +12,14 @@ import { outputOf, waitForInstances } from "./waitForInstances";
  * verdict. Exit 0 only for a passed drill.
  */
 export async function drillCommand(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
-  const app = createFunctionAppClient(args.appUrl, ctx.functionKey);
+  const app = createFunctionAppClient(args.appUrl, ctx.functionKeyFor);
   const body: Record<string, string> = { mode: args.mode };
   if (args.pair !== undefined) body["pair"] = args.pair;
   if (args.key !== undefined) body["keyName"] = args.key;
   const answer = await app.post("drills", body);
-  const payload = answer.body as { id?: unknown; error?: { message?: string } } | null;
-  if (answer.status !== 202 && answer.status !== 200) {
-    const message = payload?.error?.message ?? JSON.stringify(answer.body);
-    if (answer.status === 404) throw new Error(`[NotFound] The function app at ${app.appUrl} has no POST /api/drills (drillHttp). Fix: deploy the current app.`);
-    throw new Error(`The drill was not started (${answer.status}): ${message}`);
-  }
-  if (typeof payload?.id !== "string") throw new Error(`[Unexpected] POST /api/drills answered ${answer.status} without an instance id: ${JSON.stringify(answer.body)}`);
-  const id = payload.id;
+  const [run] = startedRunsOf("drills", answer);
+  if (run === undefined) throw new Error(`[Unexpected] POST /api/drills started no drill: ${JSON.stringify(answer.body)}`);
+  const id = run.id;
   io.err(`${id}: started (${args.mode} drill${args.pair === undefined ? "" : ` ${args.pair}`})`);
   const [final] = await waitForInstances(app, [id], io, { timeoutMs: args.timeoutMs });
   const out = final === undefined ? undefined : (outputOf(final) as RestoreDrillOutput | undefined);

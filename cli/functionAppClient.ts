@@ -1,8 +1,12 @@
 /**
- * The function app as the CLI drives it: the Durable HTTP API (`/runtime/webhooks/durabletask/…`, which the
- * Functions host and the offline runner both serve) and the app's own HTTP starters (`/api/…`). The key, when
- * set, goes in the `x-functions-key` header, never in a URL, so it cannot end up in a printed status URL.
+ * The function app as the CLI drives it: only the app's own HTTP functions (`/api/…`, function-level auth) —
+ * the starters (`POST /api/drills`, `/api/backups`, `/api/rotations`) and the run status (`GET /api/runs/{id}`).
+ * Never the Durable extension's HTTP API or the admin API: those need the system key or the host master key,
+ * which can start, terminate or purge any orchestration. Each call sends the key for ITS function
+ * (`functionKeyFor`) in the `x-functions-key` header, never in a URL, so it cannot end up in a printed URL.
  */
+import { triggerNames, type TriggerName } from "../shared/names";
+
 export type RuntimeStatus = "Pending" | "Running" | "Completed" | "ContinuedAsNew" | "Failed" | "Terminated" | "Canceled" | "Suspended";
 
 export interface InstanceStatus {
@@ -17,12 +21,26 @@ export interface InstanceStatus {
 
 export interface FunctionAppClient {
   appUrl: string;
-  /** `POST /runtime/webhooks/durabletask/orchestrators/{name}/{instanceId}`. */
-  startOrchestration(name: string, instanceId: string, input: unknown): Promise<void>;
-  /** `GET …/instances/{id}`; undefined when no such instance exists. */
+  /** `GET /api/runs/{id}` (runStatusHttp); undefined when no such run exists. */
   getStatus(instanceId: string): Promise<InstanceStatus | undefined>;
   /** A POST to an HTTP starter of the app (`/api/{route}`); returns the status code and the JSON body. */
-  post(route: string, body: unknown): Promise<{ status: number; body: unknown }>;
+  post(route: StarterRoute, body: unknown): Promise<{ status: number; body: unknown }>;
+}
+
+/** The starters the CLI calls, and the function (hence the function key) behind each. */
+export const starterFunctions = { drills: triggerNames.drillHttp, backups: triggerNames.backupHttp, rotations: triggerNames.rotationHttp } as const;
+export type StarterRoute = keyof typeof starterFunctions;
+
+/** The key to send to one function; undefined sends none (the local runner checks no keys). */
+export type FunctionKeyFor = (functionName: TriggerName) => string | undefined;
+
+/** One run a starter reports (`{id, statusPath, …}`). */
+export interface StartedRun {
+  id: string;
+  statusPath?: string;
+  action?: string;
+  reason?: string;
+  [field: string]: unknown;
 }
 
 const TERMINAL = new Set<RuntimeStatus>(["Completed", "Failed", "Terminated", "Canceled"]);
@@ -31,13 +49,16 @@ export function isTerminal(status: RuntimeStatus): boolean {
   return TERMINAL.has(status);
 }
 
-export function createFunctionAppClient(appUrl: string, functionKey: string | undefined): FunctionAppClient {
+export function createFunctionAppClient(appUrl: string, functionKeyFor: FunctionKeyFor): FunctionAppClient {
   const base = appUrl.replace(/\/+$/, "");
-  const headers = (): Record<string, string> => ({ "content-type": "application/json", accept: "application/json", ...(functionKey === undefined ? {} : { "x-functions-key": functionKey }) });
-  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
+  const headers = (fn: TriggerName): Record<string, string> => {
+    const key = functionKeyFor(fn);
+    return { "content-type": "application/json", accept: "application/json", ...(key === undefined ? {} : { "x-functions-key": key }) };
+  };
+  const call = async (fn: TriggerName, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
     let res: Response;
     try {
-      res = await fetch(`${base}${path}`, { method, headers: headers(), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      res = await fetch(`${base}${path}`, { method, headers: headers(fn), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw new Error(
@@ -52,7 +73,7 @@ export function createFunctionAppClient(appUrl: string, functionKey: string | un
       // Not JSON: keep the text for the error message.
     }
     if (res.status === 401 || res.status === 403) {
-      throw new Error(`[Unauthorized] The function app at ${base} answered ${res.status} to ${method} ${path}. Fix: set HSM_LIFECYCLE_FUNCTION_KEY to the host master key (or a key the endpoint accepts).`);
+      throw new Error(`[Unauthorized] The function app at ${base} answered ${res.status} to ${method} ${path} (function ${fn}). Fix: set ${functionKeySetting(fn)} (or HSM_LIFECYCLE_FUNCTION_KEY) to a function key of ${fn} or an app key — never the master key.`);
     }
     return { status: res.status, body: parsed };
   };
@@ -63,19 +84,41 @@ export function createFunctionAppClient(appUrl: string, functionKey: string | un
   };
   return {
     appUrl: base,
-    async startOrchestration(name, instanceId, input) {
-      const r = await call("POST", `/runtime/webhooks/durabletask/orchestrators/${encodeURIComponent(name)}/${encodeURIComponent(instanceId)}`, input);
-      if (r.status === 202 || r.status === 200) return;
-      if (r.status === 404) throw new Error(`[NotFound] The function app at ${base} has no orchestration "${name}" (${describe(r)}). Fix: deploy/build the current app (npm run build) and restart it.`);
-      if (r.status === 409) throw new Error(`[Conflict] Instance ${instanceId} is already running. Fix: wait for it (its status is at /runtime/webhooks/durabletask/instances/${instanceId}).`);
-      throw new Error(`[Unexpected] Starting ${name} as ${instanceId} failed: ${describe(r)}`);
-    },
     async getStatus(instanceId) {
-      const r = await call("GET", `/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}?showInput=false`);
+      const r = await call(triggerNames.runStatusHttp, "GET", `/api/runs/${encodeURIComponent(instanceId)}`);
       if (r.status === 404) return undefined;
       if (r.status !== 200 && r.status !== 202) throw new Error(`[Unexpected] Reading the status of ${instanceId} failed: ${describe(r)}`);
       return r.body as InstanceStatus;
     },
-    post: (route, body) => call("POST", `/api/${route.replace(/^\/+/, "")}`, body),
+    post: (route, body) => call(starterFunctions[route], "POST", `/api/${route}`, body),
   };
+}
+
+/** `HSM_LIFECYCLE_FUNCTION_KEY_<FUNCTION>` (e.g. `HSM_LIFECYCLE_FUNCTION_KEY_DRILLHTTP`): the key for one function. */
+export function functionKeySetting(functionName: TriggerName): string {
+  return `HSM_LIFECYCLE_FUNCTION_KEY_${functionName.toUpperCase()}`;
+}
+
+/**
+ * Keys from the environment: the function's own `HSM_LIFECYCLE_FUNCTION_KEY_<FUNCTION>`, else
+ * `HSM_LIFECYCLE_FUNCTION_KEY` (one app key for every function the CLI calls). Secrets: never printed.
+ */
+export function functionKeysFromEnv(env: NodeJS.ProcessEnv): FunctionKeyFor {
+  const value = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v === undefined || v === "" ? undefined : v;
+  };
+  return (fn) => value(functionKeySetting(fn)) ?? value("HSM_LIFECYCLE_FUNCTION_KEY");
+}
+
+/** The runs of a starter's 202 (`{runs: […]}` or a single `{id, …}`); throws naming the body otherwise. */
+export function startedRunsOf(route: StarterRoute, answer: { status: number; body: unknown }): StartedRun[] {
+  const b = answer.body as { runs?: unknown; id?: unknown; error?: { message?: string } } | null;
+  if (answer.status !== 202 && answer.status !== 200) {
+    if (answer.status === 404) throw new Error(`[NotFound] The function app has no POST /api/${route} (${starterFunctions[route]}). Fix: deploy the current app.`);
+    throw new Error(`POST /api/${route} was refused (${answer.status}); nothing started: ${b?.error?.message ?? JSON.stringify(answer.body)}`);
+  }
+  const runs = Array.isArray(b?.runs) ? (b.runs as unknown[]) : [b];
+  if (!runs.every((r) => typeof (r as { id?: unknown } | null)?.id === "string")) throw new Error(`[Unexpected] POST /api/${route} answered ${answer.status} without run ids: ${JSON.stringify(answer.body)}`);
+  return runs as StartedRun[];
 }

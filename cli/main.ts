@@ -7,8 +7,10 @@ import { createCliContext } from "./cliContext";
 import { processIo, type CliIo } from "./cliIo";
 import { errorText } from "./errorText";
 import { backupCommand } from "./backupCommand";
+import { drCommand } from "./drCommand";
 import { drillCommand } from "./drillCommand";
 import { planCommand } from "./planCommand";
+import { rbacCommand } from "./rbacCommand";
 import { reportCommand } from "./reportCommand";
 import { rotateCommand } from "./rotateCommand";
 import { statusCommand } from "./statusCommand";
@@ -17,6 +19,7 @@ import { UsageError } from "./usageError";
 
 /** Runs one command line; resolves to the exit code (0 ok, 1 failed, 2 usage). Never throws. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  if (argv[0] === "dr") return drCommand(argv.slice(1), io);
   let args: CliArgs;
   try {
     args = parseCliArgs(argv);
@@ -35,7 +38,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     const ctx = createCliContext(args);
     switch (args.command) {
       case "status":
-        return await statusCommand(ctx, io, args.json);
+        return await statusCommand(ctx, io, args.json, args.credential);
       case "plan":
         return await planCommand(ctx, io, args.json);
       case "rotate":
@@ -46,6 +49,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         return await drillCommand(ctx, args, io);
       case "report":
         return await reportCommand(ctx, args, io);
+      case "rbac":
+        return await rbacCommand(ctx, args, io);
     }
   } catch (e) {
     if (e instanceof UsageError) {

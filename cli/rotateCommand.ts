@@ -1,11 +1,9 @@
-import { orchestrationNames } from "../shared/names";
-import type { RotateKeyInput, RotateKeyOutput, RotationRuleSettings, RotationSweepInput, RotationSweepOutput } from "../shared/rotation/types";
+import type { RotateKeyOutput, RotationSweepOutput } from "../shared/rotation/types";
 import type { DueKey } from "../shared/rotation/activities/listDueKeys";
 import type { CliArgs } from "./cliArgs";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
-import { createFunctionAppClient } from "./functionAppClient";
-import { instanceStamp } from "./instanceStamp";
+import { createFunctionAppClient, startedRunsOf } from "./functionAppClient";
 import { rotationView, type InstanceRotationView } from "./rotationView";
 import { outputOf, waitForInstances } from "./waitForInstances";
 
@@ -13,10 +11,11 @@ type OkView = Extract<InstanceRotationView, { ok: true }>;
 
 /**
  * `rotate`: without --instance/--key, a manual `rotationSweep` (the same orchestration the timer starts: list,
- * notices, batched per-key rotations). With them, the CLI lists the chosen instance with the sweep's own
- * `listDueKeys` and starts one `rotateKey` per due key under its deterministic id
- * `rotate:{vault}:{key}:{version}` — an id that already ran is reported, not started again (durable would
- * replace a completed instance). `--dry-run` only shows the decisions. Exit 1 when any rotation failed.
+ * notices, batched per-key rotations) through `POST /api/rotations {}`. With them, the CLI lists the chosen
+ * instance with the sweep's own `listDueKeys` and asks the app (`POST /api/rotations {"keys": […]}`) to start one
+ * `rotateKey` per due key under its deterministic id `rotate:{vault}:{key}:{version}` — an id that already ran
+ * is reported, not started again (durable would replace a completed instance). `--dry-run` only shows the
+ * decisions. Exit 1 when any rotation failed.
  */
 export async function rotateCommand(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
   if (args.instance === undefined && args.key === undefined) {
@@ -54,28 +53,18 @@ export async function rotateCommand(ctx: CliContext, args: CliArgs, io: CliIo): 
     return 0;
   }
 
-  const app = createFunctionAppClient(args.appUrl, ctx.functionKey);
-  const policy = view.policy;
-  const runId = `cli:${instanceStamp(new Date())}`;
+  // The app starts the rotations (POST /api/rotations): it re-decides each with the policy, under the same ids.
+  const app = createFunctionAppClient(args.appUrl, ctx.functionKeyFor);
+  const runs = startedRunsOf("rotations", await app.post("rotations", { keys: targets.map(({ view: v, key }) => ({ instance: v.instance, name: key.name, version: key.version })) }));
+  const runId = typeof runs[0]?.["runId"] === "string" ? runs[0]["runId"] : undefined;
   const results: Array<{ instance: string; key: string; instanceId: string; started: boolean; output?: RotateKeyOutput; runtimeStatus?: string }> = [];
   const waitFor: string[] = [];
-  for (const { view: v, key } of targets) {
-    const existing = await app.getStatus(key.instanceId);
-    if (existing !== undefined && existing.runtimeStatus !== "Failed" && existing.runtimeStatus !== "Terminated" && existing.runtimeStatus !== "Canceled") {
-      io.err(`${key.instanceId}: already ${existing.runtimeStatus}; not started again`);
-      results.push({ instance: v.instance, key: key.name, instanceId: key.instanceId, started: false });
-      waitFor.push(key.instanceId);
-      continue;
-    }
-    const resolved = policy?.rules.find((r) => r.name === key.decision.rule);
-    if (resolved === undefined) throw new Error(`[PolicyInvalid] Rule "${key.decision.rule}" of ${v.instance}/${key.name} is not in the policy. Fix: check ROTATION_POLICY_FILE.`);
-    const rule: RotationRuleSettings = { name: resolved.name, gracePeriod: resolved.gracePeriod };
-    if (resolved.newVersionExpiry !== undefined) rule.newVersionExpiry = resolved.newVersionExpiry;
-    const input: RotateKeyInput = { instance: { name: v.instance, kind: v.kind, url: instanceUrl(ctx, v.instance) }, name: key.name, version: key.version, trigger: "manual", runId, rule };
-    await app.startOrchestration(orchestrationNames.rotateKey, key.instanceId, input);
-    io.err(`${key.instanceId}: started (${key.decision.reason}, rule ${rule.name})`);
-    results.push({ instance: v.instance, key: key.name, instanceId: key.instanceId, started: true });
-    waitFor.push(key.instanceId);
+  for (const r of runs) {
+    const target = targets.find((t) => t.view.instance === r["instance"] && t.key.name === r["key"]);
+    const started = r.action === "started";
+    io.err(started ? `${r.id}: started (${target?.key.decision.reason ?? "due"}, rule ${target?.key.decision.rule ?? "?"})` : `${r.id}: ${r.reason ?? "already handled"}; not started again`);
+    results.push({ instance: String(r["instance"]), key: String(r["key"]), instanceId: r.id, started });
+    waitFor.push(r.id);
   }
   const finals = await waitForInstances(app, waitFor, io, { timeoutMs: args.timeoutMs });
   let failures = 0;
@@ -99,12 +88,6 @@ export async function rotateCommand(ctx: CliContext, args: CliArgs, io: CliIo): 
   return failures === 0 ? 0 : 1;
 }
 
-function instanceUrl(ctx: CliContext, name: string): string {
-  const i = [...ctx.settings.hsms, ...ctx.settings.vaults].find((x) => x.name === name);
-  if (i === undefined) throw new Error(`[BadParameter] "${name}" is not configured.`);
-  return i.url;
-}
-
 async function dryRun(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
   const view = await rotationView(ctx);
   if (view.policyError !== undefined) throw new Error(view.policyError);
@@ -123,12 +106,11 @@ async function dryRun(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number
 }
 
 async function sweep(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
-  const app = createFunctionAppClient(args.appUrl, ctx.functionKey);
-  // Its own id (not the timer's `sweep:{day}:…`), so a manual sweep never blocks or replaces the daily one;
-  // the per-key rotations it starts are deduplicated by version anyway.
-  const instanceId = `sweep:manual:${instanceStamp(new Date())}`;
-  const input: RotationSweepInput = { trigger: "manual" };
-  await app.startOrchestration(orchestrationNames.rotationSweep, instanceId, input);
+  const app = createFunctionAppClient(args.appUrl, ctx.functionKeyFor);
+  // The app gives it its own id (`sweep:manual:{stamp}`), so a manual sweep never blocks or replaces the daily one.
+  const [run] = startedRunsOf("rotations", await app.post("rotations", {}));
+  if (run === undefined) throw new Error("[Unexpected] POST /api/rotations started no sweep.");
+  const instanceId = run.id;
   io.err(`${instanceId}: started`);
   const [final] = await waitForInstances(app, [instanceId], io, { timeoutMs: args.timeoutMs });
   const out = final === undefined ? undefined : (outputOf(final) as RotationSweepOutput | undefined);

@@ -41,9 +41,9 @@ export async function rotationView(ctx: CliContext, filter: { instance?: string 
   const chosen = all.filter((i) => filter.instance === undefined || i.name === filter.instance);
   const instances = await Promise.all(
     chosen.map(async (i): Promise<InstanceRotationView> => {
-      const instance: RotationInstance = { name: i.name, kind: i.kind, url: i.url };
+      const instance: RotationInstance = { name: i.name, kind: i.kind };
       try {
-        const out = await listDueKeys({ instance, policy, now: at, includeSkipped: true }, { clients: ctx.keyClients("rotation") });
+        const out = await listDueKeys({ instance, policy, now: at, includeSkipped: true }, { clients: ctx.keyClients("rotation"), instances: all });
         return { ok: true, kind: i.kind, ...out };
       } catch (e) {
         return { ok: false, instance: i.name, kind: i.kind, error: errorText(e) };

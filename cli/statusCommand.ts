@@ -4,6 +4,7 @@ import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
 import { drillSummary, latestDrillReport, reportsContainer } from "./drillReports";
 import { staleDrillAttention } from "./staleDrillAttention";
+import { rbacStatus } from "./rbacStatus";
 import { errorText } from "./errorText";
 import { formatTable, indent } from "./formatTable";
 import { rotationView, type RotationView } from "./rotationView";
@@ -25,14 +26,15 @@ export interface StatusResult {
  * and the last drill. Read-only. Exit 1 only when something could not be read (the status is incomplete);
  * findings such as a breached RPO are listed under "attention" (and in the JSON) for a monitor to act on.
  */
-export async function statusCommand(ctx: CliContext, io: CliIo, json: boolean): Promise<number> {
-  const [rotation, backups, drill] = await Promise.all([
+export async function statusCommand(ctx: CliContext, io: CliIo, json: boolean, credential: "managed-identity" | "default" = "managed-identity"): Promise<number> {
+  const [rotation, backups, drill, rbac] = await Promise.all([
     rotationView(ctx),
     backupView(ctx),
     latestDrillReport(reportsContainer(ctx)).then(
       (r) => ({ report: r === undefined ? null : drillSummary(r) }),
       (e: unknown) => ({ report: null, error: errorText(e) }),
     ),
+    rbacStatus(ctx, credential),
   ]);
   const errors: string[] = [];
   const attention: string[] = [];
@@ -51,6 +53,9 @@ export async function statusCommand(ctx: CliContext, io: CliIo, json: boolean): 
     const stale = staleDrillAttention(String(drill.report["finishedAt"]), ctx.settings.schedules.drill, new Date(rotation.at));
     if (stale !== undefined) attention.push(stale);
   }
+
+  errors.push(...rbac.errors);
+  attention.push(...rbac.attention);
 
   const result: StatusResult = { at: rotation.at, rotation, backups, lastDrill: drill.report, errors, attention };
   if ("error" in drill && drill.error !== undefined) result.lastDrillError = drill.error;

@@ -18,17 +18,34 @@ Commands:
       --latest                the newest report (default)
       --drill ID              the report of this drill id
       --html FILE             also write the HTML report to FILE
+  rbac plan                   the role definitions and assignments every configured HSM and vault needs
+  rbac apply                  make them so (administrator's credential); prints the diff first
+      --dry-run               print the diff only; change nothing
+  rbac check                  read only: missing, extra and over-broad assignments of our identities, and
+                              any other principal holding restore, purge or role-write; exit 1 on drift
+  dr download                 download an HSM's security domain for its custodians (run as you)
+      --hsm NAME              the HSM (from HSMS)
+      --cert FILE             a custodian's PEM certificate (RSA ≥ 2048); give 3 to 10
+      --quorum N              custodian keys needed to recover it (2 to 10)
+      --out FILE              where to write the security domain file (never overwritten)
+  dr activate                 activate a NEW HSM in recovery mode with a downloaded security domain (run as you)
+      --hsm NAME              the new HSM (from HSMS)
+      --security-domain FILE  the downloaded security domain file
+      --key FILE              a custodian's unencrypted PEM private key; give a quorum (used in memory only)
 
 Options for every command:
   --settings FILE             app settings from a local.settings.json-style file ({"Values":{…}});
                               default: the environment (as in the function app)
   --credential KIND           managed-identity (default: each workflow's identity, as the app runs)
-                              or default (DefaultAzureCredential: az login, environment, …)
+                              or default (DefaultAzureCredential: az login, environment, …);
+                              dr commands always run as default (they need Managed HSM Administrator)
   --app-url URL               the function app (rotate/backup/drill); default http://127.0.0.1:7071.
-                              Azure: set HSM_LIFECYCLE_FUNCTION_KEY to a key the app accepts
-                              (the host master key, or a function key plus the durabletask system key)
+                              Azure: function keys only, never the master key:
+                              HSM_LIFECYCLE_FUNCTION_KEY_<FUNCTION> per function (ROTATIONHTTP,
+                              BACKUPHTTP, DRILLHTTP, RUNSTATUSHTTP) or one app key in
+                              HSM_LIFECYCLE_FUNCTION_KEY
   --at ISO                    decide as of this instant (status/plan; default now)
-  --timeout SECONDS           how long rotate/backup/drill wait for the outcome (default 3600)
+  --timeout SECONDS           how long rotate/backup/drill wait for the outcome (default 3600; dr: 600)
   --json                      machine output (one JSON document on stdout)
   -h, --help                  this text
 

@@ -33,6 +33,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
+import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import type { TokenCredential } from "@azure/core-auth";
 import { ManagedIdentityCredential } from "@azure/identity";
@@ -92,6 +93,13 @@ export interface LocalStackOptions {
   restoreBackupWindowMinutes?: number;
   /** More emulator flags, e.g. the capacity model: `["--capacity", "--partitions", "1", "--time-scale", "5"]`. */
   emulatorArgs?: readonly string[];
+  /**
+   * Also attach the operator (the --admin principal) to the identity endpoint, so a terminal can run
+   * `hsm-lifecycle dr …` as the operator with AZURE_CLIENT_ID (DefaultAzureCredential → managed identity), as
+   * `az login` would in Azure. Default off: then the identity header the app holds yields only the workflow
+   * identities, never the administrator.
+   */
+  operatorManagedIdentity?: boolean;
   /** Progress lines ("azurite: listening …"); default: silent. */
   log?: (line: string) => void;
   /** Every output line of the children (Azurite, emulator); default: kept only for error messages. */
@@ -217,6 +225,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       "--vault", `${STACK_NAMES.vault}=${ports[STACK_NAMES.vault] ?? 0}`,
       "--topic", `${STACK_NAMES.topic}=${ports[STACK_NAMES.topic] ?? 0}`,
       "--identity", String(ports["identity"] ?? 0),
+      // Only the workflow identities get managed-identity tokens (the operator only when asked for, see the option).
+      ...(["rotation", "backup", "retention", "drill", "steward"] as const).flatMap((w) => ["--managed-identity", STACK_IDENTITIES[w]]),
+      ...(options.operatorManagedIdentity === true ? ["--managed-identity", STACK_IDENTITIES.operator] : []),
       "--blob", appStorageConnectionString,
       "--admin", STACK_IDENTITIES.operator,
       ...(options.restoreBackupWindowMinutes !== undefined ? ["--restore-backup-window-minutes", String(options.restoreBackupWindowMinutes)] : []),
@@ -283,7 +294,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       delete example["$schema"]; // the schema path is relative to the example's folder
       writeFileSync(policyFile, JSON.stringify(example, null, 2) + "\n");
     }
+    // The manifest key lives with the backups' state: a new key would make every earlier manifest unauthenticated.
+    const manifestKeyFile = join(stateDir, "backup-manifest.key");
+    if (!existsSync(manifestKeyFile)) writeFileSync(manifestKeyFile, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
     const settings = buildStackSettings({
+      manifestKey: readFileSync(manifestKeyFile, "utf8").trim(),
       hsms: { [STACK_NAMES.primary]: urls.primary, [STACK_NAMES.dr]: urls.dr },
       vaults: { [STACK_NAMES.vault]: urls.vault },
       drillPairs: [[STACK_NAMES.primary, STACK_NAMES.dr]],
@@ -296,6 +311,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       identityEndpoint: ready.identity.endpoint,
       identityHeader,
       identities: { rotation: STACK_IDENTITIES.rotation, backup: STACK_IDENTITIES.backup, drill: STACK_IDENTITIES.drill },
+      operatorIdentity: options.operatorManagedIdentity === true,
       ...(options.settingsOverrides ? { overrides: options.settingsOverrides } : {}),
       warn: (line) => log(`settings: WARNING ${line}`),
     });

@@ -1,29 +1,15 @@
 /**
- * The principals of the local stack and the least-privilege role assignments that split the duties
- * between them. Emulated user-assigned identities have object id = client id (see
- * emulator/identity/tokenRequest.ts), so assignments name the client id.
+ * The principals of the local stack and their role assignments: exactly `hsm-lifecycle rbac plan` for the stack's
+ * settings (shared/rbac/rbacPlan.ts), applied through the same `rbac apply` code (dev/seedRoleAssignments.ts), so
+ * the stack does what README tells a bank to do in Azure. Emulated user-assigned identities have object id =
+ * client id (see emulator/identity/tokenRequest.ts), so assignments name the client id.
  *
- * | identity | primary (HSM)                      | dr (HSM)                                   | app (vault)        |
- * |----------|------------------------------------|--------------------------------------------|--------------------|
- * | rotation | Crypto User                        | —                                          | Key Vault Crypto Officer |
- * | backup   | Backup User, Crypto Auditor        | —                                          | —                  |
- * | drill    | Crypto User, Crypto Auditor,       | Backup User, Restore User, Crypto User, Crypto Auditor | —      |
- * |          | Drill Job Reader (custom)          |                                            |                    |
- *
- * Why: rotation creates versions, sets expiry and rotation policies and disables old versions (Crypto User
- * carries keys/rotate); it can never start a backup or restore. Backup starts full backups and reads the
- * key inventory for the manifest (Auditor: list only, no crypto). The drill backs up and restores the DR HSM
- * only, probes keys on both sides and compares inventories and role assignments (Auditor reads them).
- * The operator (a developer) gets the emulator's --admin roles everywhere.
- *
- * A full restore replaces the DR HSM's role assignments (and custom roles) with the PRIMARY's — that is what
- * the backup contains. So whatever the drill needs on DR after its restore must also exist on the primary:
- * Crypto User/Auditor (probes, inventory, role check) and the custom Drill Job Reader (status of the restore
- * job it is polling — nothing else; it cannot start a backup or a restore on the primary). The DR-only roles
- * (Backup User, Restore User) are gone after a drill until seeded again: the stack re-seeds on every start;
- * in Azure, re-apply them from infrastructure as code after each drill.
+ * The drill's DR-only role is not carried on the primary: after each full restore the DR steward identity puts
+ * it back on DR (shared/drill/activities/reapplyDrRoles.ts), so drill after drill passes without the drill identity ever being
+ * able to restore into the primary. The operator (a developer) gets the emulator's --admin roles everywhere.
  */
-import { HSM_ROLE_IDS, VAULT_ROLE_IDS } from "../emulator/rbac/builtInRoles";
+import { buildRbacPlan, type PlannedRoleAssignment, type RbacPlan } from "../shared/rbac/rbacPlan";
+import type { RbacPrincipals } from "../shared/rbac/rbacPrincipals";
 
 export interface StackIdentities {
   /** Developer / seeding principal (--admin): Managed HSM Administrator + Crypto Officer + Crypto User, Key Vault Administrator. */
@@ -31,6 +17,12 @@ export interface StackIdentities {
   rotation: string;
   backup: string;
   drill: string;
+  /** Backup retention: deletes expired backups (storage only; Azurite enforces no RBAC, so locally it is only a separate identity). */
+  retention: string;
+  /** Re-applies the drill's DR-only assignment after each full restore. */
+  steward: string;
+  /** Read only; the app never signs in as it. */
+  auditor: string;
 }
 
 export const STACK_IDENTITIES: StackIdentities = {
@@ -38,55 +30,31 @@ export const STACK_IDENTITIES: StackIdentities = {
   rotation: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a01",
   backup: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a02",
   drill: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a03",
+  steward: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a04",
+  auditor: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a05",
+  retention: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a06",
 };
 
-export interface CustomRoleSpec {
-  /** GUID naming the role definition (fixed, so re-seeding rewrites it). */
-  name: string;
-  roleName: string;
-  description: string;
-  dataActions: string[];
+/** RBAC_PRINCIPAL_IDS of the stack. */
+export function stackRbacPrincipalIds(ids: StackIdentities = STACK_IDENTITIES): string {
+  return `rotation=${ids.rotation},backup=${ids.backup},drill=${ids.drill},steward=${ids.steward},auditor=${ids.auditor},administrator=${ids.operator}`;
 }
 
-export interface PlannedAssignment {
-  instance: string;
-  scope: "/";
-  /** Built-in role id (GUID), or the custom role's name. */
-  roleDefinitionId: string;
-  roleName: string;
-  principal: keyof Omit<StackIdentities, "operator">;
-  /** Created (at "/") before the assignment when set. */
-  customRole?: CustomRoleSpec;
+export function stackRbacPrincipals(ids: StackIdentities = STACK_IDENTITIES): RbacPrincipals {
+  return { ids: { rotation: ids.rotation, backup: ids.backup, drill: ids.drill, steward: ids.steward, auditor: ids.auditor }, administrators: [ids.operator] };
 }
 
-/** Reads backup/restore job status only: survives the drill's own full restore into DR (see above). */
-export const DRILL_JOB_READER_ROLE: CustomRoleSpec = {
-  name: "6c0f3e52-4d1b-4f7a-9e8c-2b5d7a1c9e30",
-  roleName: "HSM Lifecycle Drill Job Reader",
-  description: "Read the status of full backup and restore jobs (the restore drill polls its restore into DR, whose RBAC the restore replaces with this HSM's).",
-  dataActions: ["Microsoft.KeyVault/managedHsm/backup/status/action", "Microsoft.KeyVault/managedHsm/restore/status/action"],
-};
-
-/** The assignments for HSMs `primary`/`dr` and vault `app` (names as the stack starts them). */
-export function plannedAssignments(names: { primary: string; dr: string; vault: string }): PlannedAssignment[] {
-  const a = (instance: string, principal: PlannedAssignment["principal"], roleName: string, roleDefinitionId: string): PlannedAssignment => ({
-    instance,
-    scope: "/",
-    roleDefinitionId,
-    roleName,
-    principal,
+/** The RBAC plan of HSMs `primary`/`dr` (a drill pair) and vault `app` (names as the stack starts them). */
+export function stackRbacPlan(names: { primary: string; dr: string; vault: string }): RbacPlan {
+  return buildRbacPlan({
+    hsms: [{ name: names.primary, role: "primary" }, { name: names.dr, role: "drillTarget" }],
+    vaults: [{ name: names.vault }],
+    drillPairs: [{ primary: names.primary, target: names.dr }],
+    rbacPrincipals: stackRbacPrincipals(),
   });
-  return [
-    a(names.primary, "rotation", "Managed HSM Crypto User", HSM_ROLE_IDS.cryptoUser),
-    a(names.vault, "rotation", "Key Vault Crypto Officer", VAULT_ROLE_IDS.cryptoOfficer),
-    a(names.primary, "backup", "Managed HSM Backup User", HSM_ROLE_IDS.backup),
-    a(names.primary, "backup", "Managed HSM Crypto Auditor", HSM_ROLE_IDS.cryptoAuditor),
-    a(names.primary, "drill", "Managed HSM Crypto User", HSM_ROLE_IDS.cryptoUser),
-    a(names.primary, "drill", "Managed HSM Crypto Auditor", HSM_ROLE_IDS.cryptoAuditor),
-    { ...a(names.primary, "drill", DRILL_JOB_READER_ROLE.roleName, DRILL_JOB_READER_ROLE.name), customRole: DRILL_JOB_READER_ROLE },
-    a(names.dr, "drill", "Managed HSM Backup User", HSM_ROLE_IDS.backup),
-    a(names.dr, "drill", "Managed HSM Restore User", HSM_ROLE_IDS.restore),
-    a(names.dr, "drill", "Managed HSM Crypto User", HSM_ROLE_IDS.cryptoUser),
-    a(names.dr, "drill", "Managed HSM Crypto Auditor", HSM_ROLE_IDS.cryptoAuditor),
-  ];
+}
+
+/** Every planned assignment of the stack, flat. */
+export function plannedAssignments(names: { primary: string; dr: string; vault: string }): PlannedRoleAssignment[] {
+  return stackRbacPlan(names).instances.flatMap((i) => i.assignments);
 }

@@ -7,6 +7,7 @@
  */
 import { writeFileSync, renameSync } from "node:fs";
 import { settingsCatalog } from "../shared/config/settingsCatalog";
+import { STACK_IDENTITIES, stackRbacPrincipalIds } from "./stackIdentities";
 
 export interface StackSettingsInput {
   hsms: Record<string, string>;
@@ -21,6 +22,10 @@ export interface StackSettingsInput {
   identityEndpoint: string;
   identityHeader: string;
   identities: { rotation: string; backup: string; drill: string };
+  /** The operator is attached to the identity endpoint: `hsm-lifecycle rbac` and `status` may sign in as it. */
+  operatorIdentity?: boolean;
+  /** BACKUP_MANIFEST_KEY (base64): kept in the state folder so manifests stay valid across restarts. */
+  manifestKey: string;
   /** Wins over everything computed (e.g. schedules for a demo). */
   overrides?: Record<string, string>;
   /** Told about catalogue keys that are required and that the stack cannot fill. */
@@ -51,6 +56,7 @@ export function buildStackSettings(input: StackSettingsInput): Record<string, st
     BACKUP_CONTAINER: STACK_CONTAINERS.backups,
     // The emulated HSM reaches Azurite with its own "managed identity" (the emulator's --blob).
     BACKUP_AUTH: "managedIdentity",
+    BACKUP_MANIFEST_KEY: input.manifestKey,
     DRILL_REPORTS_CONTAINER: STACK_CONTAINERS.drillReports,
     AUDIT_CONTAINER: STACK_CONTAINERS.audit,
     // Local admin jobs finish in well under a second; poll often so a cycle is quick.
@@ -61,7 +67,15 @@ export function buildStackSettings(input: StackSettingsInput): Record<string, st
     ROTATION_IDENTITY_CLIENT_ID: input.identities.rotation,
     BACKUP_IDENTITY_CLIENT_ID: input.identities.backup,
     DRILL_IDENTITY_CLIENT_ID: input.identities.drill,
+    RETENTION_IDENTITY_CLIENT_ID: STACK_IDENTITIES.retention,
+    DR_STEWARD_IDENTITY_CLIENT_ID: STACK_IDENTITIES.steward,
+    RBAC_PRINCIPAL_IDS: stackRbacPrincipalIds(),
+    // The operator (--admin) is the stack's administrator: `hsm-lifecycle rbac` signs in as it when it has a
+    // managed identity (the app's identity header never yields it otherwise).
+    RBAC_ADMIN_CLIENT_ID: input.operatorIdentity === true ? STACK_IDENTITIES.operator : "",
     HSM_TLS_CA_FILE: input.caFile,
+    // Every instance of the stack is the emulator on 127.0.0.1.
+    HSM_EMULATOR: "true",
   };
   const values: Record<string, string> = {};
   for (const spec of settingsCatalog) {

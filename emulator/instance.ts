@@ -98,8 +98,9 @@ export class Instance {
   readonly audit: AuditLog;
   readonly keys: KeyStore;
   readonly rbac: RbacStore;
-  readonly securityDomain: SecurityDomain;
-  readonly keyBackupSecret: Buffer;
+  /** Replaced when a recovery-mode HSM takes another HSM's domain by security-domain upload. */
+  securityDomain: SecurityDomain;
+  keyBackupSecret: Buffer;
   readonly purgeProtection: boolean;
   readonly softDeleteRetentionDays: number;
   /** Directory other modules may use for this instance's own files (e.g. admin jobs). */
@@ -110,6 +111,8 @@ export class Instance {
   restoreMode = false;
   /** The modelled HSM throughput when enabled (`--capacity`); see capacity/capacityModel.ts. */
   readonly capacity: CapacityModel | undefined;
+  /** False until a new (recovery-mode) HSM's security domain is downloaded or uploaded (emulator/securitydomain). */
+  activated = true;
 
   private state: PersistedState;
   private readonly journal: StateJournal;

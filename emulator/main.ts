@@ -1,8 +1,8 @@
 /**
  * CLI: `node dist/emulator/main.js [--state-dir DIR] [--hsm NAME=PORT[,security-domain=OTHER]]...
  *   [--vault NAME=PORT]... [--topic NAME=PORT]... [--blob CONN] [--admin OID]...
- *   [--restore-backup-window-minutes N] [--subscribe SOURCE=URL[,types=T1;T2]]... [--identity PORT [--identity-default-oid OID]]
- *   [--capacity [--partitions 1..3] [--time-scale N] [--queue-limit N]]`
+ *   [--restore-backup-window-minutes N] [--subscribe SOURCE=URL[,types=T1;T2]]... [--identity PORT [--identity-default-oid OID] [--managed-identity CLIENT_ID]...]
+ *   [--azure-host-names] [--capacity [--partitions 1..3] [--time-scale N] [--queue-limit N]]`
  * prints one JSON ready line on stdout; logs go to stderr; SIGTERM/SIGINT close cleanly.
  * `node dist/emulator/main.js token --state-dir DIR --oid OID [--audience managedhsm|vault]` prints a token.
  * Bad flags: message on stderr, exit 2.
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   if (parsed.command === "token" && parsed.token !== undefined) {
     const { secret } = ensureTokenSecret(parsed.options.stateDir);
     const t = parsed.token;
-    process.stdout.write(signToken(secret, { oid: t.oid, aud: t.audience, ...(t.expiresInSeconds !== undefined ? { expiresInSeconds: t.expiresInSeconds } : {}) }).token + "\n");
+    process.stdout.write((await signToken(secret, { oid: t.oid, aud: t.audience, ...(t.expiresInSeconds !== undefined ? { expiresInSeconds: t.expiresInSeconds } : {}) })).token + "\n");
     return;
   }
   if (parsed.options.instances.length === 0) process.stderr.write("hsm-emulator: no --hsm or --vault given; only the token secret and CA are prepared.\n");

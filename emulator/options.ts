@@ -1,8 +1,9 @@
 /**
  * EmulatorOptions (what startEmulator takes) and the CLI flag parser that produces them.
- * Instance syntax: `NAME=PORT[,security-domain=OTHER][,purge-protection=true][,retention-days=7..90]`.
+ * Instance syntax: `NAME=PORT[,security-domain=OTHER|,recovery][,purge-protection=true][,retention-days=7..90]`.
  */
 import type { EmulatorServices } from "./http/requestContext";
+import { isGuid } from "./identity/tokenRequest";
 import type { RouteTable } from "./http/routes";
 import { DEFAULT_CAPACITY, type CapacitySettings } from "./capacity/capacityModel";
 import type { InstanceKind } from "./instanceKind";
@@ -21,6 +22,8 @@ export interface InstanceSpec {
   softDeleteRetentionDays?: number;
   /** HSM only: its own capacity model, or false for none; default: EmulatorOptions.capacity. */
   capacity?: CapacitySettings | false;
+  /** HSM only: start as a new, not activated HSM awaiting a security domain download or upload (first start). */
+  recovery?: boolean;
 }
 
 export interface TopicSpec {
@@ -62,9 +65,16 @@ export interface EmulatorOptions {
   log?: (line: string) => void;
   /**
    * App Service-style managed identity endpoint (http on 127.0.0.1, `--identity PORT`); `defaultOid` is the
-   * system-assigned identity's oid (`--identity-default-oid`), else requests without client_id get 400.
+   * system-assigned identity's oid (`--identity-default-oid`), else requests without client_id get 400;
+   * `clientIds` are the user-assigned identities that get tokens (`--managed-identity CLIENT_ID`), any other
+   * client id gets 400.
    */
-  identity?: { port: number; defaultOid?: string };
+  identity?: { port: number; defaultOid?: string; clientIds?: string[] };
+  /**
+   * `--azure-host-names`: instances serve a leaf certificate that also covers *.managedhsm.azure.net and
+   * *.vault.azure.net (issued by the emulator's own CA), for tools reached through a hosts entry.
+   */
+  azureHostNames?: boolean;
   /**
    * Opt-in model of Managed HSM throughput (`--capacity [--partitions N] [--time-scale N] [--queue-limit N]`):
    * every HSM instance gets its own model with these settings. Absent: no limits (vaults are never modelled).
@@ -90,9 +100,10 @@ export function parseInstanceSpec(kind: InstanceKind, text: string): InstanceSpe
   for (const extra of extras) {
     const [k, v] = extra.split("=");
     if (k === "security-domain" && kind === "managedHsm" && v) spec.securityDomain = v;
+    else if (k === "recovery" && kind === "managedHsm" && v === undefined) spec.recovery = true;
     else if (k === "purge-protection" && (v === "true" || v === "false")) spec.purgeProtection = v === "true";
     else if (k === "retention-days" && v !== undefined && /^\d+$/.test(v)) spec.softDeleteRetentionDays = Number(v);
-    else throw new UsageError(`Unknown or invalid instance option "${extra}" in "${text}". Known: ${kind === "managedHsm" ? "security-domain=OTHER, " : ""}purge-protection=true|false, retention-days=7..90.`);
+    else throw new UsageError(`Unknown or invalid instance option "${extra}" in "${text}". Known: ${kind === "managedHsm" ? "security-domain=OTHER, recovery, " : ""}purge-protection=true|false, retention-days=7..90.`);
   }
   return spec;
 }
@@ -117,6 +128,8 @@ export function validateOptions(o: EmulatorOptions): void {
     if (i.securityDomain === undefined) continue;
     const other = o.instances.find((x) => x.name === i.securityDomain);
     if (other === undefined || other.kind !== "managedHsm") throw new UsageError(`"${i.name}" shares the security domain of "${i.securityDomain}", which is not an --hsm instance.`);
+    if (i.recovery === true) throw new UsageError(`"${i.name}" cannot both start in recovery mode and share "${i.securityDomain}"'s security domain: a recovery HSM takes its domain by upload.`);
+    if (other.recovery === true) throw new UsageError(`"${i.name}" cannot share the security domain of "${other.name}", which starts in recovery mode (its domain is not settled yet).`);
     if (other.securityDomain !== undefined && other.securityDomain !== other.name) throw new UsageError(`"${i.securityDomain}" itself shares another HSM's security domain; point "${i.name}" at the owner instead.`);
   }
 }
@@ -140,6 +153,7 @@ export function parseCli(argv: string[]): ParsedCli {
   let audience = "https://managedhsm.azure.net";
   let expiresInSeconds: number | undefined;
   let identityDefaultOid: string | undefined;
+  const managedIdentities: string[] = [];
   let capacityOn = false;
   const capacity: Partial<CapacitySettings> = {};
   const capacityFlags: string[] = [];
@@ -196,6 +210,18 @@ export function parseCli(argv: string[]): ParsedCli {
         identityDefaultOid = v;
         break;
       }
+      case "--azure-host-names":
+        if (command === "token") throw new UsageError("--azure-host-names is not a token option.");
+        if (inline !== undefined) throw new UsageError("--azure-host-names takes no value.");
+        options.azureHostNames = true;
+        break;
+      case "--managed-identity": {
+        if (command === "token") throw new UsageError("--managed-identity is not a token option.");
+        const v = take();
+        if (!isGuid(v)) throw new UsageError(`Invalid --managed-identity value "${v}": expected the user-assigned identity's client id (a GUID).`);
+        managedIdentities.push(v.toLowerCase());
+        break;
+      }
       case "--restore-backup-window-minutes": {
         const v = take();
         if (!/^\d+$/.test(v)) throw new UsageError(`--restore-backup-window-minutes needs a whole number of minutes (got "${v}").`);
@@ -248,7 +274,7 @@ export function parseCli(argv: string[]): ParsedCli {
         break;
       }
       default:
-        throw new UsageError(`Unknown argument "${a}". Usage: main.js [--state-dir DIR] [--hsm NAME=PORT[,security-domain=OTHER]]... [--vault NAME=PORT]... [--topic NAME=PORT]... [--blob CONNECTION_STRING] [--admin OID]... [--restore-backup-window-minutes N] [--subscribe SOURCE=URL[,types=T1;T2]]... [--identity PORT [--identity-default-oid OID]] [--capacity [--partitions 1..3] [--time-scale N] [--queue-limit N]]  |  main.js token --state-dir DIR --oid OID [--audience managedhsm|vault|URL] [--expires-in SECONDS]`);
+        throw new UsageError(`Unknown argument "${a}". Usage: main.js [--state-dir DIR] [--hsm NAME=PORT[,security-domain=OTHER|,recovery]]... [--vault NAME=PORT]... [--topic NAME=PORT]... [--blob CONNECTION_STRING] [--admin OID]... [--restore-backup-window-minutes N] [--subscribe SOURCE=URL[,types=T1;T2]]... [--identity PORT [--identity-default-oid OID] [--managed-identity CLIENT_ID]...] [--azure-host-names] [--capacity [--partitions 1..3] [--time-scale N] [--queue-limit N]]  |  main.js token --state-dir DIR --oid OID [--audience managedhsm|vault|URL] [--expires-in SECONDS]`);
     }
   }
   if (command === "token") {
@@ -260,6 +286,10 @@ export function parseCli(argv: string[]): ParsedCli {
   if (identityDefaultOid !== undefined) {
     if (options.identity === undefined) throw new UsageError("--identity-default-oid needs --identity PORT (the identity endpoint it configures).");
     options.identity.defaultOid = identityDefaultOid;
+  }
+  if (managedIdentities.length > 0) {
+    if (options.identity === undefined) throw new UsageError("--managed-identity needs --identity PORT (the identity endpoint that issues its tokens).");
+    options.identity.clientIds = managedIdentities;
   }
   if (capacityFlags.length > 0 && !capacityOn) throw new UsageError(`${capacityFlags.join(", ")} configure the capacity model, which is off: add --capacity to turn it on.`);
   if (capacityOn) options.capacity = { ...DEFAULT_CAPACITY, ...capacity };

@@ -31,3 +31,13 @@ export function loadOrCreateSecurityDomain(stateDir: string, owner: string): Sec
   renameSync(tmp, file);
   return { id: domain.id, owner, secret: Buffer.from(domain.secret, "base64") };
 }
+
+/** Replaces an owner's domain file (an HSM that took another domain by security-domain upload). */
+export function saveSecurityDomain(stateDir: string, domain: SecurityDomain): void {
+  const dir = join(stateDir, "security-domains");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, `${domain.owner}.json`);
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify({ id: domain.id, secret: domain.secret.toString("base64") }), { mode: 0o600 });
+  renameSync(tmp, file);
+}

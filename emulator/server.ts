@@ -30,6 +30,8 @@ import { registerAdminRoutes } from "./admin/adminRoutes";
 import { registerCryptoRoutes } from "./routes/cryptoRoutes";
 import { registerKeyRoutes } from "./routes/keyRoutes";
 import { registerRbacRoutes } from "./routes/rbacRoutes";
+import { initSecurityDomainState } from "./securitydomain/securityDomainState";
+import { registerSecurityDomainRoutes } from "./securitydomain/securityDomainRoutes";
 import { loadOrCreateSecurityDomain } from "./securityDomain";
 import { ensureTls } from "./tls";
 import { eventGridPlugin, isEventGridPlugin } from "./eventgrid/eventGridPlugin";
@@ -68,7 +70,7 @@ export interface RunningEmulator {
   /** The exact JSON object main.ts prints when ready. */
   readyLine(): ReadyLine;
   /** A bearer token for `oid` (default audience: Managed HSM; pass "vault" for vaults). */
-  token(oid: string, opts?: { audience?: "managedHsm" | "vault" | string; expiresInSeconds?: number }): string;
+  token(oid: string, opts?: { audience?: "managedHsm" | "vault" | string; expiresInSeconds?: number }): Promise<string>;
   /** A TokenCredential for `oid` whose audience follows the requested scope. */
   credential(oid: string): EmulatorCredential;
   close(): Promise<void>;
@@ -86,7 +88,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const stateDir = resolve(options.stateDir);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const tls = await ensureTls(stateDir);
+  const tls = await ensureTls(stateDir, { azureHostNames: options.azureHostNames === true });
   const { file: tokenSecretFile, secret: tokenSecret } = ensureTokenSecret(stateDir);
   const vaultSecret = loadOrCreateSecurityDomain(stateDir, "_vaults");
 
@@ -108,6 +110,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
         ...capacityFor(spec, options),
       }),
     );
+    if (spec.kind === "managedHsm") initSecurityDomainState(instanceMap.get(spec.name) as Instance, spec.recovery === true);
   }
   // Persist first-start seeding (admin role assignments) before anyone can observe it.
   await Promise.all([...instanceMap.values()].map((i) => i.commit()));
@@ -125,6 +128,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   registerCryptoRoutes(routes);
   registerRbacRoutes(routes);
   registerAdminRoutes(routes);
+  registerSecurityDomainRoutes(routes);
   for (const mod of options.routeModules ?? []) mod(routes, services);
 
   const servers: Server[] = [];
@@ -192,10 +196,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       if (emulator.identity !== undefined) line.identity = { endpoint: emulator.identity.endpoint, headerFile: emulator.identity.headerFile };
       return line;
     },
-    token: (oid, opts = {}) => {
+    token: async (oid, opts = {}) => {
       const a = opts.audience ?? "managedHsm";
       const aud = a === "managedHsm" || a === "vault" ? resourceFor(a) : a;
-      return signToken(tokenSecret, { oid, aud, ...(opts.expiresInSeconds !== undefined ? { expiresInSeconds: opts.expiresInSeconds } : {}) }).token;
+      return (await signToken(tokenSecret, { oid, aud, ...(opts.expiresInSeconds !== undefined ? { expiresInSeconds: opts.expiresInSeconds } : {}) })).token;
     },
     credential: (oid) => new EmulatorCredential(tokenSecret, oid),
     close: async () => {
@@ -228,6 +232,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
         port: options.identity.port,
         tokenSecret,
         ...(options.identity.defaultOid !== undefined ? { defaultOid: options.identity.defaultOid } : {}),
+        clientIds: options.identity.clientIds ?? [],
         log,
       });
     }

@@ -9,10 +9,11 @@ import { appSettings, scheduleSetting } from "../shared/app/appSettings";
 import { createBackupDeps, type BackupDeps } from "../shared/backup/backupDeps";
 import { createLifecyclePublisher, lifecyclePublisherCredential } from "../shared/events/lifecyclePublisher";
 import { credentialFor } from "../shared/hsm/workloadCredential";
-import { keyClientOptionsFor, readTlsCaFile } from "../shared/hsm/keyClients";
+import { readTlsCaFile } from "../shared/hsm/keyClients";
 import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
+import { redactingLog } from "../shared/errors/redactSecrets";
 import { preBackupCheck } from "../shared/backup/activities/preCheck";
 import { startBackup } from "../shared/backup/activities/start";
 import { getBackupStatus } from "../shared/backup/activities/status";
@@ -24,6 +25,7 @@ import { applyBackupRetention } from "../shared/backup/activities/retentionApply
 import { recordBackupOutcome, type BackupAuditDeps } from "../shared/backup/activities/audit";
 import { backupHsmOrchestrator } from "../shared/backup/orchestrations/backupHsm";
 import { nightlyBackupInputs, startNightlyBackups } from "../shared/backup/nightlyBackup";
+import { backupHttpHandler } from "../shared/backup/backupHttp";
 
 /** Storage retries inside one activity call; durable retries the whole activity on top of these. */
 const STORAGE_RETRY = { retryOptions: { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 4_000, tryTimeoutInMs: 60_000 } };
@@ -33,17 +35,26 @@ let auditDeps: BackupAuditDeps | undefined;
 
 function deps(): BackupDeps {
   if (backupDeps !== undefined) return backupDeps;
+  backupDeps = depsAs("backup");
+  return backupDeps;
+}
+
+// Retention runs as its own identity: the only one with delete on the backup container.
+let retentionDeps: BackupDeps | undefined;
+function retention(): BackupDeps {
+  return (retentionDeps ??= depsAs("retention"));
+}
+
+function depsAs(workload: "backup" | "retention"): BackupDeps {
   const settings = appSettings();
-  const credential = credentialFor("backup", settings);
+  const credential = credentialFor(workload, settings);
   const ca = settings.tlsCaFile === undefined ? undefined : readTlsCaFile(settings.tlsCaFile);
-  const firstHsm = settings.hsms[0]?.url ?? "https://unset.managedhsm.azure.net";
-  backupDeps = createBackupDeps({
+  return createBackupDeps({
     credential,
-    hsmClientOptions: keyClientOptionsFor(firstHsm, ca),
+    hsmClientOptions: { ...(ca === undefined ? {} : { tlsOptions: { ca } }), ...(settings.emulatorMode ? { disableChallengeResourceVerification: true } : {}) },
     blobService: blobServiceClientFor(settings.storage, credential, STORAGE_RETRY),
     settings,
   });
-  return backupDeps;
 }
 
 function audit(): BackupAuditDeps {
@@ -64,9 +75,9 @@ function audit(): BackupAuditDeps {
   return auditDeps;
 }
 
-/** Wraps an `(input, deps)` activity for registration. */
+/** Wraps an `(input, deps)` activity for registration; its log lines (e.g. ignored manifests) go to that invocation's log. */
 function activity<I, O>(name: string, handler: (input: I, d: BackupDeps) => Promise<O>): void {
-  df.app.activity(name, { handler: settlePermanentFailures(name, (input) => handler(input as I, deps())) });
+  df.app.activity(name, { handler: settlePermanentFailures(name, (input, context) => handler(input as I, { ...deps(), log: redactingLog((line) => context.log(line)) })) });
 }
 
 activity(activityNames.preBackupCheck, preBackupCheck);
@@ -76,7 +87,9 @@ activity(activityNames.writeBackupManifest, writeBackupManifest);
 activity(activityNames.verifyBackup, verifyBackup);
 activity(activityNames.copyBackup, copyBackup);
 activity(activityNames.listBackups, listBackups);
-activity(activityNames.applyBackupRetention, applyBackupRetention);
+df.app.activity(activityNames.applyBackupRetention, {
+  handler: settlePermanentFailures(activityNames.applyBackupRetention, (input) => applyBackupRetention(input as Parameters<typeof applyBackupRetention>[0], retention())),
+});
 df.app.activity(activityNames.recordBackupOutcome, {
   handler: settlePermanentFailures(activityNames.recordBackupOutcome, (input) => recordBackupOutcome(input as Parameters<typeof recordBackupOutcome>[0], audit())),
 });
@@ -101,3 +114,6 @@ app.timer(triggerNames.backupTimer, {
     for (const d of decisions) context.log(`nightly backup ${d.instanceId}: ${d.action}${d.action === "skipped" ? ` (${d.reason})` : ""}`);
   },
 });
+
+// POST /api/backups {"hsm"?: NAME}: a backup now; 202 with run ids and status paths (never durable's keyed URLs).
+df.app.client.http(triggerNames.backupHttp, { route: "backups", methods: ["POST"], authLevel: "function", handler: backupHttpHandler });

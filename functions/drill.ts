@@ -24,7 +24,9 @@ import { drillHttpHandler, drillTimerHandler } from "../shared/drill/drillStarte
 import { credentialFor } from "../shared/hsm/workloadCredential";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
+import { redactingLog } from "../shared/errors/redactSecrets";
 import { restoreDrill } from "../shared/drill/orchestrations/restoreDrill";
+import { reapplyDrRoles, type StewardDeps } from "../shared/drill/activities/reapplyDrRoles";
 
 let deps: (DrillDeps & DrillOutcomeDeps) | undefined;
 function drillDeps(): DrillDeps & DrillOutcomeDeps {
@@ -44,7 +46,7 @@ df.app.orchestration(orchestrationNames.restoreDrill, restoreDrill("full", retry
 df.app.orchestration(orchestrationNames.selectiveRestoreDrill, restoreDrill("selective", retry));
 
 const activity = <I, O>(name: string, run: (input: I, d: DrillDeps & DrillOutcomeDeps) => Promise<O>): void => {
-  df.app.activity(name, { handler: settlePermanentFailures(name, (input) => run(input as I, drillDeps())) });
+  df.app.activity(name, { handler: settlePermanentFailures(name, (input, context) => run(input as I, { ...drillDeps(), log: redactingLog((line) => context.log(line)) })) });
 };
 activity(activityNames.checkDrillSafety, checkDrillSafety);
 activity(activityNames.findLatestVerifiedBackup, findLatestVerifiedBackup);
@@ -58,6 +60,17 @@ activity(activityNames.verifyRestoredInventory, verifyRestoredInventory);
 activity(activityNames.runCryptoProbes, runCryptoProbes);
 activity(activityNames.verifyRoleAssignments, verifyRoleAssignments);
 activity(activityNames.writeDrillReport, writeDrillReport);
+// The DR steward runs as its own identity: the drill identity never holds role-write.
+let stewardDeps: StewardDeps | undefined;
+df.app.activity(activityNames.reapplyDrRoles, {
+  handler: settlePermanentFailures(activityNames.reapplyDrRoles, (input) => {
+    if (stewardDeps === undefined) {
+      const settings = appSettings();
+      stewardDeps = { settings, credential: credentialFor("steward", settings), adminOptions: drillDeps().adminOptions };
+    }
+    return reapplyDrRoles(input as { primary: string; target: string }, stewardDeps);
+  }),
+});
 activity(activityNames.recordDrillOutcome, recordDrillOutcome);
 
 df.app.client.timer(triggerNames.drillTimer, { schedule: scheduleSetting("drill"), handler: drillTimerHandler });

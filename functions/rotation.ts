@@ -9,6 +9,7 @@ import { appSettings, scheduleSetting } from "../shared/app/appSettings";
 import { credentialFor } from "../shared/hsm/workloadCredential";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
+import { redactingLog } from "../shared/errors/redactSecrets";
 import { rotationActivityHandlers } from "../shared/rotation/activities/activityHandlers";
 import { createRotationDeps } from "../shared/rotation/activities/depsFromSettings";
 import type { RotationDeps } from "../shared/rotation/activities/deps";
@@ -21,6 +22,7 @@ import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
 import { loadRotationConfig } from "../shared/rotation/activities/loadConfig";
 import { claimRotations } from "../shared/rotation/activities/claim";
 import { startDailySweep } from "../shared/rotation/activities/sweepStarter";
+import { rotationHttpHandler } from "../shared/rotation/activities/rotationHttp";
 import { planRotationRun } from "../shared/rotation/activities/plan";
 import { rotateKeyOrchestrator, ROTATION_ATTEMPTS } from "../shared/rotation/orchestrations/rotateKey";
 import { rotationBatchOrchestrator } from "../shared/rotation/orchestrations/batch";
@@ -62,7 +64,7 @@ function audit(): RotationAuditDeps {
 
 /** Wraps an `(input, deps)` activity for registration; its log lines go to that invocation's log. */
 function activity<I, O>(name: string, handler: (input: I, d: RotationDeps) => Promise<O>): void {
-  df.app.activity(name, { handler: settlePermanentFailures(name, (input, context) => handler(input as I, { ...deps(), log: (line) => context.log(line) })) });
+  df.app.activity(name, { handler: settlePermanentFailures(name, (input, context) => handler(input as I, { ...deps(), log: redactingLog((line) => context.log(line)) })) });
 }
 
 /** Activities that start or inspect durable instances get the durable client input. */
@@ -105,7 +107,10 @@ app.http(triggerNames.rotationPlanHttp, {
     const atText = request.query.get("at");
     const at = atText === null ? new Date() : new Date(atText);
     if (Number.isNaN(at.getTime())) return { status: 400, jsonBody: { error: { code: "BadParameter", message: `"at" must be an ISO 8601 instant; got "${atText ?? ""}".` } } };
-    const report = await planRotationRun(appSettings(), { ...deps(), log: (line) => context.log(line) }, { at });
+    const report = await planRotationRun(appSettings(), { ...deps(), log: redactingLog((line) => context.log(line)) }, { at });
     return { status: report.violations.length > 0 ? 422 : 200, jsonBody: report };
   },
 });
+
+// POST /api/rotations: a manual sweep ({}) or rotations of named key versions; 202 with run ids and status paths.
+df.app.client.http(triggerNames.rotationHttp, { route: "rotations", methods: ["POST"], authLevel: "function", handler: rotationHttpHandler });

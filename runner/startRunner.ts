@@ -93,13 +93,17 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const store = new InstanceStore(options.stateDir);
   let clientData: Record<string, unknown> = {};
   const failedInvocations: FailedInvocation[] = [];
+  const handledElsewhere: ReadonlySet<string> = new Set(['httpTrigger', 'activityTrigger', 'orchestrationTrigger']);
   const invoker = createFunctionInvoker({
     shim: app.shim,
     functions: app.functions,
     logger,
     durableClientData: () => clientData,
     onFailure: (f) => {
-      if (f.triggerType !== 'httpTrigger') failedInvocations.push(f);
+      // An HTTP caller sees its own error, and a failed activity or orchestrator shows in its instance's status
+      // (an activity that failed and then succeeded on retry is not a failed run); the rest — timers, Event Grid
+      // and other triggers — fail silently unless counted here.
+      if (!handledElsewhere.has(f.triggerType)) failedInvocations.push(f);
     },
   });
   const timers = collectTimerTriggers(invoker); // validate schedules before serving anything

@@ -95,6 +95,8 @@ export const activityNames = {
   /** Sign/verify, wrap/unwrap, encrypt/decrypt across primary and DR on a sample per key type. */
   runCryptoProbes: "runCryptoProbes",
   verifyRoleAssignments: "verifyRoleAssignments",
+  /** As the DR steward: put the drill's DR-only role back on DR after a full restore (which replaced DR's assignments). */
+  reapplyDrRoles: "reapplyDrRoles",
   writeDrillReport: "writeDrillReport",
   /** DrillCompleted / DrillFailed for the stored report (never fails the drill) and the drill's audit record. */
   recordDrillOutcome: "recordDrillOutcome",
@@ -111,6 +113,12 @@ export const triggerNames = {
   backupRetentionPlanHttp: "backupRetentionPlanHttp",
   drillTimer: "drillTimer",
   drillHttp: "drillHttp",
+  /** `POST /api/backups`: a full backup of one or every primary HSM now. */
+  backupHttp: "backupHttp",
+  /** `POST /api/rotations`: a manual sweep, or rotations of named due key versions. */
+  rotationHttp: "rotationHttp",
+  /** `GET /api/runs/{id}`: a run's status (no input, no history, no management URLs or keys). */
+  runStatusHttp: "runStatusHttp",
 } as const;
 
 export type OrchestrationName = (typeof orchestrationNames)[keyof typeof orchestrationNames];

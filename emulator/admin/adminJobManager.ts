@@ -26,6 +26,8 @@ export class AdminJobFailure extends Error {
 
 export interface AdminJobOutcome {
   azureStorageBlobContainerUri?: string;
+  /** What a successful job reports (the service's selective restore counts restored and kept versions). */
+  statusDetails?: string;
 }
 
 interface PersistedJobs {
@@ -170,6 +172,7 @@ export class AdminJobManager {
         (outcome) => {
           job.status = "Succeeded";
           job.azureStorageBlobContainerUri = outcome.azureStorageBlobContainerUri ?? null;
+          if (outcome.statusDetails !== undefined) job.statusDetails = outcome.statusDetails;
           if (kind === "backup") this.state.lastBackupCompletedAt = this.options.nowSeconds();
           finish();
         },

@@ -9,6 +9,9 @@
  *   PUT  /keys/{name}/restore     → 202 SelectiveKeyRestoreOperation
  *   GET  /restore/{jobId}/pending → 200 RestoreOperation / SelectiveKeyRestoreOperation
  *
+ * The two status routes answer without api-version, as the service does: the Azure-AsyncOperation URL it
+ * returns carries none and SDKs other than JS poll it as given.
+ *
  * Authorization (managed-hsm-api.md §3.6): backup/start/action, backup/status/action, restore/start/action,
  * restore/status/action at scope "/". Status routes keep working during a restore (restore mode).
  * Each job's end is also written to the instance audit log (the request itself is audited by the HTTP layer).
@@ -77,6 +80,7 @@ export function registerAdminRoutes(table: RouteTable): void {
     operationName: "BackupStatus",
     allowDuringRestore: true,
     readsBody: false,
+    apiVersionOptional: true,
     handler: (ctx) => {
       ctx.authorize("backup/status/action", "/");
       return ctx.json(200, jobToWire(findJob(ctx, "backup")));
@@ -125,6 +129,7 @@ export function registerAdminRoutes(table: RouteTable): void {
     operationName: "RestoreStatus",
     allowDuringRestore: true,
     readsBody: false,
+    apiVersionOptional: true,
     handler: (ctx) => {
       ctx.authorize("restore/status/action", "/");
       return ctx.json(200, jobToWire(findJob(ctx, "restore")));

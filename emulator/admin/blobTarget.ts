@@ -88,12 +88,27 @@ export function validateSasTokenParameters(value: unknown, field: string): SasTo
   return { storageResourceUri: uri.replace(/\/+$/, ""), token: sas, useManagedIdentity: useManagedIdentity === true };
 }
 
+/**
+ * The URL the emulator actually connects to. A production-style Azurite URL `http://ACCOUNT.blob.localhost:PORT/C`
+ * (what clients that split a backup's folder URL into container and folder need: the Python SDK takes the first
+ * path segment as the container) is reached as Azurite's path-style `http://127.0.0.1:PORT/ACCOUNT/C`, because
+ * *.localhost names are loopback (RFC 6761 §6.3) but this host's resolver does not know them. The SAS signs
+ * account and container, not the URL style, so it stays valid; the job still reports the URL as given.
+ */
+export function reachableContainerUrl(containerUri: string): string {
+  const url = new URL(containerUri);
+  const m = /^([a-z0-9]{3,24})\.blob\.localhost$/i.exec(url.hostname);
+  if (m === null) return containerUri;
+  return `${url.protocol}//127.0.0.1${url.port !== "" ? `:${url.port}` : ""}/${m[1] as string}${url.pathname.replace(/\/+$/, "")}`;
+}
+
 export function openContainer(params: SasTokenParameters, emulatorConnectionString: string | undefined): OpenedContainer {
   const containerUri = params.storageResourceUri.replace(/\/+$/, "");
+  const reachable = reachableContainerUrl(containerUri);
   if (params.token && !params.useManagedIdentity) {
     const sasPermissions = new URLSearchParams(params.token).get("sp") ?? "";
     return {
-      client: new ContainerClient(`${containerUri}?${params.token}`, new AnonymousCredential(), STORAGE_PIPELINE),
+      client: new ContainerClient(`${reachable}?${params.token}`, new AnonymousCredential(), STORAGE_PIPELINE),
       containerUri,
       mode: "sas",
       sasPermissions,
@@ -101,7 +116,7 @@ export function openContainer(params: SasTokenParameters, emulatorConnectionStri
   }
   const credential = sharedKeyFromConnectionString(emulatorConnectionString ?? AZURITE_DEV_CONNECTION_STRING);
   return {
-    client: new ContainerClient(containerUri, credential, STORAGE_PIPELINE),
+    client: new ContainerClient(reachable, credential, STORAGE_PIPELINE),
     containerUri,
     mode: "managedIdentity",
   };

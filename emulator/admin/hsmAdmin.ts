@@ -15,7 +15,8 @@
 import { join } from "node:path";
 import type { Instance, InstanceSnapshot } from "../instance";
 import { keyVaultErrors, KeyVaultError } from "../errors";
-import type { StoredKey } from "../keys/keyModel";
+import type { StoredKey, StoredKeyVersion } from "../keys/keyModel";
+import { MAX_VERSIONS_HSM } from "../keys/keyStore";
 import type { AdminJob } from "./adminJob";
 import { AdminJobFailure, AdminJobManager } from "./adminJobManager";
 import type { BackupContent } from "./backupContent";
@@ -158,9 +159,7 @@ export class HsmAdmin {
         },
         keyName,
       );
-      this.insertRestoredKey(key);
-      await this.instance.commit();
-      return {};
+      return { statusDetails: await this.restoreKeyVersions(key) };
     });
   }
 
@@ -185,21 +184,42 @@ export class HsmAdmin {
     if (problem) throw new KeyVaultError(400, "BadRequest", problem);
   }
 
-  private insertRestoredKey(key: StoredKey): void {
+  /**
+   * Restores one key's versions as the service does: an absent key comes back whole; for a key that exists, the
+   * versions it lacks are added and the ones it has are kept, not overwritten (the job still succeeds, and says
+   * how many of each in statusDetails, as recorded from the service). The current version stays current.
+   */
+  private async restoreKeyVersions(key: StoredKey): Promise<string> {
     // Checked at the end of the job (not at request time) because the key's state may change meanwhile.
-    if (this.instance.keys.list().some((k) => k.name === key.name)) {
-      throw new AdminJobFailure(
-        "KeyAlreadyExists",
-        `Selective key restore refused: key '${key.name}' exists on this HSM. Only a key that is absent can be restored; delete and purge it first (or keep the current one).`,
-      );
-    }
     if (this.instance.keys.listDeleted().some((d) => d.key.name === key.name)) {
       throw new AdminJobFailure(
         "KeyIsSoftDeleted",
         `Selective key restore refused: key '${key.name}' is soft-deleted on this HSM. To get it back, recover it (beginRecoverDeletedKey); to restore it from the backup, purge it first.`,
       );
     }
-    this.instance.keys.restorePayload({ format: "hsm-emulator-key-backup/1", kind: this.instance.kind, key });
+    const details = (restored: number, kept: number): string => `Number of successful key versions restored: ${restored}, Number of key versions could not overwrite: ${kept}`;
+    if (!this.instance.keys.list().some((k) => k.name === key.name)) {
+      this.instance.keys.restorePayload({ format: "hsm-emulator-key-backup/1", kind: this.instance.kind, key });
+      await this.instance.commit();
+      return details(key.versions.length, 0);
+    }
+    // snapshot() and the state swap in replaceFromSnapshot() run in one turn of the event loop: no request interleaves.
+    const snapshot = this.instance.snapshot();
+    const current = snapshot.keys[key.name] as StoredKey;
+    const have = new Set(current.versions.map((v) => v.version));
+    const missing = key.versions.filter((v) => !have.has(v.version));
+    if (missing.length === 0) return details(0, key.versions.length);
+    if (current.versions.length + missing.length > MAX_VERSIONS_HSM) {
+      throw new AdminJobFailure(
+        "KeyVersionLimitExceeded",
+        `Selective key restore refused: key '${key.name}' would have ${current.versions.length + missing.length} versions, more than the ${MAX_VERSIONS_HSM} a Managed HSM key may have. Purge the key first to restore it whole.`,
+      );
+    }
+    const latest = current.versions[current.versions.length - 1] as StoredKeyVersion;
+    const older = [...current.versions.slice(0, -1), ...missing].sort((x, y) => x.created - y.created);
+    current.versions = [...older, latest];
+    await this.instance.replaceFromSnapshot(snapshot);
+    return details(missing.length, key.versions.length - missing.length);
   }
 }
 

@@ -21,10 +21,10 @@ export class EmulatorCredential implements TokenCredential {
     this.secret = typeof secret === "string" ? readTokenSecret(secret) : secret;
   }
 
-  getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
+  async getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
     const scope = (Array.isArray(scopes) ? scopes[0] : scopes) ?? "https://managedhsm.azure.net/.default";
     const aud = scope.replace(/\/\.default$/, "").replace(/\/$/, "");
-    const { token, exp } = signToken(this.secret, { oid: this.oid, aud, ...(this.options.expiresInSeconds !== undefined ? { expiresInSeconds: this.options.expiresInSeconds } : {}) });
-    return Promise.resolve({ token, expiresOnTimestamp: exp * 1000, tokenType: "Bearer" });
+    const { token, exp } = await signToken(this.secret, { oid: this.oid, aud, ...(this.options.expiresInSeconds !== undefined ? { expiresInSeconds: this.options.expiresInSeconds } : {}) });
+    return { token, expiresOnTimestamp: exp * 1000, tokenType: "Bearer" };
   }
 }

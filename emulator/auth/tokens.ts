@@ -1,10 +1,10 @@
 /**
- * Bearer tokens the emulator accepts: JWTs signed HS256 with the secret in DIR/token-secret, claims
+ * Bearer tokens the emulator accepts: JWTs signed HS256 (minted and checked by `jose`) with the secret in DIR/token-secret, claims
  * `oid` (principal), `tid` (EMULATOR_TENANT_ID), `aud` (https://managedhsm.azure.net or
  * https://vault.azure.net), `exp` (unix seconds, wall clock). Anyone holding the secret can mint tokens;
  * it is a local development secret, never a real credential.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { keyVaultErrors } from "../errors";
@@ -42,42 +42,65 @@ export function readTokenSecret(file: string): Buffer {
   return Buffer.from(text, "utf8");
 }
 
-const b64url = (data: Buffer | string): string => Buffer.from(data).toString("base64url");
+const CLOCK_SKEW_SECONDS = 300;
 
-export function signToken(secret: Buffer, claims: { oid: string; aud: string; expiresInSeconds?: number; tid?: string; extra?: Record<string, unknown> }): { token: string; exp: number } {
+type Jose = typeof import("jose", { with: { "resolution-mode": "import" } });
+// jose is ESM-only; node >= 20.19 loads it through require(), which this CommonJS build emits.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an ESM-only package, loaded synchronously by require(esm) from this CommonJS build
+const jose = require("jose") as Jose;
+
+/** Mints an HS256 JWT (jose) for `oid` and audience `aud`. */
+export async function signToken(
+  secret: Buffer,
+  claims: { oid: string; aud: string; expiresInSeconds?: number; tid?: string; extra?: Record<string, unknown> },
+): Promise<{ token: string; exp: number }> {
   const now = Math.floor(Date.now() / 1000);
   const exp = now + (claims.expiresInSeconds ?? 3600);
-  const payload: TokenClaims = { ...(claims.extra ?? {}), oid: claims.oid, tid: claims.tid ?? EMULATOR_TENANT_ID, aud: claims.aud, iat: now, exp };
-  const head = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
-  const body = b64url(JSON.stringify(payload));
-  const sig = createHmac("sha256", secret).update(`${head}.${body}`).digest("base64url");
-  return { token: `${head}.${body}.${sig}`, exp };
+  const token = await new jose.SignJWT({ ...(claims.extra ?? {}), oid: claims.oid, tid: claims.tid ?? EMULATOR_TENANT_ID })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setAudience(claims.aud)
+    .setIssuedAt(now)
+    .setExpirationTime(exp)
+    .sign(secret);
+  return { token, exp };
 }
 
-/** Validates signature, alg, exp, aud and tid; throws 401 Unauthorized naming the problem. */
-export function verifyToken(secret: Buffer, token: string, audience: string): TokenClaims {
-  const parts = token.split(".");
-  if (parts.length !== 3) throw keyVaultErrors.unauthorized("AKV10022: Invalid token: it is not a JWT (header.payload.signature).");
-  const [head, body, sig] = parts as [string, string, string];
-  let header: { alg?: string };
+/** The Key Vault-style 401 message for what jose refused. */
+function refusal(error: unknown, token: string): string {
+  const code = (error as { code?: string }).code;
+  switch (code) {
+    case "ERR_JWT_EXPIRED":
+      return "AKV10022: Invalid token: the token is expired. Request a new token.";
+    case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
+      return "AKV10032: Invalid token: the signature does not match. Mint tokens with this emulator's token-secret.";
+    case "ERR_JOSE_ALG_NOT_ALLOWED": {
+      let alg = "none";
+      try {
+        alg = String(jose.decodeProtectedHeader(token).alg);
+      } catch {
+        // the header was readable enough for jose to name the algorithm; keep "none" if not
+      }
+      return `AKV10022: Invalid token: alg must be HS256 (got ${alg}).`;
+    }
+    case "ERR_JWT_CLAIM_VALIDATION_FAILED": {
+      const claim = (error as { claim?: string }).claim;
+      if (claim === "nbf") return "AKV10022: Invalid token: it is not valid yet (nbf is in the future).";
+      return `AKV10022: Invalid token: the ${String(claim)} claim is missing or invalid.`;
+    }
+    default:
+      return "AKV10022: Invalid token: it is not a JWT (header.payload.signature of base64url JSON).";
+  }
+}
+
+/** Validates signature, alg, exp and nbf (jose), then aud, tid and oid; throws 401 Unauthorized naming the problem. */
+export async function verifyToken(secret: Buffer, token: string, audience: string): Promise<TokenClaims> {
   let claims: TokenClaims;
   try {
-    header = JSON.parse(Buffer.from(head, "base64url").toString("utf8")) as { alg?: string };
-    claims = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as TokenClaims;
-  } catch {
-    throw keyVaultErrors.unauthorized("AKV10022: Invalid token: header or payload is not base64url JSON.");
-  }
-  if (header.alg !== "HS256") throw keyVaultErrors.unauthorized(`AKV10022: Invalid token: alg must be HS256 (got ${String(header.alg)}).`);
-  const expected = createHmac("sha256", secret).update(`${head}.${body}`).digest();
-  const given = Buffer.from(sig, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw keyVaultErrors.unauthorized("AKV10032: Invalid token: the signature does not match. Mint tokens with this emulator's token-secret.");
-  }
-  if (typeof claims.exp !== "number" || claims.exp <= Math.floor(Date.now() / 1000)) {
-    throw keyVaultErrors.unauthorized("AKV10022: Invalid token: the token is expired. Request a new token.");
-  }
-  if (typeof claims["nbf"] === "number" && claims["nbf"] > Math.floor(Date.now() / 1000) + 300) {
-    throw keyVaultErrors.unauthorized("AKV10022: Invalid token: it is not valid yet (nbf is in the future).");
+    // Five minutes of clock skew on exp and nbf: the default of Microsoft's token validation, which the service uses.
+    const { payload } = await jose.jwtVerify(token, secret, { algorithms: ["HS256"], requiredClaims: ["exp"], clockTolerance: CLOCK_SKEW_SECONDS });
+    claims = payload as TokenClaims;
+  } catch (error) {
+    throw keyVaultErrors.unauthorized(refusal(error, token));
   }
   const aud = typeof claims.aud === "string" ? claims.aud.replace(/\/$/, "") : "";
   if (aud !== audience) throw keyVaultErrors.unauthorized(`AKV10022: Invalid audience. Expected ${audience}, found: ${aud || "(none)"}.`);

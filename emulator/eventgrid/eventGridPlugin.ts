@@ -78,9 +78,9 @@ export function eventGridPlugin(pluginOptions: EventGridPluginOptions = {}): Emu
       const tokenSecret = readTokenSecret(emulator.tokenSecretFile);
       // Any principal with a valid emulator token for Event Grid may publish (Azure would also check the
       // "EventGrid Data Sender" role; the emulator has no Event Grid RBAC).
-      const verifyBearer = (token: string): string | undefined => {
+      const verifyBearer = async (token: string): Promise<string | undefined> => {
         try {
-          verifyToken(tokenSecret, token, EVENTGRID_AUDIENCE);
+          await verifyToken(tokenSecret, token, EVENTGRID_AUDIENCE);
           return undefined;
         } catch (error) {
           return (error as Error).message;

@@ -27,7 +27,7 @@ export interface TopicServerOptions {
    * Optional Entra ID check for `Authorization: Bearer` (managed identity in Azure). Returns undefined when the
    * token is valid for audience https://eventgrid.azure.net, else the reason. Without it bearer tokens are refused.
    */
-  readonly verifyBearer?: (token: string) => string | undefined;
+  readonly verifyBearer?: (token: string) => Promise<string | undefined>;
   readonly log?: (line: string) => void;
 }
 
@@ -56,7 +56,7 @@ export async function startTopicServer(options: TopicServerOptions): Promise<Top
       .catch((error: unknown) => send(res, 500, { error: { code: "InternalServerError", message: (error as Error).message } }));
   });
 
-  function handle(req: IncomingMessage, res: ServerResponse, body: Buffer, tooLarge: boolean): void {
+  async function handle(req: IncomingMessage, res: ServerResponse, body: Buffer, tooLarge: boolean): Promise<void> {
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
     const method = req.method ?? "GET";
     if (url.pathname.startsWith("/_emulator/")) {
@@ -67,7 +67,7 @@ export async function startTopicServer(options: TopicServerOptions): Promise<Top
     try {
       if (url.pathname.replace(/\/+$/, "") !== TOPIC_EVENTS_PATH) throw eventGridErrors.notFound(`No resource at ${url.pathname}; publish to ${TOPIC_EVENTS_PATH}.`);
       if (method !== "POST") throw eventGridErrors.methodNotAllowed(method);
-      authenticate(req, url);
+      await authenticate(req, url);
       if (!url.searchParams.get("api-version")) throw eventGridErrors.missingApiVersion();
       if (tooLarge) {
         throw eventGridErrors.payloadTooLarge(`The maximum size (${MAX_REQUEST_BYTES}) of an Event Grid publish request has been exceeded. Send fewer or smaller events per request.`);
@@ -85,7 +85,7 @@ export async function startTopicServer(options: TopicServerOptions): Promise<Top
     }
   }
 
-  function authenticate(req: IncomingMessage, url: URL): void {
+  async function authenticate(req: IncomingMessage, url: URL): Promise<void> {
     const host = `${options.name.toUpperCase()}.127.0.0.1`;
     const sasKey = header(req, "aeg-sas-key");
     const sasToken = header(req, "aeg-sas-token");
@@ -104,7 +104,7 @@ export async function startTopicServer(options: TopicServerOptions): Promise<Top
       return;
     }
     if (authorization !== undefined && /^Bearer /i.test(authorization)) {
-      const reason = options.verifyBearer ? options.verifyBearer(authorization.slice(7).trim()) : "This topic accepts only aeg-sas-key or aeg-sas-token.";
+      const reason = options.verifyBearer ? await options.verifyBearer(authorization.slice(7).trim()) : "This topic accepts only aeg-sas-key or aeg-sas-token.";
       if (reason) throw eventGridErrors.unauthorized(host, reason);
       return;
     }

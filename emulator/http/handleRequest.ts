@@ -2,7 +2,8 @@
  * The request pipeline of one instance, in order:
  *  1. request id header on every response;
  *  2. /_emulator/ control endpoints (loopback only, no token, no api-version);
- *  3. api-version from the decoded query (the SDK sends `api%2Dversion`); missing/unknown → 400;
+ *  3. api-version from the decoded query (the SDK sends `api%2Dversion`); unknown → 400, missing → 400
+ *     except on routes the service answers without one (job status polls);
  *  4. challenge auth BEFORE the body is read (the SDK's first request is bodiless) and token checks;
  *  5. fault injection; 6. routing (empty segments kept; RBAC paths parsed for their scope);
  *  7. restore-mode refusal, then the modelled HSM capacity (opt-in: waits, or 429 past its queue);
@@ -17,10 +18,14 @@ import type { Instance } from "../instance";
 import { resourceForHost } from "../instanceKind";
 import { normalizeScope } from "../rbac/rbacStore";
 import { handleControlRequest } from "../routes/controlRoutes";
+import { notActivatedError } from "../securitydomain/securityDomainRoutes";
 import type { EmulatorServices, RequestContext } from "./requestContext";
 import type { Reply, RouteTable } from "./routes";
 
-const API_VERSION = /^(7\.[0-6](-preview(\.\d+)?)?|2025-07-01|2025-06-01-preview|2026-01-01-preview)$/;
+// The data-plane versions of the REST specs (stable 7.0 … 7.6, 2025-06-01, 2025-07-01, and their previews); vaults
+// also answer the two versions from before 7.0, which Managed HSM (introduced with 7.2) never had.
+const API_VERSION = /^(7\.[0-6](-preview(\.\d+)?)?|2025-06-01|2025-07-01|2025-06-01-preview|2026-01-01-preview)$/;
+const VAULT_ONLY_API_VERSION = /^(2015-06-01|2016-10-01)$/;
 const MAX_BODY = 64 * 1024 * 1024;
 
 export interface PipelineDeps {
@@ -119,8 +124,10 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
   let status = 500;
   let apiVersion = query.get("api-version") ?? "";
   try {
-    if (apiVersion === "") throw keyVaultErrors.badParameter("The 'api-version' query parameter is missing. Add ?api-version=2025-07-01 (or any version 7.2 to 2025-07-01).");
-    if (!API_VERSION.test(apiVersion)) {
+    if (apiVersion === "" && !answersWithoutApiVersion(routes, method, rawPath)) {
+      throw keyVaultErrors.badParameter("The 'api-version' query parameter is missing. Add ?api-version=2025-07-01 (or any version 7.2 to 2025-07-01).");
+    }
+    if (apiVersion !== "" && !API_VERSION.test(apiVersion) && !(instance.kind === "vault" && VAULT_ONLY_API_VERSION.test(apiVersion))) {
       const bad = apiVersion;
       apiVersion = "";
       throw keyVaultErrors.badParameter(`The specified version (${bad}) is not recognized. Consider using the latest supported version (2025-07-01).`);
@@ -132,7 +139,7 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
       throw new KeyVaultError(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.", undefined, { "www-authenticate": challengeHeader(resource) });
     }
     try {
-      claims = verifyToken(deps.tokenSecret, auth.replace(/^Bearer\s+/i, "").trim(), resource);
+      claims = await verifyToken(deps.tokenSecret, auth.replace(/^Bearer\s+/i, "").trim(), resource);
     } catch (e) {
       operationName = "Authentication";
       req.resume();
@@ -155,6 +162,7 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
     if (route.kinds !== undefined && !route.kinds.includes(instance.kind)) {
       throw keyVaultErrors.badParameter(`${route.operationName} is not supported by a ${instance.kind === "managedHsm" ? "Managed HSM" : "Key Vault vault"}.`);
     }
+    if (!instance.activated && route.allowBeforeActivation !== true) throw notActivatedError();
     if (instance.restoreMode && route.allowDuringRestore !== true) throw keyVaultErrors.restoreInProgress();
     if (instance.capacity !== undefined) await instance.admitCapacity(route.operationName, params);
 
@@ -224,6 +232,18 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
       properties: { requestUri: `${baseUrl}${rawUrl}`, httpStatusCode: status, ...(auditId !== undefined ? { id: auditId } : {}) },
     });
   }
+}
+
+/** Whether the request names a route the service answers without api-version (before auth, like the check itself). */
+function answersWithoutApiVersion(routes: RouteTable, method: string, rawPath: string): boolean {
+  let segments: string[];
+  try {
+    segments = parsePath(rawPath).segments;
+  } catch {
+    return false;
+  }
+  const match = routes.match(method, segments);
+  return typeof match === "object" && match.route.apiVersionOptional === true;
 }
 
 function statusText(status: number): string {

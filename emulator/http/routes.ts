@@ -39,8 +39,15 @@ export interface Route {
   kinds?: InstanceKind[];
   /** True for routes that still work while a full restore runs (restore status polling). */
   allowDuringRestore?: boolean;
+  /** True for the security domain routes: the only ones an HSM serves before it is activated. */
+  allowBeforeActivation?: boolean;
   /** True when the handler reads a JSON body (default true for POST/PUT/PATCH). */
   readsBody?: boolean;
+  /**
+   * True when the service answers without `api-version` (job status URLs: the Azure-AsyncOperation URL it
+   * returns carries none, and SDKs poll it as given). A given api-version is still checked.
+   */
+  apiVersionOptional?: boolean;
 }
 
 export interface RouteMatch {

@@ -7,19 +7,24 @@
  * `allOf[]`/`anyOf[]` `{claim, equals}`), and the key is wrapped for the token's `x-ms-runtime.keys[0]`
  * RSA key with CKM_RSA_AES_KEY_WRAP (RSA-OAEP wraps a fresh AES-256 key, AES-KWP wraps the PKCS#8 key),
  * as the service does. The answer is a JWS whose payload carries `response.key.key.key_hsm`; it is
- * signed HS256 with a key derived from the instance's security domain (the real service signs RS256).
+ * signed HS256 (jose) with a key derived from the instance's security domain (the real service signs RS256).
  */
-import { constants, createCipheriv, createHash, createHmac, createPrivateKey, createPublicKey, publicEncrypt, randomBytes } from "node:crypto";
+import { constants, createCipheriv, createHash, createPrivateKey, createPublicKey, publicEncrypt, randomBytes } from "node:crypto";
 import type { PrivateJwk } from "../crypto/keyMaterial";
 import { keyVaultErrors } from "../errors";
 import type { StoredKeyVersion } from "./keyModel";
 
 type Claims = Record<string, unknown>;
+type Jose = typeof import("jose", { with: { "resolution-mode": "import" } });
+// jose is ESM-only; node >= 20.19 loads it through require(), which this CommonJS build emits.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an ESM-only package, loaded synchronously by require(esm) from this CommonJS build
+const jose = require("jose") as Jose;
 
-function decodeJwt(token: unknown): Claims {
+/** The target token's claims, read (not verified: see above) by jose. */
+function targetClaims(token: unknown): Claims {
   if (typeof token !== "string" || token.split(".").length !== 3) throw keyVaultErrors.badParameter("'target' must be an attestation token (a JWT).");
   try {
-    return JSON.parse(Buffer.from(token.split(".")[1] as string, "base64url").toString("utf8")) as Claims;
+    return jose.decodeJwt(token);
   } catch {
     throw keyVaultErrors.badParameter("'target' is not a readable JWT: its payload is not base64url JSON.");
   }
@@ -65,14 +70,14 @@ export interface ReleaseInput {
   signingSecret: Buffer;
 }
 
-export function releaseKey(input: ReleaseInput): { value: string } {
+export async function releaseKey(input: ReleaseInput): Promise<{ value: string }> {
   const { version: v } = input;
   const b = (input.body ?? {}) as Record<string, unknown>;
   if (!v.exportable || v.releasePolicy === undefined) throw keyVaultErrors.badParameter("Key release needs an exportable key with a release policy (create it with attributes.exportable=true and release_policy).");
   const enc = typeof b["enc"] === "string" ? b["enc"] : "CKM_RSA_AES_KEY_WRAP";
   const oaepHash = { CKM_RSA_AES_KEY_WRAP: "sha1", RSA_AES_KEY_WRAP_256: "sha256", RSA_AES_KEY_WRAP_384: "sha384" }[enc];
   if (oaepHash === undefined) throw keyVaultErrors.badParameter(`Unsupported enc '${enc}'; use CKM_RSA_AES_KEY_WRAP, RSA_AES_KEY_WRAP_256 or RSA_AES_KEY_WRAP_384.`);
-  const claims = decodeJwt(b["target"]);
+  const claims = targetClaims(b["target"]);
   let policy: PolicyNode;
   try {
     policy = JSON.parse(Buffer.from(v.releasePolicy.data, "base64url").toString("utf8")) as PolicyNode;
@@ -95,10 +100,9 @@ export function releaseKey(input: ReleaseInput): { value: string } {
     request: { "api-version": input.apiVersion, enc, kid: input.kid, ...(typeof b["nonce"] === "string" ? { nonce: b["nonce"] } : {}) },
     response: { key: { key: { kid: input.kid, kty: v.kty, key_ops: v.keyOps, key_hsm: keyHsm }, attributes: { enabled: v.enabled, exportable: v.exportable }, release_policy: v.releasePolicy } },
   };
-  const head = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT", kid: input.kid })).toString("base64url");
-  const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
-  const sig = createHmac("sha256", createHash("sha256").update(input.signingSecret).update("key-release").digest()).update(`${head}.${body}`).digest("base64url");
-  return { value: `${head}.${body}.${sig}` };
+  const signingKey = createHash("sha256").update(input.signingSecret).update("key-release").digest();
+  const value = await new jose.SignJWT(payload).setProtectedHeader({ alg: "HS256", typ: "JWT", kid: input.kid }).sign(signingKey);
+  return { value };
 }
 
 /** Emulator attestation statements: JSON describing the key, in place of an HSM vendor's blobs. */

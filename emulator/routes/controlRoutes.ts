@@ -55,7 +55,7 @@ async function control(c: ControlRequest): Promise<Reply> {
       case "GET /_emulator/info":
         return {
           status: 200,
-          body: { name: i.name, kind: i.kind, url: i.url, securityDomainId: i.securityDomain.id, purgeProtection: i.purgeProtection, softDeleteRetentionDays: i.softDeleteRetentionDays, restoreMode: i.restoreMode },
+          body: { name: i.name, kind: i.kind, url: i.url, securityDomainId: i.securityDomain.id, purgeProtection: i.purgeProtection, softDeleteRetentionDays: i.softDeleteRetentionDays, restoreMode: i.restoreMode, activated: i.activated },
         };
       case "GET /_emulator/clock":
         return { status: 200, body: { now: i.clock.now().toISOString(), offsetMs: i.clock.offsetMs } };

@@ -171,12 +171,12 @@ export function registerKeyRoutes(table: RouteTable): void {
       method: "POST",
       pattern,
       operationName: "KeyRelease",
-      handler: (ctx) => {
+      handler: async (ctx) => {
         ctx.authorize("keys/release/action", keyScope(ctx));
         const { key, version: v } = ctx.instance.keys.get(name(ctx), ctx.params["version"]);
         const kid = kidOf(ctx.baseUrl, key.name, v.version);
         ctx.auditId = kid;
-        return ctx.json(200, releaseKey({ kid, version: v, body: ctx.body, apiVersion: ctx.apiVersion, signingSecret: ctx.instance.keyBackupSecret }));
+        return ctx.json(200, await releaseKey({ kid, version: v, body: ctx.body, apiVersion: ctx.apiVersion, signingSecret: ctx.instance.keyBackupSecret }));
       },
     });
   }

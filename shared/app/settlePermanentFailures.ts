@@ -1,5 +1,6 @@
 import type { InvocationContext } from "@azure/functions";
 import { returningPermanentFailures, type PermanentFailure } from "../errors/permanentFailure";
+import { redactSecrets } from "../errors/redactSecrets";
 
 /**
  * An activity handler for registration whose permanent failures (missing role, bad parameter, conflict…) come
@@ -11,5 +12,5 @@ export function settlePermanentFailures<O>(
   handler: (input: unknown, context: InvocationContext) => Promise<O>,
 ): (input: unknown, context: InvocationContext) => Promise<O | PermanentFailure> {
   return (input, context) =>
-    returningPermanentFailures(handler, (f) => context.warn(`${name} failed: ${f.message} (not retried: another try cannot change a [${f.code}])`))(input, context);
+    returningPermanentFailures(handler, (f) => context.warn(redactSecrets(`${name} failed: ${f.message} (not retried: another try cannot change a [${f.code}])`)))(input, context);
 }

@@ -1,9 +1,12 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { KeyClient } from "@azure/keyvault-keys";
 import { ContainerClient, type BlobServiceClient } from "@azure/storage-blob";
-import type { Settings } from "../config/settings";
+import { isLoopbackUrl } from "../config/loopbackHost";
+import type { InstanceSetting, Settings } from "../config/settings";
+import { LifecycleError } from "../errors/lifecycleError";
 import { createAdminPipeline, type AdminPipeline, type KeyVaultAdminClientOptions } from "../hsm/adminPipeline";
 import { KeyVaultBackupClient } from "../hsm/keyVaultBackupClient";
+import { manifestAuthenticator, type ManifestAuthenticator } from "./manifestAuthenticator";
 
 /**
  * What the backup activities need, injected so the same handlers run on Azure (managed identity) and
@@ -11,6 +14,8 @@ import { KeyVaultBackupClient } from "../hsm/keyVaultBackupClient";
  * {@link createBackupDeps}.
  */
 export interface BackupDeps {
+  /** The primary HSMs of the settings: the only HSMs the backup activities call. */
+  hsms: readonly Pick<InstanceSetting, "name" | "kind" | "url">[];
   /** Admin client for one HSM; the identity needs "Managed HSM Backup User" at scope "/". */
   backupClient(hsmUrl: string): KeyVaultBackupClient;
   /** Raw admin pipeline, for the one status GET whose `Retry-After` the poller does not expose. */
@@ -27,15 +32,20 @@ export interface BackupDeps {
   adminJobTimeoutMs: number;
   /** Single-key GETs the manifest may spend on key types (see keyInventory). */
   ktyLookupLimit: number;
+  /** BACKUP_MANIFEST_KEY: MACs what the manifest writer and `verifyBackup` write, checked by every reader. */
+  manifestAuth: ManifestAuthenticator;
+  /** AUDIT_CONTAINER: manifests retention ignores are recorded there (absent: logged only). */
+  auditContainer?: ContainerClient;
+  log?: (line: string) => void;
   now(): Date;
 }
 
 export interface CreateBackupDepsArgs {
   credential: TokenCredential;
-  /** TLS trust, retries, `disableChallengeResourceVerification` (emulator) for the HSM clients. */
+  /** TLS trust, retries, `disableChallengeResourceVerification` (emulator mode; honoured for loopback hosts only). */
   hsmClientOptions?: KeyVaultAdminClientOptions;
   blobService: BlobServiceClient;
-  settings: Pick<Settings, "adminJobTimeoutMs"> & { storage: Pick<Settings["storage"], "backupContainer" | "backupAuth" | "backupCopyContainerUrl"> };
+  settings: Pick<Settings, "adminJobTimeoutMs" | "hsms"> & { storage: Pick<Settings["storage"], "backupContainer" | "backupAuth" | "backupCopyContainerUrl" | "manifestKey"> & { auditContainer?: string } };
   /** The app's identity for a copy container in ANOTHER account (default: `credential`). */
   storageCredential?: TokenCredential;
   ktyLookupLimit?: number;
@@ -43,18 +53,31 @@ export interface CreateBackupDepsArgs {
 }
 
 export function createBackupDeps(args: CreateBackupDepsArgs): BackupDeps {
-  const options = args.hsmClientOptions ?? {};
+  const manifestKey = args.settings.storage.manifestKey;
+  if (manifestKey === undefined) {
+    throw new LifecycleError("SettingsInvalid", "BACKUP_MANIFEST_KEY is missing: backups need a manifest authentication key. Fix: `openssl rand -base64 32`, stored as a Key Vault reference.");
+  }
+  // Emulator mode's relaxed challenge check is for loopback hosts only, whatever the options say.
+  const options = (hsmUrl: string): KeyVaultAdminClientOptions => {
+    const o = { ...args.hsmClientOptions };
+    if (o.disableChallengeResourceVerification === true && !isLoopbackUrl(hsmUrl)) delete o.disableChallengeResourceVerification;
+    return o;
+  };
   const deps: BackupDeps = {
-    backupClient: (hsmUrl) => new KeyVaultBackupClient(hsmUrl, args.credential, options),
-    adminPipeline: (hsmUrl) => createAdminPipeline(hsmUrl, args.credential, options),
-    keyClient: (hsmUrl) => new KeyClient(hsmUrl, args.credential, options),
+    hsms: args.settings.hsms.filter((h) => h.role === "primary"),
+    backupClient: (hsmUrl) => new KeyVaultBackupClient(hsmUrl, args.credential, options(hsmUrl)),
+    adminPipeline: (hsmUrl) => createAdminPipeline(hsmUrl, args.credential, options(hsmUrl)),
+    keyClient: (hsmUrl) => new KeyClient(hsmUrl, args.credential, options(hsmUrl)),
     backupContainer: args.blobService.getContainerClient(args.settings.storage.backupContainer),
     blobService: args.blobService,
     backupAuth: args.settings.storage.backupAuth,
     adminJobTimeoutMs: args.settings.adminJobTimeoutMs,
     ktyLookupLimit: args.ktyLookupLimit ?? 10,
+    manifestAuth: manifestAuthenticator(manifestKey),
     now: args.now ?? (() => new Date()),
   };
+  const audit = args.settings.storage.auditContainer;
+  if (audit !== undefined) deps.auditContainer = args.blobService.getContainerClient(audit);
   const copyUrl = args.settings.storage.backupCopyContainerUrl;
   if (copyUrl !== undefined) deps.copyContainer = copyContainerFor(copyUrl, args.blobService, args.storageCredential ?? args.credential);
   return deps;

@@ -76,12 +76,14 @@ export interface ManifestDigest {
   /** How the digested bytes were produced: canonical JSON of the manifest without `digest`. */
   canonicalization: "sorted-keys-json";
   value: string;
+  /** HMAC-SHA256 of `value` with BACKUP_MANIFEST_KEY (see manifestTrust): what makes the manifest authentic. */
+  mac?: string;
 }
 
 /**
  * The manifest stored at `manifests/{folder}.json` next to the backup folder, in the same container.
- * The digest detects accidental or careless changes of the manifest; it is not a signature (anyone who can
- * write the blob can recompute it), which is why the backup container should also get an immutable copy.
+ * The digest detects accidental changes; `digest.mac` (an HMAC with BACKUP_MANIFEST_KEY, which storage never
+ * holds) makes it authentic: anyone who can write the blob can recompute the digest, not the MAC.
  */
 export interface BackupManifest {
   schema: typeof BACKUP_MANIFEST_SCHEMA;

@@ -1,4 +1,4 @@
-import { LifecycleError } from "../errors/lifecycleError";
+import { resolveConfiguredInstance } from "../instances/resolveConfiguredInstance";
 import { backupContainerSas } from "../storage/backupContainerSas";
 import type { BackupDeps } from "./backupDeps";
 
@@ -16,15 +16,17 @@ export async function backupTarget(deps: BackupDeps): Promise<BackupTarget> {
   return { containerUrl, sas };
 }
 
-/** Validates the `{hsmName, hsmUrl}` every backup activity gets, so bad input fails before any call. */
-export function checkHsmInput(input: { hsmName?: unknown; hsmUrl?: unknown }, activity: string): { hsmName: string; hsmUrl: string } {
-  const { hsmName, hsmUrl } = input;
-  if (typeof hsmName !== "string" || hsmName === "" || typeof hsmUrl !== "string" || !/^https:\/\/[^/?#]+\/?$/.test(hsmUrl)) {
-    throw new LifecycleError("BadParameter", `${activity} needs {hsmName, hsmUrl} with hsmUrl an https origin like https://myhsm.managedhsm.azure.net (got ${JSON.stringify({ hsmName, hsmUrl })}).`);
-  }
-  return { hsmName, hsmUrl: hsmUrl.replace(/\/+$/, "") };
+/**
+ * The HSM a backup activity acts on: `input.hsmName` must be a primary HSM of the settings, and its URL comes
+ * from there. An input carrying a URL (`hsmUrl`, or a URL as the name) is refused, never followed: the backup
+ * identity's token and the backup container's SAS go only to configured HSMs.
+ */
+export function checkHsmInput(input: { hsmName?: unknown; hsmUrl?: unknown }, deps: Pick<BackupDeps, "hsms">, activity: string): { hsmName: string; hsmUrl: string } {
+  const ref = "hsmUrl" in input ? { name: input.hsmName, url: input.hsmUrl } : input.hsmName;
+  const hsm = resolveConfiguredInstance(ref, deps.hsms, activity);
+  return { hsmName: hsm.name, hsmUrl: hsm.url };
 }
 
-/** The failure context of an admin call: a 403 names "Managed HSM Backup User" at scope "/". */
+/** The failure context of an admin call: a 403 names "HSM Lifecycle Backup" at scope "/". */
 export const backupRoleContext = (operation: string, hsmUrl: string) =>
-  ({ service: "managedHsm", operation, resource: hsmUrl, requiredRole: "Managed HSM Backup User", requiredScope: "/" }) as const;
+  ({ service: "managedHsm", operation, resource: hsmUrl, requiredRole: "HSM Lifecycle Backup", requiredScope: "/" }) as const;

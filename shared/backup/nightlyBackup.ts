@@ -30,7 +30,6 @@ export function nightlyBackupInputs(
     .filter((h) => h.role === "primary")
     .map((h) => ({
       hsmName: h.name,
-      hsmUrl: h.url,
       night,
       scheduledFor: scheduledFor.toISOString(),
       pollIntervalMs: settings.pollerIntervalMs,

@@ -13,8 +13,8 @@ export interface ActivityRetryPolicy {
  * settings) and stored in the history, so a replay always sees the configuration the run started with.
  */
 export interface BackupRunInput {
+  /** A primary HSM's name from HSMS; every activity resolves its URL from the settings (never from the input). */
   hsmName: string;
-  hsmUrl: string;
   /** UTC night `yyyy-MM-dd` this run belongs to (also in the instance id `backup:{hsm}:{night}`). */
   night: string;
   /** The schedule's occurrence; the run waits (durable timer) until then if it is started early. */

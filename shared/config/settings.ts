@@ -1,5 +1,7 @@
+import { parseRbacPrincipals, type RbacPrincipals } from "../rbac/rbacPrincipals";
 import { LifecycleError } from "../errors/lifecycleError";
 import { exactMs, parseIsoDuration } from "../rotation/isoDuration";
+import { isLoopbackHost } from "./loopbackHost";
 import { ncrontabProblem } from "./ncrontab";
 import { settingsCatalog } from "./settingsCatalog";
 
@@ -25,6 +27,8 @@ export interface Settings {
   hsms: readonly InstanceSetting[];
   vaults: readonly InstanceSetting[];
   drillPairs: readonly DrillPair[];
+  /** HSM_RESOURCE_IDS: HSM name → ARM resource id; the drill interlock's source of HSM identities in Azure. */
+  hsmResourceIds: Readonly<Record<string, string>>;
   rotation: {
     policyFile: string;
     batchSize: number;
@@ -42,6 +46,8 @@ export interface Settings {
     backupContainer: string;
     backupAuth: "managedIdentity" | "sas";
     backupCopyContainerUrl?: string;
+    /** BACKUP_MANIFEST_KEY (base64, a secret): authenticates manifests and their state; required with any HSM. */
+    manifestKey?: string;
     drillReportsContainer: string;
     auditContainer: string;
   };
@@ -50,11 +56,21 @@ export interface Settings {
   adminJobTimeoutMs: number;
   pollerIntervalMs: number;
   tlsCaFile?: string;
+  /**
+   * HSM_EMULATOR=true: the HSMs and vaults are the local emulator, which answers challenges for the real
+   * resource names from a loopback address. Only then, and only for loopback hosts, is the SDK's
+   * challenge-resource check off and the emulator's self-report used for HSM identities.
+   */
+  emulatorMode: boolean;
   lifecycleTopic: { endpoint: string; key?: string };
   /** EVENT_SOURCES: ARM ids (Event Grid `topic` / CloudEvents `source`) the remediation trigger accepts. */
   eventSources: readonly string[];
   /** Client ids of the user-assigned managed identities each workflow runs as; absent = system-assigned. */
-  identities: { rotation?: string; backup?: string; drill?: string };
+  identities: { rotation?: string; backup?: string; retention?: string; drill?: string; steward?: string };
+  /** RBAC_PRINCIPAL_IDS: object ids the RBAC plan assigns roles to. */
+  rbacPrincipals: RbacPrincipals;
+  /** RBAC_ADMIN_CLIENT_ID: the managed identity `rbac` and `status` use for RBAC (absent: --credential default). */
+  rbacAdminClientId?: string;
 }
 
 /**
@@ -133,6 +149,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     seenUrls.set(i.url, i.name);
   }
   const vaults: InstanceSetting[] = [...vaultUrls].map(([name, url]) => ({ name, kind: "vault", url, role: "primary" }));
+  const hsmResourceIds: Record<string, string> = {};
+  for (const [name, id] of parsePairs("HSM_RESOURCE_IDS", read("HSM_RESOURCE_IDS"), bad, false)) {
+    if (!hsmPairs.has(name)) bad("HSM_RESOURCE_IDS", `names "${name}", which is not an HSM in HSMS.`);
+    else if (!/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/managedHSMs\/[A-Za-z0-9-]{3,24}$/i.test(id)) {
+      bad("HSM_RESOURCE_IDS", `"${name}" has "${id}", which is not a Managed HSM resource id (/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/managedHSMs/<name>).`);
+    } else hsmResourceIds[name] = id;
+  }
 
   // --- Rotation, schedules -----------------------------------------------------------------------------------
   const policyFile = read("ROTATION_POLICY_FILE");
@@ -173,6 +196,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
   const backupAuth = backupAuthRaw === "sas" ? "sas" : "managedIdentity";
   const copyRaw = read("BACKUP_COPY_CONTAINER_URL");
   const backupCopyContainerUrl = copyRaw === "" ? undefined : plainUrl("BACKUP_COPY_CONTAINER_URL", copyRaw, bad, false);
+  // Without it retention and drills could not tell our manifests from forged ones: required whenever HSMs are backed up.
+  const manifestKey = read("BACKUP_MANIFEST_KEY");
+  if (manifestKey === "" && hsmUrls.size > 0) {
+    bad("BACKUP_MANIFEST_KEY", "is missing: backups need a manifest authentication key. Fix: `openssl rand -base64 32`, stored as a Key Vault reference.");
+  } else if (manifestKey !== "" && Buffer.from(manifestKey, "base64").length < 32) {
+    bad("BACKUP_MANIFEST_KEY", "must be at least 32 random bytes, base64-encoded (e.g. `openssl rand -base64 32`).");
+  }
 
   // --- Retention, jobs, objectives --------------------------------------------------------------------------
   const retention = {
@@ -201,13 +231,28 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     } else eventSources.push(source);
   }
   const tlsCaFile = read("HSM_TLS_CA_FILE");
+  const emulatorRaw = read("HSM_EMULATOR").toLowerCase();
+  if (emulatorRaw !== "true" && emulatorRaw !== "false") bad("HSM_EMULATOR", `"${emulatorRaw}" must be "true" or "false".`);
+  const emulatorMode = emulatorRaw === "true";
+  if (emulatorMode) {
+    // Emulator mode relaxes token-audience checks; it must never apply to a real (or look-alike) service.
+    for (const [key, urls] of [["HSMS", hsmUrls], ["VAULTS", vaultUrls]] as const) {
+      for (const [name, url] of urls) {
+        if (!isLoopbackHost(new URL(url).hostname)) bad("HSM_EMULATOR", `is true but ${key} "${name}" is not on a loopback address (${url}); emulator mode is for the local emulator only. Fix: set HSM_EMULATOR=false (Azure) or point ${key} at the emulator.`);
+      }
+    }
+  }
   const identities: Settings["identities"] = {};
-  for (const [workload, key] of [["rotation", "ROTATION_IDENTITY_CLIENT_ID"], ["backup", "BACKUP_IDENTITY_CLIENT_ID"], ["drill", "DRILL_IDENTITY_CLIENT_ID"]] as const) {
+  for (const [workload, key] of [["rotation", "ROTATION_IDENTITY_CLIENT_ID"], ["backup", "BACKUP_IDENTITY_CLIENT_ID"], ["retention", "RETENTION_IDENTITY_CLIENT_ID"], ["drill", "DRILL_IDENTITY_CLIENT_ID"], ["steward", "DR_STEWARD_IDENTITY_CLIENT_ID"]] as const) {
     const clientId = read(key);
     if (clientId === "") continue;
     if (!/^[0-9a-fA-F-]{8,64}$/.test(clientId)) bad(key, "must be the client id (a GUID) of a user-assigned managed identity, or empty for the system-assigned identity.");
     else identities[workload] = clientId;
   }
+  const { principals: rbacPrincipals, problems: principalProblems } = parseRbacPrincipals(read("RBAC_PRINCIPAL_IDS"));
+  for (const p of principalProblems) bad("RBAC_PRINCIPAL_IDS", p);
+  const rbacAdminClientId = read("RBAC_ADMIN_CLIENT_ID");
+  if (rbacAdminClientId !== "" && !/^[0-9a-fA-F-]{8,64}$/.test(rbacAdminClientId)) bad("RBAC_ADMIN_CLIENT_ID", "must be the client id (a GUID) of a managed identity, or empty.");
 
   if (problems.length > 0) {
     throw new LifecycleError(
@@ -220,10 +265,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
   if (accountUrl !== undefined) storage.accountUrl = accountUrl;
   if (connectionString !== "") storage.connectionString = connectionString;
   if (backupCopyContainerUrl !== undefined) storage.backupCopyContainerUrl = backupCopyContainerUrl;
+  if (manifestKey !== "") storage.manifestKey = manifestKey;
   const settings: Settings = {
     hsms,
     vaults,
     drillPairs,
+    hsmResourceIds,
     rotation: { policyFile, batchSize, createRate, pacingContainer },
     schedules,
     storage,
@@ -234,8 +281,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     lifecycleTopic: topicKey === "" ? { endpoint: topicEndpoint } : { endpoint: topicEndpoint, key: topicKey },
     eventSources,
     identities,
+    rbacPrincipals,
+    emulatorMode,
   };
   if (tlsCaFile !== "") settings.tlsCaFile = tlsCaFile;
+  if (rbacAdminClientId !== "") settings.rbacAdminClientId = rbacAdminClientId;
   return deepFreeze(settings);
 }
 
@@ -248,7 +298,11 @@ export function rotationInstances(settings: Settings): readonly InstanceSetting[
 export function redactSettings(settings: Settings): unknown {
   return {
     ...settings,
-    storage: { ...settings.storage, connectionString: settings.storage.connectionString === undefined ? undefined : "<set>" },
+    storage: {
+      ...settings.storage,
+      connectionString: settings.storage.connectionString === undefined ? undefined : "<set>",
+      manifestKey: settings.storage.manifestKey === undefined ? undefined : "<set>",
+    },
     lifecycleTopic: { ...settings.lifecycleTopic, key: settings.lifecycleTopic.key === undefined ? undefined : "<set>" },
   };
 }

@@ -1,5 +1,5 @@
 import type { Settings } from "../config/settings";
-import type { HsmIdentity } from "./hsmIdentity";
+import { DRILL_TARGET_TAG, type HsmIdentity } from "./hsmIdentity";
 import { normaliseHsmUrl } from "./normaliseHsmUrl";
 
 /** The configuration facts the interlock needs (a subset of `Settings`, so tests and activities pass plain data). */
@@ -63,11 +63,54 @@ export function assessDrillIdentity(
       reasons.push(`could not read the identity of primary "${p.name}" (${p.readError ?? "no answer"}), so the drill cannot prove "${target.name}" is a different HSM. Fix: make the primary reachable, then rerun the drill.`);
       continue;
     }
-    if (p.identity.name.toLowerCase() === target.identity.name.toLowerCase() || normaliseHsmUrl(p.identity.url) === targetUrl) {
+    const sameResource = p.identity.resourceId !== undefined && p.identity.resourceId.toLowerCase() === target.identity.resourceId?.toLowerCase();
+    if (sameResource || p.identity.name.toLowerCase() === target.identity.name.toLowerCase() || normaliseHsmUrl(p.identity.url) === targetUrl) {
       reasons.push(`the drill target "${target.name}" is the same HSM as primary "${p.name}" (it reports itself as "${target.identity.name}" at ${target.identity.url}); a restore would overwrite production keys. Fix: point the target at the DR HSM.`);
     }
   }
   return reasons;
+}
+
+/**
+ * The binding half: every HSM the drill involves must be positively identified as what the settings call it,
+ * from its identity source, so swapped HSMS URLs or a production HSM that is not listed cannot pass by having
+ * a different name. From ARM (Azure): the resource's `properties.hsmUri` must be the configured URL, the target's
+ * resource must carry the tag `hsm-lifecycle-role=drill-target` and no primary's may. From the emulator's
+ * self-report (emulator mode): the instance must call itself by the configured name.
+ */
+export function assessDrillBinding(
+  target: { name: string; url: string; identity: HsmIdentity },
+  primaries: ReadonlyArray<{ name: string; url: string; identity?: HsmIdentity }>,
+): string[] {
+  const reasons: string[] = [];
+  const tag = `${DRILL_TARGET_TAG.name}=${DRILL_TARGET_TAG.value}`;
+  const bound = (who: string, name: string, url: string, identity: HsmIdentity): void => {
+    if (identity.source === "emulatorSelfReport") {
+      if (identity.name !== name) reasons.push(`${who} "${name}" (${url}) reports itself as "${identity.name}": the settings and the HSM disagree (swapped or wrong HSMS URL, or an HSM that is not configured). Fix: correct HSMS.`);
+    } else if (safeEquals(identity.url, url) !== true) {
+      reasons.push(`${who} "${name}" is configured as ${url}, but its ARM resource ${identity.resourceId ?? identity.name} has hsmUri ${identity.url}: swapped or wrong HSMS / HSM_RESOURCE_IDS. Fix: make both name the same HSM.`);
+    }
+  };
+  bound("the drill target", target.name, target.url, target.identity);
+  if (target.identity.source === "arm" && target.identity.declaredRole !== DRILL_TARGET_TAG.value) {
+    reasons.push(`the drill target "${target.name}" (ARM resource ${target.identity.resourceId ?? target.identity.name}) is not tagged ${tag}; a drill restores only into an HSM its owners declared a DR HSM. Fix: tag the DR HSM's resource, or correct HSMS / HSM_RESOURCE_IDS if this is a production HSM.`);
+  }
+  for (const p of primaries) {
+    if (p.identity === undefined) continue;
+    bound("primary", p.name, p.url, p.identity);
+    if (p.identity.source === "arm" && p.identity.declaredRole === DRILL_TARGET_TAG.value) {
+      reasons.push(`primary "${p.name}" (ARM resource ${p.identity.resourceId ?? p.identity.name}) is tagged ${tag}: the settings call a DR HSM a primary (swapped HSMS?). Fix: correct HSMS / DRILL_PAIRS.`);
+    }
+  }
+  return reasons;
+}
+
+function safeEquals(a: string, b: string): boolean | undefined {
+  try {
+    return normaliseHsmUrl(a) === normaliseHsmUrl(b);
+  } catch {
+    return undefined;
+  }
 }
 
 function safeNormalise(url: string | undefined, reasons: string[], name: string): string | undefined {

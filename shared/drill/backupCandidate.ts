@@ -18,7 +18,8 @@ export interface BackupCandidate {
  */
 export interface BackupCandidateSource {
   /** The primary's verified backups (unverified ones may be included with `verified: false`). */
-  listBackups(hsmName: string): Promise<BackupCandidate[]>;
+  /** `log` gets one line per manifest ignored because it failed authentication (the calling activity's log). */
+  listBackups(hsmName: string, log?: (line: string) => void): Promise<BackupCandidate[]>;
   /** One backup by folder, or undefined when it is gone. */
-  getBackup(hsmName: string, folder: string): Promise<BackupCandidate | undefined>;
+  getBackup(hsmName: string, folder: string, log?: (line: string) => void): Promise<BackupCandidate | undefined>;
 }

@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponse, HttpResponseInit, InvocationContext, Timer } from "@azure/functions";
 import type { DurableClient, OrchestrationRuntimeStatus } from "durable-functions";
 import { appSettings } from "../app/appSettings";
+import { startedResponse } from "../app/startedResponse";
 import type { Settings } from "../config/settings";
 import { isLifecycleError, LifecycleError } from "../errors/lifecycleError";
 import { orchestrationNames } from "../names";
@@ -133,7 +134,7 @@ export async function drillTimerHandler(timer: Timer, client: DurableClient, con
   }
 }
 
-/** `drillHttp`: `POST /api/drills` → 202 with the durable status URLs, 400 for a bad request. */
+/** `drillHttp`: `POST /api/drills` → 202 with the drill id and its status path (no keys), 400 for a bad request. */
 export async function drillHttpHandler(request: HttpRequest, client: DurableClient, context: InvocationContext): Promise<HttpResponseInit | HttpResponse> {
   let settings: Readonly<Settings>;
   try {
@@ -154,15 +155,15 @@ export async function drillHttpHandler(request: HttpRequest, client: DurableClie
   const { name, input } = drillStart(settings, parsed.request, "http");
   const running = await runningDrillOf(client, parsed.request.primary, parsed.request.target);
   if (running !== undefined) {
-    return { status: 409, jsonBody: { error: { code: "Conflict", message: `[Conflict] Drill ${running} is still running on ${parsed.request.target}; two drills on one DR HSM would collide. Fix: wait for it to finish (its status URL), then start the next one.`, runningInstanceId: running } } };
+    return { status: 409, jsonBody: { error: { code: "Conflict", message: `[Conflict] Drill ${running} is still running on ${parsed.request.target}; two drills on one DR HSM would collide. Fix: wait for it to finish (GET /api/runs/{id}), then start the next one.`, runningInstanceId: running } } };
   }
   const id = httpDrillInstanceId(parsed.request, new Date());
   const result = await startDrillOnce(client, name, id, input);
   context.log(`drillHttp: ${id} ${result}.`);
   if (result === "exists") {
-    return { status: 409, jsonBody: { error: { code: "Conflict", message: new LifecycleError("Conflict", `Drill ${id} was already started. Fix: follow it with the status URL, or retry in a second for a new drill.`).message } } };
+    return { status: 409, jsonBody: { error: { code: "Conflict", message: new LifecycleError("Conflict", `Drill ${id} was already started. Fix: follow it with GET /api/runs/{id}, or retry in a second for a new drill.`).message } } };
   }
-  return client.createCheckStatusResponse(request, id);
+  return startedResponse({ id });
 }
 
 function badRequest(problems: string[]): HttpResponseInit {

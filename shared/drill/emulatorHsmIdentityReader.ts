@@ -1,19 +1,27 @@
 import { request } from "node:https";
+import { isLoopbackUrl } from "../config/loopbackHost";
 import type { HsmIdentity, HsmIdentityReader } from "./hsmIdentity";
 
 /**
  * Identity reader for the local emulator: `GET /_emulator/info` (loopback only, no token), which reports the
- * instance's own name and canonical URL. In Azure the same facts come from the management plane
- * (`Microsoft.KeyVault/managedHSMs/{name}`: name and `properties.hsmUri`); that reader plugs in here.
+ * instance's own name and canonical URL. In Azure the facts come from the management plane instead
+ * (`armHsmIdentityReader`: the resource's name, `properties.hsmUri` and its role tag).
+ *
+ * The report is unauthenticated, so it is used in emulator mode only (HSM_EMULATOR=true) and read from loopback
+ * hosts only: a host another machine serves could claim any identity.
  *
  * @param ca - the emulator CA (PEM), trusted explicitly; TLS verification is never turned off
  * @param timeoutMs - per-request timeout
  */
-export function emulatorHsmIdentityReader(ca: string, timeoutMs = 10_000): HsmIdentityReader {
-  return (hsmUrl) =>
+export function emulatorHsmIdentityReader(ca: string | undefined, timeoutMs = 10_000): HsmIdentityReader {
+  return ({ url: hsmUrl }) =>
     new Promise<HsmIdentity>((resolve, reject) => {
+      if (!isLoopbackUrl(hsmUrl)) {
+        reject(new Error(`${hsmUrl} is not a loopback host; the emulator's unauthenticated self-report is never trusted for it.`));
+        return;
+      }
       const url = `${hsmUrl.replace(/\/+$/, "")}/_emulator/info`;
-      const req = request(url, { method: "GET", ca, agent: false, timeout: timeoutMs }, (res) => {
+      const req = request(url, { method: "GET", ...(ca === undefined ? {} : { ca }), agent: false, timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
@@ -28,7 +36,7 @@ export function emulatorHsmIdentityReader(ca: string, timeoutMs = 10_000): HsmId
             reject(new Error(`${url} answered ${res.statusCode ?? "no status"} without an HSM identity (name, url).`));
             return;
           }
-          const identity: HsmIdentity = { name: body["name"], url: body["url"] };
+          const identity: HsmIdentity = { name: body["name"], url: body["url"], source: "emulatorSelfReport" };
           if (typeof body["securityDomainId"] === "string") identity.securityDomainId = body["securityDomainId"];
           resolve(identity);
         });

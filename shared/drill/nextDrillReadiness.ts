@@ -36,7 +36,8 @@ export function nextDrillWarning(principalId: string, missing: readonly string[]
   return (
     `After this restore the drill identity (principal ${principalId}) is not granted ${missing.join(" and ")} on DR at scope /: ` +
     `a full restore replaces DR's role assignments with the backup's (the primary's), so the next drill will stop at DR's own backup. ` +
-    `Fix: re-apply the drill identity's DR roles (Managed HSM Backup User and Restore User at /) from your infrastructure code after each drill, ` +
-    `or grant them to it on the primary as well, so they travel with its backups.`
+    `Fix: give the DR steward identity (DR_STEWARD_IDENTITY_CLIENT_ID) "HSM Lifecycle DR Steward" at / on the primary and DR ` +
+    `("hsm-lifecycle rbac apply" does), or re-apply "HSM Lifecycle Drill DR" on DR with "hsm-lifecycle rbac apply" after each drill. ` +
+    `Never grant the drill identity restore on the primary.`
   );
 }

@@ -2,7 +2,7 @@ import type { ErrorCode } from "./errorCode";
 import { LifecycleError } from "./lifecycleError";
 import { redactSecrets } from "./redactSecrets";
 
-/** The built-in roles a failure can name. Real Azure role names, so the fix can be pasted into `az role assignment`. */
+/** The roles a failure can name. Real Azure role names, so the fix can be pasted into `az role assignment`. */
 export type RoleName =
   | "Managed HSM Crypto User"
   | "Managed HSM Crypto Officer"
@@ -12,6 +12,13 @@ export type RoleName =
   | "Managed HSM Crypto Auditor"
   | "Managed HSM Administrator"
   | "Key Vault Crypto Officer"
+  // The lifecycle app's own custom roles (shared/rbac/lifecycleRoles.ts; `hsm-lifecycle rbac plan` lists them).
+  | "HSM Lifecycle Rotation"
+  | "HSM Lifecycle Backup"
+  | "HSM Lifecycle Drill Probe"
+  | "HSM Lifecycle Drill DR"
+  | "HSM Lifecycle DR Steward"
+  | "Vault Lifecycle Rotation"
   | "Storage Blob Data Contributor"
   | "EventGrid Data Sender";
 
@@ -24,15 +31,15 @@ export interface FailureContext {
   operation: string;
   /** URL or name of the object acted on (query strings are dropped: they can carry a SAS). */
   resource?: string;
-  /** The role the operation needs; defaults per service (rotation identity: Managed HSM Crypto User). */
+  /** The role the operation needs; defaults per service (rotation identity: HSM Lifecycle Rotation). */
   requiredRole?: RoleName;
   /** The scope the role must be assigned at, when only one works (admin jobs: "/"); default: per service. */
   requiredScope?: string;
 }
 
 const defaultRole: Record<ServiceKind, RoleName> = {
-  managedHsm: "Managed HSM Crypto User",
-  vault: "Key Vault Crypto Officer",
+  managedHsm: "HSM Lifecycle Rotation",
+  vault: "Vault Lifecycle Rotation",
   storage: "Storage Blob Data Contributor",
   eventGrid: "EventGrid Data Sender",
 };

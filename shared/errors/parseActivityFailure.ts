@@ -1,4 +1,5 @@
 import { type ErrorCode, errorCodes, isErrorCode, retryableByCode } from "./errorCode";
+import { redactSecrets } from "./redactSecrets";
 
 /** What an orchestration learns about a failed activity or sub-orchestration. */
 export interface ActivityFailure {
@@ -28,10 +29,11 @@ const codePattern = new RegExp(`\\[(${errorCodes.join("|")})\\]`);
  * Pure and deterministic: safe to call from orchestrator code.
  */
 export function parseActivityFailure(err: unknown): ActivityFailure {
+  // The detail goes to logs, audit records and published events; an unexpected error may quote a credential.
   const found = findFailure(err, 0);
-  if (found !== undefined) return found;
+  if (found !== undefined) return { ...found, detail: redactSecrets(found.detail) };
   const text = messageOf(err);
-  const firstLine = text.split("\n")[0]?.trim() ?? "";
+  const firstLine = redactSecrets(text.split("\n")[0]?.trim() ?? "");
   return { code: "Unexpected", retryable: retryableByCode.Unexpected, detail: firstLine.length > 0 ? firstLine : "unknown failure" };
 }
 

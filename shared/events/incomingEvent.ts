@@ -36,9 +36,30 @@ export interface IncomingEventPolicy {
   readonly maxEventBytes?: number;
   /** When set, `data.Id` must point at one of these hosts (e.g. `myvault.vault.azure.net`). */
   readonly allowedKeyHosts?: readonly string[];
+  /**
+   * The configured instances. When set, `data.Id` must name the instance the event's source speaks for: a vault's
+   * events name that vault, the lifecycle topic's (the sweep's HSM notices) name a Managed HSM — so a vault's
+   * event cannot start a rotation on an HSM.
+   */
+  readonly instances?: readonly EventInstance[];
+  /** Nesting limit of the body (Key Vault's events nest 3 deep); deeper bodies are refused before anything recurses. */
+  readonly maxDepth?: number;
+  /** Whole-body limit in UTF-8 bytes (Event Grid delivers at most 1 MB per request). */
+  readonly maxBodyBytes?: number;
+}
+
+/** A configured HSM or vault as the event check needs it: its name, kind and `host[:port]`. */
+export interface EventInstance {
+  readonly name: string;
+  readonly kind: "managedHsm" | "vault";
+  readonly host: string;
 }
 
 export const DEFAULT_MAX_EVENT_BYTES = 1_048_576;
+export const DEFAULT_MAX_EVENT_DEPTH = 16;
+export const DEFAULT_MAX_BODY_BYTES = DEFAULT_MAX_EVENT_BYTES + 1024;
+/** Event Grid's largest delivery batch. */
+export const MAX_EVENTS_PER_BODY = 5000;
 
 const deserializer = new EventGridDeserializer();
 
@@ -46,7 +67,8 @@ const deserializer = new EventGridDeserializer();
  * Validates a webhook body (a JSON string, one event, or an array; Event Grid or CloudEvents schema) event by
  * event. Anything malformed, oversized, foreign (source or type not configured) or internally inconsistent
  * (subject, Id, VaultName disagreeing — the marks of a forged event) is rejected with a reason, logged through
- * `log`, and must cause no action. No I/O.
+ * `log`, and must cause no action. Never throws: size and nesting are bounded before anything recurses (a body
+ * nested thousands deep would otherwise overflow the stack, fail the invocation, and be redelivered). No I/O.
  */
 export async function parseIncomingEvents(
   body: unknown,
@@ -54,22 +76,68 @@ export async function parseIncomingEvents(
   log: (line: string) => void = () => undefined,
 ): Promise<IncomingEventResult[]> {
   const maxBytes = policy.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
-  let items: unknown[];
+  const maxBodyBytes = policy.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxDepth = policy.maxDepth ?? DEFAULT_MAX_EVENT_DEPTH;
+  let parsedBody: unknown = body;
   if (typeof body === "string" || Buffer.isBuffer(body)) {
-    const text = body.toString();
+    const size = Buffer.isBuffer(body) ? body.length : Buffer.byteLength(body, "utf8");
+    if (size > maxBodyBytes) return [reject(log, `the body is ${size} bytes, over the ${maxBodyBytes}-byte limit`)];
     try {
-      const parsed: unknown = JSON.parse(text);
-      items = Array.isArray(parsed) ? parsed : [parsed];
+      parsedBody = JSON.parse(body.toString());
     } catch (error) {
       return [reject(log, `the body is not JSON: ${(error as Error).message}`)];
     }
-  } else {
-    items = Array.isArray(body) ? body : [body];
   }
+  // Bounded before anything recursive (JSON.stringify, the SDK's deserializer) touches it.
+  const bounds = jsonBounds(parsedBody, maxDepth, maxBodyBytes);
+  if (bounds !== undefined) {
+    const topId = typeof parsedBody === "object" && parsedBody !== null && !Array.isArray(parsedBody) ? (parsedBody as Record<string, unknown>)["id"] : undefined;
+    return [reject(log, `the body ${bounds}`, typeof topId === "string" ? topId : undefined)];
+  }
+  const items = Array.isArray(parsedBody) ? (parsedBody as unknown[]) : [parsedBody];
   if (items.length === 0) return [reject(log, "the body holds no events")];
+  if (items.length > MAX_EVENTS_PER_BODY) return [reject(log, `the body holds ${items.length} events, over Event Grid's ${MAX_EVENTS_PER_BODY} per delivery`)];
   const results: IncomingEventResult[] = [];
-  for (const item of items) results.push(await parseOne(item, policy, maxBytes, log));
+  for (const item of items) {
+    try {
+      results.push(await parseOne(item, policy, maxBytes, log));
+    } catch (error) {
+      // Defence in depth: whatever a hostile event makes throw is a rejection, not a failed (redelivered) invocation.
+      const rawId = typeof item === "object" && item !== null && typeof (item as Record<string, unknown>)["id"] === "string" ? String((item as Record<string, unknown>)["id"]) : undefined;
+      results.push(reject(log, `the event could not be read: ${(error as Error)?.message ?? String(error)}`, rawId));
+    }
+  }
   return results;
+}
+
+/**
+ * Why a parsed JSON value is out of bounds (nested deeper than `maxDepth`, or larger than `maxBytes` as JSON),
+ * or undefined. Iterative, so it cannot overflow the stack itself; stops at the first excess.
+ */
+export function jsonBounds(value: unknown, maxDepth: number, maxBytes: number): string | undefined {
+  const stack: [unknown, number][] = [[value, 0]];
+  let bytes = 0;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v === "string") bytes += Buffer.byteLength(v, "utf8") + 2;
+    else if (typeof v === "object" && v !== null) {
+      if (depth + 1 > maxDepth) return `is nested more than ${maxDepth} levels deep`;
+      bytes += 2;
+      if (Array.isArray(v)) {
+        for (const child of v) {
+          bytes += 1;
+          stack.push([child, depth + 1]);
+        }
+      } else {
+        for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
+          bytes += Buffer.byteLength(k, "utf8") + 4;
+          stack.push([child, depth + 1]);
+        }
+      }
+    } else bytes += String(v).length;
+    if (bytes > maxBytes) return `is over the ${maxBytes}-byte limit`;
+  }
+  return undefined;
 }
 
 async function parseOne(item: unknown, policy: IncomingEventPolicy, maxBytes: number, log: (line: string) => void): Promise<IncomingEventResult> {
@@ -171,6 +239,10 @@ function parseKeyData(data: unknown, subject: string, source: string, policy: In
   if (policy.allowedKeyHosts && !policy.allowedKeyHosts.some((h) => h.toLowerCase() === url.host.toLowerCase())) {
     return `foreign key host "${url.host}": it is not one of the configured vaults/HSMs`;
   }
+  if (policy.instances !== undefined) {
+    const mismatch = sourceMismatch(source, url.host, instance, policy.instances);
+    if (mismatch !== undefined) return mismatch;
+  }
   // A vault's own events come from its ARM id; the name in the data must be that vault's.
   const vaultMatch = /\/providers\/Microsoft\.KeyVault\/vaults\/([^/]+)$/i.exec(source);
   if (vaultMatch && vaultMatch[1]?.toLowerCase() !== instance.toLowerCase()) {
@@ -182,13 +254,43 @@ function parseKeyData(data: unknown, subject: string, source: string, policy: In
   return { instance, keyName, version: version.toLowerCase(), keyId, nbf, exp };
 }
 
+/**
+ * Why the key host is not an instance the source may speak for, or undefined. A vault (or HSM) source speaks only
+ * for itself: the Id's host must be the configured instance of that kind whose name, or first DNS label (Azure's
+ * `{name}.vault.azure.net`), is the name in the ARM id. An Event Grid topic carries the sweep's notices, which are
+ * for Managed HSM keys only, each naming its HSM's configured name in `VaultName`.
+ */
+function sourceMismatch(source: string, keyHost: string, vaultName: string, instances: readonly EventInstance[]): string | undefined {
+  const owner = instances.find((i) => i.host.toLowerCase() === keyHost.toLowerCase());
+  if (owner === undefined) return `foreign key host "${keyHost}": it is not one of the configured vaults/HSMs`;
+  const resource = /\/providers\/Microsoft\.(KeyVault\/vaults|KeyVault\/managedHSMs|EventGrid\/topics)\/([^/]+)$/i.exec(source);
+  const kind = resource?.[1]?.toLowerCase();
+  const name = (resource?.[2] ?? "").toLowerCase();
+  if (kind === "eventgrid/topics") {
+    if (owner.kind !== "managedHsm") return `inconsistent event: topic "${name}" carries Managed HSM notices only, but Id names ${owner.kind} "${owner.name}"`;
+    if (owner.name.toLowerCase() !== vaultName.toLowerCase()) return `inconsistent event: VaultName "${vaultName}" is not "${owner.name}", the HSM whose host the Id names`;
+    return undefined;
+  }
+  if (kind === "keyvault/vaults" || kind === "keyvault/managedhsms") {
+    const expected = kind === "keyvault/vaults" ? "vault" : "managedHsm";
+    const label = keyHost.split(".")[0]?.toLowerCase() ?? "";
+    if (owner.kind !== expected || (owner.name.toLowerCase() !== name && label !== name)) {
+      return `inconsistent event: source ${expected} "${name}" may only speak for its own keys, but Id names ${owner.kind} "${owner.name}" (${keyHost})`;
+    }
+    return undefined;
+  }
+  return `source "${source}" is not a vault, Managed HSM or Event Grid topic, so the instance it speaks for is unknown`;
+}
+
 function unixSeconds(value: unknown): number | null | "invalid" {
   if (value === undefined || value === null) return null;
   const n = typeof value === "string" && value.trim() !== "" ? Number(value.trim()) : value;
   return typeof n === "number" && Number.isInteger(n) && n >= 0 ? n : "invalid";
 }
 
-function reject(log: (line: string) => void, reason: string, eventId?: string): IncomingEventResult {
+function reject(log: (line: string) => void, reason: string, rawEventId?: string): IncomingEventResult {
+  // The id is the sender's: bounded so a hostile one cannot flood the log or the audit record.
+  const eventId = rawEventId === undefined ? undefined : rawEventId.length > 200 ? `${rawEventId.slice(0, 200)}…` : rawEventId;
   log(`event ${eventId ?? "(no id)"} rejected, no action taken: ${reason}`);
   return eventId === undefined ? { kind: "rejected", reason } : { kind: "rejected", reason, eventId };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { TokenCredential } from "@azure/core-auth";
 import { AzureKeyCredential, EventGridPublisherClient, type EventGridPublisherClientOptions } from "@azure/eventgrid";
+import { redactingLog, redactSecrets } from "../errors/redactSecrets";
 import type { LifecycleEventDataMap } from "./lifecycleEventData";
 import { LifecycleEventType } from "./lifecycleEventTypes";
 import { validateLifecycleEventData } from "./validateLifecycleEventData";
@@ -71,7 +72,8 @@ export function createLifecyclePublisher(options: LifecyclePublisherOptions): Li
   const attempts = Math.max(1, Math.floor(options.retry?.attempts ?? 3));
   const delayMs = Math.max(0, options.retry?.delayMs ?? 500);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const log = options.log ?? (() => undefined);
+  // Failure lines quote the topic's (or a proxy's) answer, which can echo a key or token back.
+  const log = redactingLog(options.log ?? (() => undefined));
   const clientOptions: EventGridPublisherClientOptions = { ...options.clientOptions, retryOptions: { maxRetries: 0 } };
   const eventGridClient = schema === "EventGrid" ? new EventGridPublisherClient(options.endpoint, "EventGrid", options.credential, clientOptions) : undefined;
   const cloudEventClient = schema === "CloudEvent" ? new EventGridPublisherClient(options.endpoint, "CloudEvent", options.credential, clientOptions) : undefined;
@@ -116,7 +118,7 @@ function describe(error: unknown): string {
   const e = error as { statusCode?: number; code?: string; message?: string };
   const status = e.statusCode !== undefined ? `HTTP ${e.statusCode} ` : "";
   const code = e.code ? `${e.code}: ` : "";
-  return `${status}${code}${e.message ?? String(error)}`.slice(0, 500);
+  return redactSecrets(`${status}${code}${e.message ?? String(error)}`).slice(0, 500);
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   type PipelineResponse,
 } from "@azure/core-rest-pipeline";
 import { keyVaultAuthenticationPolicy } from "@azure/keyvault-common";
+import { isLoopbackUrl } from "../config/loopbackHost";
 
 /** Service version sent as `api-version`; the admin REST shapes are the same from 7.2 to 2025-07-01. */
 export const DEFAULT_ADMIN_API_VERSION = "2025-07-01";
@@ -29,8 +30,9 @@ export interface KeyVaultAdminClientOptions
   /** `api-version` query value; defaults to {@link DEFAULT_ADMIN_API_VERSION}. */
   serviceVersion?: string;
   /**
-   * Skip the check that the challenge's `resource` matches the HSM's host. Needed for any host that is
-   * not `*.managedhsm.azure.net` (the local emulator on 127.0.0.1).
+   * Skip the check that the challenge's `resource` matches the HSM's host, for the local emulator (it answers
+   * for `https://managedhsm.azure.net` from 127.0.0.1). Honoured for loopback hosts ONLY: for any other host
+   * the check stays on, so a host that is not the HSM never receives an HSM token.
    */
   disableChallengeResourceVerification?: boolean;
   /** Replace the HTTP client (tests of transport behaviour only). */
@@ -84,7 +86,7 @@ export function createAdminPipeline(
   // WWW-Authenticate challenge and then attaches tokens for the announced resource.
   pipeline.addPolicy(
     keyVaultAuthenticationPolicy(credential, {
-      disableChallengeResourceVerification: options.disableChallengeResourceVerification,
+      disableChallengeResourceVerification: options.disableChallengeResourceVerification === true && isLoopbackUrl(base),
     }),
   );
   const httpClient = options.httpClient ?? createDefaultHttpClient();

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import type { TokenCredential } from "@azure/core-auth";
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { CryptographyClient, KeyClient, type KeyClientOptions, type KeyVaultKey } from "@azure/keyvault-keys";
+import { isLoopbackHost } from "../config/loopbackHost";
 import { LifecycleError } from "../errors/lifecycleError";
 
 export type {
@@ -23,6 +24,8 @@ export interface KeyClientsOptions {
   ca?: string;
   /** Path of that PEM (the HSM_TLS_CA_FILE setting); read once here. Ignored when `ca` is given. */
   tlsCaFile?: string;
+  /** HSM_EMULATOR: the challenge-resource check is off for loopback hosts only (see `keyClientOptionsFor`). */
+  emulatorMode?: boolean;
   /** SDK retry settings; tests turn retries off so every attempt is visible. */
   retryOptions?: KeyClientOptions["retryOptions"];
 }
@@ -47,7 +50,7 @@ export interface KeyClients {
  *
  * Example:
  * ```ts
- * const clients = createKeyClients(new DefaultAzureCredential(), { tlsCaFile: settings.tlsCaFile });
+ * const clients = createKeyClients(new DefaultAzureCredential(), { tlsCaFile: settings.tlsCaFile, emulatorMode: settings.emulatorMode });
  * const key = await clients.keys("https://contoso.managedhsm.azure.net").getKey("pay-1");
  * ```
  */
@@ -55,11 +58,12 @@ export function createKeyClients(credential: TokenCredential, options: KeyClient
   const ca = options.ca ?? (options.tlsCaFile === undefined || options.tlsCaFile === "" ? undefined : readTlsCaFile(options.tlsCaFile));
   const keyClients = new Map<string, KeyClient>();
   const cryptoClients = new Map<string, CryptographyClient>();
+  const trust: ClientTrust = { ca, emulatorMode: options.emulatorMode };
   const keys = (instanceUrl: string): KeyClient => {
     const origin = instanceUrl.replace(/\/+$/, "");
     let client = keyClients.get(origin);
     if (client === undefined) {
-      client = new KeyClient(origin, credential, { ...keyClientOptionsFor(origin, ca, options.retryOptions), additionalPolicies: [{ policy: firstRequestAlone(), position: "perCall" }] });
+      client = new KeyClient(origin, credential, { ...keyClientOptionsFor(origin, trust, options.retryOptions), additionalPolicies: [{ policy: firstRequestAlone(), position: "perCall" }] });
       keyClients.set(origin, client);
     }
     return client;
@@ -69,11 +73,11 @@ export function createKeyClients(credential: TokenCredential, options: KeyClient
     crypto(key) {
       if (typeof key !== "string") {
         if (key.id === undefined) throw new RangeError("crypto(key): the key has no id; read it with KeyClient.getKey first.");
-        return new CryptographyClient(key, credential, sharedPipeline(keys(originOf(key.id)), keyClientOptionsFor(key.id, ca, options.retryOptions)));
+        return new CryptographyClient(key, credential, sharedPipeline(keys(originOf(key.id)), keyClientOptionsFor(key.id, trust, options.retryOptions)));
       }
       let client = cryptoClients.get(key);
       if (client === undefined) {
-        client = new CryptographyClient(key, credential, sharedPipeline(keys(originOf(key)), keyClientOptionsFor(key, ca, options.retryOptions)));
+        client = new CryptographyClient(key, credential, sharedPipeline(keys(originOf(key)), keyClientOptionsFor(key, trust, options.retryOptions)));
         cryptoClients.set(key, client);
       }
       return client;
@@ -125,21 +129,29 @@ function sharedPipeline(keyClient: KeyClient, options: KeyClientOptions): KeyCli
   return { ...options, generatedClient } as KeyClientOptions;
 }
 
-/** Azure's Key Vault and Managed HSM DNS suffixes (public and sovereign clouds): the SDK's challenge check applies. */
-const azureKeyVaultHosts = /\.(vault\.azure\.net|managedhsm\.azure\.net|vault\.azure\.cn|managedhsm\.azure\.cn|vault\.usgovcloudapi\.net|managedhsm\.usgovcloudapi\.net|vault\.microsoftazure\.de)$/i;
+/** What the client trusts: an extra CA (HSM_TLS_CA_FILE) and whether the instances are the local emulator. */
+export interface ClientTrust {
+  ca?: string | undefined;
+  emulatorMode?: boolean | undefined;
+}
 
 /**
- * SDK options for one URL. The CA is added only when configured (Azure needs none). The challenge-resource
- * check stays on for Azure hosts: turning it off there would let a look-alike host receive our tokens. The
- * emulator on 127.0.0.1 answers for the real resource names, so the check must be off for it.
+ * SDK options for one URL. The CA is added only when configured (Azure needs none); it only adds trust. The
+ * SDK's challenge-resource check (the 401 challenge's resource must belong to the host we called, else no
+ * token is sent) stays on for every host, except in emulator mode for a loopback host: the emulator answers
+ * for the real resource names (`https://managedhsm.azure.net`) from 127.0.0.1.
  */
-export function keyClientOptionsFor(url: string, ca: string | undefined, retryOptions?: KeyClientOptions["retryOptions"]): KeyClientOptions {
-  const host = new URL(url).hostname;
+export function keyClientOptionsFor(url: string, trust: ClientTrust, retryOptions?: KeyClientOptions["retryOptions"]): KeyClientOptions {
   const options: KeyClientOptions = {};
-  if (ca !== undefined) options.tlsOptions = { ca };
-  if (!azureKeyVaultHosts.test(host)) options.disableChallengeResourceVerification = true;
+  if (trust.ca !== undefined) options.tlsOptions = { ca: trust.ca };
+  if (challengeCheckOff(url, trust.emulatorMode === true)) options.disableChallengeResourceVerification = true;
   if (retryOptions !== undefined) options.retryOptions = retryOptions;
   return options;
+}
+
+/** True only when emulator mode is on AND the URL's host is loopback; any other host keeps the check. */
+export function challengeCheckOff(url: string, emulatorMode: boolean): boolean {
+  return emulatorMode && isLoopbackHost(new URL(url).hostname);
 }
 
 /** Reads the HSM_TLS_CA_FILE PEM; a missing or unreadable file is a settings error naming the fix. */

@@ -13,7 +13,7 @@ import { manifestBlobName, parseBackupManifest } from "../../shared/backup/backu
 import type { BackupRunResult } from "../../shared/backup/orchestrations/backupHsm";
 import { eventTypeName } from "../../runner/historyEvents";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
-import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
+import { HSM_BACKUP_ROLE, roleDefinitionIdOf } from "../../shared/rbac/lifecycleRoles";
 
 let stack: BackupTestStack;
 const DAY = 86_400_000;
@@ -156,10 +156,10 @@ describe("nightly HSM backup (runner + emulator + Azurite)", () => {
     expect(recorded.event).toMatchObject({ kind: "published", type: "HsmLifecycle.BackupFailed" });
     expect(recorded.audit).toMatchObject({ written: false, error: expect.stringContaining("[StorageUnreachable]") });
   });
-  it("without the Managed HSM Backup User role the run fails at once, naming the role and the fix; nothing is retried", async () => {
+  it("without the HSM Lifecycle Backup role the run fails at once, naming the role and the fix; nothing is retried", async () => {
     const rbac = new KeyVaultAccessControlClient(stack.hsmUrl, stack.local.adminCredential, stack.local.clientOptions());
     const backupRole = (a: { properties: { principalId?: string; roleDefinitionId?: string } }): boolean =>
-      a.properties.principalId === stack.backupIdentity && (a.properties.roleDefinitionId ?? "").endsWith(KnownManagedHsmRoleDefinitionIds.Backup);
+      a.properties.principalId === stack.backupIdentity && (a.properties.roleDefinitionId ?? "").endsWith(HSM_BACKUP_ROLE.name);
     const removed: string[] = [];
     for await (const a of rbac.listRoleAssignments("/")) if (backupRole(a)) removed.push(a.name);
     expect(removed).toHaveLength(1);
@@ -169,11 +169,11 @@ describe("nightly HSM backup (runner + emulator + Azurite)", () => {
     try {
       runId = await runNight(4);
     } finally {
-      await rbac.createRoleAssignment("/", removed[0]!, KnownManagedHsmRoleDefinitionIds.Backup, stack.backupIdentity);
+      await rbac.createRoleAssignment("/", removed[0]!, roleDefinitionIdOf(HSM_BACKUP_ROLE), stack.backupIdentity);
     }
     const instance = stack.runner.host.get(runId)!;
     expect(instance.runtimeStatus).toBe("Failed");
-    expect(JSON.parse(instance.output!)).toMatch(/\[MissingRole\] .*lacks the "Managed HSM Backup User" role\. Fix: assign "Managed HSM Backup User" to the function app's identity on scope \//);
+    expect(JSON.parse(instance.output!)).toMatch(/\[MissingRole\] .*lacks the "HSM Lifecycle Backup" role\. Fix: assign "HSM Lifecycle Backup" to the function app's identity on scope \//);
     // The pre-backup check was refused once and reported at once: no retry, no backoff timer, no backup job.
     const history = instance.history;
     expect(history.filter((e) => eventTypeName(e.EventType) === "TaskScheduled").map((e) => e.Name)).toEqual(["preBackupCheck", "recordBackupOutcome"]);

@@ -6,12 +6,14 @@
 import { describe, expect, it } from "vitest";
 import { startNightlyBackups, nightlyBackupInputs, type BackupStarterClient } from "../../shared/backup/nightlyBackup";
 import { loadSettings } from "../../shared/config/settings";
+import { TEST_MANIFEST_KEY } from "../support/manifestKey";
 
 const settings = loadSettings({
   HSMS: "primary=https://primary.managedhsm.azure.net,dr=https://dr.managedhsm.azure.net,second=https://second.managedhsm.azure.net",
   DRILL_PAIRS: "primary=dr",
   STORAGE_ACCOUNT_URL: "https://acct.blob.core.windows.net",
   LIFECYCLE_TOPIC_ENDPOINT: "https://topic.westeurope-1.eventgrid.azure.net/api/events",
+  BACKUP_MANIFEST_KEY: TEST_MANIFEST_KEY,
 });
 const night = new Date("2026-11-24T02:00:00Z");
 const notFound = (id: string): Error => new Error(`DurableClient error: Durable Functions extension replied with HTTP 404 response. ... ${id}`);

@@ -2,7 +2,7 @@
  * The local stack (dev/localStack.ts) as the backup e2e tests use it: in-memory Azurite behind the storage
  * gate (cut or hold storage), two keys on the primary HSM, and this app in a runner whose timers fire only
  * when a test says so (`dist/functions/*.js`: build first). The app runs as the backup workflow's identity
- * with the stack's least-privilege roles: Managed HSM Backup User + Crypto Auditor at "/" — nothing else.
+ * with the stack's least-privilege roles (`rbac plan`): HSM Lifecycle Backup at "/" — nothing else.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAzuriteProcess, type AzuriteProcess } from "../../dev/azuriteProcess";
 import { blobSlotStore } from "../../shared/rotation/activities/blobSlotStore";
 import { createPacer, type SlotStore } from "../../shared/rotation/activities/createPacer";
-import type { RotationInstance } from "../../shared/rotation/activities/deps";
+import { createKeyClients } from "../../shared/hsm/keyClients";
+import type { RotationDeps, RotationInstance } from "../../shared/rotation/activities/deps";
 import { memorySlotStore } from "../../shared/rotation/activities/memorySlotStore";
+import { reserveCreateSlot, type ReserveCreateSlotInput } from "../../shared/rotation/activities/reserveCreateSlot";
 
-const hsm: RotationInstance = { name: "primary", kind: "managedHsm", url: "https://primary.managedhsm.azure.net" };
-const other: RotationInstance = { name: "dr", kind: "managedHsm", url: "https://dr.managedhsm.azure.net" };
+const hsm: RotationInstance = { name: "primary", kind: "managedHsm" };
+const other: RotationInstance = { name: "dr", kind: "managedHsm" };
 
 let azurite: AzuriteProcess;
 
@@ -81,4 +83,21 @@ it("a lost race is retried: the caller gets the slot after the one the other wri
   await pacer.reserve(hsm);
   expect(slots).toEqual([11_000]);
   expect((await inner.read("primary")).nextAt).toBe(12_000);
+});
+
+it("reserveCreateSlot takes a configured instance name only: a URL or an unknown name is refused and claims no slot", async () => {
+  const store = memorySlotStore();
+  const deps: RotationDeps = {
+    // No HSM request is expected: a credential that fails any token request.
+    clients: createKeyClients({ getToken: () => Promise.reject(new Error("reserveCreateSlot must not call an HSM")) }),
+    instances: [{ ...hsm, url: "https://primary.managedhsm.azure.net" }],
+    createPacer: createPacer(store, { rateFor: () => 1, now: () => 20_000, sleep: async () => undefined }),
+  };
+  const refused = (input: unknown) => reserveCreateSlot(input as ReserveCreateSlotInput, deps).catch((e: unknown) => (e as Error).message);
+  expect(await refused({ instance: { name: "primary", kind: "managedHsm", url: "https://attacker.example" } })).toMatch(/^\[BadParameter\] reserveCreateSlot: the input carries a URL instead of an instance name/);
+  expect(await refused({ instance: { name: "elsewhere", kind: "managedHsm" } })).toMatch(/^\[BadParameter\] reserveCreateSlot: "elsewhere" is not a configured instance/);
+  expect(await store.read("primary")).toEqual({ nextAt: 0 });
+  expect(await store.read("elsewhere")).toEqual({ nextAt: 0 });
+  expect(await reserveCreateSlot({ instance: hsm }, deps)).toEqual({ slotAt: new Date(20_000).toISOString() });
+  expect((await store.read("primary")).nextAt).toBe(21_000);
 });

@@ -7,7 +7,6 @@
  * Order matters, as on a real DR HSM: a full restore replaces DR's role assignments with the primary's, so the
  * drills that need DR's own assignments (tampered backup: nothing restored; selective: one key) run first.
  */
-import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KeyClient } from "@azure/keyvault-keys";
@@ -15,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../dev/localStack";
 import { EventType } from "../../runner/index";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
-import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
+import { HSM_DRILL_DR_ROLE } from "../../shared/rbac/lifecycleRoles";
 import { renderInChromium } from "./drillChromium";
 import {
   auditOf,
@@ -43,15 +42,9 @@ const RESTORE_WINDOW_MS = 30 * 60_000;
 beforeAll(async () => {
   world = await startDrillTestStack("drill-e2e-", { RTO_TARGET: "PT1H", RPO_TARGET: "P1D" });
   ({ stack, sink, stateDir } = world);
-  // A full restore replaces DR's role assignments with the PRIMARY's (Managed HSM restores RBAC from the backup).
-  // The stack's job-reader role on the primary lets the drill read its restore job afterwards; a SECOND full drill
-  // (the 409 test below) also needs Backup and Restore on DR, so they have to be in the primary's backup too.
-  // Restoring into the primary stays impossible because of the drill's interlocks (configuration + HSM identity,
-  // re-checked inside every destructive activity).
-  const rbac = new KeyVaultAccessControlClient(stack.urls.primary, stack.adminCredential, stack.clientOptions());
-  for (const role of [KnownManagedHsmRoleDefinitionIds.Backup, KnownManagedHsmRoleDefinitionIds.Restore]) {
-    await rbac.createRoleAssignment("/", randomUUID(), role, stack.identities.drill);
-  }
+  // Only the stack's own roles (`rbac plan`): a full restore replaces DR's role assignments with the primary's, and
+  // the DR steward puts the drill's DR-only role back after each one, so drill after drill runs; the drill identity
+  // never holds backup or restore on the primary.
 }, 180_000);
 
 afterAll(async () => {
@@ -87,7 +80,7 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     const started = await postDrill(stack, { pair: "primary=dr" });
     expect(started.status, whyNotStarted(stack, started)).toBe(202);
     const id = started.body.id as string;
-    const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusQueryGetUri as string);
+    const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusPath as string);
     expect(runtimeStatus).toBe("Completed");
     expect(output).toMatchObject({ verdict: "failed", stoppedAt: "selectBackup" });
     expect(output.failures).toEqual([expect.stringMatching(/^\[NoVerifiedBackup\] No verified backup of "primary" ended before .*Fix: run the backup workflow/)]);
@@ -137,7 +130,7 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     const since = new Date().toISOString();
     const started = await postDrill(stack, { pair: { primary: "primary", target: "dr" }, mode: "selective", keyName: "pay-signing" });
     expect(started.status, whyNotStarted(stack, started)).toBe(202);
-    const { runtimeStatus, output } = await drillOutcome(stack, started.body.id as string, started.body.statusQueryGetUri as string);
+    const { runtimeStatus, output } = await drillOutcome(stack, started.body.id as string, started.body.statusPath as string);
     expect(runtimeStatus).toBe("Completed");
     expect(output, JSON.stringify(output.failures)).toMatchObject({ kind: "selective", verdict: "passed", failures: [] });
     const report = await readReport(stack, output.reportJson);
@@ -163,9 +156,9 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     const since = new Date().toISOString();
     const started = await postDrill(stack, { pair: "primary=dr" });
     expect(started.status, whyNotStarted(stack, started)).toBe(202);
-    expect(started.body).toMatchObject({ id: expect.stringMatching(/^drill:primary:dr:full:\d{8}T\d{6}Z$/), statusQueryGetUri: expect.stringContaining("/instances/") });
+    expect(started.body).toMatchObject({ id: expect.stringMatching(/^drill:primary:dr:full:\d{8}T\d{6}Z$/), statusPath: expect.stringMatching(/^\/api\/runs\/drill%3Aprimary%3Adr%3Afull%3A\d{8}T\d{6}Z$/) });
     const id = started.body.id as string;
-    const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusQueryGetUri as string);
+    const { runtimeStatus, output } = await drillOutcome(stack, id, started.body.statusPath as string);
     expect(runtimeStatus).toBe("Completed");
     expect(output, JSON.stringify(output.failures)).toMatchObject({ drillId: id, kind: "full", verdict: "passed", failures: [], recorded: { event: "published", audit: true } });
 
@@ -179,9 +172,17 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     for (const c of report.checks) expect(c.passed, `${c.name}: ${c.detail}`).toBe(true);
     expect(report.singleKeyGets).toBeGreaterThan(0);
     expect(report.singleKeyGets).toBeLessThanOrEqual(25);
-    // The primary grants the drill identity Backup and Restore too (beforeAll), so the restored DR still lets the
-    // next drill run: no warning.
+    // The DR steward re-applied the drill's DR role after the restore, so the next drill can run: no warning.
     expect(report.warnings).toBeUndefined();
+    const drillRoles = async (url: string): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const a of new KeyVaultAccessControlClient(url, stack.adminCredential, stack.clientOptions()).listRoleAssignments("/")) {
+        if (a.properties.principalId === stack.identities.drill) out.push(`${a.properties.scope} ${(a.properties.roleDefinitionId ?? "").split("/").pop()}`);
+      }
+      return out;
+    };
+    expect(await drillRoles(stack.urls.dr)).toContain(`/ ${HSM_DRILL_DR_ROLE.name}`);
+    expect(await drillRoles(stack.urls.primary)).not.toContain(`/ ${HSM_DRILL_DR_ROLE.name}`);
 
     // RPO = drill start − the restored backup's end; RTO = restore job start → verification done: the HSM's own timestamps.
     const backupJob = await emulatorJob(stack, "primary", "backup", backup.jobId);
@@ -235,7 +236,7 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     } finally {
       process.kill(stack.azurite.pid, "SIGCONT");
     }
-    const { output } = await drillOutcome(stack, first.body.id as string, first.body.statusQueryGetUri as string);
+    const { output } = await drillOutcome(stack, first.body.id as string, first.body.statusPath as string);
     expect(output, JSON.stringify(output.failures)).toMatchObject({ verdict: "passed" });
   }, 180_000);
 });

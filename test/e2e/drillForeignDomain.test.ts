@@ -7,7 +7,7 @@
  * shares the stack emulator's CA and token secret so the app's managed identity and TLS trust reach it unchanged.
  */
 import { randomUUID } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KeyClient } from "@azure/keyvault-keys";
@@ -16,8 +16,8 @@ import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import type { Runner } from "../../runner/index";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
-import { startTestEmulator, type TestEmulator } from "../support/emulator";
-import { containers, eventArrived, outcomeOn, postDrillTo, readReport, startDrillRunner, subscribeEventSink, verifiedBackupOfPrimary, writesIn, type AuditRecord, type EventSink } from "./drillStackSupport";
+import type { TestEmulator } from "../support/emulator";
+import { containers, eventArrived, outcomeOn, postDrillTo, readReport, siblingEmulator, startDrillRunner, subscribeEventSink, verifiedBackupOfPrimary, writesIn, type AuditRecord, type EventSink } from "./drillStackSupport";
 
 let stack: LocalStack;
 let foreign: TestEmulator;
@@ -34,11 +34,7 @@ async function keysOn(url: string): Promise<string[]> {
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), "drill-foreign-"));
   stack = await startLocalStack({ stateDir, azuriteInMemory: true, demoKeys: true });
-  const src = join(stateDir, "emulator");
-  const dst = join(stateDir, "foreign-emulator");
-  mkdirSync(join(dst, "tls"), { recursive: true });
-  for (const f of ["ca.pem", "token-secret", join("tls", "server.pem"), join("tls", "server-key.pem")]) copyFileSync(join(src, f), join(dst, f));
-  foreign = await startTestEmulator({ stateDir: dst, hsms: ["drforeign"], blobConnectionString: stack.storageConnectionString, admins: [stack.identities.operator] });
+  foreign = await siblingEmulator(stack, "foreign-emulator", ["drforeign"]);
   const url = foreign.url("drforeign");
   const rbac = new KeyVaultAccessControlClient(url, stack.adminCredential, stack.clientOptions());
   const r = KnownManagedHsmRoleDefinitionIds;
@@ -66,7 +62,7 @@ describe("a DR HSM with another security domain", () => {
     const started = await postDrillTo(runner, { pair: "primary=drforeign" });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     const id = started.body.id as string;
-    const { runtimeStatus, output } = await outcomeOn(runner, id, started.body.statusQueryGetUri as string);
+    const { runtimeStatus, output } = await outcomeOn(runner, id, started.body.statusPath as string);
     expect(runtimeStatus).toBe("Completed");
     expect(output).toMatchObject({ verdict: "failed", stoppedAt: "preRestoreCheck" });
     expect(output.failures).toHaveLength(1);

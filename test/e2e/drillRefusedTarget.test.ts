@@ -39,10 +39,11 @@ describe("a drill whose target is the primary under another name", () => {
     const started = await postDrillTo(runner, { pair: "primary=dr" });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     const id = started.body.id as string;
-    const { runtimeStatus, output } = await outcomeOn(runner, id, started.body.statusQueryGetUri as string);
+    const { runtimeStatus, output } = await outcomeOn(runner, id, started.body.statusPath as string);
     expect(runtimeStatus).toBe("Completed");
     // The refusal is a returned value: the interlock activity ran once, nothing failed, no retry timer waited.
-    const statusUri = new URL(started.body.statusQueryGetUri as string);
+    // (History comes from the runner's durable API: the app's /api/runs/{id} shows none.)
+    const statusUri = new URL(`${runner.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(id)}`);
     statusUri.searchParams.set("showHistory", "true");
     const history = ((await (await fetch(statusUri)).json()) as { historyEvents: Array<{ EventType: string; Name?: string }> }).historyEvents;
     expect(history.filter((e) => e.EventType === "TaskScheduled" && e.Name === "checkDrillSafety")).toHaveLength(1);

@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot, startLocalStack, type LocalStack } from "../../dev/localStack";
@@ -19,6 +19,7 @@ import { writeBackupManifest } from "../../shared/backup/activities/manifestWrit
 import { verifyBackup } from "../../shared/backup/activities/verify";
 import type { DrillReport } from "../../shared/drill/drillReport";
 import type { RestoreDrillOutput } from "../../shared/drill/types";
+import { startTestEmulator, type TestEmulator, type TestEmulatorOptions } from "../support/emulator";
 
 /** Audit operations that change an HSM (reads, crypto and status reads do not). */
 export const WRITE_OPERATIONS = /^(KeyCreate|KeyImport|KeyUpdate|KeyDelete|KeyPurge|KeyRotate|KeyRestore|KeyRecover|KeyRotationPolicySet|BackupCreate|Restore|SelectiveKeyRestore|RoleAssignment(Create|Delete)|RoleDefinition(Create|Delete))$/;
@@ -69,15 +70,27 @@ export async function startDrillTestStack(prefix: string, settingsOverrides: Rec
   };
 }
 
+/**
+ * A second emulator beside the stack's (e.g. a DR HSM with another domain, or a new HSM in recovery mode) sharing
+ * its CA and token secret, so the app's managed identity and TLS trust reach it unchanged; the operator is admin.
+ */
+export async function siblingEmulator(stack: LocalStack, dirName: string, hsms: TestEmulatorOptions["hsms"]): Promise<TestEmulator> {
+  const src = join(stack.stateDir, "emulator");
+  const dst = join(stack.stateDir, dirName);
+  mkdirSync(join(dst, "tls"), { recursive: true });
+  for (const f of ["ca.pem", "token-secret", join("tls", "server.pem"), join("tls", "server-key.pem")]) copyFileSync(join(src, f), join(dst, f));
+  return startTestEmulator({ stateDir: dst, hsms, blobConnectionString: stack.storageConnectionString, admins: [stack.identities.operator] });
+}
+
 /** A verified full backup of `primary`, made by the backup workflow's activities as the backup identity. */
 export async function verifiedBackupOfPrimary(stack: LocalStack): Promise<{ folder: string; jobId: string }> {
   const deps = createBackupDeps({
     credential: stack.managedIdentityCredential("backup"),
     hsmClientOptions: { tlsOptions: { ca: stack.caPem }, disableChallengeResourceVerification: true },
     blobService: BlobServiceClient.fromConnectionString(stack.storageConnectionString),
-    settings: { adminJobTimeoutMs: 3_600_000, storage: { backupContainer: stack.settings["BACKUP_CONTAINER"]!, backupAuth: "managedIdentity" } },
+    settings: { hsms: [{ name: "primary", kind: "managedHsm", url: stack.urls.primary, role: "primary" }], adminJobTimeoutMs: 3_600_000, storage: { backupContainer: stack.settings["BACKUP_CONTAINER"]!, backupAuth: "managedIdentity", manifestKey: stack.settings["BACKUP_MANIFEST_KEY"]!  } },
   });
-  const hsm = { hsmName: "primary", hsmUrl: stack.urls.primary };
+  const hsm = { hsmName: "primary" };
   const { jobId } = await startBackup(hsm, deps);
   for (let i = 0; i < 600; i++) {
     const s = await getBackupStatus({ ...hsm, jobId }, deps);
@@ -231,9 +244,10 @@ export function whyNotStarted(stack: LocalStack, answer: { body: unknown }): str
 }
 
 /** Waits for the drill through the durable status URL the 202 gave and returns its output. */
-export async function drillOutcome(stack: LocalStack, instanceId: string, statusQueryGetUri?: string): Promise<{ runtimeStatus: string; output: RestoreDrillOutput }> {
+export async function drillOutcome(stack: LocalStack, instanceId: string, statusPath?: string): Promise<{ runtimeStatus: string; output: RestoreDrillOutput }> {
   await stack.runner!.waitForTerminal([instanceId]);
-  const url = statusQueryGetUri ?? `${stack.runner!.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}`;
+  // The starter's status path (`/api/runs/{id}`), as an operator follows it.
+  const url = `${stack.runner!.url}${statusPath ?? `/api/runs/${encodeURIComponent(instanceId)}`}`;
   const res = await fetch(url);
   const status = (await res.json()) as { runtimeStatus: string; output: RestoreDrillOutput };
   return status;
@@ -264,7 +278,7 @@ export async function postDrillTo(runner: Runner, body: unknown): Promise<{ stat
 }
 
 /** The drill's terminal status through the durable status URL. */
-export async function outcomeOn(runner: Runner, instanceId: string, statusQueryGetUri: string): Promise<{ runtimeStatus: string; output: RestoreDrillOutput }> {
+export async function outcomeOn(runner: Runner, instanceId: string, statusPath: string): Promise<{ runtimeStatus: string; output: RestoreDrillOutput }> {
   await runner.waitForTerminal([instanceId]);
-  return (await (await fetch(statusQueryGetUri)).json()) as { runtimeStatus: string; output: RestoreDrillOutput };
+  return (await (await fetch(`${runner.url}${statusPath}`)).json()) as { runtimeStatus: string; output: RestoreDrillOutput };
 }

@@ -16,6 +16,8 @@ import { settingsCatalog } from "../../shared/config/settingsCatalog";
 import { KeyVaultBackupClient } from "../../shared/hsm/keyVaultBackupClient";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { triggerNames } from "../../shared/names";
+import { plannedAssignments } from "../../dev/stackIdentities";
+import { HSM_DRILL_DR_ROLE, HSM_DRILL_PROBE_ROLE } from "../../shared/rbac/lifecycleRoles";
 import { rawHttpsRequest } from "../support/emulator";
 
 function alive(pid: number): boolean {
@@ -60,7 +62,8 @@ describe("startLocalStack", () => {
     for (const pid of stack.childPids()) expect(alive(pid)).toBe(true);
     expect(Object.keys(stack.ready.instances).sort()).toEqual(["app", "dr", "lifecycle", "primary"]);
     expect(stack.identityEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/msi\/token$/);
-    expect(progress.some((l) => l.startsWith("rbac: 11 role assignments in place (11 added)"))).toBe(true);
+    const planned = plannedAssignments({ primary: "primary", dr: "dr", vault: "app" }).length;
+    expect(progress.some((l) => l.startsWith(`rbac: ${planned} role assignments in place (${planned} added)`))).toBe(true);
     expect(progress.some((l) => l.startsWith("keys: demo keys created"))).toBe(true);
   });
 
@@ -73,12 +76,15 @@ describe("startLocalStack", () => {
       VAULTS: `app=${stack.urls.vault}`,
       DRILL_PAIRS: "primary=dr",
       HSM_TLS_CA_FILE: stack.caFile,
+      HSM_EMULATOR: "true",
       LIFECYCLE_TOPIC_ENDPOINT: stack.topicEndpoint,
       IDENTITY_ENDPOINT: stack.identityEndpoint,
       IDENTITY_HEADER: readFileSync(stack.ready.identity!.headerFile, "utf8").trim(),
       ROTATION_IDENTITY_CLIENT_ID: stack.identities.rotation,
       BACKUP_IDENTITY_CLIENT_ID: stack.identities.backup,
       DRILL_IDENTITY_CLIENT_ID: stack.identities.drill,
+      DR_STEWARD_IDENTITY_CLIENT_ID: stack.identities.steward,
+      RBAC_ADMIN_CLIENT_ID: "", // the operator gets a managed identity only with operatorManagedIdentity
       STORAGE_CONNECTION_STRING: stack.storageConnectionString,
     });
     const policy = JSON.parse(readFileSync(file.Values["ROTATION_POLICY_FILE"]!, "utf8")) as { rules: Array<{ instances?: string[] }> };
@@ -94,7 +100,7 @@ describe("startLocalStack", () => {
     await expect(backup.beginBackup(`${stack.azurite.blobEndpoint}/${STACK_CONTAINERS.backups}`)).rejects.toMatchObject({ statusCode: 403 });
   });
 
-  it("the backup identity backs up primary into Azurite, but cannot use keys or back up the DR HSM", async () => {
+  it("the backup identity backs up primary into Azurite, but cannot create keys or restore (primary or DR)", async () => {
     const credential = stack.managedIdentityCredential("backup");
     const client = new KeyVaultBackupClient(stack.urls.primary, credential, stack.clientOptions());
     const poller = await client.beginBackup(`${stack.azurite.blobEndpoint}/${STACK_CONTAINERS.backups}`, { intervalInMs: 100 });
@@ -109,8 +115,11 @@ describe("startLocalStack", () => {
     const keys = new KeyClient(stack.urls.primary, credential, stack.clientOptions());
     expect(await names(keys)).toContain("pay-signing"); // Crypto Auditor: inventory for the manifest
     await expect(keys.createRsaKey("backup-should-not-create")).rejects.toMatchObject({ statusCode: 403 });
-    const dr = new KeyVaultBackupClient(stack.urls.dr, credential, stack.clientOptions({ retryOptions: { maxRetries: 0 } }));
-    await expect(dr.beginBackup(`${stack.azurite.blobEndpoint}/${STACK_CONTAINERS.backups}`)).rejects.toMatchObject({ statusCode: 403 });
+    // DR carries the primary's assignments (every full restore brings them), so backing DR up is allowed; restoring is not.
+    for (const url of [stack.urls.primary, stack.urls.dr]) {
+      const admin = new KeyVaultBackupClient(url, credential, stack.clientOptions({ retryOptions: { maxRetries: 0 } }));
+      await expect(admin.beginRestore(result.folderUri!)).rejects.toMatchObject({ statusCode: 403 });
+    }
   });
 
   it("the drill identity may back up the DR HSM but not the primary; its roles are readable to verify", async () => {
@@ -123,7 +132,8 @@ describe("startLocalStack", () => {
     const rbac = new KeyVaultAccessControlClient(stack.urls.dr, credential, stack.clientOptions());
     const mine: string[] = [];
     for await (const a of rbac.listRoleAssignments("/")) if (a.properties.principalId === stack.identities.drill) mine.push(a.properties.roleDefinitionId ?? "");
-    expect(mine).toHaveLength(4);
+    // HSM Lifecycle Drill Probe (carried from the primary) and HSM Lifecycle Drill DR (DR only).
+    expect(mine.map((id) => id.split("/").pop()).sort()).toEqual([HSM_DRILL_PROBE_ROLE.name, HSM_DRILL_DR_ROLE.name].sort());
   });
 
   it("runs the app in-process with the stack's settings and routes vault key events to keyEventGrid", async () => {

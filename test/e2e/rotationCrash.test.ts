@@ -80,7 +80,7 @@ describe("kill the runner during a rotation", () => {
     const version = key.properties.version ?? "";
     const id = rotationInstanceId({ vaultUrl: stack.urls.primary, name: "crash-key", version });
     const input: RotateKeyInput = {
-      instance: { name: "primary", kind: "managedHsm", url: stack.urls.primary },
+      instance: { name: "primary", kind: "managedHsm" },
       name: "crash-key",
       version,
       trigger: "manual",

@@ -1,7 +1,7 @@
 /**
  * "A missing permission fails that key with a message naming the role, and the others go on".
- * The rotation identity's Managed HSM Crypto User at "/" is replaced by Crypto Auditor on /keys (it can still
- * list and read every key) plus Crypto User on one key only; a sweep then rotates that key and fails the
+ * The rotation identity's HSM Lifecycle Rotation at "/keys" is replaced by Crypto Auditor on /keys (it can still
+ * list and read every key) plus HSM Lifecycle Rotation on one key only; a sweep then rotates that key and fails the
  * other with KeyRotationFailed naming the role — and the sweep itself completes.
  * Build first (`npx tsc -p tsconfig.json`).
  */
@@ -12,8 +12,9 @@ import { KeyClient } from "@azure/keyvault-keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HSM_ROLE_IDS } from "../../emulator/rbac/builtInRoles";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
-import { assignmentName } from "../../dev/seedRoleAssignments";
 import { plannedAssignments, STACK_IDENTITIES } from "../../dev/stackIdentities";
+import { assignmentName } from "../../shared/rbac/assignmentName";
+import { HSM_ROTATION_ROLE, roleDefinitionIdOf } from "../../shared/rbac/lifecycleRoles";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { eventTypeName } from "../../runner/historyEvents";
 import { triggerNames } from "../../shared/names";
@@ -48,11 +49,11 @@ describe("least privilege", () => {
     const denied = await hsm.createEcKey("perm-denied", { curve: "P-256", keyOps: ["sign", "verify"], expiresOn: exp });
 
     const rbac = new KeyVaultAccessControlClient(stack.urls.primary, stack.adminCredential, stack.clientOptions());
-    const seeded = plannedAssignments({ primary: "primary", dr: "dr", vault: "app" }).find((a) => a.instance === "primary" && a.principal === "rotation");
+    const seeded = plannedAssignments({ primary: "primary", dr: "dr", vault: "app" }).find((a) => a.instance === "primary" && a.identity === "rotation");
     if (seeded === undefined) throw new Error("the stack seeds no rotation assignment on primary");
-    await rbac.deleteRoleAssignment("/", assignmentName("primary", seeded, STACK_IDENTITIES.rotation));
+    await rbac.deleteRoleAssignment(seeded.scope, assignmentName("primary", seeded.scope, seeded.role.name, seeded.principalId));
     await rbac.createRoleAssignment("/keys", "6f1c2a34-0000-4000-8000-00000000a001", HSM_ROLE_IDS.cryptoAuditor, STACK_IDENTITIES.rotation);
-    await rbac.createRoleAssignment("/keys/perm-ok", "6f1c2a34-0000-4000-8000-00000000a002", HSM_ROLE_IDS.cryptoUser, STACK_IDENTITIES.rotation);
+    await rbac.createRoleAssignment("/keys/perm-ok", "6f1c2a34-0000-4000-8000-00000000a002", roleDefinitionIdOf(HSM_ROTATION_ROLE), STACK_IDENTITIES.rotation);
 
     expect(await runner.fireTimer(triggerNames.rotationSweepTimer)).toBe(true);
     const sweepId = [...runner.startedInstances].find((id) => id.startsWith("sweep:")) ?? "";
@@ -77,9 +78,9 @@ describe("least privilege", () => {
     expect(deniedOut.kind).toBe("failed");
     if (deniedOut.kind !== "failed") return;
     expect(deniedOut.code).toBe("MissingRole");
-    expect(deniedOut.message).toContain("Managed HSM Crypto User");
+    expect(deniedOut.message).toContain("HSM Lifecycle Rotation");
     expect(deniedOut.published).toBe(true);
-    expect(sweep.failures).toEqual([expect.objectContaining({ code: "MissingRole", message: expect.stringContaining("Managed HSM Crypto User") })]);
+    expect(sweep.failures).toEqual([expect.objectContaining({ code: "MissingRole", message: expect.stringContaining("HSM Lifecycle Rotation") })]);
 
     const versions = async (name: string): Promise<number> => {
       let n = 0;
@@ -91,7 +92,7 @@ describe("least privilege", () => {
 
     // The role is granted; the HSM's KeyNearExpiry (as the sweep publishes it to the lifecycle topic) arrives
     // again: a failed attempt made no version, so this one may run — and rotates exactly once.
-    await rbac.createRoleAssignment("/keys/perm-denied", "6f1c2a34-0000-4000-8000-00000000a003", HSM_ROLE_IDS.cryptoUser, STACK_IDENTITIES.rotation);
+    await rbac.createRoleAssignment("/keys/perm-denied", "6f1c2a34-0000-4000-8000-00000000a003", roleDefinitionIdOf(HSM_ROTATION_ROLE), STACK_IDENTITIES.rotation);
     const deniedId = rotationInstanceId({ vaultUrl: stack.urls.primary, name: "perm-denied", version: denied.properties.version ?? "" });
     const topicId = stack.ready.instances["lifecycle"]?.resourceId ?? "";
     const event = {

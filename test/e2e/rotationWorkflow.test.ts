@@ -140,13 +140,13 @@ describe("rotation sweep (timer) on the HSM", () => {
     expect(plan?.skip.find((s) => s.key === "legacy-near")?.decision).toMatchObject({ kind: "skip", reason: "excluded" });
     expect(plan?.skip.find((s) => s.key === "sign-far")?.decision).toMatchObject({ kind: "skip", reason: "notDue" });
     // The same plan from the function the CLI calls directly, as the operator (read-only).
+    const configured = {
+      hsms: [{ name: "primary", kind: "managedHsm", url: stack.urls.primary, role: "primary" }] as const,
+      vaults: [{ name: "app", kind: "vault", url: stack.urls.vault, role: "primary" }] as const,
+    };
     const direct = await planRotationRun(
-      {
-        hsms: [{ name: "primary", kind: "managedHsm", url: stack.urls.primary, role: "primary" }],
-        vaults: [{ name: "app", kind: "vault", url: stack.urls.vault, role: "primary" }],
-        rotation: { policyFile: join(dir, "rotation-policy.json"), batchSize: 50 },
-      },
-      { clients: createKeyClients(stack.adminCredential, { ca: stack.caPem }) },
+      { ...configured, rotation: { policyFile: join(dir, "rotation-policy.json"), batchSize: 50 } },
+      { clients: createKeyClients(stack.adminCredential, { ca: stack.caPem, emulatorMode: true }), instances: [...configured.hsms, ...configured.vaults] },
     );
     expect(direct.violations).toEqual([]);
     expect(direct.instances.find((i) => i.name === "primary")?.rotate.map((d) => d.name).sort()).toEqual(planDue);

@@ -15,6 +15,7 @@ import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessCont
 import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
 import { adminJobResumeToken } from "../../shared/hsm/keyVaultAdminPoller";
 import { startAzurite, type AzuriteBlob } from "../support/azurite";
+import { rawHttpsRequest } from "../support/emulator";
 
 const ADMIN = "0a0a0a0a-0000-4000-8000-00000000ad01";
 const OTHER_PRINCIPAL = "0b0b0b0b-0000-4000-8000-0000000000b2";
@@ -40,6 +41,12 @@ const backupClient = (hsm: string): KeyVaultBackupClient => new KeyVaultBackupCl
 const keyClient = (hsm: string): KeyClient => new KeyClient(url(hsm), emu.credential(ADMIN), clientOptions());
 const rbacClient = (hsm: string): KeyVaultAccessControlClient => new KeyVaultAccessControlClient(url(hsm), emu.credential(ADMIN), clientOptions());
 const containerUrl = (): string => azurite.containerUrl(CONTAINER);
+/** The job as the status URL reports it (the service's wire shape, statusDetails included). */
+const adminJobStatus = async (hsm: string, collection: "backup" | "restore", jobId: string): Promise<Record<string, unknown>> => {
+  const answer = await rawHttpsRequest(emu.caPem, `${url(hsm)}/${collection}/${jobId}/pending`, "GET", { headers: { authorization: `Bearer ${await emu.token(ADMIN)}` } });
+  expect(answer.status).toBe(200);
+  return answer.body as Record<string, unknown>;
+};
 
 async function backupOf(hsm: string): Promise<string> {
   const poller = await backupClient(hsm).beginBackup(containerUrl(), POLL);
@@ -338,9 +345,32 @@ describe("full backup, restore and selective key restore", () => {
     expect(versions.sort()).toEqual([v1.properties.version, v2.properties.version].sort());
     expect((await keys.getKey("sel-key", { version: v1.properties.version as string })).properties.tags).toEqual({ purpose: "selective" });
 
-    // A key that exists is not overwritten.
+
+    // A key that exists is not overwritten: versions it lacks come back, the ones it has are kept, and the job
+    // succeeds saying so (as the service does). The newest version stays current.
+    const v3 = await keys.createRsaKey("sel-key", { tags: { purpose: "newest" } });
+    await keys.updateKeyProperties("sel-key", v2.properties.version as string, { tags: { edited: "after-backup" } });
     const again = await backupClient("primary").beginSelectiveKeyRestore("sel-key", folderUri, POLL);
-    await expectFailed(again.pollUntilDone(), /exists on this HSM/);
+    await again.pollUntilDone();
+    const job = await adminJobStatus("primary", "restore", again.getOperationState().jobId as string);
+    expect(job).toMatchObject({ status: "Succeeded", statusDetails: "Number of successful key versions restored: 0, Number of key versions could not overwrite: 2" });
+    expect((await keys.getKey("sel-key", { version: v2.properties.version as string })).properties.tags).toEqual({ edited: "after-backup" });
+    expect((await keys.getKey("sel-key")).properties.version).toBe(v3.properties.version);
+
+    // A fresh key of the same name (the old one purged) lacks both backed-up versions: they are added behind its
+    // current version, which stays current.
+    await (await keys.beginDeleteKey("sel-key", { intervalInMs: 25 })).pollUntilDone();
+    await keys.purgeDeletedKey("sel-key");
+    const fresh = await keys.createRsaKey("sel-key");
+    const merged = await backupClient("primary").beginSelectiveKeyRestore("sel-key", folderUri, POLL);
+    await merged.pollUntilDone();
+    expect((await adminJobStatus("primary", "restore", merged.getOperationState().jobId as string)).statusDetails).toBe(
+      "Number of successful key versions restored: 2, Number of key versions could not overwrite: 0",
+    );
+    const after: string[] = [];
+    for await (const v of keys.listPropertiesOfKeyVersions("sel-key")) after.push(v.version as string);
+    expect(after.sort()).toEqual([v1.properties.version, v2.properties.version, fresh.properties.version].sort());
+    expect((await keys.getKey("sel-key")).properties.version).toBe(fresh.properties.version);
   });
 
   it("resumes a job from its id (resume token) and from poller.toString()", async () => {

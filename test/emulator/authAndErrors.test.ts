@@ -39,7 +39,8 @@ describe("challenge and tokens", () => {
     const now = Math.floor(Date.now() / 1000);
     const base = { oid: ADMIN_OID, tid: emu.emulator.tenantId, aud: "https://managedhsm.azure.net" };
     const cases: Record<string, string> = {
-      expired: forgeToken({ ...base, exp: now - 10 }, secret),
+      // Beyond the five minutes of clock skew the service allows.
+      expired: forgeToken({ ...base, exp: now - 400 }, secret),
       badSignature: forgeToken({ ...base, exp: now + 600 }, "not-the-secret"),
       wrongAudience: forgeToken({ ...base, aud: "https://vault.azure.net", exp: now + 600 }, secret),
       wrongTenant: forgeToken({ ...base, tid: "someone-else", exp: now + 600 }, secret),
@@ -56,7 +57,7 @@ describe("challenge and tokens", () => {
   });
 
   it("prints a usable token from the CLI token subcommand's signer", async () => {
-    const token = emu.emulator.token(ADMIN_OID, { audience: "vault" });
+    const token = await emu.emulator.token(ADMIN_OID, { audience: "vault" });
     const r = await emu.request("vault1", "GET", "/keys?api-version=7.6", { token });
     expect(r.status).toBe(200);
     const wrong = await emu.request("hsm1", "GET", "/keys?api-version=7.6", { token });
@@ -138,6 +139,36 @@ describe("error model", () => {
     expect(unknown.body.error.message).toContain("1999-01-01");
     const encoded = await emu.request("hsm1", "GET", "/keys?api%2Dversion=7.5");
     expect(encoded.status).toBe(200);
+  });
+
+  it("accepts every api-version of the REST specs: stable 2025-06-01, and on vaults the pre-7.0 versions", async () => {
+    expect((await emu.request("hsm1", "GET", "/keys?api-version=2025-06-01")).status).toBe(200);
+    expect((await emu.request("vault1", "GET", "/keys?api-version=2025-06-01")).status).toBe(200);
+    for (const old of ["2016-10-01", "2015-06-01"]) {
+      expect((await emu.request("vault1", "GET", `/keys?api-version=${old}`)).status, old).toBe(200);
+      expect((await emu.request("hsm1", "GET", `/keys?api-version=${old}`)).status, old).toBe(400);
+    }
+  });
+
+  it("job status polls need no api-version (the Azure-AsyncOperation URL carries none); a given one is still checked", async () => {
+    const unknownJob = "0".repeat(32);
+    for (const collection of ["backup", "restore"]) {
+      const bare = await emu.request("hsm1", "GET", `/${collection}/${unknownJob}/pending`);
+      expect(bare.status, collection).toBe(404);
+      expect(bare.body.error.message).toContain(unknownJob);
+      const unauthenticated = await emu.request("hsm1", "GET", `/${collection}/${unknownJob}/pending`, { token: null });
+      expect(unauthenticated.status).toBe(401);
+      const badVersion = await emu.request("hsm1", "GET", `/${collection}/${unknownJob}/pending?api-version=1999-01-01`);
+      expect(badVersion.status).toBe(400);
+    }
+    // The security domain's status URL, likewise (this HSM was activated at creation).
+    const domain = await emu.request("hsm1", "GET", "/securitydomain/download/pending");
+    expect(domain.status).toBe(200);
+    expect(domain.body.status).toBe("Success");
+    // Starting a job still needs one.
+    const start = await emu.request("hsm1", "POST", "/backup", { body: {} });
+    expect(start.status).toBe(400);
+    expect(start.body.error.message).toContain("'api-version' query parameter is missing");
   });
 
   it("every non-2xx carries {error:{code,message}} and x-ms-request-id", async () => {

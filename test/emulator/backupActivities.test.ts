@@ -1,16 +1,21 @@
 /**
  * The backup activities end to end: real KeyClient / admin clients over HTTPS against the emulator, the
  * HSM writing its backup into the real Azurite, manifests and markers in Azurite. The automation runs as a
- * least-privilege principal: Managed HSM Backup User + Managed HSM Crypto Auditor at "/", nothing else.
+ * least-privilege principal: the custom role HSM Lifecycle Backup at "/" (as `rbac plan` assigns it), nothing else.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
-import { startTestEmulator, ADMIN_OID, type TestEmulator } from "../support/emulator";
+import { configuredInstancesOf, startTestEmulator, ADMIN_OID, type TestEmulator } from "../support/emulator";
 import { startAzurite, type AzuriteBlob } from "../support/azurite";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { KnownManagedHsmRoleDefinitionIds } from "../../shared/hsm/keyVaultAccessControlClientModels";
+import { HSM_BACKUP_ROLE, roleDefinitionIdOf } from "../../shared/rbac/lifecycleRoles";
+import { permissionsOf } from "../../shared/rbac/rbacDiff";
 import { createBackupDeps, type BackupDeps } from "../../shared/backup/backupDeps";
+import { TEST_MANIFEST_KEY } from "../support/manifestKey";
+import { manifestAuthenticator } from "../../shared/backup/manifestAuthenticator";
+import { recordMac, verifiedMac } from "../../shared/backup/manifestTrust";
 import { manifestBlobName, parseBackupManifest } from "../../shared/backup/backupManifest";
 import { LifecycleError } from "../../shared/errors";
 import { preBackupCheck } from "../../shared/backup/activities/preCheck";
@@ -38,9 +43,9 @@ const depsFor = (oid: string, o: { container?: string; backupAuth?: "managedIden
     credential: emu.credential(oid),
     hsmClientOptions: { tlsOptions: { ca: emu.ca }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
     blobService: o.blobService ?? azurite.blobServiceClient(),
-    settings: { adminJobTimeoutMs: 2 * 3_600_000, storage: { backupContainer: o.container ?? CONTAINER, backupAuth: o.backupAuth ?? "managedIdentity", ...(o.copyUrl ? { backupCopyContainerUrl: o.copyUrl } : {}) } },
+    settings: { hsms: configuredInstancesOf(emu), adminJobTimeoutMs: 2 * 3_600_000, storage: { backupContainer: o.container ?? CONTAINER, backupAuth: o.backupAuth ?? "managedIdentity", manifestKey: TEST_MANIFEST_KEY, ...(o.copyUrl ? { backupCopyContainerUrl: o.copyUrl } : {}) } },
   });
-const hsm = () => ({ hsmName: "primary", hsmUrl });
+const hsm = () => ({ hsmName: "primary" });
 const container = (): ContainerClient => azurite.blobServiceClient().getContainerClient(CONTAINER);
 
 /** What the orchestration does with durable timers; here a short real wait between single polls. */
@@ -85,8 +90,8 @@ beforeAll(async () => {
   emu = await startTestEmulator({ hsms: ["primary"], blobConnectionString: azurite.connectionString, tickIntervalMs: 60_000 });
   hsmUrl = emu.url("primary");
   const rbac = new KeyVaultAccessControlClient(hsmUrl, emu.credential(ADMIN_OID), emu.clientOptions());
-  await rbac.createRoleAssignment("/", randomUUID(), KnownManagedHsmRoleDefinitionIds.Backup, AUTOMATION);
-  await rbac.createRoleAssignment("/", randomUUID(), KnownManagedHsmRoleDefinitionIds.CryptoAuditor, AUTOMATION);
+  await rbac.setRoleDefinition("/", { roleDefinitionName: HSM_BACKUP_ROLE.name, roleName: HSM_BACKUP_ROLE.roleName, permissions: permissionsOf(HSM_BACKUP_ROLE) });
+  await rbac.createRoleAssignment("/", randomUUID(), roleDefinitionIdOf(HSM_BACKUP_ROLE), AUTOMATION);
   await rbac.createRoleAssignment("/", randomUUID(), KnownManagedHsmRoleDefinitionIds.CryptoAuditor, AUDITOR_ONLY);
   await rbac.createRoleAssignment("/", randomUUID(), KnownManagedHsmRoleDefinitionIds.Backup, BACKUP_ONLY);
   const keys = emu.keyClient("primary");
@@ -136,7 +141,7 @@ describe("backup activities against the emulator and Azurite (least-privilege pr
     expect(signer?.rotationPolicy).toEqual(expect.anything()); // recorded at backup time for the drill
     expect(manifest.schemaVersion).toBe(2);
     expect(manifest.keysDuringBackup).toEqual([]);
-    // The backup identity's Crypto Auditor role lets it record the role assignments a full restore puts back.
+    // The backup identity's role (roleAssignments/read) lets it record the role assignments a full restore puts back.
     expect(manifest.roleAssignments).toContainEqual({ scope: "/", roleDefinitionId: expect.any(String), principalId: AUTOMATION });
     const ec = manifest.keys.find((k) => k.name === "ec-key");
     expect(ec).toMatchObject({ kty: "EC-HSM", versions: [{ enabled: false, expiresOn: "2027-06-01T00:00:00.000Z" }] });
@@ -231,14 +236,14 @@ describe("backup activities against the emulator and Azurite (least-privilege pr
     expect(final.status).toBe("Succeeded");
   });
 
-  it("refuses a principal without the Managed HSM Backup User role, naming the role and the scope", async () => {
+  it("refuses a principal without the HSM Lifecycle Backup role, naming the role and the scope", async () => {
     const deps = depsFor(AUDITOR_ONLY);
     const error = await failureOf(startBackup(hsm(), deps));
     expect(error.code).toBe("MissingRole");
-    expect(error.message).toMatch(/lacks the "Managed HSM Backup User" role\. Fix: assign "Managed HSM Backup User" to the function app's identity on scope \//);
+    expect(error.message).toMatch(/lacks the "HSM Lifecycle Backup" role\. Fix: assign "HSM Lifecycle Backup" to the function app's identity on scope \//);
     expect((await failureOf(preBackupCheck(hsm(), deps))).code).toBe("MissingRole");
     const status = await failureOf(getBackupStatus({ ...hsm(), jobId: good.jobId }, deps));
-    expect(status.message).toContain('"Managed HSM Backup User"');
+    expect(status.message).toContain('"HSM Lifecycle Backup"');
 
     // Backup alone cannot read the key inventory: the manifest names the read role it needs.
     const backupOnly = depsFor(BACKUP_ONLY);
@@ -246,7 +251,7 @@ describe("backup activities against the emulator and Azurite (least-privilege pr
     const { final } = await pollToEnd(backupOnly, jobId);
     const inventory = await failureOf(writeBackupManifest({ ...hsm(), jobId, folderUri: final.folderUri!, startTime: final.startTime, endTime: final.endTime! }, backupOnly));
     expect(inventory.code).toBe("MissingRole");
-    expect(inventory.message).toMatch(/"Managed HSM Crypto Auditor".*scope \/ or \/keys/);
+    expect(inventory.message).toMatch(/"HSM Lifecycle Backup".*scope \//);
   });
 
   it("names a missing container (job failure, listing, manifest write) and unreachable storage", async () => {
@@ -301,7 +306,8 @@ describe("backup activities against the emulator and Azurite (least-privilege pr
 
   it("rejects bad input before any call", async () => {
     const deps = depsFor(AUTOMATION);
-    expect((await failureOf(startBackup({ hsmName: "primary", hsmUrl: "http://evil" }, deps))).code).toBe("BadParameter");
+    expect((await failureOf(startBackup({ hsmName: "primary", hsmUrl: "http://evil" } as never, deps))).code).toBe("BadParameter");
+    expect((await failureOf(startBackup({ hsmName: "elsewhere" }, deps))).message).toMatch(/Configured: primary \(managedHsm\)/);
     expect((await failureOf(getBackupStatus({ ...hsm(), jobId: "../../keys" }, deps))).code).toBe("BadParameter");
     expect((await failureOf(verifyBackup({ folder: "../x" }, deps))).code).toBe("BadParameter");
     expect((await failureOf(applyBackupRetention({ policy: { daily: 1, weekly: 0, monthly: 0 }, now: "2026-11-23T00:00:00Z" } as never, deps))).message).toMatch(/dryRun/);
@@ -311,13 +317,19 @@ describe("backup activities against the emulator and Azurite (least-privilege pr
 describe("retention applied to backups in Azurite", () => {
   const DAY = 86_400_000;
   const t0 = Date.parse("2026-01-05T02:00:00.000Z");
-  const folderOf = (d: number): string => `mhsm-retained-${String(d).padStart(3, "0")}`;
+  const folderOf = (d: number): string => `mhsm-retained-2026010500000${String(d).padStart(3, "0")}`;
+  const auth = manifestAuthenticator(TEST_MANIFEST_KEY);
 
   async function seed(d: number, o: { verified?: boolean; pinned?: boolean } = {}): Promise<void> {
     const c = container();
     for (const part of ["keys/a", "rbac"]) await c.getBlockBlobClient(`${folderOf(d)}/${part}`).upload("x", 1);
-    const metadata: Record<string, string> = { hsmname: "retained", folder: folderOf(d), completedat: new Date(t0 + d * DAY).toISOString() };
-    if (o.verified !== false) metadata["verifiedat"] = new Date(t0 + d * DAY + 60_000).toISOString();
+    const completedAt = new Date(t0 + d * DAY).toISOString();
+    // MACed as the manifest writer and verifyBackup would (retention trusts nothing else).
+    const metadata: Record<string, string> = { hsmname: "retained", folder: folderOf(d), completedat: completedAt, recordmac: recordMac(auth, { hsmName: "retained", folder: folderOf(d), jobId: "", completedAt }) };
+    if (o.verified !== false) {
+      metadata["verifiedat"] = new Date(t0 + d * DAY + 60_000).toISOString();
+      metadata["verifiedmac"] = verifiedMac(auth, folderOf(d), metadata["verifiedat"]);
+    }
     if (o.pinned) metadata["pinned"] = "true";
     await c.getBlockBlobClient(manifestBlobName(folderOf(d))).upload("{}", 2, { metadata });
   }

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContainerClient } from "@azure/storage-blob";
 import { loadSettings, type Settings } from "../../shared/config/settings";
 import { createBackupDeps, type BackupDeps } from "../../shared/backup/backupDeps";
+import { manifestAuthenticator } from "../../shared/backup/manifestAuthenticator";
+import { TEST_MANIFEST_KEY } from "../support/manifestKey";
 import { startBackup } from "../../shared/backup/activities/start";
 import { getBackupStatus } from "../../shared/backup/activities/status";
 import { writeBackupManifest } from "../../shared/backup/activities/manifestWrite";
@@ -36,7 +38,7 @@ import { verifyRestoredInventory } from "../../shared/drill/activities/verifyRes
 import { runCryptoProbes } from "../../shared/drill/activities/runCryptoProbes";
 import { verifyRoleAssignments } from "../../shared/drill/activities/verifyRoleAssignments";
 import { writeDrillReport } from "../../shared/drill/activities/writeReport";
-import { startTestEmulator, ADMIN_OID, type TestEmulator } from "../support/emulator";
+import { configuredInstancesOf, startTestEmulator, ADMIN_OID, type TestEmulator } from "../support/emulator";
 import { startAzurite, type AzuriteBlob } from "../support/azurite";
 
 const BACKUPS = "hsm-backups";
@@ -57,6 +59,7 @@ const settingsFor = (hsms: Record<string, string>, pairs: string): Settings =>
     LIFECYCLE_TOPIC_ENDPOINT: "https://topic.example.net/api/events",
     RTO_TARGET: "PT1H",
     RPO_TARGET: "P1D",
+    BACKUP_MANIFEST_KEY: TEST_MANIFEST_KEY,
   });
 
 function drillDeps(settings: Pick<Settings, "hsms" | "drillPairs" | "objectives">): DrillDeps {
@@ -64,10 +67,10 @@ function drillDeps(settings: Pick<Settings, "hsms" | "drillPairs" | "objectives"
   return {
     settings,
     credential: emu.credential(ADMIN_OID),
-    keyClients: createKeyClients(emu.credential(ADMIN_OID), { ca: emu.ca, retryOptions: { maxRetries: 0 } }),
+    keyClients: createKeyClients(emu.credential(ADMIN_OID), { ca: emu.ca, emulatorMode: true, retryOptions: { maxRetries: 0 } }),
     adminOptions: options,
     identityOf: emulatorHsmIdentityReader(emu.ca),
-    backups: blobBackupCandidateSource(azurite.blobServiceClient().getContainerClient(BACKUPS)),
+    backups: blobBackupCandidateSource(azurite.blobServiceClient().getContainerClient(BACKUPS), manifestAuthenticator(TEST_MANIFEST_KEY)),
     backupContainerUrl: azurite.containerUrl(BACKUPS),
     reports: reportsContainer(),
   };
@@ -77,7 +80,7 @@ const pair = { primary: "primary", target: "dr" };
 
 /** A verified full backup of primary through the backup workflow's own activities. */
 async function verifiedBackupOfPrimary(duringJob?: () => Promise<void>): Promise<{ folder: string; jobId: string }> {
-  const hsm = { hsmName: "primary", hsmUrl: emu.url("primary") };
+  const hsm = { hsmName: "primary" };
   const { jobId } = await startBackup(hsm, backupDeps);
   await duringJob?.();
   for (let i = 0; i < 400; i++) {
@@ -170,7 +173,7 @@ beforeAll(async () => {
     credential: emu.credential(ADMIN_OID),
     hsmClientOptions: { tlsOptions: { ca: emu.ca }, disableChallengeResourceVerification: true, retryOptions: { maxRetries: 0 } },
     blobService: azurite.blobServiceClient(),
-    settings: { adminJobTimeoutMs: 3_600_000, storage: { backupContainer: BACKUPS, backupAuth: "managedIdentity" } },
+    settings: { hsms: configuredInstancesOf(emu), adminJobTimeoutMs: 3_600_000, storage: { backupContainer: BACKUPS, backupAuth: "managedIdentity", manifestKey: TEST_MANIFEST_KEY  } },
   });
 
   const keys = emu.keyClient("primary");

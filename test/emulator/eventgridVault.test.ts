@@ -164,7 +164,7 @@ describe("managed identity publishing", () => {
     const wrongAudience = await httpsRequest(`${topic["endpoint"]!}?api-version=2018-01-01`, {
       method: "POST",
       ca: emu.caPem,
-      headers: { authorization: `Bearer ${emu.token("automation-mi", { audience: "vault" })}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${await emu.token("automation-mi", { audience: "vault" })}`, "content-type": "application/json" },
       body: "[]",
     });
     expect(wrongAudience.status).toBe(401);

@@ -19,6 +19,8 @@ import { ADMIN_OID, clientOptionsFor, spawnEmulatorProcess, startTestEmulator, t
 const GRANTED_CLIENT_ID = "3f1c2b7e-5a6d-4c8e-9b0a-1d2e3f405162";
 // An identity with no role assignment at all.
 const UNGRANTED_CLIENT_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+// A well-formed client id that is NOT attached to the emulated app (and holds admin roles: no token anyway).
+const UNREGISTERED_CLIENT_ID = "11111111-2222-4333-8444-555555555555";
 
 interface HttpAnswer {
   status: number;
@@ -52,7 +54,7 @@ describe("managed identity endpoint (App Service protocol)", () => {
   const savedEnv = { endpoint: process.env["IDENTITY_ENDPOINT"], header: process.env["IDENTITY_HEADER"] };
 
   beforeAll(async () => {
-    emu = await startTestEmulator({ hsms: ["primary"], vaults: ["app"], admins: [ADMIN_OID, GRANTED_CLIENT_ID], identity: { port: 0 } });
+    emu = await startTestEmulator({ hsms: ["primary"], vaults: ["app"], admins: [ADMIN_OID, GRANTED_CLIENT_ID, UNREGISTERED_CLIENT_ID], identity: { port: 0, clientIds: [GRANTED_CLIENT_ID, UNGRANTED_CLIENT_ID] } });
     const identity = emu.emulator.identity;
     if (identity === undefined) throw new Error("the emulator started without its identity endpoint");
     endpoint = identity.endpoint;
@@ -134,9 +136,9 @@ describe("managed identity endpoint (App Service protocol)", () => {
       expect(claimsOf(answer.body.access_token as string)["aud"]).toBe(resource.replace(/\/$/, ""));
     }
     expect((await tokenFor("https://graph.microsoft.com")).status).toBe(400);
-    const badVersion = await get(`${endpoint}?api-version=2017-09-01&resource=https%3A%2F%2Fvault.azure.net&client_id=${GRANTED_CLIENT_ID}`, h);
+    const badVersion = await get(`${endpoint}?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net&client_id=${GRANTED_CLIENT_ID}`, h);
     expect(badVersion.status).toBe(400);
-    expect(badVersion.body.error.message).toMatch(/2019-08-01/);
+    expect(badVersion.body.error.message).toMatch(/2019-08-01.*2017-09-01/);
     const badId = await get(`${endpoint}?api-version=2019-08-01&resource=https%3A%2F%2Fvault.azure.net&client_id=rotation`, h);
     expect(badId.status).toBe(400);
     const systemAssigned = await get(`${endpoint}?api-version=2019-08-01&resource=https%3A%2F%2Fvault.azure.net`, h);
@@ -147,11 +149,76 @@ describe("managed identity endpoint (App Service protocol)", () => {
   });
 });
 
+describe("managed identity endpoint: registered identities only, ARM audience, 2017-09-01 protocol", () => {
+  let emu: TestEmulator;
+  let endpoint: string;
+  let header: string;
+  const logged: string[] = [];
+  beforeAll(async () => {
+    emu = await startTestEmulator({ hsms: ["primary"], admins: [ADMIN_OID, UNREGISTERED_CLIENT_ID], identity: { port: 0, clientIds: [GRANTED_CLIENT_ID] }, log: (l) => logged.push(l) });
+    const identity = emu.emulator.identity;
+    if (identity === undefined) throw new Error("the emulator started without its identity endpoint");
+    endpoint = identity.endpoint;
+    header = identity.header;
+  });
+  afterAll(async () => {
+    await emu?.close();
+  });
+
+  it("refuses an unregistered client id (even an administrator's) with the platform's 400, by every id parameter and protocol", async () => {
+    const resource = "resource=https%3A%2F%2Fmanagedhsm.azure.net";
+    const refusals = [
+      await get(`${endpoint}?api-version=2019-08-01&${resource}&client_id=${UNREGISTERED_CLIENT_ID}`, { "x-identity-header": header }),
+      await get(`${endpoint}?api-version=2019-08-01&${resource}&object_id=${UNREGISTERED_CLIENT_ID}`, { "x-identity-header": header }),
+      await get(`${endpoint}?api-version=2019-08-01&${resource}&principal_id=${ADMIN_OID}`, { "x-identity-header": header }),
+      await get(`${endpoint}?api-version=2017-09-01&${resource}&clientid=${UNREGISTERED_CLIENT_ID}`, { secret: header }),
+      // No default oid: the system-assigned identity does not exist either.
+      await get(`${endpoint}?api-version=2017-09-01&${resource}`, { secret: header }),
+    ];
+    for (const refused of refusals) {
+      expect(refused.status).toBe(400);
+      expect(refused.body.access_token).toBeUndefined();
+      expect(refused.body.statusCode).toBe(400);
+      expect(refused.body.error.code).toBe("BadRequest");
+    }
+    expect(refusals[0]?.body.message).toMatch(/Unable to load the proper Managed Identity.*--managed-identity/);
+    expect(logged.some((l) => l.includes("refused") && l.includes(UNREGISTERED_CLIENT_ID))).toBe(true);
+    const ok = await get(`${endpoint}?api-version=2019-08-01&${resource}&client_id=${GRANTED_CLIENT_ID.toUpperCase()}`, { "x-identity-header": header });
+    expect(ok.status).toBe(200);
+  });
+
+  it("mints ARM-audience tokens (with and without the trailing slash) for a registered identity", async () => {
+    for (const resource of ["https://management.azure.com", "https://management.azure.com/", "https://management.azure.com/.default"]) {
+      const answer = await get(`${endpoint}?api-version=2019-08-01&resource=${encodeURIComponent(resource)}&client_id=${GRANTED_CLIENT_ID}`, { "x-identity-header": header });
+      expect(answer.status).toBe(200);
+      expect(answer.body.resource).toBe(resource);
+      expect(claimsOf(answer.body.access_token as string)).toMatchObject({ aud: "https://management.azure.com", oid: GRANTED_CLIENT_ID });
+    }
+  });
+
+  it("speaks 2017-09-01: secret header, clientid parameter, epoch expires_on, no client_id in the answer", async () => {
+    const q = `?api-version=2017-09-01&resource=${encodeURIComponent("https://vault.azure.net")}&clientid=${GRANTED_CLIENT_ID}`;
+    const ok = await get(endpoint + q, { secret: header, metadata: "true" });
+    expect(ok.status).toBe(200);
+    expect(Object.keys(ok.body).sort()).toEqual(["access_token", "expires_on", "resource", "token_type"]);
+    expect(ok.body.token_type).toBe("Bearer");
+    expect(Number(ok.body.expires_on)).toBeGreaterThan(Date.now() / 1000 + 1800);
+    expect(claimsOf(ok.body.access_token as string)).toMatchObject({ aud: "https://vault.azure.net", oid: GRANTED_CLIENT_ID });
+    // The 2019-08-01 header does not authenticate a 2017-09-01 request, and a wrong secret is 401.
+    const wrongHeader = await get(endpoint + q, { "x-identity-header": header });
+    expect(wrongHeader.status).toBe(400);
+    expect(wrongHeader.body.error.message).toMatch(/secret header is missing.*MSI_SECRET/);
+    const wrongSecret = await get(endpoint + q, { secret: "0".repeat(64) });
+    expect(wrongSecret.status).toBe(401);
+    expect(wrongSecret.body.access_token).toBeUndefined();
+  });
+});
+
 describe("identity endpoint from the CLI", () => {
   it("--identity 0 --identity-default-oid serves system-assigned tokens; the ready line names the header file, never the secret", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hsm-identity-cli-"));
     const defaultOid = "5b0e8f7a-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
-    const child = await spawnEmulatorProcess(["--state-dir", dir, "--hsm", "primary=0", "--identity", "0", "--identity-default-oid", defaultOid]);
+    const child = await spawnEmulatorProcess(["--state-dir", dir, "--hsm", "primary=0", "--identity", "0", "--identity-default-oid", defaultOid, "--managed-identity", GRANTED_CLIENT_ID]);
     try {
       const ready = child.ready as typeof child.ready & { identity?: { endpoint: string; headerFile: string } };
       expect(ready.identity?.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/msi\/token$/);
@@ -161,6 +228,10 @@ describe("identity endpoint from the CLI", () => {
       const answer = await get(`${ready.identity?.endpoint}?api-version=2019-08-01&resource=https%3A%2F%2Fmanagedhsm.azure.net`, { "x-identity-header": secret });
       expect(answer.status).toBe(200);
       expect(claimsOf(answer.body.access_token as string)["oid"]).toBe(defaultOid);
+      const registered = await get(`${ready.identity?.endpoint}?api-version=2019-08-01&resource=https%3A%2F%2Fmanagedhsm.azure.net&client_id=${GRANTED_CLIENT_ID}`, { "x-identity-header": secret });
+      expect(claimsOf(registered.body.access_token as string)["oid"]).toBe(GRANTED_CLIENT_ID);
+      const unregistered = await get(`${ready.identity?.endpoint}?api-version=2019-08-01&resource=https%3A%2F%2Fmanagedhsm.azure.net&client_id=${UNGRANTED_CLIENT_ID}`, { "x-identity-header": secret });
+      expect(unregistered.status).toBe(400);
       expect(child.stderr()).not.toContain(secret);
     } finally {
       child.kill("SIGTERM");

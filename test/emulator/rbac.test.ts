@@ -154,6 +154,32 @@ describe("role definitions and assignments endpoints", () => {
     expect((await emu.request("hsm1", "GET", `///providers/Microsoft.Authorization/roleDefinitions/${roleId}?${API}`)).status).toBe(404);
   });
 
+  it("holds at most 50 custom role definitions per HSM; rewriting an existing one still works at the limit", async () => {
+    const list = async (): Promise<string[]> => {
+      const names: string[] = [];
+      let next: string | undefined = `///providers/Microsoft.Authorization/roleDefinitions?${API}`;
+      while (next !== undefined) {
+        const page: { body: { value: Array<{ name: string; properties: { type: string } }>; nextLink?: string } } = await emu.request("hsm1", "GET", next);
+        names.push(...page.body.value.filter((d) => d.properties.type === "CustomRole").map((d) => d.name));
+        next = page.body.nextLink ? new URL(page.body.nextLink).pathname.replace(/^\/+/, "///") + new URL(page.body.nextLink).search : undefined;
+      }
+      return names;
+    };
+    const body = (n: number) => ({ body: { properties: { roleName: `limit ${n}`, type: "CustomRole", assignableScopes: ["/"], permissions: [{ dataActions: ["Microsoft.KeyVault/managedHsm/keys/read/action"] }] } } });
+    const created: string[] = [];
+    for (let n = (await list()).length; n < 50; n++) {
+      const id = randomUUID();
+      expect((await emu.request("hsm1", "PUT", `///providers/Microsoft.Authorization/roleDefinitions/${id}?${API}`, body(n))).status).toBe(201);
+      created.push(id);
+    }
+    const over = await emu.request("hsm1", "PUT", `///providers/Microsoft.Authorization/roleDefinitions/${randomUUID()}?${API}`, body(51));
+    expect(over.status).toBe(400);
+    expect(over.body.error.message).toContain("at most 50 custom role definitions");
+    expect(await list()).toHaveLength(50);
+    expect((await emu.request("hsm1", "PUT", `///providers/Microsoft.Authorization/roleDefinitions/${created[0]}?${API}`, body(99))).status).toBe(201);
+    for (const id of created) expect((await emu.request("hsm1", "DELETE", `///providers/Microsoft.Authorization/roleDefinitions/${id}?${API}`)).status).toBe(200);
+  });
+
   it("rejects an unknown role definition and a bad scope with 400, changing nothing", async () => {
     const before = (await emu.request("hsm1", "GET", `///providers/Microsoft.Authorization/roleAssignments?${API}`)).body.value.length;
     const unknown = await emu.request("hsm1", "PUT", `///providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?${API}`, {

@@ -26,7 +26,9 @@ import { parseRotationPolicy } from "../../shared/rotation/checkRotationPolicy";
 import { rotationInstanceId } from "../../shared/rotation/rotationIds";
 import type { RotationPolicy } from "../../shared/rotation/policyTypes";
 import { HSM_ROLE_IDS, VAULT_ROLE_IDS } from "../../emulator/rbac/builtInRoles";
-import { startTestEmulator, type TestEmulator } from "../support/emulator";
+import { HSM_ROTATION_ROLE, VAULT_ROTATION_ROLE, type LifecycleRole } from "../../shared/rbac/lifecycleRoles";
+import { permissionsOf } from "../../shared/rbac/rbacDiff";
+import { configuredInstancesOf, startTestEmulator, type TestEmulator } from "../support/emulator";
 
 const API = "api-version=7.5";
 const DAY = 86_400_000;
@@ -37,7 +39,7 @@ let shifted: RotationInstance;
 let app: RotationInstance;
 let policy: RotationPolicy;
 
-const instanceOf = (name: string, kind: "managedHsm" | "vault"): RotationInstance => ({ name, kind, url: emu.url(name) });
+const instanceOf = (name: string, kind: "managedHsm" | "vault"): RotationInstance => ({ name, kind });
 
 async function emulatorNow(instance: string): Promise<Date> {
   const r = await emu.control(instance, "GET", "/_emulator/clock");
@@ -57,8 +59,17 @@ async function assign(instance: string, roleId: string, principalId: string): Pr
   expect(r.status, r.text).toBe(201);
 }
 
+/** Defines one of the lifecycle's custom roles on an instance (as `rbac apply` does) and assigns it at "/". */
+async function assignLifecycleRole(instance: string, role: LifecycleRole, principalId: string): Promise<void> {
+  const r = await emu.request(instance, "PUT", `///providers/Microsoft.Authorization/roleDefinitions/${role.name}?${API}`, {
+    body: { properties: { roleName: role.roleName, type: "CustomRole", assignableScopes: ["/"], permissions: permissionsOf(role) } },
+  });
+  expect(r.status, r.text).toBeLessThan(300);
+  await assign(instance, role.name, principalId);
+}
+
 function depsFor(oid?: string): RotationDeps {
-  return { clients: createKeyClients(emu.credential(oid), { ca: emu.ca, retryOptions: { maxRetries: 0 } }) };
+  return { clients: createKeyClients(emu.credential(oid), { ca: emu.ca, emulatorMode: true, retryOptions: { maxRetries: 0 } }), instances: configuredInstancesOf(emu) };
 }
 
 async function versionsOf(instance: string, name: string): Promise<{ version: string; enabled: boolean | undefined }[]> {
@@ -108,7 +119,7 @@ describe("inventory and rotation", () => {
     expect(inventory.due.map((d) => d.name)).toEqual(["pay-due"]);
     const entry = inventory.due[0]!;
     expect(entry.version).toBe(oldVersion);
-    expect(entry.instanceId).toBe(rotationInstanceId({ vaultUrl: primary.url, name: "pay-due", version: oldVersion }));
+    expect(entry.instanceId).toBe(rotationInstanceId({ vaultUrl: emu.url("primary"), name: "pay-due", version: oldVersion }));
     expect(entry.decision).toMatchObject({ kind: "rotate", reason: "nearExpiry", rule: "hsm-pay", notice: "P30D" });
     expect(entry.versionCount).toBe(1);
     expect(inventory.skippedKeys?.map((s) => [s.key, s.decision.kind === "skip" ? s.decision.reason : s.decision.kind]).sort()).toEqual([
@@ -222,7 +233,7 @@ describe("inventory and rotation", () => {
   it("an unreadable HSM_TLS_CA_FILE is a settings error that names the setting", () => {
     let failure: unknown;
     try {
-      createRotationDeps({ tlsCaFile: "/nonexistent/ca.pem", lifecycleTopic: { endpoint: "https://127.0.0.1:1/api/events" } }, emu.credential());
+      createRotationDeps({ tlsCaFile: "/nonexistent/ca.pem", emulatorMode: true, hsms: [], vaults: [], lifecycleTopic: { endpoint: "https://127.0.0.1:1/api/events" } }, emu.credential());
     } catch (e) {
       failure = e;
     }
@@ -319,7 +330,7 @@ describe("foreign new versions and notices", () => {
       subject: "pay-notice",
       data: { Id: near.id, VaultName: "primary", ObjectType: "Key", ObjectName: "pay-notice", Version: near.properties.version, NBF: null, EXP: Math.floor((near.properties.expiresOn?.getTime() ?? 0) / 1000) },
     });
-    expect(event?.id).toBe(`notice:${new URL(primary.url).host}:pay-notice:${near.properties.version}:P7D`);
+    expect(event?.id).toBe(`notice:${new URL(emu.url("primary")).host}:pay-notice:${near.properties.version}:P7D`);
     expect(validateLifecycleEventData(event?.type ?? "", event?.data)).toEqual([]);
 
     // With a publisher, the same events go to the lifecycle topic and reach a subscriber unchanged.
@@ -332,7 +343,7 @@ describe("foreign new versions and notices", () => {
       const topic = emu.emulator.readyLine().instances["lifecycle"] as unknown as Record<string, string>;
       // The composition root the function app uses: CA from HSM_TLS_CA_FILE, topic key from the settings.
       const appDeps = createRotationDeps(
-        { tlsCaFile: emu.emulator.caFile, lifecycleTopic: { endpoint: topic["endpoint"]!, key: readFileSync(topic["keyFile"]!, "utf8").trim() } },
+        { tlsCaFile: emu.emulator.caFile, emulatorMode: true, hsms: configuredInstancesOf(emu).filter((i) => i.kind === "managedHsm"), vaults: configuredInstancesOf(emu).filter((i) => i.kind === "vault"), lifecycleTopic: { endpoint: topic["endpoint"]!, key: readFileSync(topic["keyFile"]!, "utf8").trim() } },
         emu.credential(),
       );
       const sent = await publishNotices({ instance: primary, notices, now: now.toISOString() }, appDeps);
@@ -351,9 +362,9 @@ describe("foreign new versions and notices", () => {
 });
 
 describe("errors name the cause and the fix", () => {
-  it("works end to end with only Managed HSM Crypto User", async () => {
+  it("works end to end with only HSM Lifecycle Rotation", async () => {
     const oid = randomUUID();
-    await assign("primary", HSM_ROLE_IDS.cryptoUser, oid);
+    await assignLifecycleRole("primary", HSM_ROTATION_ROLE, oid);
     const user = depsFor(oid);
     const k = await emu.keyClient("primary").createRsaKey("pay-user", { hsm: true });
     const r = await rotateKeyVersion({ instance: primary, name: "pay-user", fromVersion: k.properties.version ?? "", newVersionExpiry: "P90D" }, user);
@@ -362,7 +373,7 @@ describe("errors name the cause and the fix", () => {
     expect(await disableKeyVersion({ instance: primary, name: "pay-user", version: r.previousVersion }, user)).toEqual({ kind: "disabled", version: r.previousVersion });
   });
 
-  it("a Managed HSM principal without Crypto User gets MissingRole naming that role", async () => {
+  it("a Managed HSM principal without HSM Lifecycle Rotation (even a Crypto Officer) gets MissingRole naming that role", async () => {
     const oid = randomUUID();
     await assign("primary", HSM_ROLE_IDS.cryptoOfficer, oid);
     const k = await emu.keyClient("primary").createRsaKey("pay-officer", { hsm: true });
@@ -371,16 +382,28 @@ describe("errors name the cause and the fix", () => {
     const parsed = parseActivityFailure(new Error((failure as Error).message));
     expect(parsed.code).toBe("MissingRole");
     expect(parsed.retryable).toBe(false);
-    expect((failure as Error).message).toContain('"Managed HSM Crypto User"');
+    expect((failure as Error).message).toContain('"HSM Lifecycle Rotation"');
     expect((await versionsOf("primary", "pay-officer")).length).toBe(1);
   });
 
-  it("a vault principal with only Key Vault Crypto User gets MissingRole naming Key Vault Crypto Officer on rotate", async () => {
+  it("works on a vault with only Vault Lifecycle Rotation", async () => {
+    const oid = randomUUID();
+    await assignLifecycleRole("app", VAULT_ROTATION_ROLE, oid);
+    const user = depsFor(oid);
+    const k = await emu.keyClient("app").createRsaKey("vault-user");
+    const r = await rotateKeyVersion({ instance: app, name: "vault-user", fromVersion: k.properties.version ?? "", newVersionExpiry: "P90D" }, user);
+    expect(r.kind).toBe("rotated");
+    if (r.kind !== "rotated") return;
+    expect(await verifyKeyVersion({ instance: app, name: "vault-user", version: r.version, previousVersion: r.previousVersion }, user)).toMatchObject({ kind: "verified" });
+    expect(await disableKeyVersion({ instance: app, name: "vault-user", version: r.previousVersion }, user)).toEqual({ kind: "disabled", version: r.previousVersion });
+  });
+
+  it("a vault principal with only Key Vault Crypto User gets MissingRole naming Vault Lifecycle Rotation on rotate", async () => {
     const oid = randomUUID();
     await assign("app", VAULT_ROLE_IDS.cryptoUser, oid);
     const k = await emu.keyClient("app").createRsaKey("cu-only");
     const failure = await rotateKeyVersion({ instance: app, name: "cu-only", fromVersion: k.properties.version ?? "" }, depsFor(oid)).catch((e: unknown) => e);
-    expect((failure as Error).message).toMatch(/^\[MissingRole\] rotateKey on https:\/\/127\.0\.0\.1:\d+\/keys\/cu-only was refused .*"Key Vault Crypto Officer"/);
+    expect((failure as Error).message).toMatch(/^\[MissingRole\] rotateKey on https:\/\/127\.0\.0\.1:\d+\/keys\/cu-only was refused .*"Vault Lifecycle Rotation"/);
     expect((await versionsOf("app", "cu-only")).length).toBe(1);
   });
 

@@ -7,7 +7,7 @@ import { versionFactsOf } from "../../shared/rotation/activities/keyFacts";
 import { rotateKeyVersion } from "../../shared/rotation/activities/rotateKeyVersion";
 import { verifyKeyVersion } from "../../shared/rotation/activities/verifyKeyVersion";
 import { createKeyClients } from "../../shared/hsm/keyClients";
-import { startTestEmulator, type TestEmulator } from "../support/emulator";
+import { configuredInstancesOf, startTestEmulator, type TestEmulator } from "../support/emulator";
 
 const DAY = 86_400_000;
 let emu: TestEmulator;
@@ -17,9 +17,9 @@ let vault: RotationInstance;
 
 beforeAll(async () => {
   emu = await startTestEmulator({ hsms: ["probehsm"], vaults: ["probevault"] });
-  deps = { clients: createKeyClients(emu.credential(), { ca: emu.ca, retryOptions: { maxRetries: 0 } }) };
-  hsm = { name: "probehsm", kind: "managedHsm", url: emu.url("probehsm") };
-  vault = { name: "probevault", kind: "vault", url: emu.url("probevault") };
+  deps = { clients: createKeyClients(emu.credential(), { ca: emu.ca, emulatorMode: true, retryOptions: { maxRetries: 0 } }), instances: configuredInstancesOf(emu) };
+  hsm = { name: "probehsm", kind: "managedHsm" };
+  vault = { name: "probevault", kind: "vault" };
 }, 60_000);
 
 afterAll(async () => {
@@ -95,6 +95,27 @@ describe("probes on a Managed HSM", () => {
     const result = await verifyKeyVersion({ instance: hsm, name: "ec-prev-disabled", version: rotated.version, key: rotated.newKey, previousVersion: old.properties.version ?? "" }, deps);
     expect(result).toMatchObject({ kind: "verified", checks: ["sign/verify ES256"], previous: { kind: "skipped" } });
     expect(result.previous?.kind === "skipped" ? result.previous.reason : "").toMatch(/^KeyDisabled/);
+  });
+
+  it("key facts naming a key on another host are refused before any call", async () => {
+    const keys = emu.keyClient("probehsm");
+    const old = await keys.createEcKey("ec-foreign-id", { hsm: true, curve: "P-256" });
+    const rotated = await rotateKeyVersion({ instance: hsm, name: "ec-foreign-id", fromVersion: old.properties.version ?? "", newVersionExpiry: "P90D" }, deps);
+    const forged = { ...rotated.newKey, keyId: rotated.newKey.keyId.replace(emu.url("probehsm"), "https://127.0.0.2:9") };
+    const failure = await verifyKeyVersion({ instance: hsm, name: "ec-foreign-id", version: rotated.version, key: forged }, deps).catch((e: unknown) => e as Error);
+    expect((failure as Error).message).toMatch(/^\[BadParameter\] verifyKeyVersion: the key id in the input is not a key of "probehsm"/);
+  });
+
+  it("previous-version facts naming a key on another host are refused before any call", async () => {
+    const keys = emu.keyClient("probehsm");
+    const old = await keys.createEcKey("ec-foreign-prev", { hsm: true, curve: "P-256" });
+    const rotated = await rotateKeyVersion({ instance: hsm, name: "ec-foreign-prev", fromVersion: old.properties.version ?? "", newVersionExpiry: "P90D" }, deps);
+    if (rotated.previousKey === undefined) throw new Error("a rotation that rotated must return the previous version's facts");
+    const forged = { ...rotated.previousKey, keyId: rotated.previousKey.keyId.replace(emu.url("probehsm"), "https://127.0.0.2:9") };
+    const failure = await verifyKeyVersion({ instance: hsm, name: "ec-foreign-prev", version: rotated.version, key: rotated.newKey, previousVersion: rotated.previousVersion, previousKey: forged, roundTrips: "one" }, deps).catch((e: unknown) => e as Error);
+    expect((failure as Error).message).toMatch(/^\[BadParameter\] verifyKeyVersion: the key id in the input is not a key of "probehsm" .*\(the previous version's\); refused without calling it/);
+    // Refused before the new version's probe too: nothing was signed.
+    expect(await requestsFor("probehsm", "ec-foreign-prev")).not.toContain("KeySign");
   });
 
   it("RSA allowed only encrypt/decrypt: encrypts locally, decrypts on the HSM", async () => {

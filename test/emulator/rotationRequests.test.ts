@@ -12,11 +12,17 @@ import { verifyKeyVersion } from "../../shared/rotation/activities/verifyKeyVers
 import { startTestEmulator, type TestEmulator } from "../support/emulator";
 
 let emu: TestEmulator;
-let hsm: RotationInstance;
+const hsm: RotationInstance = { name: "reqhsm", kind: "managedHsm" };
+/** A worker's deps: one KeyClients for every activity call (as functions/rotation.ts builds it), the HSM from the settings. */
+let workerDeps: (extra?: Partial<RotationDeps>) => RotationDeps;
 
 beforeAll(async () => {
   emu = await startTestEmulator({ hsms: ["reqhsm"] });
-  hsm = { name: "reqhsm", kind: "managedHsm", url: emu.url("reqhsm") };
+  workerDeps = (extra = {}) => ({
+    clients: createKeyClients(emu.credential(), { ca: emu.ca, emulatorMode: true, retryOptions: { maxRetries: 0 } }),
+    instances: [{ ...hsm, url: emu.url("reqhsm") }],
+    ...extra,
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -50,7 +56,7 @@ describe("requests per rotated key", () => {
       versions.set(name, k.properties.version ?? "");
     }
     // One worker: one KeyClients for every activity call, as functions/rotation.ts builds it.
-    const deps: RotationDeps = { clients: createKeyClients(emu.credential(), { ca: emu.ca, retryOptions: { maxRetries: 0 } }) };
+    const deps = workerDeps();
     const since = (await emu.control("reqhsm", "GET", "/_emulator/clock")).body.now as string;
     // First rotations set each key's policy (Managed HSM keys start without one).
     for (const name of names) versions.set(name, (await rotateOnce(deps, name, versions.get(name) ?? "")).rotated.version);
@@ -84,7 +90,7 @@ describe("requests per rotated key", () => {
     const since = (await emu.control("reqhsm", "GET", "/_emulator/clock")).body.now as string;
     for (let round = 0; round < 3; round++) {
       // A new worker: its first 12 requests on the HSM's pipeline go out together, each with a body (sign).
-      const clients = createKeyClients(emu.credential(), { ca: emu.ca, retryOptions: { maxRetries: 0 } });
+      const clients = createKeyClients(emu.credential(), { ca: emu.ca, emulatorMode: true, retryOptions: { maxRetries: 0 } });
       const results = await Promise.allSettled(Array.from({ length: 12 }, () => clients.crypto(key).sign("ES256", Buffer.alloc(32, 7))));
       expect(results.filter((r) => r.status === "rejected").map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
     }
@@ -93,7 +99,7 @@ describe("requests per rotated key", () => {
 
   it("a previous version that does not work is reported, and the new version still verifies", async () => {
     const admin = emu.keyClient("reqhsm");
-    const deps: RotationDeps = { clients: createKeyClients(emu.credential(), { ca: emu.ca, retryOptions: { maxRetries: 0 } }) };
+    const deps = workerDeps();
     const v1 = await admin.createRsaKey("rsa-prev-broken", { hsm: true, keySize: 2048 });
     const other = await admin.createRsaKey("rsa-prev-other", { hsm: true, keySize: 2048 });
     const rotated = await ensurePolicyAndRotate({ instance: hsm, name: "rsa-prev-broken", fromVersion: v1.properties.version ?? "", newVersionExpiry: "P90D" }, deps);
@@ -106,7 +112,7 @@ describe("requests per rotated key", () => {
 
   it("a policy changed behind the app's back is noticed from the rotate's answer and set again", async () => {
     const admin = emu.keyClient("reqhsm");
-    const deps: RotationDeps = { clients: createKeyClients(emu.credential(), { ca: emu.ca, retryOptions: { maxRetries: 0 } }) };
+    const deps = workerDeps();
     const v1 = await admin.createEcKey("ec-policy-drift", { hsm: true, curve: "P-256" });
     const first = await ensurePolicyAndRotate({ instance: hsm, name: "ec-policy-drift", fromVersion: v1.properties.version ?? "", newVersionExpiry: "P90D" }, deps);
     await admin.updateKeyRotationPolicy("ec-policy-drift", { expiresIn: "P30D", lifetimeActions: [] });
@@ -128,10 +134,7 @@ describe("creation pacing", () => {
     for (const name of names) from.set(name, (await admin.createEcKey(name, { hsm: true, curve: "P-256" })).properties.version ?? "");
     await Promise.all(names.map((name) => admin.updateKeyRotationPolicy(name, { expiresIn: "P90D", lifetimeActions: [] })));
     const slots: number[] = [];
-    const deps: RotationDeps = {
-      clients: createKeyClients(emu.credential(), { ca: emu.ca, retryOptions: { maxRetries: 0 } }),
-      createPacer: createPacer(memorySlotStore(), { rateFor: () => rate, onSlot: (_i, at) => slots.push(at) }),
-    };
+    const deps = workerDeps({ createPacer: createPacer(memorySlotStore(), { rateFor: () => rate, onSlot: (_i, at) => slots.push(at) }) });
     const since = (await emu.control("reqhsm", "GET", "/_emulator/clock")).body.now as string;
     const results = await Promise.all(names.map((name) => ensurePolicyAndRotate({ instance: hsm, name, fromVersion: from.get(name) ?? "", newVersionExpiry: "P90D" }, deps)));
     expect(results.every((r) => r.kind === "rotated")).toBe(true);

@@ -57,7 +57,7 @@ export interface TestEmulator {
   credential(oid?: string): TokenCredential;
   keyClient(instance: string, oid?: string, extra?: KeyClientOptions): KeyClient;
   cryptoClient(keyId: string, oid?: string): CryptographyClient;
-  token(instance: string, oid?: string): string;
+  token(instance: string, oid?: string): Promise<string>;
   /** Raw HTTPS request with a valid token for `oid` (default admin); `token: null` sends none. */
   request(instance: string, method: string, path: string, opts?: { oid?: string; token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<RawResponse>;
   /** /_emulator/ control call (clock, faults, audit, reset, info). */
@@ -128,9 +128,9 @@ export async function startTestEmulator(opts: TestEmulatorOptions = {}): Promise
     keyClient: (instance, oid = ADMIN_OID, extra) => new KeyClient(url(instance), emulator.credential(oid), clientOptionsFor(ca, extra)),
     cryptoClient: (keyId, oid = ADMIN_OID) => new CryptographyClient(keyId, emulator.credential(oid), clientOptionsFor(ca)),
     token: (instance, oid = ADMIN_OID) => emulator.token(oid, { audience: kindOf(instance) }),
-    request: (instance, method, path, o = {}) => {
+    request: async (instance, method, path, o = {}) => {
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
-      const token = o.token === undefined ? emulator.token(o.oid ?? ADMIN_OID, { audience: kindOf(instance) }) : o.token;
+      const token = o.token === undefined ? await emulator.token(o.oid ?? ADMIN_OID, { audience: kindOf(instance) }) : o.token;
       if (token !== null) headers["authorization"] = `Bearer ${token}`;
       return rawHttpsRequest(ca, url(instance) + path, method, { body: o.body, headers });
     },
@@ -200,4 +200,12 @@ export async function restError(p: Promise<unknown>): Promise<RestError> {
   if (outcome.resolved) throw new Error("Expected the call to fail with a RestError, but it succeeded.");
   if (!(outcome.err instanceof RestError)) throw new Error(`Expected a RestError, got: ${String(outcome.err)}`);
   return outcome.err;
+}
+
+/**
+ * The emulator's HSMs and vaults as the app's settings would list them (name, kind, URL; all primaries): what
+ * activities resolve instance names against, since their inputs never carry URLs.
+ */
+export function configuredInstancesOf(emu: TestEmulator): Array<{ name: string; kind: "managedHsm" | "vault"; url: string; role: "primary" }> {
+  return Object.entries(emu.emulator.instances).map(([name, i]) => ({ name, kind: i.kind, url: i.url, role: "primary" as const }));
 }

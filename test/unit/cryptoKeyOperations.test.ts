@@ -155,7 +155,31 @@ describe("ECDSA over a digest (raw r||s)", () => {
     expect(verify(ec[curve], alg, digestOf(hash), Buffer.alloc(sig.length))).toBe(false);
     expect(verify(ec[curve], alg, digestOf(hash), sig.subarray(0, sig.length - 1))).toBe(false);
   });
+
+  it.each(cases)("%s %s accepts the high-S twin of a signature (plain ECDSA, not low-S only) and signs non-deterministically", (curve, alg, hash, length) => {
+    const half = length / 2;
+    const n = { "P-256": P256_N, "P-384": P384_N, "P-521": P521_N, "P-256K": SECP256K1_N }[curve];
+    const sig = sign(ec[curve], alg, digestOf(hash));
+    const s = BigInt("0x" + sig.subarray(half).toString("hex"));
+    const twin = Buffer.concat([sig.subarray(0, half), Buffer.from((n - s).toString(16).padStart(half * 2, "0"), "hex")]);
+    expect(verify(ec[curve], alg, digestOf(hash), twin)).toBe(true);
+    expect(nodeVerify(hash, msg, { key: nodePublicKey(toPublicJwk(ec[curve])), dsaEncoding: "ieee-p1363" }, twin)).toBe(true);
+    expect(sign(ec[curve], alg, digestOf(hash)).equals(sig)).toBe(false);
+  });
+
+  it("node:crypto cannot sign a digest as is: sign(null, digest) signs SHA-256(digest), which is why a library does it", () => {
+    const digest = digestOf("sha256");
+    const nodeSig = nodeSign(null, digest, { key: nodePrivateKey(ec["P-256"]), dsaEncoding: "ieee-p1363" });
+    expect(verify(ec["P-256"], "ES256", digest, nodeSig)).toBe(false);
+    expect(verify(ec["P-256"], "ES256", createHash("sha256").update(digest).digest(), nodeSig)).toBe(true);
+  });
 });
+
+// Group orders (SEC 2 v2), to build high-S twins.
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const P384_N = 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n;
+const P521_N = 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n;
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
 describe("signature input errors", () => {
   it("checks the digest length against the algorithm", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadSettings } from "../../shared/config/settings";
+import { TEST_MANIFEST_KEY } from "../support/manifestKey";
 import { assessDrillConfig, assessDrillIdentity } from "../../shared/drill/assessDrillSafety";
 import { normaliseHsmUrl } from "../../shared/drill/normaliseHsmUrl";
 import { guardDrillTarget } from "../../shared/drill/activities/targetGuard";
@@ -10,6 +11,7 @@ const settingsWith = (hsms: string, drillPairs: string) =>
     DRILL_PAIRS: drillPairs,
     STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true",
     LIFECYCLE_TOPIC_ENDPOINT: "https://topic.example.net/api/events",
+    BACKUP_MANIFEST_KEY: TEST_MANIFEST_KEY,
   });
 
 describe("normaliseHsmUrl", () => {
@@ -59,20 +61,20 @@ describe("assessDrillConfig", () => {
 });
 
 describe("assessDrillIdentity", () => {
-  const dr = { name: "dr", identity: { name: "contoso-dr", url: "https://contoso-dr.managedhsm.azure.net", securityDomainId: "sd-1" } };
+  const dr = { name: "dr", identity: { source: "arm" as const, name: "contoso-dr", url: "https://contoso-dr.managedhsm.azure.net", securityDomainId: "sd-1" } };
 
   it("passes when the target reports an identity no primary has (the shared security domain is not identity)", () => {
-    expect(assessDrillIdentity(dr, [{ name: "primary", identity: { name: "contoso", url: "https://contoso.managedhsm.azure.net", securityDomainId: "sd-1" } }])).toEqual([]);
+    expect(assessDrillIdentity(dr, [{ name: "primary", identity: { source: "arm" as const, name: "contoso", url: "https://contoso.managedhsm.azure.net", securityDomainId: "sd-1" } }])).toEqual([]);
   });
 
   it("refuses when the target URL is an alias of a primary (same reported name)", () => {
-    const reasons = assessDrillIdentity({ name: "dr", identity: { name: "Contoso", url: "https://contoso.managedhsm.azure.net" } }, [{ name: "primary", identity: { name: "contoso", url: "https://contoso.managedhsm.azure.net" } }]);
+    const reasons = assessDrillIdentity({ name: "dr", identity: { source: "arm" as const, name: "Contoso", url: "https://contoso.managedhsm.azure.net" } }, [{ name: "primary", identity: { source: "arm" as const, name: "contoso", url: "https://contoso.managedhsm.azure.net" } }]);
     expect(reasons).toHaveLength(1);
     expect(reasons[0]).toMatch(/"dr" is the same HSM as primary "primary"/);
   });
 
   it("refuses when the reported canonical URL matches even under another name", () => {
-    expect(assessDrillIdentity({ name: "dr", identity: { name: "x", url: "https://contoso.managedhsm.azure.net:443/" } }, [{ name: "p", identity: { name: "y", url: "https://CONTOSO.managedhsm.azure.net" } }])).toHaveLength(1);
+    expect(assessDrillIdentity({ name: "dr", identity: { source: "arm" as const, name: "x", url: "https://contoso.managedhsm.azure.net:443/" } }, [{ name: "p", identity: { source: "arm" as const, name: "y", url: "https://CONTOSO.managedhsm.azure.net" } }])).toHaveLength(1);
   });
 
   it("fails closed when a primary's identity cannot be read", () => {

@@ -58,9 +58,9 @@ describe("fromRestError", () => {
     const e = fromRestError(serviceError(403, "Forbidden", "Operation not allowed", "ForbiddenByRbac"), hsm);
     expect(e.code).toBe("MissingRole");
     expect(e.retryable).toBe(false);
-    expect(e.message).toContain('lacks the "Managed HSM Crypto User" role');
+    expect(e.message).toContain('lacks the "HSM Lifecycle Rotation" role');
     expect(e.message).toContain("403 ForbiddenByRbac");
-    expect(e.message).toContain('Fix: assign "Managed HSM Crypto User"');
+    expect(e.message).toContain('Fix: assign "HSM Lifecycle Rotation"');
     const backup = fromRestError(serviceError(403, "Forbidden", "denied"), { service: "managedHsm", operation: "beginBackup", requiredRole: "Managed HSM Backup User" });
     expect(backup.message).toContain('"Managed HSM Backup User"');
     const blob = fromRestError(serviceError(403, "AuthorizationPermissionMismatch", "This request is not authorized to perform this operation using this permission."), { service: "storage", operation: "uploadManifest" });

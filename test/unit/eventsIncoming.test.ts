@@ -148,3 +148,30 @@ describe("parseIncomingEvents rejects, with a logged reason", () => {
     expect(results).toEqual([{ kind: "rejected", reason: "the body holds no events" }]);
   });
 });
+
+describe("parseIncomingEvents ties the key Id to the event's source", () => {
+  const instances = [
+    { name: "kv", kind: "vault" as const, host: "contoso-kv.vault.azure.net" },
+    { name: "hsm1", kind: "managedHsm" as const, host: "hsm1.managedhsm.azure.net" },
+  ];
+  const bound: IncomingEventPolicy = { ...policy, instances };
+  const hsmId = `https://hsm1.managedhsm.azure.net/keys/payments-cmk/${VERSION}`;
+
+  it("accepts a vault's event for its own key (by the host's first label) and the topic's notice for an HSM key", async () => {
+    expect((await one(vaultEvent(), bound)).kind).toBe("accepted");
+    expect((await one(vaultEvent({ topic: TOPIC_ID }, { Id: hsmId, VaultName: "hsm1" }), bound)).kind).toBe("accepted");
+  });
+
+  it("rejects a vault's event naming an HSM key, and a topic notice naming a vault key or another HSM name", async () => {
+    expect(await one(vaultEvent({}, { Id: hsmId }), bound)).toMatchObject({ kind: "rejected", reason: expect.stringMatching(/source vault "contoso-kv" may only speak for its own keys, but Id names managedHsm "hsm1"/) });
+    expect(await one(vaultEvent({ topic: TOPIC_ID }), bound)).toMatchObject({ kind: "rejected", reason: expect.stringMatching(/carries Managed HSM notices only/) });
+    expect(await one(vaultEvent({ topic: TOPIC_ID }, { Id: hsmId, VaultName: "other" }), bound)).toMatchObject({ kind: "rejected", reason: expect.stringMatching(/VaultName "other" is not "hsm1"/) });
+  });
+
+  it("rejects a body nested deeper than the limit or with an oversized string, without throwing", async () => {
+    let data: unknown = { Id: "x" };
+    for (let i = 0; i < 50_000; i++) data = { a: data };
+    expect(await one(vaultEvent({}, { deep: data }), bound)).toMatchObject({ kind: "rejected", reason: "the body is nested more than 16 levels deep" });
+    expect(await one(vaultEvent({}, { pad: "x".repeat(2_000_000) }), bound)).toMatchObject({ kind: "rejected", reason: expect.stringMatching(/over the \d+-byte limit/) });
+  });
+});

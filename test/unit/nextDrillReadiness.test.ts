@@ -37,7 +37,8 @@ describe("whether the restored DR HSM still lets the drill identity run the next
     expect(text).toContain(`principal ${me}`);
     expect(text).toContain(`${HSM}backup/start/action`);
     expect(text).toMatch(/replaces DR's role assignments with the backup's/);
-    expect(text).toMatch(/Fix: re-apply .* from your infrastructure code/);
+    expect(text).toMatch(/Fix: give the DR steward identity .*"HSM Lifecycle DR Steward".*hsm-lifecycle rbac apply/);
+    expect(text).toContain("Never grant the drill identity restore on the primary");
   });
 
   it("reads the caller's object id from its own token", async () => {

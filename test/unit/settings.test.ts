@@ -5,12 +5,14 @@ import { LifecycleError } from "../../shared/errors";
 import { loadSettings, redactSettings, rotationInstances } from "../../shared/config/settings";
 import { settingsCatalog } from "../../shared/config/settingsCatalog";
 import { scheduleSetting } from "../../shared/app/appSettings";
+import { TEST_MANIFEST_KEY } from "../support/manifestKey";
 
 const minimal = {
   HSMS: "primary=https://Contoso.managedhsm.azure.net/,dr=https://contoso-dr.managedhsm.azure.net",
   DRILL_PAIRS: "primary=dr",
   STORAGE_ACCOUNT_URL: "https://acct.blob.core.windows.net",
   LIFECYCLE_TOPIC_ENDPOINT: "https://topic.westeurope-1.eventgrid.azure.net/api/events",
+  BACKUP_MANIFEST_KEY: TEST_MANIFEST_KEY,
 };
 
 function failure(env: Record<string, string>): LifecycleError {
@@ -39,7 +41,7 @@ describe("loadSettings", () => {
     expect(s.pollerIntervalMs).toBe(2000);
     expect(s.adminJobTimeoutMs).toBe(2 * 3_600_000);
     expect(s.rotation).toEqual({ policyFile: "rotation-policy.json", batchSize: 50, createRate: { default: 1, byInstance: {} }, pacingContainer: "rotation-pacing" });
-    expect(s.storage).toEqual({ accountUrl: "https://acct.blob.core.windows.net", backupContainer: "hsm-backups", backupAuth: "managedIdentity", drillReportsContainer: "drill-reports", auditContainer: "lifecycle-audit" });
+    expect(s.storage).toEqual({ accountUrl: "https://acct.blob.core.windows.net", backupContainer: "hsm-backups", backupAuth: "managedIdentity", manifestKey: TEST_MANIFEST_KEY, drillReportsContainer: "drill-reports", auditContainer: "lifecycle-audit" });
     expect(s.lifecycleTopic).toEqual({ endpoint: minimal.LIFECYCLE_TOPIC_ENDPOINT });
     expect(s.tlsCaFile).toBeUndefined();
     expect(Object.isFrozen(s.hsms[0])).toBe(true);
@@ -66,6 +68,7 @@ describe("loadSettings", () => {
       LIFECYCLE_TOPIC_KEY: "topic-secret",
       HSM_TLS_CA_FILE: "/tmp/ca.pem",
       POLLER_INTERVAL_MS: "0",
+      BACKUP_MANIFEST_KEY: TEST_MANIFEST_KEY,
     });
     expect(s.hsms.map((h) => h.url)).toEqual(["https://127.0.0.1:8443", "https://127.0.0.1:8444"]);
     expect(s.storage.connectionString).toBe("UseDevelopmentStorage=true");
@@ -73,6 +76,7 @@ describe("loadSettings", () => {
     expect(s.tlsCaFile).toBe("/tmp/ca.pem");
     const logged = JSON.stringify(redactSettings(s));
     expect(logged).not.toContain("topic-secret");
+    expect(logged).not.toContain(TEST_MANIFEST_KEY);
     expect(logged).not.toContain("UseDevelopmentStorage");
   });
 
@@ -139,6 +143,20 @@ describe("loadSettings", () => {
     const e = failure({ ...minimal, BACKUP_COPY_CONTAINER_URL: "https://acct.blob.core.windows.net/immutable?sv=1&sig=abc" });
     expect(e.message).toContain("BACKUP_COPY_CONTAINER_URL must not carry a query string or credentials");
     expect(e.message).not.toContain("sig=abc");
+  });
+
+  it("reads HSM_RESOURCE_IDS per HSM name and refuses ids of other resources or unknown names", () => {
+    const id = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/managedHSMs/contoso-dr";
+    expect(loadSettings({ ...minimal, HSM_RESOURCE_IDS: `dr=${id}` }).hsmResourceIds).toEqual({ dr: id });
+    const e = failure({ ...minimal, HSM_RESOURCE_IDS: "dr=/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v,other=" + id });
+    expect(e.message).toContain('HSM_RESOURCE_IDS "dr" has');
+    expect(e.message).toContain('HSM_RESOURCE_IDS names "other", which is not an HSM in HSMS');
+  });
+
+  it("HSM_EMULATOR is off by default and accepts only true/false", () => {
+    expect(loadSettings(minimal).emulatorMode).toBe(false);
+    expect(failure({ ...minimal, HSM_EMULATOR: "yes" }).message).toContain('HSM_EMULATOR "yes" must be "true" or "false"');
+    expect(loadSettings({ ...minimal, HSMS: "primary=https://127.0.0.1:8443,dr=https://localhost:8444", HSM_EMULATOR: "true" }).emulatorMode).toBe(true);
   });
 
   it("treats blank values as unset (defaults apply)", () => {

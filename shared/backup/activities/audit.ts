@@ -1,10 +1,9 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { LifecycleError } from "../../errors/lifecycleError";
-import { redactSecrets } from "../../errors/redactSecrets";
 import type { BackupCompletedData, BackupFailedData } from "../../events/lifecycleEventData";
 import { LifecycleEventType } from "../../events/lifecycleEventTypes";
 import type { LifecyclePublisher, PublishOutcome } from "../../events/lifecyclePublisher";
-import { storageFailure } from "../../storage/storageFailure";
+import { writeAuditRecord } from "../../storage/writeAuditRecord";
 
 /** What `recordBackupOutcome` needs: the lifecycle topic and the audit container. */
 export interface BackupAuditDeps {
@@ -52,14 +51,11 @@ export async function recordBackupOutcome(input: RecordBackupOutcomeInput, deps:
     details: input.details,
     event: { type: event.type, id: event.id, kind: event.kind, ...(event.kind === "failed" ? { error: event.error } : {}) },
   };
-  // Details come from our own orchestration, but a cause text may quote a service message: redact anyway.
-  const text = redactSecrets(JSON.stringify(record, null, 2));
+  // Write-once and redacted (a cause text may quote a service message); a failure is a value, as above.
   try {
-    await deps.auditContainer.createIfNotExists();
-    await deps.auditContainer.getBlockBlobClient(blob).upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: "application/json" } });
+    await writeAuditRecord(deps.auditContainer, blob, record);
     return { event, audit: { written: true, blob } };
   } catch (e) {
-    const failure = storageFailure(e, "writing the backup audit record", `${deps.auditContainer.url.split("?")[0] ?? ""}/${blob}`);
-    return { event, audit: { written: false, error: failure.message } };
+    return { event, audit: { written: false, error: (e as Error).message } };
   }
 }

@@ -6,7 +6,8 @@ import type { BackupDeps } from "../backupDeps";
 import { isBackupFolderName } from "../backupFolderParts";
 import { manifestBlobName, parseBackupManifest } from "../backupManifest";
 import { compareBlobInventory } from "../compareBlobInventory";
-import { backupRecordFromMetadata } from "../manifestMetadata";
+import { backupRecordFromMetadata, manifestMetadataKeys } from "../manifestMetadata";
+import { manifestMacKeys, manifestProblem } from "../manifestTrust";
 
 export interface CopyBackupInput {
   folder: string;
@@ -54,10 +55,14 @@ export async function copyBackup(input: CopyBackupInput, deps: BackupDeps): Prom
   } catch (e) {
     throw storageFailure(e, "reading the manifest to copy", `${sourceUrl}/${manifestName}`);
   }
-  if (backupRecordFromMetadata(metadata)?.verified !== true) {
+  const lower = Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k.toLowerCase(), v]));
+  const verifiedAt = lower[manifestMetadataKeys.verifiedAt] ?? "";
+  if (backupRecordFromMetadata(metadata)?.verified !== true || !deps.manifestAuth.verify(["verified", folder, verifiedAt], lower[manifestMacKeys.verified])) {
     throw new LifecycleError("VerificationFailed", `The backup ${folder} is not verified, so it is not copied. Fix: run verifyBackup first; copy only verified backups.`);
   }
   const manifest = parseBackupManifest(manifestText, `${sourceUrl}/${manifestName}`);
+  const untrusted = manifest.backup.folder === folder ? manifestProblem(manifest, deps.manifestAuth, sourceUrl) : `it describes folder ${manifest.backup.folder}`;
+  if (untrusted !== undefined) throw new LifecycleError("BackupIntegrityFailed", `The manifest ${sourceUrl}/${manifestName} is not authentic: ${untrusted}. Nothing was copied. Fix: take a new backup and find out who wrote this blob.`);
 
   const present = new Map((await listBlobDigests(target, `${folder}/`)).map((b) => [b.name, b]));
   const sas = await shortLivedContainerSas(deps.blobService, source.containerName, "r", { now: deps.now(), validForMs: COPY_SAS_MS });

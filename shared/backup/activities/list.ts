@@ -16,5 +16,5 @@ export async function listBackups(input: ListBackupsInput, deps: BackupDeps): Pr
   if (hsmName !== undefined && (typeof hsmName !== "string" || hsmName === "")) {
     throw new LifecycleError("BadParameter", `listBackups: hsmName must be a configured HSM name (got ${JSON.stringify(hsmName)}).`);
   }
-  return listBackupRecords(deps.backupContainer, hsmName);
+  return listBackupRecords(deps.backupContainer, hsmName, { auth: deps.manifestAuth });
 }

@@ -10,10 +10,10 @@ import { keyInventory } from "../keyInventory";
 import type { ManifestRoleAssignment } from "../backupManifest";
 import { roleAssignmentSnapshot } from "../roleAssignmentSnapshot";
 import { manifestMetadataKeys } from "../manifestMetadata";
+import { manifestMacKeys, manifestMac, manifestProblem, recordMac } from "../manifestTrust";
 
 export interface WriteBackupManifestInput {
   hsmName: string;
-  hsmUrl: string;
   jobId: string;
   /** The folder URL the succeeded job reported. */
   folderUri: string;
@@ -39,7 +39,7 @@ export interface WriteBackupManifestOutput {
  * Idempotent: a retry rewrites the same manifest (only `createdAt` and the digest change).
  */
 export async function writeBackupManifest(input: WriteBackupManifestInput, deps: BackupDeps): Promise<WriteBackupManifestOutput> {
-  const { hsmName, hsmUrl } = checkHsmInput(input, "writeBackupManifest");
+  const { hsmName, hsmUrl } = checkHsmInput(input, deps, "writeBackupManifest");
   const { folder, folderUrl, containerUrl } = backupFolderParts(String(input.folderUri));
   for (const field of ["startTime", "endTime"] as const) {
     if (typeof input[field] !== "string" || Number.isNaN(Date.parse(input[field]))) {
@@ -60,7 +60,7 @@ export async function writeBackupManifest(input: WriteBackupManifestInput, deps:
   try {
     inventory = await keyInventory(deps.keyClient(hsmUrl), { ktyLookupLimit: deps.ktyLookupLimit, backupStartedAt: input.startTime });
   } catch (e) {
-    throw fromRestError(e, { service: "managedHsm", operation: "listing keys and rotation policies for the backup manifest", resource: hsmUrl, requiredRole: "Managed HSM Crypto Auditor", requiredScope: "/ or /keys" });
+    throw fromRestError(e, { service: "managedHsm", operation: "listing keys and rotation policies for the backup manifest", resource: hsmUrl, requiredRole: "HSM Lifecycle Backup", requiredScope: "/" });
   }
   const keys = inventory.keys;
   let roleAssignments: ManifestRoleAssignment[] | null = null;
@@ -70,9 +70,9 @@ export async function writeBackupManifest(input: WriteBackupManifestInput, deps:
   } catch (e) {
     // A refused read leaves the backup usable; the drill then compares role assignments with the live primary.
     if (!isRestErrorLike(e) || e.statusCode !== 403) {
-      throw fromRestError(e, { service: "managedHsm", operation: "listing role assignments for the backup manifest", resource: hsmUrl, requiredRole: "Managed HSM Crypto Auditor", requiredScope: "/" });
+      throw fromRestError(e, { service: "managedHsm", operation: "listing role assignments for the backup manifest", resource: hsmUrl, requiredRole: "HSM Lifecycle Backup", requiredScope: "/" });
     }
-    roleAssignmentsUnavailable = `the backup identity may not list role assignments (403). Fix: grant it "Managed HSM Crypto Auditor" at scope "/".`;
+    roleAssignmentsUnavailable = `the backup identity may not list role assignments (403). Fix: grant it "HSM Lifecycle Backup" at scope "/" (hsm-lifecycle rbac apply).`;
   }
   const manifest = sealManifest({
     schema: BACKUP_MANIFEST_SCHEMA,
@@ -86,6 +86,11 @@ export async function writeBackupManifest(input: WriteBackupManifestInput, deps:
     blobs,
     createdAt: deps.now().toISOString(),
   });
+  manifest.digest.mac = manifestMac(deps.manifestAuth, manifest.digest.value);
+  // Never write a manifest its readers would refuse (a folder of another HSM, or outside the container).
+  const problem = manifestProblem(manifest, deps.manifestAuth, ownContainer ?? "");
+  if (problem !== undefined) throw new LifecycleError("BackupIntegrityFailed", `The backup ${folderUrl} cannot get a manifest: ${problem}. Fix: pass the folderUri the backup job of "${hsmName}" returned.`);
+  const completedAt = new Date(input.endTime).toISOString();
   const name = manifestBlobName(folder);
   const text = `${JSON.stringify(manifest, null, 2)}\n`;
   try {
@@ -95,7 +100,8 @@ export async function writeBackupManifest(input: WriteBackupManifestInput, deps:
         [manifestMetadataKeys.hsmName]: hsmName,
         [manifestMetadataKeys.folder]: folder,
         [manifestMetadataKeys.jobId]: input.jobId,
-        [manifestMetadataKeys.completedAt]: new Date(input.endTime).toISOString(),
+        [manifestMetadataKeys.completedAt]: completedAt,
+        [manifestMacKeys.record]: recordMac(deps.manifestAuth, { hsmName, folder, jobId: input.jobId, completedAt }),
       },
     });
   } catch (e) {

@@ -4,7 +4,6 @@ import { backupRoleContext, backupTarget, checkHsmInput } from "../backupTarget"
 
 export interface PreBackupCheckInput {
   hsmName: string;
-  hsmUrl: string;
 }
 
 export interface PreBackupCheckOutput {
@@ -16,10 +15,10 @@ export interface PreBackupCheckOutput {
 /**
  * Activity `preBackupCheck`: asks the HSM to check that a full backup into the container would work
  * (storage reachable, permissions, no job running), writing nothing. Returns at once with the job id; the
- * orchestration polls it with durable timers like a backup. A 403 names "Managed HSM Backup User" at "/".
+ * orchestration polls it with durable timers like a backup. A 403 names "HSM Lifecycle Backup" at "/".
  */
 export async function preBackupCheck(input: PreBackupCheckInput, deps: BackupDeps): Promise<PreBackupCheckOutput> {
-  const { hsmUrl } = checkHsmInput(input, "preBackupCheck");
+  const { hsmUrl } = checkHsmInput(input, deps, "preBackupCheck");
   const target = await backupTarget(deps);
   const client = deps.backupClient(hsmUrl);
   try {

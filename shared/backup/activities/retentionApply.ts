@@ -1,7 +1,9 @@
 import { LifecycleError } from "../../errors/lifecycleError";
 import { storageFailure } from "../../storage/storageFailure";
 import type { BackupDeps } from "../backupDeps";
-import { listBackupRecords } from "../listBackupRecords";
+import { listBackupRecords, type IgnoredManifest } from "../listBackupRecords";
+import { manifestMacKeys } from "../manifestTrust";
+import { reportIgnoredManifests } from "../reportIgnoredManifests";
 import { manifestBlobName } from "../backupManifest";
 import { manifestMetadataKeys } from "../manifestMetadata";
 import { planRetention, type RetentionPlan, type RetentionPolicy } from "../planRetention";
@@ -21,6 +23,8 @@ export interface ApplyBackupRetentionOutput {
   plan: RetentionPlan;
   /** Folders actually deleted (empty on a dry run). */
   deleted: string[];
+  /** Manifest blobs that failed authentication: not trusted, never deleted, logged and audited. */
+  ignored: IgnoredManifest[];
 }
 
 /**
@@ -42,17 +46,25 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
     throw new LifecycleError("BadParameter", "applyBackupRetention needs dryRun: true or false (no default, so a missing flag never deletes).");
   }
   let plan: RetentionPlan;
-  const records = await listBackupRecords(deps.backupContainer, input.hsmName);
+  // Only authenticated backups count, for keeping as much as for deleting: a forged "newer verified" backup
+  // cannot push a real one out, and a forged name cannot make a deletion reach other blobs.
+  const ignored: IgnoredManifest[] = [];
+  const records = await listBackupRecords(deps.backupContainer, input.hsmName, { auth: deps.manifestAuth, onIgnored: (i) => ignored.push(i) });
+  const containerUrl = deps.backupContainer.url.split("?")[0] ?? "";
+  await reportIgnoredManifests(ignored, { workflow: "retention", container: containerUrl, now: deps.now() }, deps);
   try {
     plan = planRetention(records, input.policy, now);
   } catch (e) {
     throw new LifecycleError("SettingsInvalid", `Retention cannot be planned: ${(e as Error).message} Fix: RETENTION_DAILY/WEEKLY/MONTHLY must be non-negative integers.`, e);
   }
-  if (input.dryRun) return { dryRun: true, plan, deleted: [] };
+  if (input.dryRun) return { dryRun: true, plan, deleted: [], ignored };
 
   const container = deps.backupContainer;
   const deleted: string[] = [];
+  // A backup whose verified mark was tampered with is kept for an operator to look at, never deleted by us.
+  const untrusted = new Set(ignored.map((i) => i.blob));
   for (const victim of plan.delete) {
+    if (untrusted.has(manifestBlobName(victim.folder))) continue;
     const manifest = container.getBlockBlobClient(manifestBlobName(victim.folder));
     const where = `${container.url.split("?")[0]}/${victim.folder}`;
     try {
@@ -60,6 +72,10 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
       const metadata = props.metadata ?? {};
       // Pinned between the listing and now: the operator's pin wins.
       if ((metadata[manifestMetadataKeys.pinned] ?? "").toLowerCase() === "true") continue;
+      // Replaced since the listing: delete only what is still the authenticated record that was planned.
+      const m = Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k.toLowerCase(), v]));
+      const parts = ["record", victim.hsmName, victim.folder, m[manifestMetadataKeys.jobId] ?? "", m[manifestMetadataKeys.completedAt] ?? ""];
+      if (!deps.manifestAuth.verify(parts, m[manifestMacKeys.record])) continue;
       // If-Match: a pin set between the check above and this write makes it fail (412) instead of being lost.
       await manifest.setMetadata({ ...metadata, [manifestMetadataKeys.retiring]: deps.now().toISOString() }, { conditions: { ifMatch: props.etag } });
       for await (const blob of container.listBlobsFlat({ prefix: `${victim.folder}/` })) {
@@ -71,5 +87,5 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
     }
     deleted.push(victim.folder);
   }
-  return { dryRun: false, plan, deleted };
+  return { dryRun: false, plan, deleted, ignored };
 }

@@ -6,7 +6,6 @@ import { runningJobFromConflict } from "../runningJobFromConflict";
 
 export interface StartBackupInput {
   hsmName: string;
-  hsmUrl: string;
 }
 
 export interface StartBackupOutput {
@@ -25,7 +24,7 @@ export interface StartBackupOutput {
  * A 409 for another kind of job (restore, pre-backup) is a `Conflict`.
  */
 export async function startBackup(input: StartBackupInput, deps: BackupDeps): Promise<StartBackupOutput> {
-  const { hsmUrl } = checkHsmInput(input, "startBackup");
+  const { hsmUrl } = checkHsmInput(input, deps, "startBackup");
   const target = await backupTarget(deps);
   const client = deps.backupClient(hsmUrl);
   try {

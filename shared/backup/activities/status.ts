@@ -8,7 +8,6 @@ import type { PolledJobStatus } from "../nextBackupPoll";
 
 export interface GetBackupStatusInput {
   hsmName: string;
-  hsmUrl: string;
   jobId: string;
 }
 
@@ -21,7 +20,7 @@ export type GetBackupStatusOutput = PolledJobStatus;
  * Works for backup and pre-backup jobs alike.
  */
 export async function getBackupStatus(input: GetBackupStatusInput, deps: BackupDeps): Promise<GetBackupStatusOutput> {
-  const { hsmUrl } = checkHsmInput(input, "getBackupStatus");
+  const { hsmUrl } = checkHsmInput(input, deps, "getBackupStatus");
   const jobId = input.jobId;
   if (typeof jobId !== "string" || !/^[A-Za-z0-9-]{1,64}$/.test(jobId)) {
     throw new LifecycleError("BadParameter", `getBackupStatus needs the jobId startBackup returned (got ${JSON.stringify(jobId)}).`);

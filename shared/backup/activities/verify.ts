@@ -6,6 +6,7 @@ import { isBackupFolderName } from "../backupFolderParts";
 import { manifestBlobName, parseBackupManifest } from "../backupManifest";
 import { compareBlobInventory } from "../compareBlobInventory";
 import { manifestMetadataKeys } from "../manifestMetadata";
+import { manifestMacKeys, manifestProblem, verifiedMac } from "../manifestTrust";
 
 export interface VerifyBackupInput {
   folder: string;
@@ -50,7 +51,7 @@ export async function verifyBackup(input: VerifyBackupInput, deps: BackupDeps): 
   }
 
   const fail = async (detail: string, cause?: unknown): Promise<never> => {
-    const { [manifestMetadataKeys.verifiedAt]: _dropped, ...rest } = lowerCaseKeys(metadata);
+    const { [manifestMetadataKeys.verifiedAt]: _dropped, [manifestMacKeys.verified]: _droppedMac, ...rest } = lowerCaseKeys(metadata);
     try {
       // If-Match: an operator's pin set meanwhile is never overwritten (412 → the activity is retried).
       await manifestBlob.setMetadata({ ...rest, [manifestMetadataKeys.verifyFailedAt]: deps.now().toISOString() }, { conditions: { ifMatch: etag } });
@@ -69,6 +70,10 @@ export async function verifyBackup(input: VerifyBackupInput, deps: BackupDeps): 
   if (manifest.backup.folder !== folder) {
     return fail(`The manifest ${where} describes folder ${manifest.backup.folder}, not ${folder}. Fix: the manifest was replaced; take a new backup.`);
   }
+  const untrusted = manifestProblem(manifest, deps.manifestAuth, container.url);
+  if (untrusted !== undefined) {
+    return fail(`The manifest ${where} is not authentic: ${untrusted}. Fix: do not restore from it; take a new backup and find out who wrote this blob.`);
+  }
   const actual = await listBlobDigests(container, `${folder}/`);
   const problems = compareBlobInventory(manifest.blobs, actual);
   if (problems.length > 0) {
@@ -79,7 +84,10 @@ export async function verifyBackup(input: VerifyBackupInput, deps: BackupDeps): 
   const verifiedAt = deps.now().toISOString();
   const { [manifestMetadataKeys.verifyFailedAt]: _cleared, ...rest } = lowerCaseKeys(metadata);
   try {
-    await manifestBlob.setMetadata({ ...rest, [manifestMetadataKeys.verifiedAt]: verifiedAt }, { conditions: { ifMatch: etag } });
+    await manifestBlob.setMetadata(
+      { ...rest, [manifestMetadataKeys.verifiedAt]: verifiedAt, [manifestMacKeys.verified]: verifiedMac(deps.manifestAuth, folder, verifiedAt) },
+      { conditions: { ifMatch: etag } },
+    );
   } catch (e) {
     throw storageFailure(e, "marking the backup as verified", where);
   }

@@ -16,6 +16,7 @@ import type { BackupCompletedData, BackupFailedData } from "../../events/lifecyc
 import type { ErrorCode } from "../../errors/errorCode";
 import { formatFailureMessage } from "../../errors/lifecycleError";
 import { parseActivityFailure } from "../../errors/parseActivityFailure";
+import { instanceInputProblem } from "../../instances/resolveConfiguredInstance";
 import { nextBackupPoll, type PolledJobStatus } from "../nextBackupPoll";
 import { activityNames } from "../../names";
 import type { PreBackupCheckOutput } from "../activities/preCheck";
@@ -71,7 +72,7 @@ const RETRYABLE_JOB_CODES: readonly ErrorCode[] = ["JobFailed", "StorageUnreacha
 export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): OrchestrationHandler {
   return function* backupHsm(context: OrchestrationContext): Generator<Task, BackupRunResult, any> {
     const input = checkInput(context.df.getInput());
-    const hsm = { hsmName: input.hsmName, hsmUrl: input.hsmUrl };
+    const hsm = { hsmName: input.hsmName };
     const retry = retryOptions(input.activityRetry);
     const runId = context.df.instanceId;
     const jobFailures: string[] = [];
@@ -264,7 +265,9 @@ function checkInput(raw: unknown): BackupRunInput {
   const i = (raw ?? {}) as Partial<BackupRunInput>;
   const problems: string[] = [];
   if (typeof i.hsmName !== "string" || i.hsmName === "") problems.push("hsmName");
-  if (typeof i.hsmUrl !== "string" || !i.hsmUrl.startsWith("https://")) problems.push("hsmUrl (https)");
+  // A URL is never followed: the activities act on the configured HSM of that name only.
+  const refused = instanceInputProblem(i.hsmName, "hsmBackup") ?? ("hsmUrl" in i ? "hsmBackup: the input carries hsmUrl; refused without calling it. The HSM's URL always comes from the app settings (HSMS)." : undefined);
+  if (refused !== undefined) throw new Error(formatFailureMessage("BadParameter", `${refused} Fix: start it with {"hsmName": "<a primary HSM from HSMS>"} (nightlyBackupInputs builds the input from the settings).`));
   if (typeof i.night !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(i.night)) problems.push("night (yyyy-MM-dd)");
   for (const k of ["pollIntervalMs", "jobRetryDelayMs"] as const) if (typeof i[k] !== "number" || !(i[k] >= 0)) problems.push(k);
   if (typeof i.jobTimeoutMs !== "number" || !(i.jobTimeoutMs > 0)) problems.push("jobTimeoutMs");

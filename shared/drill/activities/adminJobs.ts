@@ -15,6 +15,6 @@ export async function readAdminJob(deps: Pick<DrillDeps, "credential" | "adminOp
     const res = await pipeline.send<AdminJobWire>({ method: "GET", pathOrUrl: `/${kind}/${jobId}/pending`, expectedStatuses: [200] });
     return toAdminJobSnapshot(jobId, res.body);
   } catch (e) {
-    throw fromRestError(e, { service: "managedHsm", operation: `read ${kind} job ${jobId}`, resource: hsmUrl, requiredRole: kind === "backup" ? "Managed HSM Backup User" : "Managed HSM Restore User", requiredScope: "/" });
+    throw fromRestError(e, { service: "managedHsm", operation: `read ${kind} job ${jobId}`, resource: hsmUrl, requiredRole: "HSM Lifecycle Drill Probe", requiredScope: "/" });
   }
 }

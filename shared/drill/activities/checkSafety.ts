@@ -1,5 +1,5 @@
 import { LifecycleError } from "../../errors/lifecycleError";
-import { assessDrillConfig, assessDrillIdentity } from "../assessDrillSafety";
+import { assessDrillBinding, assessDrillConfig, assessDrillIdentity } from "../assessDrillSafety";
 import type { HsmIdentity } from "../hsmIdentity";
 import type { DrillDeps } from "./deps";
 
@@ -27,9 +27,10 @@ export type CheckDrillSafetyOutput = DrillSafe | DrillRefusedOutcome;
 
 /**
  * Activity `checkDrillSafety`: the interlocks, before the drill makes any call that writes. The target must be
- * a configured drill target of this primary, its URL must differ from every configured primary's, and the HSM
- * behind it must not report itself as any configured primary (catches aliases of a primary's URL). Only reads
- * identities. A refusal is a value, `{kind:"refused", code:"DrillRefused", reason}` listing every reason (ARCHITECTURE
+ * a configured drill target of this primary, its URL must differ from every configured primary's, the HSM
+ * behind it must not be any configured primary (catches aliases of a primary's URL), and every HSM involved must
+ * be positively identified as what the settings call it, from a source the HSM cannot fake (`assessDrillBinding`:
+ * ARM in Azure; catches swapped URLs and a production HSM that is not listed). Only reads identities. A refusal is a value, `{kind:"refused", code:"DrillRefused", reason}` listing every reason (ARCHITECTURE
  * "Error model": expected outcomes are values), so the orchestration reports it at once instead of retrying.
  * An unreadable identity is a refusal too: the drill cannot prove the target is not a primary.
  */
@@ -39,7 +40,7 @@ export async function checkDrillSafety(input: CheckDrillSafetyInput, deps: Drill
 
   let targetIdentity: HsmIdentity;
   try {
-    targetIdentity = await deps.identityOf(config.targetUrl);
+    targetIdentity = await deps.identityOf({ name: input.target, url: config.targetUrl });
   } catch (e) {
     return refuse(input, [`could not read the identity of the target ${config.targetUrl} (${(e as Error).message}); the drill cannot prove it is not a primary. Fix: make the DR HSM reachable, then rerun the drill.`]);
   }
@@ -48,13 +49,14 @@ export async function checkDrillSafety(input: CheckDrillSafetyInput, deps: Drill
       .filter((h) => h.role === "primary")
       .map(async (p) => {
         try {
-          return { name: p.name, identity: await deps.identityOf(p.url) };
+          return { name: p.name, url: p.url, identity: await deps.identityOf(p) };
         } catch (e) {
-          return { name: p.name, readError: (e as Error).message };
+          return { name: p.name, url: p.url, readError: (e as Error).message };
         }
       }),
   );
-  const reasons = assessDrillIdentity({ name: input.target, identity: targetIdentity }, primaries);
+  const target = { name: input.target, url: config.targetUrl, identity: targetIdentity };
+  const reasons = [...assessDrillIdentity(target, primaries), ...assessDrillBinding(target, primaries)];
   if (reasons.length > 0) return refuse(input, reasons);
   deps.log?.(`drill ${input.primary} → ${input.target}: interlocks passed (target reports "${targetIdentity.name}").`);
   return { kind: "safe", primaryUrl: config.primaryUrl, targetUrl: config.targetUrl, targetIdentity };

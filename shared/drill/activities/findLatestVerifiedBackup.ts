@@ -39,7 +39,7 @@ export async function findLatestVerifiedBackup(input: FindLatestVerifiedBackupIn
   if (Number.isNaN(drillStart.getTime())) throw new RangeError(`drillStart "${input.drillStart}" is not an ISO 8601 instant.`);
   let candidates;
   try {
-    candidates = await deps.backups.listBackups(input.primary);
+    candidates = await deps.backups.listBackups(input.primary, deps.log);
   } catch (e) {
     throw toLifecycleError(e, { service: "storage", operation: "list backup manifests", resource: input.primary });
   }

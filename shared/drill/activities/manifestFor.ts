@@ -4,10 +4,10 @@ import { LifecycleError } from "../../errors/lifecycleError";
 import type { DrillDeps } from "./deps";
 
 /** The verified manifest of `folder` (re-read from storage, so the orchestration never carries the inventory). */
-export async function drillManifestFor(deps: Pick<DrillDeps, "backups">, primary: string, folder: string): Promise<BackupManifest> {
+export async function drillManifestFor(deps: Pick<DrillDeps, "backups" | "log">, primary: string, folder: string): Promise<BackupManifest> {
   let found;
   try {
-    found = await deps.backups.getBackup(primary, folder);
+    found = await deps.backups.getBackup(primary, folder, deps.log);
   } catch (e) {
     throw toLifecycleError(e, { service: "storage", operation: "read the backup manifest", resource: `${primary}/${folder}` });
   }

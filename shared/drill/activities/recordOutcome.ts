@@ -4,6 +4,7 @@ import { DRILL_REPORT_SCHEMA, type DrillReport } from "../drillReport";
 import { LifecycleError } from "../../errors/lifecycleError";
 import type { LifecyclePublisher, PublishOutcome } from "../../events/lifecyclePublisher";
 import { storageFailure } from "../../storage/storageFailure";
+import { writeAuditRecord } from "../../storage/writeAuditRecord";
 
 export interface DrillOutcomeDeps {
   /** The drill-reports container (the report is read back from it, so the event matches the stored report). */
@@ -34,8 +35,9 @@ export const DRILL_AUDIT_SCHEMA = "hsm-lifecycle/audit-record";
 /**
  * Activity `recordDrillOutcome`: publishes `DrillCompleted` / `DrillFailed` for the stored report (stable event
  * id `drill:{drillId}`, so a retried activity lets subscribers dedupe) and writes the drill's audit record
- * (`drills/{yyyy-mm-dd}/{drillId}.json` in the audit container, overwritten on retry). A publish failure is a
- * value; only a storage failure throws (the audit record is what a regulator asks for).
+ * (`drills/{yyyy-mm-dd}/{drillId}.json` in the audit container, write-once: a retry keeps the first record). A publish failure is a
+ * value; only a storage failure or a different record already at that name throws (the audit record is what a regulator
+ * asks for).
  */
 export async function recordDrillOutcome(input: RecordDrillOutcomeInput, deps: DrillOutcomeDeps): Promise<RecordDrillOutcomeOutput> {
   if (!/^[A-Za-z0-9][A-Za-z0-9:._-]{0,200}$/.test(input.drillId)) {
@@ -75,13 +77,8 @@ export async function recordDrillOutcome(input: RecordDrillOutcomeInput, deps: D
     event: outcome.kind === "failed" ? { type: event.type, id: outcome.id, outcome: outcome.kind, error: outcome.error } : { type: event.type, id: outcome.id, outcome: outcome.kind },
     recordedAt: (deps.now?.() ?? new Date()).toISOString(),
   };
-  const text = JSON.stringify(record, null, 2);
-  try {
-    await deps.audit.createIfNotExists();
-    await deps.audit.getBlockBlobClient(auditBlob).upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: "application/json; charset=utf-8" } });
-  } catch (e) {
-    throw storageFailure(e, "writing the drill's audit record", `${deps.audit.url}/${auditBlob}`);
-  }
+  // Write-once (a retry finding its own earlier record is fine) and redacted: failures may quote service messages.
+  await writeAuditRecord(deps.audit, auditBlob, record, "application/json; charset=utf-8");
   return { event: outcome.kind, eventType: event.type, auditBlob };
 }
 

@@ -71,13 +71,13 @@ async function probeKey(t: ProbeTarget, primaryUrl: string, targetUrl: string, d
   try {
     p = await deps.keyClients.keys(primaryUrl).getKey(t.name, { version: t.version });
   } catch (e) {
-    throw fromRestError(e, { service: "managedHsm", operation: `read ${t.name} on the primary`, resource: `${primaryUrl}/keys/${t.name}` });
+    throw fromRestError(e, { service: "managedHsm", operation: `read ${t.name} on the primary`, resource: `${primaryUrl}/keys/${t.name}`, requiredRole: "HSM Lifecycle Drill Probe" });
   }
   try {
     d = await deps.keyClients.keys(targetUrl).getKey(t.name, { version: t.version });
   } catch (e) {
     if (isRestErrorLike(e) && e.statusCode === 404) return { name, passed: false, detail: `${t.name}/${t.version} is missing on DR.` };
-    throw fromRestError(e, { service: "managedHsm", operation: `read ${t.name} on the DR HSM`, resource: `${targetUrl}/keys/${t.name}` });
+    throw fromRestError(e, { service: "managedHsm", operation: `read ${t.name} on the DR HSM`, resource: `${targetUrl}/keys/${t.name}`, requiredRole: "HSM Lifecycle Drill Probe" });
   }
   const problems: string[] = [];
   if (d.keyType !== p.keyType) problems.push(`key type ${String(d.keyType)} on DR, ${String(p.keyType)} on the primary.`);

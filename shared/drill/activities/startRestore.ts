@@ -25,7 +25,7 @@ export interface StartRestoreOutput {
 export async function startRestore(input: StartRestoreInput, deps: DrillDeps): Promise<StartRestoreOutput> {
   // Destructive: both interlocks again (configuration and the HSMs' reported identities), right before the write.
   const { targetUrl } = await requireDrillSafe({ primary: input.primary, target: input.target }, deps);
-  assertFolderUrl(input.folderUrl);
+  assertFolderUrl(input.folderUrl, deps.backupContainerUrl);
   try {
     const client = new KeyVaultBackupClient(targetUrl, deps.credential, deps.adminOptions);
     const sas = await deps.storageSas?.("rl");
@@ -37,6 +37,6 @@ export async function startRestore(input: StartRestoreInput, deps: DrillDeps): P
     if (state.startTime !== undefined) out.startTime = state.startTime.toISOString();
     return out;
   } catch (e) {
-    throw fromRestError(e, { service: "managedHsm", operation: "full restore into the DR HSM", resource: targetUrl, requiredRole: "Managed HSM Restore User", requiredScope: "/" });
+    throw fromRestError(e, { service: "managedHsm", operation: "full restore into the DR HSM", resource: targetUrl, requiredRole: "HSM Lifecycle Drill DR", requiredScope: "/" });
   }
 }

@@ -30,12 +30,12 @@ const keyNamePattern = /^[0-9A-Za-z-]{1,127}$/;
 export async function startSelectiveRestore(input: StartSelectiveRestoreInput, deps: DrillDeps): Promise<StartSelectiveRestoreOutput> {
   // Destructive: both interlocks again (configuration and the HSMs' reported identities), right before the write.
   const { targetUrl } = await requireDrillSafe({ primary: input.primary, target: input.target }, deps);
-  assertFolderUrl(input.folderUrl);
+  assertFolderUrl(input.folderUrl, deps.backupContainerUrl);
   if (!keyNamePattern.test(input.keyName)) {
     throw new LifecycleError("BadParameter", `"${input.keyName}" is not a key name (1-127 letters, digits and hyphens).`);
   }
   const keys = deps.keyClients.keys(targetUrl);
-  const context = (operation: string) => ({ service: "managedHsm" as const, operation, resource: `${targetUrl}/keys/${input.keyName}`, requiredRole: "Managed HSM Crypto Officer" as const });
+  const context = (operation: string) => ({ service: "managedHsm" as const, operation, resource: `${targetUrl}/keys/${input.keyName}`, requiredRole: "HSM Lifecycle Drill DR" as const });
   let cleared: StartSelectiveRestoreOutput["cleared"] = "absent";
   try {
     if (await existsActive(deps, targetUrl, input.keyName)) {
@@ -63,7 +63,7 @@ export async function startSelectiveRestore(input: StartSelectiveRestoreInput, d
     if (state.startTime !== undefined) out.startTime = state.startTime.toISOString();
     return out;
   } catch (e) {
-    throw fromRestError(e, { service: "managedHsm", operation: `selective restore of ${input.keyName} into the DR HSM`, resource: targetUrl, requiredRole: "Managed HSM Restore User", requiredScope: "/" });
+    throw fromRestError(e, { service: "managedHsm", operation: `selective restore of ${input.keyName} into the DR HSM`, resource: targetUrl, requiredRole: "HSM Lifecycle Drill DR", requiredScope: "/" });
   }
 }
 

@@ -38,6 +38,6 @@ export async function startDrillTargetBackup(input: StartDrillTargetBackupInput,
       const running = runningJobFromConflict(e.message, headers);
       if (running.kind === "backup") return { jobId: running.jobId, adopted: true };
     }
-    throw fromRestError(e, { service: "managedHsm", operation: "back up the DR HSM before the restore", resource: targetUrl, requiredRole: "Managed HSM Backup User", requiredScope: "/" });
+    throw fromRestError(e, { service: "managedHsm", operation: "back up the DR HSM before the restore", resource: targetUrl, requiredRole: "HSM Lifecycle Drill DR", requiredScope: "/" });
   }
 }

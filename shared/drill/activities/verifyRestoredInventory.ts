@@ -42,7 +42,7 @@ export async function verifyRestoredInventory(input: VerifyRestoredInventoryInpu
   try {
     observed = await listInventory(dr, input.keyName);
   } catch (e) {
-    throw fromRestError(e, { service: "managedHsm", operation: "list the DR HSM's keys", resource: targetUrl });
+    throw fromRestError(e, { service: "managedHsm", operation: "list the DR HSM's keys", resource: targetUrl, requiredRole: "HSM Lifecycle Drill Probe" });
   }
   const inv = compareInventory(expected, observed, input.keyName === undefined ? (manifest.keysDuringBackup ?? []) : (manifest.keysDuringBackup ?? []).filter((k) => k === input.keyName));
   const checks: DrillCheck[] = [
@@ -77,7 +77,7 @@ export async function verifyRestoredInventory(input: VerifyRestoredInventoryInpu
       }
       if (want !== d) policyProblems.push(`${key.name}: rotation policy on DR differs from the ${key.rotationPolicy !== undefined ? "backup's" : "primary's"}.`);
     } catch (e) {
-      throw fromRestError(e, { service: "managedHsm", operation: `read the rotation policy of ${key.name}`, resource: `${targetUrl}/keys/${key.name}` });
+      throw fromRestError(e, { service: "managedHsm", operation: `read the rotation policy of ${key.name}`, resource: `${targetUrl}/keys/${key.name}`, requiredRole: "HSM Lifecycle Drill Probe" });
     }
   }
   const reference = fromPrimary === 0 ? `as in backup ${input.folder}` : `the primary's (manifest v${manifest.schemaVersion} recorded no policies; a policy changed after the backup shows as a difference)`;

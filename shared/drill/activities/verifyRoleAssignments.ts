@@ -67,7 +67,7 @@ async function nextDrillWarnings(targetUrl: string, drFacts: AssignmentFact[], d
     const missing = missingForNextDrill(principalId, drFacts, definitions);
     return missing.length === 0 ? [] : [nextDrillWarning(principalId, missing)];
   } catch (e) {
-    const failure = fromRestError(e, { service: "managedHsm", operation: "list role definitions", resource: targetUrl, requiredRole: "Managed HSM Crypto Auditor", requiredScope: "/" });
+    const failure = fromRestError(e, { service: "managedHsm", operation: "list role definitions", resource: targetUrl, requiredRole: "HSM Lifecycle Drill Probe", requiredScope: "/" });
     return [`Whether the next drill can run was not checked: ${failure.message}`];
   }
 }
@@ -86,7 +86,7 @@ async function assignments(url: string, deps: DrillDeps): Promise<AssignmentFact
       out.push({ scope: a.properties.scope ?? "/", roleDefinitionId, principalId: a.properties.principalId ?? "?" });
     }
   } catch (e) {
-    throw fromRestError(e, { service: "managedHsm", operation: "list role assignments", resource: url, requiredRole: "Managed HSM Administrator" });
+    throw fromRestError(e, { service: "managedHsm", operation: "list role assignments", resource: url, requiredRole: "HSM Lifecycle Drill Probe" });
   }
   return out;
 }

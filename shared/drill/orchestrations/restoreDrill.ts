@@ -17,6 +17,7 @@ import { activityNames } from "../../names";
 import { pollAdminJob } from "./restoreDrillPolling";
 import type { DrillKind, DrillStage, RestoreDrillInput, RestoreDrillOutput } from "../types";
 import { callActivity } from "../../durable/callActivity";
+import type { ReapplyDrRolesOutput } from "../activities/reapplyDrRoles";
 
 type Gen<T> = Generator<Task, T, unknown>;
 
@@ -195,15 +196,26 @@ function* runStages(context: OrchestrationContext, retry: RetryOptions, input: R
   }
   if (input.keyName === undefined) {
     // Only a full restore replaces DR's role assignments with the backup's.
+    let preStewardWarnings: string[] = [];
     try {
       const roles = yield* call<VerifyRoleAssignmentsOutput>(activityNames.verifyRoleAssignments, { ...pair, folder });
       checks.push(roles.check);
       // Older activity versions (histories written before warnings existed) return none.
-      if (roles.warnings !== undefined && roles.warnings.length > 0) state.report.warnings = [...(state.report.warnings ?? []), ...roles.warnings];
+      preStewardWarnings = roles.warnings ?? [];
       finished.push(roles.finishedAt);
     } catch (e) {
       checks.push({ name: "roleAssignments", passed: false, detail: `The role assignments could not be compared: ${failed(e)}` });
     }
+    // After the comparison (the restored state is what it checks), the DR steward puts the drill's DR-only role
+    // back; its readiness check replaces the one made before it. A steward failure is a warning: this drill
+    // passed, but the next one would stop at DR's own backup.
+    let warnings: string[];
+    try {
+      warnings = (yield* call<ReapplyDrRolesOutput>(activityNames.reapplyDrRoles, pair)).warnings;
+    } catch (e) {
+      warnings = [`The DR steward could not re-apply the drill's DR role: ${failed(e)}`, ...preStewardWarnings];
+    }
+    if (warnings.length > 0) state.report.warnings = [...(state.report.warnings ?? []), ...warnings];
   }
   // RTO ends when the last verification step finished (activity clocks, like the HSM's job timestamps).
   const verificationDone = finished.length > 0 ? finished.sort().at(-1)! : context.df.currentUtcDateTime.toISOString();

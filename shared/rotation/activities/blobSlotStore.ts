@@ -27,7 +27,10 @@ export function blobSlotStore(container: ContainerClient): SlotStore {
       const text = JSON.stringify({ nextAt });
       const conditions = tag === undefined ? { ifNoneMatch: "*" } : { ifMatch: tag };
       try {
+        // 403: the identity holds a container-scoped role (no container create) and the deployment made the
+        // container; the write below then names the cause if it does not exist after all.
         ensured ??= container.createIfNotExists().catch((e: unknown) => {
+          if ((e as { statusCode?: number }).statusCode === 403) return;
           ensured = undefined;
           throw e;
         });

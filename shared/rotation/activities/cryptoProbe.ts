@@ -1,6 +1,6 @@
 import { constants, createPublicKey, publicEncrypt, randomBytes, timingSafeEqual, verify, type KeyObject } from "node:crypto";
 import type { CryptographyClient, KeyVaultKey } from "../../hsm/keyClients";
-import type { RotationInstance } from "./deps";
+import type { ConfiguredRotationInstance } from "./deps";
 import { rotationFailure } from "./failure";
 
 /** The outcome of a crypto round trip on one exact key version. A failure is a value: it blocks retirement. */
@@ -44,7 +44,7 @@ const unusableCodes = new Set(["KeyDisabled", "KeyExpired", "KeyNotYetValid", "K
  * Throws `LifecycleError` for missing roles, throttling and outages (durable retries those); returns
  * `failed` when the version itself does not work.
  */
-export async function probeKeyVersion(key: KeyVaultKey, crypto: CryptographyClient, instance: RotationInstance, options: ProbeOptions = {}): Promise<ProbeResult> {
+export async function probeKeyVersion(key: KeyVaultKey, crypto: CryptographyClient, instance: ConfiguredRotationInstance, options: ProbeOptions = {}): Promise<ProbeResult> {
   const keyId = key.id ?? "";
   const kty = (key.keyType ?? key.key?.kty ?? "").toString();
   const ops = new Set<string>(key.keyOperations ?? key.key?.keyOps ?? []);

@@ -1,12 +1,17 @@
+import { resolveConfiguredInstance, type InstanceRef } from "../../instances/resolveConfiguredInstance";
 import type { LifecyclePublisher } from "../../events/lifecyclePublisher";
 import type { KeyClients } from "../../hsm/keyClients";
 import type { CreatePacer } from "./createPacer";
 
-/** An HSM or vault the rotation acts on; structurally the settings' `InstanceSetting` (JSON-safe activity input). */
-export interface RotationInstance {
-  name: string;
-  kind: "managedHsm" | "vault";
-  /** Origin, `https://host[:port]`. */
+/**
+ * How rotation inputs name an HSM or vault: its configured name and kind, never its URL (whoever starts an
+ * orchestration chooses its input; the URL an activity sends its token to comes from the settings only).
+ */
+export type RotationInstance = InstanceRef;
+
+/** A configured HSM or vault as the activities act on it: the settings' name, kind and origin URL. */
+export interface ConfiguredRotationInstance extends InstanceRef {
+  /** Origin, `https://host[:port]`, from HSMS / VAULTS. */
   url: string;
 }
 
@@ -18,6 +23,8 @@ export interface RotationDeps {
   clients: KeyClients;
   /** Paces key creations per instance (`rotateKeyVersion` waits for a slot before each create); absent = not paced. */
   createPacer?: CreatePacer;
+  /** The instances rotation acts on (primary HSMs and vaults from the settings): the only URLs it calls. */
+  instances: readonly ConfiguredRotationInstance[];
   /** Wall clock for decisions when the input carries no `now` (default `() => new Date()`). */
   now?: () => Date;
   /** Publisher for HSM near-expiry notices; without one `publishNotices` returns the events unpublished. */
@@ -34,4 +41,12 @@ export function decisionTime(input: { now?: string }, deps: RotationDeps): Date 
     return t;
   }
   return deps.now?.() ?? new Date();
+}
+
+/**
+ * The configured instance an activity input names: refuses a URL in the input and any name that is not a
+ * rotation instance (a drill target included), naming the configured ones. See `resolveConfiguredInstance`.
+ */
+export function configuredInstance(ref: unknown, deps: Pick<RotationDeps, "instances">, activity: string): ConfiguredRotationInstance {
+  return resolveConfiguredInstance(ref, deps.instances, activity);
 }

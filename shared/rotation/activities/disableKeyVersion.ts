@@ -1,5 +1,5 @@
 import { LifecycleError } from "../../errors/lifecycleError";
-import type { RotationDeps, RotationInstance } from "./deps";
+import { configuredInstance, type RotationDeps, type RotationInstance } from "./deps";
 import { rotationFailure } from "./failure";
 
 export interface DisableKeyVersionInput {
@@ -20,7 +20,8 @@ export type DisableKeyVersionOutput =
  * version the key currently resolves to, whatever the caller's plan said (a plan can be stale). Idempotent.
  */
 export async function disableKeyVersion(input: DisableKeyVersionInput, deps: RotationDeps): Promise<DisableKeyVersionOutput> {
-  const { instance, name, version } = input;
+  const { name, version } = input;
+  const instance = configuredInstance(input.instance, deps, "disableKeyVersion");
   if (version.trim() === "") {
     throw new LifecycleError("BadParameter", `disableKeyVersion for ${instance.name}/${name} got no version. Fix: pass an exact old version from listKeyVersions.`);
   }

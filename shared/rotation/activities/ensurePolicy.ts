@@ -1,6 +1,6 @@
 import type { KeyRotationLifetimeAction } from "../../hsm/keyClients";
 import { formatIsoDuration, parseIsoDuration } from "../isoDuration";
-import type { RotationDeps, RotationInstance } from "./deps";
+import { configuredInstance, type RotationDeps, type RotationInstance } from "./deps";
 import { rotationFailure } from "./failure";
 
 export interface EnsureRotationPolicyInput {
@@ -20,7 +20,8 @@ export type EnsureRotationPolicyOutput = { kind: "unchanged" | "updated"; expire
  * Reads first and writes only on a difference, so a re-run costs one GET.
  */
 export async function ensureRotationPolicy(input: EnsureRotationPolicyInput, deps: RotationDeps): Promise<EnsureRotationPolicyOutput> {
-  const { instance, name } = input;
+  const { name } = input;
+  const instance = configuredInstance(input.instance, deps, "ensureRotationPolicy");
   const client = deps.clients.keys(instance.url);
   const wanted = input.newVersionExpiry === undefined ? undefined : canonical(input.newVersionExpiry);
   let current: { createdOn?: Date; expiresIn?: string; lifetimeActions?: KeyRotationLifetimeAction[] } | undefined;

@@ -3,7 +3,7 @@ import type { KeyListing } from "../keyListing";
 import { planRotation, type PlanEntry } from "../planRotation";
 import type { RotationPolicy } from "../policyTypes";
 import { noticeEventId, rotationInstanceId } from "../rotationIds";
-import { decisionTime, type RotationDeps, type RotationInstance } from "./deps";
+import { configuredInstance, decisionTime, type RotationDeps, type RotationInstance } from "./deps";
 import { rotationFailure } from "./failure";
 import { currentOf, toKeyListing, versionedKeyId } from "./keyFacts";
 
@@ -69,7 +69,8 @@ export interface ListDueKeysOutput {
  * Managed HSM's 100-version limit needs the count.
  */
 export async function listDueKeys(input: ListDueKeysInput, deps: RotationDeps): Promise<ListDueKeysOutput> {
-  const { instance, policy } = input;
+  const { policy } = input;
+  const instance = configuredInstance(input.instance, deps, "listDueKeys");
   const now = decisionTime(input, deps);
   const client = deps.clients.keys(instance.url);
   const listings: KeyListing[] = [];

@@ -1,5 +1,5 @@
 import type { KeyListing } from "../keyListing";
-import type { RotationDeps, RotationInstance } from "./deps";
+import { configuredInstance, type RotationDeps, type RotationInstance } from "./deps";
 import { rotationFailure } from "./failure";
 import { currentOf, toKeyListing } from "./keyFacts";
 
@@ -19,7 +19,8 @@ export interface ListKeyVersionsOutput {
 
 /** Every version of one key from the versions list pages (no per-version GET): for retirement and the 100-version limit. */
 export async function listKeyVersions(input: ListKeyVersionsInput, deps: RotationDeps): Promise<ListKeyVersionsOutput> {
-  const { instance, name } = input;
+  const { name } = input;
+  const instance = configuredInstance(input.instance, deps, "listKeyVersions");
   const versions: KeyListing[] = [];
   let pages = 0;
   try {

@@ -1,3 +1,4 @@
+import { instanceRef } from "../../instances/resolveConfiguredInstance";
 import { rotationInstances, type Settings } from "../../config/settings";
 import type { RotationConfig } from "../types";
 import { readRotationPolicyFile } from "../readRotationPolicyFile";
@@ -9,7 +10,8 @@ import { readRotationPolicyFile } from "../readRotationPolicyFile";
  * touches settings or files and a replay sees the same config.
  */
 export async function loadRotationConfig(settings: Pick<Settings, "hsms" | "vaults"> & { rotation: Pick<Settings["rotation"], "policyFile" | "batchSize"> }, baseDir?: string): Promise<RotationConfig> {
-  const instances = rotationInstances(settings as Settings).map((i) => ({ name: i.name, kind: i.kind, url: i.url }));
+  // Names and kinds only: the sweep hands them on to per-key inputs, and activities resolve URLs themselves.
+  const instances = rotationInstances(settings as Settings).map(instanceRef);
   const policy = await readRotationPolicyFile(settings.rotation.policyFile, instances, baseDir);
   return { instances, policy, batchSize: settings.rotation.batchSize };
 }

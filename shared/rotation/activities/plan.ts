@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { instanceRef } from "../../instances/resolveConfiguredInstance";
 import { rotationPolicyPath } from "../readRotationPolicyFile";
 import { rotationInstances, type Settings } from "../../config/settings";
 import type { PlanEntry } from "../planRotation";
@@ -48,7 +49,7 @@ export async function planRotationRun(
   const report: RotationPlanReport = { at: at.toISOString(), violations: check.violations, instances: [] };
   if (check.policy === undefined) return report;
   for (const i of instances) {
-    const instance = { name: i.name, kind: i.kind, url: i.url };
+    const instance = instanceRef(i);
     const listed = await listDueKeys({ instance, policy: check.policy, now: at.toISOString(), includeSkipped: true }, deps);
     report.instances.push({
       name: i.name,

@@ -1,7 +1,7 @@
 import type { KeyExpiryData } from "../../events/lifecycleEventData";
 import type { PublishOutcome } from "../../events/lifecyclePublisher";
 import { LifecycleEventType } from "../../events/lifecycleEventTypes";
-import { decisionTime, type RotationDeps, type RotationInstance } from "./deps";
+import { configuredInstance, decisionTime, type RotationDeps, type RotationInstance } from "./deps";
 import type { NoticeKey } from "./listDueKeys";
 
 export interface PublishNoticesInput {
@@ -36,7 +36,8 @@ export interface PublishNoticesOutput {
  */
 export async function publishNotices(input: PublishNoticesInput, deps: RotationDeps): Promise<PublishNoticesOutput> {
   const time = decisionTime(input, deps);
-  const events = input.notices.map((n) => toEvent(input.instance, n));
+  const instance = configuredInstance(input.instance, deps, "publishNotices");
+  const events = input.notices.map((n) => toEvent(instance, n));
   const out: PublishNoticesOutput = { events, published: 0, failed: 0 };
   if (deps.publisher === undefined) return out;
   out.outcomes = [];

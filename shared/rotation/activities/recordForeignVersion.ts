@@ -1,4 +1,4 @@
-import type { RotationDeps, RotationInstance } from "./deps";
+import { configuredInstance, type RotationDeps, type RotationInstance } from "./deps";
 import { rotationFailure } from "./failure";
 import { verifyKeyVersion, type VerifyKeyVersionOutput } from "./verifyKeyVersion";
 
@@ -28,7 +28,8 @@ export interface RecordForeignVersionOutput {
  * verification failed, publishes KeyRotationFailed so a person looks at it.
  */
 export async function recordForeignVersion(input: RecordForeignVersionInput, deps: RotationDeps): Promise<RecordForeignVersionOutput> {
-  const { instance, name, version } = input;
+  const { name, version } = input;
+  const instance = configuredInstance(input.instance, deps, "recordForeignVersion");
   const client = deps.clients.keys(instance.url);
   let isCurrent: boolean;
   let facts: { id?: string; createdOn?: Date; expiresOn?: Date };
@@ -40,7 +41,7 @@ export async function recordForeignVersion(input: RecordForeignVersionInput, dep
   } catch (e) {
     throw rotationFailure(e, instance, "getKey", `${name}/${version}`);
   }
-  const verification = await verifyKeyVersion({ instance, name, version }, deps);
+  const verification = await verifyKeyVersion({ instance: input.instance, name, version }, deps);
   const out: RecordForeignVersionOutput = { kind: "recorded", name, version, keyId: facts.id ?? verification.keyId, isCurrent, verification };
   if (facts.createdOn !== undefined) out.createdOn = facts.createdOn.toISOString();
   if (facts.expiresOn !== undefined) out.expiresOn = facts.expiresOn.toISOString();

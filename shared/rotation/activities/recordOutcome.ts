@@ -3,7 +3,7 @@ import { redactSecrets } from "../../errors/redactSecrets";
 import { LifecycleEventType } from "../../events/lifecycleEventTypes";
 import type { LifecyclePublisher, PublishOutcome } from "../../events/lifecyclePublisher";
 import type { RotationOutcomeInput } from "../eventInput";
-import { storageFailure } from "../../storage/storageFailure";
+import { writeAuditRecord } from "../../storage/writeAuditRecord";
 import type { RotationStarterClient } from "./durableStatus";
 import { scheduleRetirement, type ScheduleRetirementOutput } from "./scheduleRetirement";
 
@@ -48,7 +48,7 @@ export async function recordRotationOutcome(input: RotationOutcomeInput, deps: R
       out.retirement = await scheduleRetirement(input.retirement, deps.starter);
     } catch (e) {
       // Old versions then stay enabled longer (the next rotation's retirement disables them): reported, not thrown.
-      out.retirement = { kind: "failed", instanceId, error: (e as Error).message ?? String(e) };
+      out.retirement = { kind: "failed", instanceId, error: redactSecrets((e as Error).message ?? String(e)) };
     }
   }
   return out;
@@ -70,14 +70,11 @@ async function writeAudit(input: RotationOutcomeInput, event: PublishOutcome, de
     event: { kind: event.kind, ...(event.kind === "failed" ? { error: event.error } : {}) },
     ...(input.retirement === undefined ? {} : { retirement: input.retirement.instanceId }),
   };
-  // A failure message may quote a service answer: redact before it is stored.
-  const text = redactSecrets(JSON.stringify(record, null, 2));
+  // Write-once and redacted (a failure message may quote a service answer).
   try {
-    await deps.auditContainer.createIfNotExists();
-    await deps.auditContainer.getBlockBlobClient(blob).upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: "application/json" } });
+    await writeAuditRecord(deps.auditContainer, blob, record);
     return { written: true, blob };
   } catch (e) {
-    const failure = storageFailure(e, "writing the rotation audit record", `${deps.auditContainer.url.split("?")[0] ?? ""}/${blob}`);
-    return { written: false, error: failure.message };
+    return { written: false, error: (e as Error).message };
   }
 }

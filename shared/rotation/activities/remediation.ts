@@ -1,4 +1,8 @@
+import { randomUUID } from "node:crypto";
+import type { ContainerClient } from "@azure/storage-blob";
 import { rotationInstances, type Settings } from "../../config/settings";
+import type { KeyClients } from "../../hsm/keyClients";
+import { writeAuditRecord } from "../../storage/writeAuditRecord";
 import { parseIncomingEvents, type KeyEvent } from "../../events/incomingEvent";
 import { KeyVaultEventType } from "../../events/lifecycleEventTypes";
 import { orchestrationNames } from "../../names";
@@ -6,7 +10,8 @@ import { recordInstanceId, rotationStartDecision } from "../dedupe";
 import type { RecordKeyVersionInput, RotateKeyInput } from "../types";
 import type { RotationPolicy } from "../policyTypes";
 import { normaliseVaultHost, rotationInstanceId } from "../rotationIds";
-import type { RotationInstance } from "./deps";
+import { instanceRef } from "../../instances/resolveConfiguredInstance";
+import type { ConfiguredRotationInstance } from "./deps";
 import { isAlreadyStarted, readInstanceStatus, type RotationStarterClient } from "./durableStatus";
 
 export interface RemediationDeps {
@@ -15,6 +20,11 @@ export interface RemediationDeps {
   loadPolicy: () => Promise<RotationPolicy>;
   client: RotationStarterClient;
   log: (line: string) => void;
+  /** Key clients of the rotation identity: an event's version must exist before anything starts for it. */
+  keyClients: KeyClients;
+  /** `AUDIT_CONTAINER`: rejected events are recorded there too (best effort; absent: logged only). */
+  auditContainer?: ContainerClient;
+  now?: () => Date;
 }
 
 export type RemediationOutcome =
@@ -35,10 +45,15 @@ const acceptedTypes = [KeyVaultEventType.KeyNearExpiry, KeyVaultEventType.KeyExp
  */
 export async function handleKeyEvents(body: unknown, deps: RemediationDeps): Promise<RemediationOutcome[]> {
   const instances = rotationInstances(deps.settings as Settings);
-  const byHost = new Map(instances.map((i) => [normaliseVaultHost(i.url), { name: i.name, kind: i.kind, url: i.url } satisfies RotationInstance]));
+  const byHost = new Map(instances.map((i) => [normaliseVaultHost(i.url), { name: i.name, kind: i.kind, url: i.url } satisfies ConfiguredRotationInstance]));
   const results = await parseIncomingEvents(
     body,
-    { allowedSources: deps.settings.eventSources, allowedTypes: acceptedTypes, allowedKeyHosts: instances.map((i) => new URL(i.url).host) },
+    {
+      allowedSources: deps.settings.eventSources,
+      allowedTypes: acceptedTypes,
+      allowedKeyHosts: instances.map((i) => new URL(i.url).host),
+      instances: instances.map((i) => ({ name: i.name, kind: i.kind, host: new URL(i.url).host })),
+    },
     deps.log,
   );
   const outcomes: RemediationOutcome[] = [];
@@ -59,10 +74,48 @@ export async function handleKeyEvents(body: unknown, deps: RemediationDeps): Pro
     if (event.type !== KeyVaultEventType.KeyNewVersionCreated) policy ??= await deps.loadPolicy();
     outcomes.push(await start(event, instance, policy, deps));
   }
+  await auditRejections(outcomes, deps);
   return outcomes;
 }
 
-async function start(event: KeyEvent, instance: RotationInstance, policy: RotationPolicy | undefined, deps: RemediationDeps): Promise<RemediationOutcome> {
+/**
+ * Whether the event's key version exists, read as the rotation identity (one GET). A forged but well-formed event
+ * for a version that does not exist must start nothing; any other failure throws, so Event Grid redelivers later.
+ */
+async function versionExists(event: KeyEvent, instance: ConfiguredRotationInstance, deps: RemediationDeps): Promise<boolean> {
+  try {
+    await deps.keyClients.keys(instance.url).getKey(event.keyName, { version: event.version });
+    return true;
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode === 404) return false;
+    throw e;
+  }
+}
+
+const MAX_AUDITED_REJECTIONS = 100;
+
+/** One write-once audit record per delivery that rejected events: what was refused and why. Never throws. */
+async function auditRejections(outcomes: readonly RemediationOutcome[], deps: RemediationDeps): Promise<void> {
+  const rejected = outcomes.filter((o): o is Extract<RemediationOutcome, { kind: "rejected" }> => o.kind === "rejected");
+  if (rejected.length === 0 || deps.auditContainer === undefined) return;
+  const recordedAt = (deps.now?.() ?? new Date()).toISOString();
+  const blob = `events/rejected/${recordedAt.slice(0, 10)}/${recordedAt.replace(/[:.]/g, "")}-${randomUUID()}.json`;
+  const record = {
+    schema: "hsm-lifecycle/audit/rejected-events",
+    schemaVersion: 1,
+    recordedAt,
+    rejected: rejected.length,
+    events: rejected.slice(0, MAX_AUDITED_REJECTIONS).map((o) => ({ eventId: o.eventId?.slice(0, 200) ?? null, reason: o.reason.slice(0, 500) })),
+  };
+  try {
+    await writeAuditRecord(deps.auditContainer, blob, record);
+  } catch (e) {
+    // The delivery must still succeed: a retry would be rejected again, and the log has every reason.
+    deps.log(`rejected events not audited: ${(e as Error).message}`);
+  }
+}
+
+async function start(event: KeyEvent, instance: ConfiguredRotationInstance, policy: RotationPolicy | undefined, deps: RemediationDeps): Promise<RemediationOutcome> {
   const rotateId = rotationInstanceId({ vaultUrl: instance.url, name: event.keyName, version: event.version });
   let orchestration: string;
   let instanceId: string;
@@ -70,17 +123,22 @@ async function start(event: KeyEvent, instance: RotationInstance, policy: Rotati
   if (event.type === KeyVaultEventType.KeyNewVersionCreated) {
     orchestration = orchestrationNames.recordKeyVersion;
     instanceId = recordInstanceId(rotateId);
-    input = { instance, name: event.keyName, version: event.version, runId: event.id };
+    input = { instance: instanceRef(instance), name: event.keyName, version: event.version, runId: event.id };
   } else {
     orchestration = orchestrationNames.rotateKey;
     instanceId = rotateId;
     const trigger = event.type === KeyVaultEventType.KeyExpired ? "expired" : "nearExpiry";
-    input = { instance, name: event.keyName, version: event.version, trigger, runId: event.id, ...(policy === undefined ? {} : { policy }) };
+    input = { instance: instanceRef(instance), name: event.keyName, version: event.version, trigger, runId: event.id, ...(policy === undefined ? {} : { policy }) };
   }
   const decision = rotationStartDecision(await readInstanceStatus(deps.client, instanceId));
   if (!decision.start) {
     deps.log(`event ${event.id} (${event.type} ${instance.name}/${event.keyName}/${event.version}): ${instanceId} ${decision.reason}; not started again`);
     return { kind: "duplicate", eventId: event.id, instanceId, reason: decision.reason };
+  }
+  if (!(await versionExists(event, instance, deps))) {
+    const reason = `key ${instance.name}/${event.keyName} has no version ${event.version} (a forged or stale event); nothing started`;
+    deps.log(`event ${event.id} rejected, no action taken: ${reason}`);
+    return { kind: "rejected", eventId: event.id, reason };
   }
   try {
     await deps.client.startNew(orchestration, { instanceId, input });

@@ -1,6 +1,7 @@
-import type { RotationDeps, RotationInstance } from "./deps";
+import { configuredInstance, type RotationDeps, type RotationInstance } from "./deps";
 
 export interface ReserveCreateSlotInput {
+  /** The instance by configured name (never a URL): its slots are kept per name. */
   instance: RotationInstance;
 }
 
@@ -15,8 +16,12 @@ export interface ReserveCreateSlotOutput {
  * activity, keeps activity slots free for the verifications and events of the rotations already under way
  * during a burst, and survives a restart (the timer is durable; the slot is not claimed twice on replay,
  * because the activity's result is in the history).
+ *
+ * The input names a configured rotation instance; a URL or an unknown name is refused like every rotation
+ * activity's, so no input can claim (and delay) slots under names the app does not act on.
  */
 export async function reserveCreateSlot(input: ReserveCreateSlotInput, deps: RotationDeps): Promise<ReserveCreateSlotOutput> {
-  const slotAt = await deps.createPacer?.claim(input.instance);
+  const instance = configuredInstance(input.instance, deps, "reserveCreateSlot");
+  const slotAt = await deps.createPacer?.claim({ name: instance.name, kind: instance.kind });
   return { slotAt: slotAt === undefined ? null : new Date(slotAt).toISOString() };
 }

@@ -1,7 +1,7 @@
 import { LifecycleError } from "../../errors/lifecycleError";
 import type { KeyVaultKey } from "../../hsm/keyClients";
 import { addDuration, parseIsoDuration } from "../isoDuration";
-import type { RotationDeps, RotationInstance } from "./deps";
+import { configuredInstance, type ConfiguredRotationInstance, type RotationDeps, type RotationInstance } from "./deps";
 import { ensureRotationPolicy } from "./ensurePolicy";
 import { rotationFailure } from "./failure";
 import { versionFactsOf, type VersionFacts } from "./keyFacts";
@@ -61,7 +61,8 @@ export type RotationPolicyCheck = "matched" | "unchanged" | "updated";
  * for the same version. Throws `LifecycleError` (role, not found, throttled…) for everything else.
  */
 export async function rotateKeyVersion(input: RotateKeyVersionInput, deps: RotationDeps): Promise<RotateKeyVersionOutput> {
-  const { instance, name, fromVersion } = input;
+  const { name, fromVersion } = input;
+  const instance = configuredInstance(input.instance, deps, "rotateKeyVersion");
   if (fromVersion.trim() === "") {
     throw new LifecycleError("BadParameter", `rotateKeyVersion for ${instance.name}/${name} got no fromVersion. Fix: pass the version the rotation id names (from listDueKeys or the event).`);
   }
@@ -77,7 +78,7 @@ export async function rotateKeyVersion(input: RotateKeyVersionInput, deps: Rotat
     // Someone moved the key on already; only an expiry that is missing altogether is filled in, so a
     // deliberate expiry chosen by whoever rotated is left alone.
     const fill = current.properties.expiresOn === undefined;
-    const final = fill ? await applyExpiry(current, input, deps) : current;
+    const final = fill ? await applyExpiry(current, instance, input, deps) : current;
     deps.log?.(`rotate ${instance.name}/${name}: already at ${currentVersion} (not ${fromVersion}); not rotating again`);
     return { kind: "alreadyRotated", ...describe(final, fromVersion, fill && final !== current) };
   }
@@ -108,7 +109,7 @@ export async function rotateKeyVersion(input: RotateKeyVersionInput, deps: Rotat
   // the policy is as configured: read and write the policy only when it is not (a key's first rotation, or
   // someone changed it). Steady state: no policy request at all.
   if (policy === "matched" && !expiryAsConfigured(rotated, input.newVersionExpiry)) policy = (await ensurePolicy(input, deps)).kind;
-  const final = await applyExpiry(rotated, input, deps);
+  const final = await applyExpiry(rotated, instance, input, deps);
   deps.log?.(`rotated ${instance.name}/${name}: ${fromVersion} -> ${rotated.properties.version ?? "?"}`);
   return { kind: "rotated", ...describe(final, fromVersion, final !== rotated), previousKey: versionFactsOf(current), policy };
 }
@@ -128,15 +129,15 @@ function expiryAsConfigured(key: KeyVaultKey, newVersionExpiry: string | undefin
 }
 
 /** Sets `expiresOn = createdOn + newVersionExpiry` unless it already is that (within a second). */
-async function applyExpiry(key: KeyVaultKey, input: RotateKeyVersionInput, deps: RotationDeps): Promise<KeyVaultKey> {
+async function applyExpiry(key: KeyVaultKey, instance: ConfiguredRotationInstance, input: RotateKeyVersionInput, deps: RotationDeps): Promise<KeyVaultKey> {
   if (input.newVersionExpiry === undefined || key.properties.createdOn === undefined || key.properties.version === undefined) return key;
   const wanted = addDuration(key.properties.createdOn, parseIsoDuration(input.newVersionExpiry));
   const has = key.properties.expiresOn?.getTime();
   if (has !== undefined && Math.abs(has - wanted.getTime()) < 1000) return key;
   try {
-    return await deps.clients.keys(input.instance.url).updateKeyProperties(input.name, key.properties.version, { expiresOn: wanted });
+    return await deps.clients.keys(instance.url).updateKeyProperties(input.name, key.properties.version, { expiresOn: wanted });
   } catch (e) {
-    throw rotationFailure(e, input.instance, "updateKeyProperties (set expiry)", `${input.name}/${key.properties.version}`);
+    throw rotationFailure(e, instance, "updateKeyProperties (set expiry)", `${input.name}/${key.properties.version}`);
   }
 }
 
@@ -157,7 +158,7 @@ function describe(key: KeyVaultKey, previousVersion: string, expirySet: boolean)
   return out;
 }
 
-function needsPolicyFirst(e: unknown, instance: RotationInstance): boolean {
+function needsPolicyFirst(e: unknown, instance: ConfiguredRotationInstance): boolean {
   const err = e as { statusCode?: number; message?: string };
   return instance.kind === "managedHsm" && err.statusCode === 400 && /rotation policy/i.test(err.message ?? "");
 }

@@ -1,4 +1,4 @@
-import type { RotationDeps, RotationInstance } from "./deps";
+import { configuredInstance, type RotationDeps, type RotationInstance } from "./deps";
 import { rotationFailure } from "./failure";
 
 export interface SetVersionExpiryInput {
@@ -13,7 +13,8 @@ export type SetVersionExpiryOutput = { kind: "set" | "unchanged"; version: strin
 
 /** Sets one version's expiry. Idempotent: reads first and writes only when it differs by a second or more. */
 export async function setVersionExpiry(input: SetVersionExpiryInput, deps: RotationDeps): Promise<SetVersionExpiryOutput> {
-  const { instance, name, version } = input;
+  const { name, version } = input;
+  const instance = configuredInstance(input.instance, deps, "setVersionExpiry");
   const wanted = new Date(input.expiresOn);
   if (Number.isNaN(wanted.getTime())) throw new RangeError(`setVersionExpiry: expiresOn "${input.expiresOn}" is not an ISO 8601 instant.`);
   const client = deps.clients.keys(instance.url);

@@ -1,6 +1,7 @@
+import { LifecycleError } from "../../errors/lifecycleError";
 import type { KeyVaultKey } from "../../hsm/keyClients";
 import { probeKeyVersion } from "./cryptoProbe";
-import type { RotationDeps, RotationInstance } from "./deps";
+import { configuredInstance, type ConfiguredRotationInstance, type RotationDeps, type RotationInstance } from "./deps";
 import { rotationFailure } from "./failure";
 import { keyFromFacts, versionFactsOf, type VersionFacts } from "./keyFacts";
 
@@ -50,12 +51,20 @@ export type VerifyKeyVersionOutput =
  * Both versions are probed at once.
  */
 export async function verifyKeyVersion(input: VerifyKeyVersionInput, deps: RotationDeps): Promise<VerifyKeyVersionOutput> {
-  const { instance, name } = input;
+  const { name } = input;
+  const instance = configuredInstance(input.instance, deps, "verifyKeyVersion");
+  // The crypto clients follow the key ids (new AND previous version): each must name a key of the configured
+  // instance, never another host. Checked before any request, so a refused input calls nothing.
+  for (const [which, facts] of [["new", input.key], ["previous", input.previousKey]] as const) {
+    if (facts !== undefined && !facts.keyId.toLowerCase().startsWith(`${instance.url.toLowerCase()}/keys/`)) {
+      throw new LifecycleError("BadParameter", `verifyKeyVersion: the key id in the input is not a key of "${instance.name}" (${instance.url}) (the ${which} version's); refused without calling it. Fix: pass the facts the rotate returned for that instance.`);
+    }
+  }
   const current = input.key !== undefined && sameVersion(input.key.version, input.version) ? keyFromFacts(input.key) : await readVersion(instance, name, input.version, deps);
   const previousVersion = input.previousVersion;
   const [probe, previous] = await Promise.all([
     probeKeyVersion(current, deps.clients.crypto(current), instance, { roundTrips: input.roundTrips ?? "all", prefer: "sign" }),
-    previousVersion === undefined || sameVersion(previousVersion, input.version) ? Promise.resolve(undefined) : exercisePrevious(input, previousVersion, deps),
+    previousVersion === undefined || sameVersion(previousVersion, input.version) ? Promise.resolve(undefined) : exercisePrevious(input, instance, previousVersion, deps),
   ]);
 
   const withPrevious = <T extends object>(o: T): T & { previous?: PreviousCheck } => (previous === undefined ? o : { ...o, previous });
@@ -73,8 +82,8 @@ export async function verifyKeyVersion(input: VerifyKeyVersionInput, deps: Rotat
  * against the public key the service published for it, proves it still does what they need. RSA prefers
  * unwrap (local wrap, HSM unwrap) for that reason; EC signs. One request: the public half is local.
  */
-async function exercisePrevious(input: VerifyKeyVersionInput, previousVersion: string, deps: RotationDeps): Promise<PreviousCheck> {
-  const { instance, name } = input;
+async function exercisePrevious(input: VerifyKeyVersionInput, instance: ConfiguredRotationInstance, previousVersion: string, deps: RotationDeps): Promise<PreviousCheck> {
+  const { name } = input;
   const old = input.previousKey !== undefined && sameVersion(input.previousKey.version, previousVersion) ? input.previousKey : versionFactsOf(await readVersion(instance, name, previousVersion, deps));
   const state = checkPrevious(old, deps.now?.() ?? new Date());
   if (state.kind === "skipped") return state;
@@ -110,7 +119,7 @@ function sameVersion(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-async function readVersion(instance: RotationInstance, name: string, version: string, deps: RotationDeps): Promise<KeyVaultKey> {
+async function readVersion(instance: ConfiguredRotationInstance, name: string, version: string, deps: RotationDeps): Promise<KeyVaultKey> {
   try {
     return await deps.clients.keys(instance.url).getKey(name, { version });
   } catch (e) {

@@ -17,7 +17,9 @@ import type { RotateKeyVersionOutput } from "../activities/rotateKeyVersion";
 import type { ReserveCreateSlotOutput } from "../activities/reserveCreateSlot";
 import type { RecordRotationOutcomeOutput } from "../activities/recordOutcome";
 import type { VerifyKeyVersionOutput } from "../activities/verifyKeyVersion";
+import { LifecycleError } from "../../errors/lifecycleError";
 import { parseActivityFailure } from "../../errors/parseActivityFailure";
+import { instanceInputProblem } from "../../instances/resolveConfiguredInstance";
 import type { KeyRotatedData, KeyRotationFailedData } from "../../events/lifecycleEventData";
 import { activityNames } from "../../names";
 import { decideRotation } from "../decideRotation";
@@ -36,6 +38,9 @@ export const ROTATION_ATTEMPTS = 3;
 export function rotateKeyOrchestrator(retry: RetryOptions) {
   return function* rotateKey(context: OrchestrationContext): Generator<Task, RotateKeyOutput, unknown> {
     const input = context.df.getInput<RotateKeyInput>();
+    // An input naming a host (not a configured instance) fails the run before any activity or event.
+    const refused = instanceInputProblem(input.instance, "rotateKey");
+    if (refused !== undefined) throw new LifecycleError("BadParameter", refused);
     const { instance, name, version } = input;
     const base = { instance: instance.name, name };
     let stage: Stage = "resolve";

@@ -1,0 +1,51 @@
+import type { ContainerClient } from "@azure/storage-blob";
+import { LifecycleError } from "../errors/lifecycleError";
+import { redactSecrets } from "../errors/redactSecrets";
+import { storageFailure } from "./storageFailure";
+
+/** `written`: this call stored the record; `unchanged`: an earlier attempt of the same activity already had. */
+export type AuditWrite = "written" | "unchanged";
+
+/**
+ * Writes one audit record, write-once: the upload carries `If-None-Match: *`, so an existing record is never
+ * replaced — not by a retry, a clock collision, nor anyone who can write to the container but should not be able
+ * to rewrite history. When the name is taken, the stored record is read: if it is this same record (equal apart
+ * from `recordedAt`, i.e. an earlier attempt of the same activity) the write counts as done; otherwise it fails
+ * with a `Conflict` naming the blob, and the original stays. The text is redacted first (records quote service
+ * messages). Storage failures are `storageFailure`s.
+ */
+export async function writeAuditRecord(container: ContainerClient, blobName: string, record: Record<string, unknown>, contentType = "application/json"): Promise<AuditWrite> {
+  const text = redactSecrets(JSON.stringify(record, null, 2));
+  const where = `${container.url.split("?")[0] ?? ""}/${blobName}`;
+  const blob = container.getBlockBlobClient(blobName);
+  try {
+    await container.createIfNotExists();
+    await blob.upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: contentType }, conditions: { ifNoneMatch: "*" } });
+    return "written";
+  } catch (e) {
+    if (!isAlreadyThere(e)) throw storageFailure(e, "writing an audit record", where);
+  }
+  let existing: unknown;
+  try {
+    existing = JSON.parse((await blob.downloadToBuffer()).toString("utf8"));
+  } catch (e) {
+    if (e instanceof SyntaxError) existing = undefined;
+    else throw storageFailure(e, "reading the audit record already at that name", where);
+  }
+  if (sameRecord(existing, JSON.parse(text))) return "unchanged";
+  throw new LifecycleError(
+    "Conflict",
+    `The audit record ${where} already exists with different content; audit records are write-once, so the original is kept and this record was not written. Find out who wrote the existing blob (storage logs), then re-run.`,
+  );
+}
+
+function isAlreadyThere(e: unknown): boolean {
+  const err = e as { statusCode?: number; code?: string; details?: { errorCode?: string } };
+  return err.statusCode === 409 || err.statusCode === 412 || err.code === "BlobAlreadyExists" || err.details?.errorCode === "BlobAlreadyExists";
+}
+
+function sameRecord(a: unknown, b: unknown): boolean {
+  if (typeof a !== "object" || a === null || typeof b !== "object" || b === null) return false;
+  const strip = (r: object): string => JSON.stringify({ ...r, recordedAt: undefined });
+  return strip(a) === strip(b);
+}
