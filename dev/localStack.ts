@@ -91,6 +91,8 @@ export interface LocalStackOptions {
    */
   storageGate?: boolean;
   restoreBackupWindowMinutes?: number;
+  /** More emulator flags, e.g. the capacity model: `["--capacity", "--partitions", "1", "--time-scale", "5"]`. */
+  emulatorArgs?: readonly string[];
   /**
    * Also attach the operator (the --admin principal) to the identity endpoint, so a terminal can run
    * `hsm-lifecycle dr …` as the operator with AZURE_CLIENT_ID (DefaultAzureCredential → managed identity), as
@@ -229,6 +231,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       "--blob", appStorageConnectionString,
       "--admin", STACK_IDENTITIES.operator,
       ...(options.restoreBackupWindowMinutes !== undefined ? ["--restore-backup-window-minutes", String(options.restoreBackupWindowMinutes)] : []),
+      ...(options.emulatorArgs ?? []),
     ];
     log("emulator: starting (HSMs primary + dr, vault app, topic lifecycle, identity endpoint)");
     const startEmulator = (ports: Record<string, number>): Promise<EmulatorProcess> =>

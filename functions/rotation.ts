@@ -13,6 +13,7 @@ import { redactingLog } from "../shared/errors/redactSecrets";
 import { rotationActivityHandlers } from "../shared/rotation/activities/activityHandlers";
 import { createRotationDeps } from "../shared/rotation/activities/depsFromSettings";
 import type { RotationDeps } from "../shared/rotation/activities/deps";
+import { pacerFromSettings } from "../shared/rotation/activities/pacerFromSettings";
 import { retireKeyVersions } from "../shared/rotation/activities/retireKeyVersions";
 import { ensurePolicyAndRotate } from "../shared/rotation/activities/ensureAndRotate";
 import { recordForeignVersion } from "../shared/rotation/activities/recordForeignVersion";
@@ -39,7 +40,8 @@ let rotationDeps: RotationDeps | undefined;
 function deps(): RotationDeps {
   if (rotationDeps !== undefined) return rotationDeps;
   const settings = appSettings();
-  rotationDeps = createRotationDeps(settings, credentialFor("rotation", settings));
+  const credential = credentialFor("rotation", settings);
+  rotationDeps = { ...createRotationDeps(settings, credential), createPacer: pacerFromSettings(settings, credential) };
   return rotationDeps;
 }
 

@@ -70,6 +70,7 @@ var containerNames = {
   reports: defaults[azureRoles.containers.reports.setting]
   audit: defaults[azureRoles.containers.audit.setting]
   backupCopies: azureRoles.containers.backupCopies.name
+  pacing: defaults[azureRoles.containers.pacing.setting]
 }
 
 // The workflow identities (the app runs each workflow as its own), the host's (runtime storage, deployment
@@ -150,6 +151,7 @@ var lifecycleSettings = {
   BACKUP_COPY_CONTAINER_URL: '${storage.outputs.blobEndpoint}${containerNames.backupCopies}'
   DRILL_REPORTS_CONTAINER: containerNames.reports
   AUDIT_CONTAINER: containerNames.audit
+  ROTATION_PACING_CONTAINER: containerNames.pacing
   LIFECYCLE_TOPIC_ENDPOINT: topic.outputs.endpoint
   LIFECYCLE_TOPIC_KEY: ''
   EVENT_SOURCES: join(concat(map(vaults, v => v.resourceId), [topic.outputs.id]), ',')

@@ -39,8 +39,10 @@ export const activityNames = {
   ensureRotationPolicy: "ensureRotationPolicy",
   /** Create the new version (on-demand rotate). */
   rotateKeyVersion: "rotateKeyVersion",
-  /** ensureRotationPolicy + rotateKeyVersion in one activity (one durable round trip per key fewer). */
+  /** The rotate, with the policy set only when the rotate's answer shows it differs. */
   ensurePolicyAndRotate: "ensurePolicyAndRotate",
+  /** Claim the instance's next key-creation slot (HSM_CREATE_RATE); the orchestration waits for it with a durable timer. */
+  reserveCreateSlot: "reserveCreateSlot",
   /** Crypto round-trip that fits the key's key_ops: new version works, previous still verifies/unwraps. */
   verifyKeyVersion: "verifyKeyVersion",
   /** Set the new version's expiry. */

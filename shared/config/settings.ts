@@ -29,7 +29,14 @@ export interface Settings {
   drillPairs: readonly DrillPair[];
   /** HSM_RESOURCE_IDS: HSM name → ARM resource id; the drill interlock's source of HSM identities in Azure. */
   hsmResourceIds: Readonly<Record<string, string>>;
-  rotation: { policyFile: string; batchSize: number };
+  rotation: {
+    policyFile: string;
+    batchSize: number;
+    /** HSM_CREATE_RATE: key creations (rotations) per second each instance is asked for; 0 = not paced. */
+    createRate: { default: number; byInstance: Readonly<Record<string, number>> };
+    /** ROTATION_PACING_CONTAINER: where the per-instance pacing slots live (shared by every worker). */
+    pacingContainer: string;
+  };
   schedules: { sweep: string; backup: string; drill: string };
   storage: {
     /** Set when the app uses its managed identity. */
@@ -155,6 +162,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
   // --- Rotation, schedules -----------------------------------------------------------------------------------
   const policyFile = read("ROTATION_POLICY_FILE");
   const batchSize = intSetting("ROTATION_BATCH_SIZE", read("ROTATION_BATCH_SIZE"), 1, 200, bad);
+  const createRate = createRateSetting(read("HSM_CREATE_RATE"), new Set([...hsms.map((h) => h.name), ...vaults.map((v) => v.name)]), bad);
   const schedule = (key: string): string => {
     const v = read(key);
     const why = ncrontabProblem(v);
@@ -184,6 +192,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
   const backupContainer = container("BACKUP_CONTAINER");
   const drillReportsContainer = container("DRILL_REPORTS_CONTAINER");
   const auditContainer = container("AUDIT_CONTAINER");
+  const pacingContainer = container("ROTATION_PACING_CONTAINER");
   const backupAuthRaw = read("BACKUP_AUTH");
   if (backupAuthRaw !== "managedIdentity" && backupAuthRaw !== "sas") bad("BACKUP_AUTH", `"${backupAuthRaw}" must be "managedIdentity" or "sas".`);
   const backupAuth = backupAuthRaw === "sas" ? "sas" : "managedIdentity";
@@ -265,7 +274,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     vaults,
     drillPairs,
     hsmResourceIds,
-    rotation: { policyFile, batchSize },
+    rotation: { policyFile, batchSize, createRate, pacingContainer },
     schedules,
     storage,
     retention,
@@ -374,6 +383,38 @@ function plainUrl(key: string, value: string, bad: Bad, allowLoopbackHttp: boole
     return undefined;
   }
   return value.replace(/\/+$/, "");
+}
+
+/**
+ * HSM_CREATE_RATE: `1` (every instance), `primary=3,dr=1` (per instance) or both (`1,primary=3`). Creations per
+ * second, fractions allowed (`0.5`), `0` turns pacing off. Names must be configured instances, so a typo does
+ * not silently leave an HSM at the default.
+ */
+function createRateSetting(raw: string, names: ReadonlySet<string>, bad: Bad): Settings["rotation"]["createRate"] {
+  const out: { default: number; byInstance: Record<string, number> } = { default: 1, byInstance: {} };
+  const rate = (text: string, what: string): number | undefined => {
+    if (!/^\d+(\.\d+)?$/.test(text) || Number(text) > 1000) {
+      bad("HSM_CREATE_RATE", `${what} "${text}" must be a number of creations per second from 0 to 1000 (e.g. 1, 0.5 or 3).`);
+      return undefined;
+    }
+    return Number(text);
+  };
+  for (const part of raw.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    const eq = part.indexOf("=");
+    if (eq === -1) {
+      const r = rate(part, "the default");
+      if (r !== undefined) out.default = r;
+      continue;
+    }
+    const name = part.slice(0, eq).trim();
+    if (!names.has(name)) {
+      bad("HSM_CREATE_RATE", `names "${name}", which is not in HSMS or VAULTS.`);
+      continue;
+    }
+    const r = rate(part.slice(eq + 1).trim(), `the rate of "${name}"`);
+    if (r !== undefined) out.byInstance[name] = r;
+  }
+  return out;
 }
 
 function intSetting(key: string, raw: string, min: number, max: number, bad: Bad): number {

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { TokenCredential } from "@azure/core-auth";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
 import { CryptographyClient, KeyClient, type KeyClientOptions, type KeyVaultKey } from "@azure/keyvault-keys";
 import { isLoopbackHost } from "../config/loopbackHost";
 import { LifecycleError } from "../errors/lifecycleError";
@@ -29,7 +30,10 @@ export interface KeyClientsOptions {
   retryOptions?: KeyClientOptions["retryOptions"];
 }
 
-/** Clients per instance URL and per key id, cached: one pipeline (and token cache) per instance. */
+/**
+ * Clients per instance URL, cached: one pipeline (token cache and challenge cache) per instance, shared by
+ * every CryptographyClient of that instance. Build one `KeyClients` per worker, not per activity call.
+ */
 export interface KeyClients {
   /** KeyClient for an instance origin (`https://host[:port]`). */
   keys(instanceUrl: string): KeyClient;
@@ -54,29 +58,75 @@ export function createKeyClients(credential: TokenCredential, options: KeyClient
   const ca = options.ca ?? (options.tlsCaFile === undefined || options.tlsCaFile === "" ? undefined : readTlsCaFile(options.tlsCaFile));
   const keyClients = new Map<string, KeyClient>();
   const cryptoClients = new Map<string, CryptographyClient>();
+  const trust: ClientTrust = { ca, emulatorMode: options.emulatorMode };
+  const keys = (instanceUrl: string): KeyClient => {
+    const origin = instanceUrl.replace(/\/+$/, "");
+    let client = keyClients.get(origin);
+    if (client === undefined) {
+      client = new KeyClient(origin, credential, { ...keyClientOptionsFor(origin, trust, options.retryOptions), additionalPolicies: [{ policy: firstRequestAlone(), position: "perCall" }] });
+      keyClients.set(origin, client);
+    }
+    return client;
+  };
   return {
-    keys(instanceUrl) {
-      const origin = instanceUrl.replace(/\/+$/, "");
-      let client = keyClients.get(origin);
-      if (client === undefined) {
-        client = new KeyClient(origin, credential, keyClientOptionsFor(origin, { ca, emulatorMode: options.emulatorMode }, options.retryOptions));
-        keyClients.set(origin, client);
-      }
-      return client;
-    },
+    keys,
     crypto(key) {
       if (typeof key !== "string") {
         if (key.id === undefined) throw new RangeError("crypto(key): the key has no id; read it with KeyClient.getKey first.");
-        return new CryptographyClient(key, credential, keyClientOptionsFor(key.id, { ca, emulatorMode: options.emulatorMode }, options.retryOptions));
+        return new CryptographyClient(key, credential, sharedPipeline(keys(originOf(key.id)), keyClientOptionsFor(key.id, trust, options.retryOptions)));
       }
       let client = cryptoClients.get(key);
       if (client === undefined) {
-        client = new CryptographyClient(key, credential, keyClientOptionsFor(key, { ca, emulatorMode: options.emulatorMode }, options.retryOptions));
+        client = new CryptographyClient(key, credential, sharedPipeline(keys(originOf(key)), keyClientOptionsFor(key, trust, options.retryOptions)));
         cryptoClients.set(key, client);
       }
       return client;
     },
   };
+}
+
+/**
+ * Holds every request of a pipeline until its first one has come back. WHY: the SDK's Key Vault challenge
+ * policy sends the first request without its body to fetch the challenge, and when a concurrent request
+ * completes the challenge first, that first request is resent WITHOUT its body (a create or a sign then fails
+ * as a bad request). One pipeline per HSM shared by every activity of a worker makes concurrent first requests
+ * the normal case, so the first one goes alone.
+ */
+function firstRequestAlone(): PipelinePolicy {
+  let first: Promise<unknown> | undefined;
+  let done = false;
+  return {
+    name: "hsmLifecycleFirstRequestAlone",
+    async sendRequest(request, next) {
+      if (done) return next(request);
+      if (first === undefined) {
+        const response = next(request);
+        first = response.catch(() => undefined).finally(() => (done = true));
+        return response;
+      }
+      await first;
+      return next(request);
+    },
+  };
+}
+
+/** `https://host[:port]` of a key id. */
+function originOf(keyId: string): string {
+  return new URL(keyId).origin;
+}
+
+/**
+ * The CryptographyClient options that make it send through the instance's KeyClient pipeline, as
+ * `KeyClient.getCryptographyClient` does (`generatedClient`, an option the SDK reads but does not type).
+ * WHY: each pipeline has its own challenge cache, so a CryptographyClient per key version costs one
+ * unauthenticated 401 round trip per rotated key; sharing the KeyClient's costs one per HSM per worker.
+ * `getCryptographyClient` itself is not used because it takes an id, and an id makes the SDK GET the key
+ * before the first operation; a key object needs no GET.
+ */
+function sharedPipeline(keyClient: KeyClient, options: KeyClientOptions): KeyClientOptions {
+  const generatedClient = (keyClient as unknown as { client?: unknown }).client;
+  if (generatedClient === undefined) return options;
+  return { ...options, generatedClient } as KeyClientOptions;
 }
 
 /** What the client trusts: an extra CA (HSM_TLS_CA_FILE) and whether the instances are the local emulator. */

@@ -42,7 +42,8 @@ async function control(instance: string, method: string, path: string, body?: un
 async function rotateRecords(): Promise<number> {
   const answer = (await control("primary", "GET", "/_emulator/audit?operationName=KeyRotate")) as unknown;
   const list = Array.isArray(answer) ? answer : ((answer as { records?: unknown[]; value?: unknown[] }).records ?? (answer as { value?: unknown[] }).value ?? []);
-  return list.length;
+  // Successful creates only: a key's first rotate is refused (no rotation policy yet) before the policy is set.
+  return list.filter((r) => (r as { resultType?: string }).resultType === "Success").length;
 }
 
 function startRunnerChild(): Promise<RunnerChild> {

@@ -188,7 +188,7 @@ describe("inventory and rotation", () => {
     expect(r.kind).toBe("rotated");
     expect(Date.parse(r.expiresOn ?? "") - Date.parse(r.createdOn ?? "")).toBe(90 * DAY);
     const verified = await verifyKeyVersion({ instance: app, name: "web-signing", version: r.version, previousVersion: r.previousVersion }, deps);
-    expect(verified).toMatchObject({ kind: "verified", previous: { kind: "usable" } });
+    expect(verified).toMatchObject({ kind: "verified", previous: { kind: "verified" } });
   });
 
   it("ensureRotationPolicy writes once and then only reads", async () => {

@@ -53,7 +53,7 @@ describe("probes on a Managed HSM", () => {
   it("RSA-HSM: sign/verify and wrap/unwrap on the exact new version", async () => {
     const keys = emu.keyClient("probehsm");
     const result = await rotateAndVerify(hsm, "rsa-probe", () => keys.createRsaKey("rsa-probe", { hsm: true, keySize: 2048 }));
-    expect(result).toMatchObject({ kind: "verified", checks: ["sign/verify RS256", "wrap/unwrap RSA-OAEP-256"], previous: { kind: "usable" } });
+    expect(result).toMatchObject({ kind: "verified", checks: ["sign/verify RS256", "wrap/unwrap RSA-OAEP-256"], previous: { kind: "verified" } });
     const current = await keys.getKey("rsa-probe");
     expect(result.keyId).toBe(current.id);
     // The private-key halves ran on the HSM against that exact version, not the versionless key.
@@ -78,7 +78,7 @@ describe("probes on a Managed HSM", () => {
   it.each([256, 128] as const)("oct-HSM %i-bit: one encrypt/decrypt round trip (AES-GCM)", async (keySize) => {
     const name = `aes-probe-${keySize}`;
     const result = await rotateAndVerify(hsm, name, () => emu.keyClient("probehsm").createOctKey(name, { hsm: true, keySize }));
-    expect(result).toMatchObject({ kind: "verified", checks: ["encrypt/decrypt AES-GCM"], previous: { kind: "usable" } });
+    expect(result).toMatchObject({ kind: "verified", checks: ["encrypt/decrypt AES-GCM"], previous: { kind: "verified" } });
   });
 
   it("oct-HSM allowed only wrapKey/unwrapKey: wrap/unwrap (AES-KW)", async () => {
@@ -104,6 +104,18 @@ describe("probes on a Managed HSM", () => {
     const forged = { ...rotated.newKey, keyId: rotated.newKey.keyId.replace(emu.url("probehsm"), "https://127.0.0.2:9") };
     const failure = await verifyKeyVersion({ instance: hsm, name: "ec-foreign-id", version: rotated.version, key: forged }, deps).catch((e: unknown) => e as Error);
     expect((failure as Error).message).toMatch(/^\[BadParameter\] verifyKeyVersion: the key id in the input is not a key of "probehsm"/);
+  });
+
+  it("previous-version facts naming a key on another host are refused before any call", async () => {
+    const keys = emu.keyClient("probehsm");
+    const old = await keys.createEcKey("ec-foreign-prev", { hsm: true, curve: "P-256" });
+    const rotated = await rotateKeyVersion({ instance: hsm, name: "ec-foreign-prev", fromVersion: old.properties.version ?? "", newVersionExpiry: "P90D" }, deps);
+    if (rotated.previousKey === undefined) throw new Error("a rotation that rotated must return the previous version's facts");
+    const forged = { ...rotated.previousKey, keyId: rotated.previousKey.keyId.replace(emu.url("probehsm"), "https://127.0.0.2:9") };
+    const failure = await verifyKeyVersion({ instance: hsm, name: "ec-foreign-prev", version: rotated.version, key: rotated.newKey, previousVersion: rotated.previousVersion, previousKey: forged, roundTrips: "one" }, deps).catch((e: unknown) => e as Error);
+    expect((failure as Error).message).toMatch(/^\[BadParameter\] verifyKeyVersion: the key id in the input is not a key of "probehsm" .*\(the previous version's\); refused without calling it/);
+    // Refused before the new version's probe too: nothing was signed.
+    expect(await requestsFor("probehsm", "ec-foreign-prev")).not.toContain("KeySign");
   });
 
   it("RSA allowed only encrypt/decrypt: encrypts locally, decrypts on the HSM", async () => {
@@ -133,30 +145,33 @@ describe("probes on a Managed HSM", () => {
   });
 
   it.each([
-    ["EC P-256", "req-ec", ["Authentication", "KeyGet", "KeyRotate", "KeyRotationPolicyGet", "KeyRotationPolicySet", "KeySign"]],
-    ["RSA 2048", "req-rsa", ["Authentication", "KeyGet", "KeyRotate", "KeyRotationPolicyGet", "KeyRotationPolicySet", "KeySign", "KeyUnwrap"]],
-    ["oct 256", "req-oct", ["Authentication", "KeyDecrypt", "KeyEncrypt", "KeyGet", "KeyRotate", "KeyRotationPolicyGet", "KeyRotationPolicySet"]],
-  ] as const)("%s: policy + rotate + verify send exactly the requests of the issue-5 budget (audit log)", async (_label, name, expected) => {
+    ["EC P-256", "req-ec", ["KeyGet", "KeyRotate", "KeySign", "KeySign"]],
+    ["RSA 2048", "req-rsa", ["KeyGet", "KeyRotate", "KeySign", "KeyUnwrap"]],
+    ["oct 256", "req-oct", ["KeyDecrypt", "KeyDecrypt", "KeyEncrypt", "KeyEncrypt", "KeyGet", "KeyRotate"]],
+  ] as const)("%s: the first rotation sets the policy; every later one sends only the GET, the rotate and one round trip per version (audit log)", async (_label, name, expected) => {
     const keys = emu.keyClient("probehsm");
     const created =
       name === "req-ec" ? await keys.createEcKey(name, { hsm: true, curve: "P-256" }) : name === "req-rsa" ? await keys.createRsaKey(name, { hsm: true, keySize: 2048 }) : await keys.createOctKey(name, { hsm: true, keySize: 256 });
-    const before = await requestsFor("probehsm", name);
-    // As the rotateKey orchestration runs it: one activity for policy + rotate, then the verification.
-    const rotated = await ensurePolicyAndRotate({ instance: hsm, name, fromVersion: created.properties.version ?? "", newVersionExpiry: "P90D" }, deps);
-    const verified = await verifyKeyVersion({ instance: hsm, name, version: rotated.version, key: rotated.newKey, previousVersion: rotated.previousVersion, ...(rotated.previousKey === undefined ? {} : { previousKey: rotated.previousKey }) }, deps);
-    expect(verified).toMatchObject({ kind: "verified", previous: { kind: "usable" } });
-    const after = await requestsFor("probehsm", name);
-    // Only this rotation's requests (the admin's create is the same list before and after).
-    const sent = [...after];
-    for (const op of before) sent.splice(sent.indexOf(op), 1);
-    // "Authentication" is the unauthenticated challenge a new CryptographyClient pipeline sends first (401, no
-    // caller oid): one per verified version, none for the previous version any more.
-    expect(sent.sort()).toEqual([...expected]);
-    const authenticated = sent.filter((op) => op !== "Authentication");
-    // With the sweep's versions page that is at most 6 (RSA / oct on a key's FIRST rotation: 7, then 6 once the policy is set).
-    expect(authenticated.filter((op) => op !== "KeyRotationPolicySet").length).toBeLessThanOrEqual(5);
-    const again = await ensurePolicyAndRotate({ instance: hsm, name, fromVersion: rotated.version, newVersionExpiry: "P90D" }, deps);
-    expect(again.policy).toBe("unchanged");
+    // As the rotateKey orchestration runs it: the rotate step, then the verification with one round trip per version.
+    const rotateAndVerifyOnce = async (fromVersion: string) => {
+      const before = await requestsFor("probehsm", name);
+      const rotated = await ensurePolicyAndRotate({ instance: hsm, name, fromVersion, newVersionExpiry: "P90D" }, deps);
+      const verified = await verifyKeyVersion({ instance: hsm, name, version: rotated.version, key: rotated.newKey, previousVersion: rotated.previousVersion, ...(rotated.previousKey === undefined ? {} : { previousKey: rotated.previousKey }), roundTrips: "one" }, deps);
+      expect(verified).toMatchObject({ kind: "verified", previous: { kind: "verified" } });
+      const sent = [...(await requestsFor("probehsm", name))];
+      for (const op of before) sent.splice(sent.indexOf(op), 1);
+      return { rotated, sent: sent.sort() };
+    };
+    // A new HSM key has no rotation policy: Managed HSM refuses the rotate, the policy is set, the rotate repeated.
+    const first = await rotateAndVerifyOnce(created.properties.version ?? "");
+    expect(first.rotated).toMatchObject({ kind: "rotated", policy: "updated" });
+    expect(first.sent).toEqual([...expected, "KeyRotate", "KeyRotationPolicyGet", "KeyRotationPolicySet"].sort());
+    // From then on the rotate's answer shows the policy's expiry: no policy request, no GET the rotate answers,
+    // no new challenge (the crypto clients share the HSM's pipeline).
+    const second = await rotateAndVerifyOnce(first.rotated.version);
+    expect(second.rotated).toMatchObject({ kind: "rotated", policy: "matched" });
+    expect(second.sent).toEqual([...expected].sort());
+    if (name !== "req-oct") expect(second.sent.length).toBeLessThanOrEqual(4);
   });
 
   it("only the operations the key_ops allow are probed; none allowed is a failure, not a pass", async () => {
@@ -196,7 +211,7 @@ describe("probes on a Managed HSM", () => {
 describe("probes on a vault", () => {
   it("RSA: sign/verify and wrap/unwrap", async () => {
     const result = await rotateAndVerify(vault, "rsa-v", () => emu.keyClient("probevault").createRsaKey("rsa-v"));
-    expect(result).toMatchObject({ kind: "verified", checks: ["sign/verify RS256", "wrap/unwrap RSA-OAEP-256"], previous: { kind: "usable" } });
+    expect(result).toMatchObject({ kind: "verified", checks: ["sign/verify RS256", "wrap/unwrap RSA-OAEP-256"], previous: { kind: "verified" } });
   });
 
   it("EC P-256K: sign/verify with ES256K", async () => {

@@ -40,11 +40,18 @@ describe("loadSettings", () => {
     expect(s.objectives).toEqual({ rtoMs: 4 * 3_600_000, rpoMs: 26 * 3_600_000 });
     expect(s.pollerIntervalMs).toBe(2000);
     expect(s.adminJobTimeoutMs).toBe(2 * 3_600_000);
-    expect(s.rotation).toEqual({ policyFile: "rotation-policy.json", batchSize: 50 });
+    expect(s.rotation).toEqual({ policyFile: "rotation-policy.json", batchSize: 50, createRate: { default: 1, byInstance: {} }, pacingContainer: "rotation-pacing" });
     expect(s.storage).toEqual({ accountUrl: "https://acct.blob.core.windows.net", backupContainer: "hsm-backups", backupAuth: "managedIdentity", manifestKey: TEST_MANIFEST_KEY, drillReportsContainer: "drill-reports", auditContainer: "lifecycle-audit" });
     expect(s.lifecycleTopic).toEqual({ endpoint: minimal.LIFECYCLE_TOPIC_ENDPOINT });
     expect(s.tlsCaFile).toBeUndefined();
     expect(Object.isFrozen(s.hsms[0])).toBe(true);
+  });
+
+  it("reads HSM_CREATE_RATE as a default and per-instance creations per second", () => {
+    const s = loadSettings({ ...minimal, HSM_CREATE_RATE: "0.5, primary=3" });
+    expect(s.rotation.createRate).toEqual({ default: 0.5, byInstance: { primary: 3 } });
+    expect(loadSettings({ ...minimal, HSM_CREATE_RATE: "0" }).rotation.createRate).toEqual({ default: 0, byInstance: {} });
+    expect(() => loadSettings({ ...minimal, HSM_CREATE_RATE: "primary=-1" })).toThrow(/HSM_CREATE_RATE the rate of "primary" "-1" must be a number of creations per second from 0 to 1000/);
   });
 
   it("rotates primaries and vaults, never a drill target", () => {
@@ -78,6 +85,7 @@ describe("loadSettings", () => {
       HSMS: "primary=http://hsm.example,bad name=https://x",
       VAULTS: "v=https://v.vault.azure.net/keys",
       ROTATION_BATCH_SIZE: "0",
+      HSM_CREATE_RATE: "fast,nohsm=2",
       SWEEP_SCHEDULE: "0 0 2 * *",
       BACKUP_SCHEDULE: "0 0 25 * * *",
       RETENTION_DAILY: "seven",
@@ -93,6 +101,8 @@ describe("loadSettings", () => {
       'HSMS entry name "bad name"',
       'VAULTS "v" must be the instance origin only',
       "ROTATION_BATCH_SIZE 0 is out of range; use 1..200.",
+      'HSM_CREATE_RATE the default "fast" must be a number of creations per second',
+      'HSM_CREATE_RATE names "nohsm", which is not in HSMS or VAULTS.',
       'SWEEP_SCHEDULE "0 0 2 * *" has 5 fields; NCRONTAB needs 6',
       'BACKUP_SCHEDULE "0 0 25 * * *" is not a valid NCRONTAB expression',
       'RETENTION_DAILY "seven" must be a whole number from 1 to 3650.',
@@ -103,7 +113,7 @@ describe("loadSettings", () => {
       "LIFECYCLE_TOPIC_ENDPOINT is missing",
     ];
     for (const part of expected) expect(e.message).toContain(part);
-    expect(e.message).toMatch(/^\[SettingsInvalid\] 12 app setting problems: /);
+    expect(e.message).toMatch(/^\[SettingsInvalid\] 14 app setting problems: /);
     expect(e.message).not.toContain("SECRETVALUE");
   });
 

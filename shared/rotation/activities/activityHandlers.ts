@@ -5,6 +5,7 @@ import { ensureRotationPolicy } from "./ensurePolicy";
 import { listDueKeys } from "./listDueKeys";
 import { listKeyVersions } from "./listKeyVersions";
 import { publishNotices } from "./publishNotices";
+import { reserveCreateSlot } from "./reserveCreateSlot";
 import { rotateKeyVersion } from "./rotateKeyVersion";
 import { setVersionExpiry } from "./setVersionExpiry";
 import { verifyKeyVersion } from "./verifyKeyVersion";
@@ -19,6 +20,7 @@ export const rotationActivityHandlers = {
   [activityNames.publishNotices]: publishNotices,
   [activityNames.ensureRotationPolicy]: ensureRotationPolicy,
   [activityNames.rotateKeyVersion]: rotateKeyVersion,
+  [activityNames.reserveCreateSlot]: reserveCreateSlot,
   [activityNames.verifyKeyVersion]: verifyKeyVersion,
   [activityNames.setVersionExpiry]: setVersionExpiry,
   [activityNames.listKeyVersions]: listKeyVersions,

@@ -15,6 +15,16 @@ export type ProbeResult =
       cause: "unusable" | "broken";
     };
 
+export interface ProbeOptions {
+  /** "all" (default): every round trip the key_ops allow; "one": the first only (one HSM request for RSA and EC). */
+  roundTrips?: "one" | "all";
+  /**
+   * Which RSA round trip comes first: "sign" (default; what a new version is used for first) or "unwrap"
+   * (what a previous version is still needed for: data wrapped to it before the rotation).
+   */
+  prefer?: "sign" | "unwrap";
+}
+
 /** Service answers that say "this version cannot be used", not "you may not": a failed probe, not a role problem. */
 const unusableCodes = new Set(["KeyDisabled", "KeyExpired", "KeyNotYetValid", "KeyOperationForbidden"]);
 
@@ -25,7 +35,8 @@ const unusableCodes = new Set(["KeyDisabled", "KeyExpired", "KeyNotYetValid", "K
  * remote decrypt when only those are allowed; EC — remote sign + local verify with the curve's algorithm;
  * oct-HSM — remote encrypt + remote decrypt (AES-GCM; a symmetric key has no public half), or AES-KW wrap +
  * unwrap when only those are allowed. So a mismatch between the HSM's private key and the published public key
- * is caught. HSM requests: EC 1, RSA 2 (1 if only one pair is allowed), oct 2 (+1 per AES size tried first).
+ * is caught. HSM requests: EC 1, RSA 2 (1 if only one pair is allowed, or with `roundTrips: "one"`), oct 2 (+1 per
+ * AES size tried first).
  * The local verify is node's, not the SDK's (whose local PS* verify is wrong), and a tampered-data check runs
  * locally too, so a verifier that accepts anything is caught at no cost. Probe data is random and never logged.
  *
@@ -33,7 +44,7 @@ const unusableCodes = new Set(["KeyDisabled", "KeyExpired", "KeyNotYetValid", "K
  * Throws `LifecycleError` for missing roles, throttling and outages (durable retries those); returns
  * `failed` when the version itself does not work.
  */
-export async function probeKeyVersion(key: KeyVaultKey, crypto: CryptographyClient, instance: ConfiguredRotationInstance): Promise<ProbeResult> {
+export async function probeKeyVersion(key: KeyVaultKey, crypto: CryptographyClient, instance: ConfiguredRotationInstance, options: ProbeOptions = {}): Promise<ProbeResult> {
   const keyId = key.id ?? "";
   const kty = (key.keyType ?? key.key?.kty ?? "").toString();
   const ops = new Set<string>(key.keyOperations ?? key.key?.keyOps ?? []);
@@ -60,8 +71,10 @@ export async function probeKeyVersion(key: KeyVaultKey, crypto: CryptographyClie
   const planned: [string, () => Promise<string | undefined>][] = [];
   if (kty.startsWith("RSA")) {
     const pub = () => publicKeyOf(key, "RSA");
-    if (can("sign", "verify")) planned.push(["sign/verify RS256", () => signVerify(crypto, pub, "RS256")]);
-    if (can("wrapKey", "unwrapKey")) planned.push(["wrap/unwrap RSA-OAEP-256", () => rsaWrapUnwrap(crypto, pub)]);
+    const signing: [string, () => Promise<string | undefined>] = ["sign/verify RS256", () => signVerify(crypto, pub, "RS256")];
+    const wrapping: [string, () => Promise<string | undefined>] = ["wrap/unwrap RSA-OAEP-256", () => rsaWrapUnwrap(crypto, pub)];
+    const pairs = options.prefer === "unwrap" ? [[can("wrapKey", "unwrapKey"), wrapping], [can("sign", "verify"), signing]] as const : [[can("sign", "verify"), signing], [can("wrapKey", "unwrapKey"), wrapping]] as const;
+    for (const [allowed, round] of pairs) if (allowed) planned.push(round);
     if (planned.length === 0 && can("encrypt", "decrypt")) planned.push(["encrypt/decrypt RSA-OAEP-256", () => rsaEncryptDecrypt(crypto, pub)]);
   } else if (kty.startsWith("EC")) {
     const alg = ({ "P-256": "ES256", "P-256K": "ES256K", "P-384": "ES384", "P-521": "ES512" } as const)[(key.key?.crv ?? "") as "P-256"];
@@ -77,6 +90,9 @@ export async function probeKeyVersion(key: KeyVaultKey, crypto: CryptographyClie
   if (planned.length === 0) {
     return failed(`key_ops [${[...ops].join(", ")}] allow no round trip for ${kty} (need sign+verify, wrapKey+unwrapKey or encrypt+decrypt)`);
   }
+  // One private-key round trip proves the HSM's private key matches the published public key; a second
+  // operation on the same key proves only that key_ops allow it, which the service enforces anyway.
+  if (options.roundTrips === "one") planned.splice(1);
   for (const [name, run] of planned) {
     const outcome = await step(name, run);
     if (outcome !== undefined) return outcome;

@@ -1,6 +1,7 @@
 import { resolveConfiguredInstance, type InstanceRef } from "../../instances/resolveConfiguredInstance";
 import type { LifecyclePublisher } from "../../events/lifecyclePublisher";
 import type { KeyClients } from "../../hsm/keyClients";
+import type { CreatePacer } from "./createPacer";
 
 /**
  * How rotation inputs name an HSM or vault: its configured name and kind, never its URL (whoever starts an
@@ -20,6 +21,8 @@ export interface ConfiguredRotationInstance extends InstanceRef {
  */
 export interface RotationDeps {
   clients: KeyClients;
+  /** Paces key creations per instance (`rotateKeyVersion` waits for a slot before each create); absent = not paced. */
+  createPacer?: CreatePacer;
   /** The instances rotation acts on (primary HSMs and vaults from the settings): the only URLs it calls. */
   instances: readonly ConfiguredRotationInstance[];
   /** Wall clock for decisions when the input carries no `now` (default `() => new Date()`). */

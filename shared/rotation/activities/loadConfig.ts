@@ -9,7 +9,7 @@ import { readRotationPolicyFile } from "../readRotationPolicyFile";
  * naming the selector and the limit) and the batch size. Read in an activity so the orchestration never
  * touches settings or files and a replay sees the same config.
  */
-export async function loadRotationConfig(settings: Pick<Settings, "hsms" | "vaults" | "rotation">, baseDir?: string): Promise<RotationConfig> {
+export async function loadRotationConfig(settings: Pick<Settings, "hsms" | "vaults"> & { rotation: Pick<Settings["rotation"], "policyFile" | "batchSize"> }, baseDir?: string): Promise<RotationConfig> {
   // Names and kinds only: the sweep hands them on to per-key inputs, and activities resolve URLs themselves.
   const instances = rotationInstances(settings as Settings).map(instanceRef);
   const policy = await readRotationPolicyFile(settings.rotation.policyFile, instances, baseDir);

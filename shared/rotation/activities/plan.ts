@@ -31,7 +31,7 @@ export interface RotationPlanReport {
  * does at the same instant. Reads only (list pages); changes nothing.
  */
 export async function planRotationRun(
-  settings: Pick<Settings, "hsms" | "vaults" | "rotation">,
+  settings: Pick<Settings, "hsms" | "vaults"> & { rotation: Pick<Settings["rotation"], "policyFile" | "batchSize"> },
   deps: RotationDeps,
   options: { at?: Date; baseDir?: string } = {},
 ): Promise<RotationPlanReport> {

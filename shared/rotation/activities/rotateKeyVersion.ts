@@ -13,6 +13,11 @@ export interface RotateKeyVersionInput {
   fromVersion: string;
   /** The rule's `newVersionExpiry`: the new version expires this long after its creation. */
   newVersionExpiry?: string;
+  /**
+   * The creation slot the caller already claimed and waited for (`reserveCreateSlot` + a durable timer), ISO.
+   * Absent: this call claims one and waits for it itself.
+   */
+  slotAt?: string;
 }
 
 export interface RotatedVersion {
@@ -41,7 +46,13 @@ export interface RotatedVersion {
  * `fromVersion` (an earlier attempt of this same rotation, the service, or a person made one), so nothing
  * is rotated again; the orchestration verifies that version instead.
  */
-export type RotateKeyVersionOutput = ({ kind: "rotated" } & RotatedVersion) | ({ kind: "alreadyRotated" } & RotatedVersion);
+export type RotateKeyVersionOutput = ({ kind: "rotated"; policy: RotationPolicyCheck } & RotatedVersion) | ({ kind: "alreadyRotated" } & RotatedVersion);
+
+/**
+ * "matched": the rotate's answer showed the configured expiry, so the policy was not read. "unchanged" / "updated":
+ * it was read (the rotate was refused for want of a policy, or the new version's expiry differed) and written if needed.
+ */
+export type RotationPolicyCheck = "matched" | "unchanged" | "updated";
 
 /**
  * Creates a new version of one key on demand (`KeyClient.rotateKey`) and sets its expiry per policy.
@@ -72,24 +83,49 @@ export async function rotateKeyVersion(input: RotateKeyVersionInput, deps: Rotat
     return { kind: "alreadyRotated", ...describe(final, fromVersion, fill && final !== current) };
   }
 
+  // The create is what an HSM partition does about once a second: wait for this HSM's next slot first, so
+  // the sweep, events and the CLI together never ask for more than it can do (see `CreatePacer`).
+  if (input.slotAt === undefined) await deps.createPacer?.reserve(instance);
+  else {
+    // A durable timer fires at or after its time; this only guards a clock a little behind the orchestration's.
+    const early = Date.parse(input.slotAt) - Date.now();
+    if (early > 0) await new Promise((r) => setTimeout(r, Math.min(early, 1000)));
+  }
   let rotated: KeyVaultKey;
+  let policy: RotationPolicyCheck = "matched";
   try {
     rotated = await client.rotateKey(name);
   } catch (e) {
     if (!needsPolicyFirst(e, instance)) throw rotationFailure(e, instance, "rotateKey", name);
     // Managed HSM refuses an on-demand rotate until the key has a rotation policy: set it and retry once.
-    const ensure: Parameters<typeof ensureRotationPolicy>[0] = { instance: input.instance, name };
-    if (input.newVersionExpiry !== undefined) ensure.newVersionExpiry = input.newVersionExpiry;
-    await ensureRotationPolicy(ensure, deps);
+    policy = (await ensurePolicy(input, deps)).kind;
     try {
       rotated = await client.rotateKey(name);
     } catch (e2) {
       throw rotationFailure(e2, instance, "rotateKey", name);
     }
   }
+  // The service stamps the policy's expiryTime on the version it creates, so the rotate's answer shows whether
+  // the policy is as configured: read and write the policy only when it is not (a key's first rotation, or
+  // someone changed it). Steady state: no policy request at all.
+  if (policy === "matched" && !expiryAsConfigured(rotated, input.newVersionExpiry)) policy = (await ensurePolicy(input, deps)).kind;
   const final = await applyExpiry(rotated, instance, input, deps);
   deps.log?.(`rotated ${instance.name}/${name}: ${fromVersion} -> ${rotated.properties.version ?? "?"}`);
-  return { kind: "rotated", ...describe(final, fromVersion, final !== rotated), previousKey: versionFactsOf(current) };
+  return { kind: "rotated", ...describe(final, fromVersion, final !== rotated), previousKey: versionFactsOf(current), policy };
+}
+
+function ensurePolicy(input: RotateKeyVersionInput, deps: RotationDeps): ReturnType<typeof ensureRotationPolicy> {
+  const ensure: Parameters<typeof ensureRotationPolicy>[0] = { instance: input.instance, name: input.name };
+  if (input.newVersionExpiry !== undefined) ensure.newVersionExpiry = input.newVersionExpiry;
+  return ensureRotationPolicy(ensure, deps);
+}
+
+/** The new version's expiry is what the configured policy stamps: createdOn + newVersionExpiry (±1 s), or none. */
+function expiryAsConfigured(key: KeyVaultKey, newVersionExpiry: string | undefined): boolean {
+  const { createdOn, expiresOn } = key.properties;
+  if (newVersionExpiry === undefined) return expiresOn === undefined;
+  if (createdOn === undefined || expiresOn === undefined) return false;
+  return Math.abs(addDuration(createdOn, parseIsoDuration(newVersionExpiry)).getTime() - expiresOn.getTime()) < 1000;
 }
 
 /** Sets `expiresOn = createdOn + newVersionExpiry` unless it already is that (within a second). */

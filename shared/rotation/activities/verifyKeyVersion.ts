@@ -12,18 +12,28 @@ export interface VerifyKeyVersionInput {
   version: string;
   /** The new version as the rotate returned it (`RotatedVersion.newKey`): then no GET is sent for it. */
   key?: VersionFacts;
-  /** The version it replaces: its state (enabled, validity, key_ops) is checked; see `checkPrevious`. */
+  /** The version it replaces: it is exercised with one round trip (see `exercisePrevious`). */
   previousVersion?: string;
   /** The replaced version as the rotate's GET returned it (`RotatedVersion.previousKey`): then no GET is sent for it. */
   previousKey?: VersionFacts;
+  /**
+   * Round trips on the new version: "one" (the rotation: one HSM request for RSA and EC) or "all" (default:
+   * every pair the key_ops allow, for a version made outside hsm-lifecycle).
+   */
+  roundTrips?: "one" | "all";
 }
 
 /**
- * `usable`: enabled, inside nbf/exp and its key_ops still allow a round trip, as the service last returned it.
- * `skipped`: disabled, expired, not yet valid or key_ops narrowed: it cannot be exercised, and that is not the
- * new version's fault (as before: an unusable previous version never failed a rotation).
+ * `verified`: one private-key round trip on the previous version worked against its published public key
+ * (RSA: wrapped locally, unwrapped on the HSM, when key_ops allow; else signed on the HSM, verified locally).
+ * `failed`: that round trip did not work (the version is broken or unusable for a reason its state did not show).
+ * `skipped`: disabled, expired, not yet valid or key_ops narrowed, as the service last returned it: it cannot be
+ * exercised, and that is not the new version's fault.
  */
-export type PreviousCheck = { kind: "usable"; keyId: string; checks: string[] } | { kind: "skipped"; keyId: string; reason: string };
+export type PreviousCheck =
+  | { kind: "verified"; keyId: string; checks: string[] }
+  | { kind: "failed"; keyId: string; reason: string; checks: string[] }
+  | { kind: "skipped"; keyId: string; reason: string };
 
 export type VerifyKeyVersionOutput =
   | { kind: "verified"; keyId: string; checks: string[]; previous?: PreviousCheck }
@@ -31,30 +41,34 @@ export type VerifyKeyVersionOutput =
 
 /**
  * Verifies the new key version on the service with the round trip that fits its type and key_ops (see
- * `probeKeyVersion`), against the exact version id. `failed` is a value: the orchestration then publishes
- * KeyRotationFailed and retires nothing. Missing roles, throttling and outages are thrown as `LifecycleError`s.
+ * `probeKeyVersion`), against the exact version id, and exercises the version it replaced. `failed` is a value:
+ * the orchestration then publishes KeyRotationFailed and retires nothing. A previous version that fails is
+ * reported (`previous.kind === "failed"`), not a failed rotation: the new version works, and the old one is
+ * left enabled for a person to look at. Missing roles, throttling and outages are thrown as `LifecycleError`s.
  *
- * Given the facts the rotate already returned (`key`, `previousKey`) it sends no GET: a rotation of an EC key
- * then costs one HSM request here (sign), of an RSA key two (sign, unwrap), of an oct-HSM key two (encrypt,
- * decrypt).
+ * Given the facts the rotate already returned (`key`, `previousKey`) it sends no GET: with `roundTrips: "one"`
+ * a rotation of an RSA or EC key costs two HSM requests here (one on each version), of an oct-HSM key four.
+ * Both versions are probed at once.
  */
 export async function verifyKeyVersion(input: VerifyKeyVersionInput, deps: RotationDeps): Promise<VerifyKeyVersionOutput> {
   const { name } = input;
   const instance = configuredInstance(input.instance, deps, "verifyKeyVersion");
-  // The crypto client follows the key id: it must name a key of the configured instance, never another host.
-  if (input.key !== undefined && !input.key.keyId.toLowerCase().startsWith(`${instance.url.toLowerCase()}/keys/`)) {
-    throw new LifecycleError("BadParameter", `verifyKeyVersion: the key id in the input is not a key of "${instance.name}" (${instance.url}); refused without calling it. Fix: pass the facts the rotate returned for that instance.`);
+  // The crypto clients follow the key ids (new AND previous version): each must name a key of the configured
+  // instance, never another host. Checked before any request, so a refused input calls nothing.
+  for (const [which, facts] of [["new", input.key], ["previous", input.previousKey]] as const) {
+    if (facts !== undefined && !facts.keyId.toLowerCase().startsWith(`${instance.url.toLowerCase()}/keys/`)) {
+      throw new LifecycleError("BadParameter", `verifyKeyVersion: the key id in the input is not a key of "${instance.name}" (${instance.url}) (the ${which} version's); refused without calling it. Fix: pass the facts the rotate returned for that instance.`);
+    }
   }
   const current = input.key !== undefined && sameVersion(input.key.version, input.version) ? keyFromFacts(input.key) : await readVersion(instance, name, input.version, deps);
-  const probe = await probeKeyVersion(current, deps.clients.crypto(current), instance);
-
-  let previous: PreviousCheck | undefined;
-  if (input.previousVersion !== undefined && !sameVersion(input.previousVersion, input.version)) {
-    const old = input.previousKey !== undefined && sameVersion(input.previousKey.version, input.previousVersion) ? input.previousKey : versionFactsOf(await readVersion(instance, name, input.previousVersion, deps));
-    previous = checkPrevious(old, deps.now?.() ?? new Date());
-  }
+  const previousVersion = input.previousVersion;
+  const [probe, previous] = await Promise.all([
+    probeKeyVersion(current, deps.clients.crypto(current), instance, { roundTrips: input.roundTrips ?? "all", prefer: "sign" }),
+    previousVersion === undefined || sameVersion(previousVersion, input.version) ? Promise.resolve(undefined) : exercisePrevious(input, instance, previousVersion, deps),
+  ]);
 
   const withPrevious = <T extends object>(o: T): T & { previous?: PreviousCheck } => (previous === undefined ? o : { ...o, previous });
+  if (previous?.kind === "failed") deps.log?.(`verify ${instance.name}/${name}: previous version ${previous.keyId} FAILED its round trip: ${previous.reason}`);
   if (probe.kind === "failed") {
     deps.log?.(`verify ${instance.name}/${name}/${input.version}: FAILED: ${probe.reason}`);
     return withPrevious({ kind: "failed" as const, keyId: probe.keyId, reason: probe.reason, checks: probe.checks });
@@ -63,17 +77,28 @@ export async function verifyKeyVersion(input: VerifyKeyVersionInput, deps: Rotat
 }
 
 /**
- * The previous version is checked for STATE, not with another crypto round trip, on purpose:
- * - a rotation creates a new version and touches nothing of the old one, so a round trip on it would only
- *   re-prove what was proven when it became current (its own rotation's probe, or the drill's probes);
- * - what the rotation must not do is retire before the NEW version is proven: that proof is kept in full;
- * - during the grace period consumers still verify / unwrap with the old version; what would break them
- *   quietly is a version disabled, expired or with narrowed key_ops — all visible in the GET the rotate made;
- * - a round trip per previous version would double the HSM requests of every rotation (the sweep's budget:
- *   list pages + 6 per rotated key), and at retirement the version is only disabled, so probing it there
- *   proves nothing useful either.
+ * The previous version is EXERCISED, not only read: consumers still unwrap data wrapped to it (and verify its
+ * signatures with its public key) during the grace period, so one private-key round trip on the HSM, checked
+ * against the public key the service published for it, proves it still does what they need. RSA prefers
+ * unwrap (local wrap, HSM unwrap) for that reason; EC signs. One request: the public half is local.
  */
-export function checkPrevious(old: VersionFacts, now: Date): PreviousCheck {
+async function exercisePrevious(input: VerifyKeyVersionInput, instance: ConfiguredRotationInstance, previousVersion: string, deps: RotationDeps): Promise<PreviousCheck> {
+  const { name } = input;
+  const old = input.previousKey !== undefined && sameVersion(input.previousKey.version, previousVersion) ? input.previousKey : versionFactsOf(await readVersion(instance, name, previousVersion, deps));
+  const state = checkPrevious(old, deps.now?.() ?? new Date());
+  if (state.kind === "skipped") return state;
+  const key = keyFromFacts(old);
+  const probe = await probeKeyVersion(key, deps.clients.crypto(key), instance, { roundTrips: "one", prefer: "unwrap" });
+  if (probe.kind === "failed") return { kind: "failed", keyId: old.keyId, reason: probe.reason, checks: probe.checks };
+  return { kind: "verified", keyId: old.keyId, checks: probe.checks };
+}
+
+/**
+ * Whether the previous version can be exercised at all, from its state as the service last returned it: a
+ * version already disabled, expired, not yet valid or without a round-trip pair of key_ops is `skipped`
+ * (its probe would only be refused). Otherwise `usable`, and `exercisePrevious` runs the round trip.
+ */
+export function checkPrevious(old: VersionFacts, now: Date): { kind: "usable"; keyId: string } | Extract<PreviousCheck, { kind: "skipped" }> {
   const keyId = old.keyId;
   if (old.enabled === false) return { kind: "skipped", keyId, reason: "KeyDisabled: the previous version is already disabled" };
   if (old.expiresOn !== undefined && Date.parse(old.expiresOn) <= now.getTime()) return { kind: "skipped", keyId, reason: `KeyExpired: the previous version expired at ${old.expiresOn}` };
@@ -84,11 +109,10 @@ export function checkPrevious(old: VersionFacts, now: Date): PreviousCheck {
     ["wrapKey", "unwrapKey"],
     ["encrypt", "decrypt"],
   ] as const;
-  const usable = pairs.filter(([a, b]) => ops.has(a) && ops.has(b)).map(([a, b]) => `${a}/${b} allowed`);
-  if (usable.length === 0) {
+  if (!pairs.some(([a, b]) => ops.has(a) && ops.has(b))) {
     return { kind: "skipped", keyId, reason: `KeyOperationForbidden: key_ops [${old.keyOps.join(", ")}] allow no round trip` };
   }
-  return { kind: "usable", keyId, checks: ["enabled", "within nbf/exp", ...usable] };
+  return { kind: "usable", keyId };
 }
 
 function sameVersion(a: string, b: string): boolean {

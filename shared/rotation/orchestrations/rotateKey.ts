@@ -1,8 +1,8 @@
 /**
  * Per-key rotation, instance id `rotate:{vault}:{key}:{version}`:
- * resolve the rule (event-started only) → make the service rotation policy match and rotate (one activity,
- * idempotent per version) → verify the new version on the HSM (from the rotate's answer, no GET) and check
- * the previous one's state → publish KeyRotated or
+ * resolve the rule (event-started only) → rotate, at the HSM's pace, setting the service rotation policy only
+ * when the rotate's answer shows it differs (one activity, idempotent per version) → verify the new version on
+ * the HSM (from the rotate's answer, no GET) and exercise the previous one (one round trip each) → publish KeyRotated or
  * KeyRotationFailed and write the audit record → start the `retireVersions` orchestration, which waits out the grace period.
  *
  * Retirement runs in its own instance so a sweep batch waits for rotations and verifications only, not for
@@ -14,6 +14,7 @@ import type { OrchestrationContext, RetryOptions, Task } from "durable-functions
 import type { EnsurePolicyAndRotateOutput } from "../activities/ensureAndRotate";
 import type { ListKeyVersionsOutput } from "../activities/listKeyVersions";
 import type { RotateKeyVersionOutput } from "../activities/rotateKeyVersion";
+import type { ReserveCreateSlotOutput } from "../activities/reserveCreateSlot";
 import type { RecordRotationOutcomeOutput } from "../activities/recordOutcome";
 import type { VerifyKeyVersionOutput } from "../activities/verifyKeyVersion";
 import { LifecycleError } from "../../errors/lifecycleError";
@@ -52,10 +53,18 @@ export function rotateKeyOrchestrator(retry: RetryOptions) {
         if (resolved.kind === "skip") return { kind: "skipped", ...base, version, reason: resolved.reason };
         rule = resolved.rule;
       }
-      // Policy first (Managed HSM refuses an on-demand rotate without one; no service auto-rotation on top),
-      // then the rotate itself, in one activity: both are idempotent, so a crash in between repeats neither.
+      // The rotate, which sets the service rotation policy only when its answer shows the policy differs (or
+      // Managed HSM refuses for want of one): one activity, idempotent per version (a re-run finds the key moved on).
       stage = "rotate";
-      const rotateInput: { instance: typeof instance; name: string; fromVersion: string; newVersionExpiry?: string } = { instance, name, fromVersion: version };
+      // The HSM's pace: claim this rotation's creation slot, wait for it with a durable timer (no activity
+      // sits idle meanwhile), then create. Every rotation of the instance, from the sweep, events or the CLI, claims one.
+      const slot = yield* callActivity<ReserveCreateSlotOutput>(context, retry, activityNames.reserveCreateSlot, { instance });
+      if (slot.slotAt !== null && new Date(slot.slotAt).getTime() > context.df.currentUtcDateTime.getTime()) {
+        context.df.setCustomStatus({ stage: "waitingForCreateSlot", slotAt: slot.slotAt });
+        yield context.df.createTimer(new Date(slot.slotAt));
+      }
+      const rotateInput: { instance: typeof instance; name: string; fromVersion: string; newVersionExpiry?: string; slotAt?: string } = { instance, name, fromVersion: version };
+      if (slot.slotAt !== null) rotateInput.slotAt = slot.slotAt;
       if (rule.newVersionExpiry !== undefined) rotateInput.newVersionExpiry = rule.newVersionExpiry;
       rotated = yield* callActivity<EnsurePolicyAndRotateOutput>(context, retry, activityNames.ensurePolicyAndRotate, rotateInput);
 
@@ -64,11 +73,15 @@ export function rotateKeyOrchestrator(retry: RetryOptions) {
         instance,
         name,
         version: rotated.version,
-        // The rotate's own answers: verification then sends no GET, only the probe's round trip(s).
+        // The rotate's own answers: verification then sends no GET, one round trip on each version.
         key: rotated.newKey,
         previousVersion: version,
         ...(rotated.previousKey === undefined ? {} : { previousKey: rotated.previousKey }),
+        roundTrips: "one",
       });
+      if (verification.previous?.kind === "failed" && !context.df.isReplaying) {
+        context.warn(`rotate ${instance.name}/${name}: the previous version ${version} failed its round trip (reported in the KeyRotated details): ${verification.previous.reason}`);
+      }
       if (verification.kind === "failed") {
         const published = yield* publishFailure(context, input, retry, "VerificationFailed", `new version ${rotated.version} failed verification: ${verification.reason}`, rotated.version);
         // Nothing is retired: the old version stays the one consumers can fall back to.

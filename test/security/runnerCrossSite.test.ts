@@ -4,7 +4,7 @@ import { AzureKeyCredential, EventGridPublisherClient } from '@azure/eventgrid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunnerLogger } from '../../runner/logger.js';
 import { startRunner, type Runner } from '../../runner/startRunner.js';
-import { durableClientFor } from './durableClientFor.js';
+import { durableClientFor } from '../runner/durableClientFor.js';
 
 // The attacks a web page in the developer's browser (or a careless local caller) can make on the local runner.
 const appDir = path.resolve(__dirname, '../fixtures/durable-app');

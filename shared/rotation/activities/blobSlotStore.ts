@@ -1,0 +1,55 @@
+import type { ContainerClient } from "@azure/storage-blob";
+import { storageFailure } from "../../storage/storageFailure";
+import type { SlotStore } from "./createPacer";
+
+/**
+ * A `SlotStore` in Blob Storage: one small blob per instance (`{instance}.json`, `{"nextAt": epoch ms}`),
+ * written only with If-Match on the ETag read (If-None-Match: * for the first), so two workers can never
+ * both claim the same slot. Shared by every worker of the app, which an in-process limiter is not.
+ */
+export function blobSlotStore(container: ContainerClient): SlotStore {
+  let ensured: Promise<unknown> | undefined;
+  const blobOf = (instance: string) => container.getBlockBlobClient(`${instance}.json`);
+  return {
+    async read(instance) {
+      try {
+        // One request: the body and the ETag it had, so the conditional write matches exactly what was read.
+        const res = await blobOf(instance).download(0);
+        const nextAt = Number((JSON.parse(await textOf(res.readableStreamBody)) as { nextAt?: unknown }).nextAt);
+        return { nextAt: Number.isFinite(nextAt) ? nextAt : 0, ...(res.etag === undefined ? {} : { tag: res.etag }) };
+      } catch (e) {
+        const status = (e as { statusCode?: number }).statusCode;
+        if (status === 404) return { nextAt: 0 };
+        throw storageFailure(e, "reading the key-creation slot", `${container.url}/${instance}.json`);
+      }
+    },
+    async write(instance, nextAt, tag) {
+      const text = JSON.stringify({ nextAt });
+      const conditions = tag === undefined ? { ifNoneMatch: "*" } : { ifMatch: tag };
+      try {
+        // 403: the identity holds a container-scoped role (no container create) and the deployment made the
+        // container; the write below then names the cause if it does not exist after all.
+        ensured ??= container.createIfNotExists().catch((e: unknown) => {
+          if ((e as { statusCode?: number }).statusCode === 403) return;
+          ensured = undefined;
+          throw e;
+        });
+        await ensured;
+        await blobOf(instance).upload(text, Buffer.byteLength(text), { conditions, blobHTTPHeaders: { blobContentType: "application/json" } });
+        return true;
+      } catch (e) {
+        const status = (e as { statusCode?: number }).statusCode;
+        // 412: someone wrote since the read; 409: someone created it first (If-None-Match: *).
+        if (status === 412 || status === 409) return false;
+        throw storageFailure(e, "claiming a key-creation slot", `${container.url}/${instance}.json`);
+      }
+    },
+  };
+}
+
+async function textOf(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (stream === undefined) return "{}";
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString("utf8");
+}
