@@ -10,6 +10,8 @@ export interface CliArgs {
   settingsFile?: string;
   credential: "managed-identity" | "default";
   appUrl: string;
+  /** --app-url was given (a discovered local stack must not override it). */
+  appUrlGiven: boolean;
   json: boolean;
   /** Decision instant for status/plan. */
   at?: Date;
@@ -118,6 +120,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     if (u.protocol !== "http:" && u.protocol !== "https:") throw new UsageError(`--app-url must be http(s), not ${u.protocol}`);
     if (u.search !== "" || u.username !== "" || u.password !== "") throw new UsageError("--app-url must not carry a query or credentials; put the key in HSM_LIFECYCLE_FUNCTION_KEY.");
     args.appUrl = appUrl.replace(/\/+$/, "");
+    args.appUrlGiven = true;
   }
   args.json = values.json === true;
   const at = text("at");
@@ -170,5 +173,5 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 }
 
 function defaults(command: CliArgs["command"]): CliArgs {
-  return { command, credential: "managed-identity", appUrl: "http://127.0.0.1:7071", json: false, timeoutMs: 3_600_000, dryRun: false, mode: "full", latest: false };
+  return { command, credential: "managed-identity", appUrl: "http://127.0.0.1:7071", appUrlGiven: false, json: false, timeoutMs: 3_600_000, dryRun: false, mode: "full", latest: false };
 }
