@@ -15,7 +15,7 @@ import { reportCommand } from "./reportCommand";
 import { rotateCommand } from "./rotateCommand";
 import { statusCommand } from "./statusCommand";
 import { USAGE } from "./usage";
-import { UsageError } from "./usageError";
+import { UsageError, usageErrorText } from "./usageError";
 import { useLocalStack } from "./useLocalStack";
 
 /** Runs one command line; resolves to the exit code (0 ok, 1 failed, 2 usage). Never throws. */
@@ -26,7 +26,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     args = parseCliArgs(argv);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`hsm-lifecycle: ${e.message}\n\n${USAGE}`);
+      io.err(usageErrorText(e));
       return 2;
     }
     throw e;
@@ -40,7 +40,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     const ctx = createCliContext(run);
     switch (run.command) {
       case "status":
-        return await statusCommand(ctx, io, run.json, run.credential);
+        return await statusCommand(ctx, io, run.json, run.credential, run.check);
       case "plan":
         return await planCommand(ctx, io, run.json);
       case "rotate":
@@ -56,7 +56,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`hsm-lifecycle: ${e.message}\n\n${USAGE}`);
+      io.err(usageErrorText(e));
       return 2;
     }
     io.err(`hsm-lifecycle ${args.command}: ${errorText(e)}`);
