@@ -55,7 +55,9 @@ export function isTerminal(status: RuntimeStatus): boolean {
   return TERMINAL.has(status);
 }
 
-export function createFunctionAppClient(appUrl: string, functionKeyFor: FunctionKeyFor): FunctionAppClient {
+export function createFunctionAppClient(appUrl: string, functionKeyFor: FunctionKeyFor, timeouts: { connectMs?: number; answerMs?: number } = {}): FunctionAppClient {
+  const connectMs = timeouts.connectMs ?? CONNECT_TIMEOUT_MS;
+  const answerMs = timeouts.answerMs ?? ANSWER_TIMEOUT_MS;
   const base = appUrl.replace(/\/+$/, "");
   const headers = (fn: TriggerName): Record<string, string> => {
     const key = functionKeyFor(fn);
@@ -66,17 +68,17 @@ export function createFunctionAppClient(appUrl: string, functionKeyFor: Function
   // fetch has no connect timeout (an address that drops packets hangs for minutes): probe the port once first.
   let reachable: Promise<void> | undefined;
   const call = async (fn: TriggerName, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
-    await (reachable ??= probe(new URL(base), CONNECT_TIMEOUT_MS).catch((e: unknown) => {
+    await (reachable ??= probe(new URL(base), connectMs).catch((e: unknown) => {
       throw unavailable((e as Error).message);
     }));
     let res: Response;
     let text: string;
     try {
-      const signal = AbortSignal.timeout(ANSWER_TIMEOUT_MS);
+      const signal = AbortSignal.timeout(answerMs);
       res = await fetch(`${base}${path}`, { method, headers: headers(fn), signal, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
       text = await res.text();
     } catch (e) {
-      if ((e as Error).name === "TimeoutError") throw unavailable(`no answer to ${method} ${path} within ${ANSWER_TIMEOUT_MS / 1000} s`);
+      if ((e as Error).name === "TimeoutError") throw unavailable(`no answer to ${method} ${path} within ${answerMs / 1000} s`);
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw unavailable(cause?.code ?? cause?.message ?? (e as Error).message);
     }
