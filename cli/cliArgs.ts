@@ -10,7 +10,11 @@ export interface CliArgs {
   settingsFile?: string;
   credential: "managed-identity" | "default";
   appUrl: string;
+  /** --app-url was given (a discovered local stack must not override it). */
+  appUrlGiven: boolean;
   json: boolean;
+  /** `status --check`: exit 1 when anything needs attention (for monitoring). */
+  check: boolean;
   /** Decision instant for status/plan. */
   at?: Date;
   timeoutMs: number;
@@ -32,6 +36,7 @@ const options = {
   credential: { type: "string" },
   "app-url": { type: "string" },
   json: { type: "boolean" },
+  check: { type: "boolean" },
   at: { type: "string" },
   timeout: { type: "string" },
   instance: { type: "string" },
@@ -51,7 +56,7 @@ type Flag = keyof typeof options;
 const common: readonly Flag[] = ["settings", "credential", "app-url", "json", "help"];
 /** Flags each command accepts beyond the common ones; any other flag is a usage error, not silently ignored. */
 const perCommand: Record<CommandName, readonly Flag[]> = {
-  status: ["at"],
+  status: ["at", "check"],
   plan: ["at"],
   // No --at: a rotation decided "as of" another instant would rotate keys that are not due now.
   rotate: ["instance", "key", "dry-run", "timeout"],
@@ -61,9 +66,23 @@ const perCommand: Record<CommandName, readonly Flag[]> = {
   rbac: ["dry-run"],
 };
 
-/** node:util's parseArgs messages name the flag ("Unknown option '--nope'"); keep them, drop the Node advice. */
+/** What each flag's value looks like, for "--html needs a value (FILE)." */
+const VALUE_OF: Record<string, string> = { settings: "FILE", credential: "managed-identity or default", "app-url": "URL", at: "an ISO instant", timeout: "SECONDS", instance: "NAME", key: "NAME", hsm: "NAME", pair: "PRIMARY=TARGET", mode: "full or selective", drill: "ID", html: "FILE", cert: "FILE", quorum: "N", out: "FILE", "security-domain": "FILE" };
+
+/**
+ * node:util's parseArgs errors as one line of ours: "Unknown option '--nope'." stays; a flag without its value
+ * ("argument missing", or the next flag taken for it: "argument is ambiguous … use '--html=-XYZ'") says what
+ * value it needs; a switch given a value says it takes none. No Node advice about dashes or positionals.
+ */
 export function usageErrorOf(e: unknown): UsageError {
-  return new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, "."));
+  const message = (e as Error).message;
+  const code = (e as { code?: string }).code;
+  const flag = /'--([a-z-]+)/.exec(message)?.[1];
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag !== undefined) {
+    if (/does not take an argument/.test(message)) return new UsageError(`--${flag} takes no value.`);
+    return new UsageError(`--${flag} needs a value (${VALUE_OF[flag] ?? "VALUE"}).`);
+  }
+  return new UsageError((message.split("\n")[0] ?? message).replace(/\. To specify a positional argument.*$/s, "."));
 }
 
 /** Parses the command line; throws {@link UsageError} (exit 2) for anything it cannot accept. */
@@ -118,8 +137,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     if (u.protocol !== "http:" && u.protocol !== "https:") throw new UsageError(`--app-url must be http(s), not ${u.protocol}`);
     if (u.search !== "" || u.username !== "" || u.password !== "") throw new UsageError("--app-url must not carry a query or credentials; put the key in HSM_LIFECYCLE_FUNCTION_KEY.");
     args.appUrl = appUrl.replace(/\/+$/, "");
+    args.appUrlGiven = true;
   }
   args.json = values.json === true;
+  args.check = values.check === true;
   const at = text("at");
   if (at !== undefined) {
     const d = new Date(at);
@@ -170,5 +191,5 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
 }
 
 function defaults(command: CliArgs["command"]): CliArgs {
-  return { command, credential: "managed-identity", appUrl: "http://127.0.0.1:7071", json: false, timeoutMs: 3_600_000, dryRun: false, mode: "full", latest: false };
+  return { command, credential: "managed-identity", appUrl: "http://127.0.0.1:7071", appUrlGiven: false, json: false, check: false, timeoutMs: 3_600_000, dryRun: false, mode: "full", latest: false };
 }

@@ -24,7 +24,7 @@ import type { CliIo } from "./cliIo";
 import { parseDrArgs, type DrArgs } from "./drArgs";
 import { errorText } from "./errorText";
 import { USAGE } from "./usage";
-import { UsageError } from "./usageError";
+import { UsageError, usageErrorText } from "./usageError";
 
 /** Runs `dr …` (argv after "dr"); resolves to the exit code. Never throws. */
 export async function drCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -33,7 +33,7 @@ export async function drCommand(argv: readonly string[], io: CliIo): Promise<num
     args = parseDrArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.err(`hsm-lifecycle: ${e.message}\n\n${USAGE}`);
+    io.err(usageErrorText(e));
     return 2;
   }
   if (args.action === "help") {
@@ -44,7 +44,7 @@ export async function drCommand(argv: readonly string[], io: CliIo): Promise<num
     return args.action === "download" ? await download(args, io) : await activate(args, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`hsm-lifecycle: ${e.message}\n\n${USAGE}`);
+      io.err(usageErrorText(e));
       return 2;
     }
     io.err(`hsm-lifecycle dr ${args.action}: ${errorText(e)}`);

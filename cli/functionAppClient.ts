@@ -5,7 +5,13 @@
  * which can start, terminate or purge any orchestration. Each call sends the key for ITS function
  * (`functionKeyFor`) in the `x-functions-key` header, never in a URL, so it cannot end up in a printed URL.
  */
+import { connect } from "node:net";
 import { triggerNames, type TriggerName } from "../shared/names";
+
+/** A function app that accepts no connection within this is down (or the URL is wrong): fail fast, not after minutes. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+/** The app's own endpoints answer at once (starters schedule and return 202); silence this long means it is stuck. */
+export const ANSWER_TIMEOUT_MS = 60_000;
 
 export type RuntimeStatus = "Pending" | "Running" | "Completed" | "ContinuedAsNew" | "Failed" | "Terminated" | "Canceled" | "Suspended";
 
@@ -49,23 +55,33 @@ export function isTerminal(status: RuntimeStatus): boolean {
   return TERMINAL.has(status);
 }
 
-export function createFunctionAppClient(appUrl: string, functionKeyFor: FunctionKeyFor): FunctionAppClient {
+export function createFunctionAppClient(appUrl: string, functionKeyFor: FunctionKeyFor, timeouts: { connectMs?: number; answerMs?: number } = {}): FunctionAppClient {
+  const connectMs = timeouts.connectMs ?? CONNECT_TIMEOUT_MS;
+  const answerMs = timeouts.answerMs ?? ANSWER_TIMEOUT_MS;
   const base = appUrl.replace(/\/+$/, "");
   const headers = (fn: TriggerName): Record<string, string> => {
     const key = functionKeyFor(fn);
     return { "content-type": "application/json", accept: "application/json", ...(key === undefined ? {} : { "x-functions-key": key }) };
   };
+  const unavailable = (why: string): Error =>
+    new Error(`[Unavailable] The function app at ${base} did not answer (${why}). Fix: start it (locally "npm start", or "node dist/runner/main.js --app .") or pass --app-url.`);
+  // fetch has no connect timeout (an address that drops packets hangs for minutes): probe the port once first.
+  let reachable: Promise<void> | undefined;
   const call = async (fn: TriggerName, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
+    await (reachable ??= probe(new URL(base), connectMs).catch((e: unknown) => {
+      throw unavailable((e as Error).message);
+    }));
     let res: Response;
+    let text: string;
     try {
-      res = await fetch(`${base}${path}`, { method, headers: headers(fn), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      const signal = AbortSignal.timeout(answerMs);
+      res = await fetch(`${base}${path}`, { method, headers: headers(fn), signal, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      text = await res.text();
     } catch (e) {
+      if ((e as Error).name === "TimeoutError") throw unavailable(`no answer to ${method} ${path} within ${answerMs / 1000} s`);
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(
-        `[Unavailable] The function app at ${base} did not answer (${cause?.code ?? cause?.message ?? (e as Error).message}). Fix: start it (locally "npm start", or "node dist/runner/main.js --app .") or pass --app-url.`,
-      );
+      throw unavailable(cause?.code ?? cause?.message ?? (e as Error).message);
     }
-    const text = await res.text();
     let parsed: unknown = text;
     try {
       parsed = text === "" ? null : JSON.parse(text);
@@ -92,6 +108,24 @@ export function createFunctionAppClient(appUrl: string, functionKeyFor: Function
     },
     post: (route, body) => call(starterFunctions[route], "POST", `/api/${route}`, body),
   };
+}
+
+/** Resolves once a TCP connection to the URL's host and port opens; rejects with the reason, or after `timeoutMs`. */
+function probe(url: URL, timeoutMs: number): Promise<void> {
+  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy();
+      reject(new Error(`no connection within ${timeoutMs / 1000} s`));
+    });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolvePromise();
+    });
+    socket.once("error", (e: NodeJS.ErrnoException) => reject(new Error(e.code ?? e.message)));
+  });
 }
 
 /** `HSM_LIFECYCLE_FUNCTION_KEY_<FUNCTION>` (e.g. `HSM_LIFECYCLE_FUNCTION_KEY_DRILLHTTP`): the key for one function. */

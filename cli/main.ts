@@ -15,7 +15,8 @@ import { reportCommand } from "./reportCommand";
 import { rotateCommand } from "./rotateCommand";
 import { statusCommand } from "./statusCommand";
 import { USAGE } from "./usage";
-import { UsageError } from "./usageError";
+import { UsageError, usageErrorText } from "./usageError";
+import { useLocalStack } from "./useLocalStack";
 
 /** Runs one command line; resolves to the exit code (0 ok, 1 failed, 2 usage). Never throws. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -25,7 +26,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     args = parseCliArgs(argv);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`hsm-lifecycle: ${e.message}\n\n${USAGE}`);
+      io.err(usageErrorText(e));
       return 2;
     }
     throw e;
@@ -35,26 +36,27 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     return 0;
   }
   try {
-    const ctx = createCliContext(args);
-    switch (args.command) {
+    const run = useLocalStack({ ...args, command: args.command }, io);
+    const ctx = createCliContext(run);
+    switch (run.command) {
       case "status":
-        return await statusCommand(ctx, io, args.json, args.credential);
+        return await statusCommand(ctx, io, run.json, run.credential, run.check);
       case "plan":
-        return await planCommand(ctx, io, args.json);
+        return await planCommand(ctx, io, run.json);
       case "rotate":
-        return await rotateCommand(ctx, args, io);
+        return await rotateCommand(ctx, run, io);
       case "backup":
-        return await backupCommand(ctx, args, io);
+        return await backupCommand(ctx, run, io);
       case "drill":
-        return await drillCommand(ctx, args, io);
+        return await drillCommand(ctx, run, io);
       case "report":
-        return await reportCommand(ctx, args, io);
+        return await reportCommand(ctx, run, io);
       case "rbac":
-        return await rbacCommand(ctx, args, io);
+        return await rbacCommand(ctx, run, io);
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`hsm-lifecycle: ${e.message}\n\n${USAGE}`);
+      io.err(usageErrorText(e));
       return 2;
     }
     io.err(`hsm-lifecycle ${args.command}: ${errorText(e)}`);

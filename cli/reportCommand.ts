@@ -3,11 +3,12 @@ import type { CliArgs } from "./cliArgs";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
 import { drillReportById, drillSummary, latestDrillReport, reportsContainer } from "./drillReports";
+import { renderDrillReport } from "./renderDrillReport";
 
 /**
- * `report [--latest | --drill ID] [--html FILE]`: the stored drill report's JSON summary (verdict, RTO, RPO,
- * checks) on stdout; with --html the report's HTML page is written to FILE. Exit 1 when the drill failed or
- * there is no such report.
+ * `report [--latest | --drill ID] [--html FILE] [--json]`: the stored drill report's summary (verdict, RTO and
+ * RPO against their targets, checks, failures, warnings) on stdout, as text or with --json as JSON; with --html
+ * the report's HTML page is written to FILE. Exit 1 when the drill failed or there is no such report.
  */
 export async function reportCommand(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
   const container = reportsContainer(ctx);
@@ -25,6 +26,7 @@ export async function reportCommand(ctx: CliContext, args: CliArgs, io: CliIo): 
     writeFileSync(args.html, html);
     io.err(`HTML report written to ${args.html}`);
   }
-  io.out(JSON.stringify(drillSummary(stored), null, 2));
+  if (args.json) io.out(JSON.stringify(drillSummary(stored), null, 2));
+  else io.out(renderDrillReport(stored, ctx.settings.objectives, container.url.split("?")[0] ?? ""));
   return stored.report.verdict === "passed" ? 0 : 1;
 }

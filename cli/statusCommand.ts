@@ -8,6 +8,7 @@ import { rbacStatus } from "./rbacStatus";
 import { errorText } from "./errorText";
 import { formatTable, indent } from "./formatTable";
 import { rotationView, type RotationView } from "./rotationView";
+import { unrotatableKeys, type UnrotatableKey } from "./unrotatableKeys";
 
 export interface StatusResult {
   at: string;
@@ -15,18 +16,24 @@ export interface StatusResult {
   backups: HsmBackupView[];
   lastDrill: Record<string, unknown> | null;
   lastDrillError?: string;
+  /** Keys the lifecycle will not rotate that need a person (excluded but expiring, at the version limit). */
+  unrotatable: UnrotatableKey[];
   /** What could not be read: the status is incomplete and the exit code is 1. */
   errors: string[];
-  /** What needs an operator (no verified backup, RPO breached, last drill failed); listed, exit code stays 0. */
+  /**
+   * What needs an operator (no verified backup, RPO breached, last drill failed or overdue, keys nobody rotates,
+   * RBAC drift); listed; exit 1 only with `--check`.
+   */
   attention: string[];
 }
 
 /**
- * `status`: per configured instance the keys due, per primary HSM the last verified backup and "RPO now",
- * and the last drill. Read-only. Exit 1 only when something could not be read (the status is incomplete);
- * findings such as a breached RPO are listed under "attention" (and in the JSON) for a monitor to act on.
+ * `status`: per configured instance the keys due and the keys nobody rotates, per primary HSM the last verified
+ * backup and "RPO now", and the last drill. Read-only. Exit 1 when something could not be read (the status is
+ * incomplete); findings are listed under "attention" (and in the JSON), and with `check` (`--check`, for a
+ * monitor) they exit 1 as well.
  */
-export async function statusCommand(ctx: CliContext, io: CliIo, json: boolean, credential: "managed-identity" | "default" = "managed-identity"): Promise<number> {
+export async function statusCommand(ctx: CliContext, io: CliIo, json: boolean, credential: "managed-identity" | "default" = "managed-identity", check = false): Promise<number> {
   const [rotation, backups, drill, rbac] = await Promise.all([
     rotationView(ctx),
     backupView(ctx),
@@ -40,6 +47,8 @@ export async function statusCommand(ctx: CliContext, io: CliIo, json: boolean, c
   const attention: string[] = [];
   if (rotation.policyError !== undefined) errors.push(`rotation policy: ${rotation.policyError}`);
   for (const i of rotation.instances) if (!i.ok) errors.push(`${i.instance}: ${i.error}`);
+  const unrotatable = unrotatableKeys(rotation);
+  for (const k of unrotatable) attention.push(`${k.instance}/${k.key}: ${k.manualAction}${k.notice === undefined ? "" : ` (${k.notice === "expired" ? "expired" : `expires within ${k.notice}`})`}`);
   for (const b of backups) {
     if (b.error !== undefined) errors.push(`backups of ${b.hsm}: ${b.error}`);
     else if (b.lastVerified === null) attention.push(`${b.hsm} has no verified backup. Fix: run "hsm-lifecycle backup --hsm ${b.hsm}".`);
@@ -57,11 +66,11 @@ export async function statusCommand(ctx: CliContext, io: CliIo, json: boolean, c
   errors.push(...rbac.errors);
   attention.push(...rbac.attention);
 
-  const result: StatusResult = { at: rotation.at, rotation, backups, lastDrill: drill.report, errors, attention };
+  const result: StatusResult = { at: rotation.at, rotation, backups, lastDrill: drill.report, unrotatable, errors, attention };
   if ("error" in drill && drill.error !== undefined) result.lastDrillError = drill.error;
   if (json) io.out(JSON.stringify(toJson(result), null, 2));
   else io.out(render(result));
-  return errors.length === 0 ? 0 : 1;
+  return errors.length > 0 || (check && attention.length > 0) ? 1 : 0;
 }
 
 function toJson(r: StatusResult): unknown {
@@ -82,6 +91,7 @@ function toJson(r: StatusResult): unknown {
       rpoMet: b.rpoMet,
       ...(b.error !== undefined ? { error: b.error } : {}),
     })),
+    unrotatable: r.unrotatable,
     lastDrill: r.lastDrill,
     ...(r.lastDrillError !== undefined ? { lastDrillError: r.lastDrillError } : {}),
     errors: r.errors,
@@ -103,6 +113,10 @@ function render(r: StatusResult): string {
     for (const d of i.due) rows.push([i.instance, d.name, d.decision.reason, `rule ${d.decision.rule}${d.expiresOn === undefined ? "" : `, expires ${d.expiresOn}`}`]);
   }
   if (rows.length > 0) out.push(indent(formatTable(["INSTANCE", "KEY", "REASON", "DETAIL"], rows)));
+  if (r.unrotatable.length > 0) {
+    out.push("", "Keys nobody rotates (a person must act)");
+    out.push(indent(formatTable(["INSTANCE", "KEY", "WHY", "NOTICE"], r.unrotatable.map((k) => [k.instance, k.key, k.reason, k.notice ?? "-"]))));
+  }
   out.push("", "Backups (last verified per HSM)");
   out.push(
     indent(

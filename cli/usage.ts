@@ -2,7 +2,9 @@
 export const USAGE = `Usage: hsm-lifecycle <command> [options]
 
 Commands:
-  status                      keys due per instance, last verified backup per HSM, last drill, RPO now
+  status                      keys due per instance, keys nobody rotates, last verified backup per HSM,
+                              last drill, RPO now, what needs attention
+      --check                 for monitoring: exit 1 when anything needs attention
   plan                        dry run of rotation, backup retention and drill (changes nothing)
   rotate                      start rotations through the function app and wait for them
       --instance NAME         only this HSM or vault (per-key rotations instead of a full sweep)
@@ -14,7 +16,7 @@ Commands:
       --pair PRIMARY=TARGET   the drill pair (default: the only configured pair)
       --mode full|selective   default full
       --key NAME              the key restored by a selective drill
-  report                      print a drill report (verdict, RTO, RPO, checks)
+  report                      print a drill report's summary (verdict, RTO, RPO, checks; --json: JSON)
       --latest                the newest report (default)
       --drill ID              the report of this drill id
       --html FILE             also write the HTML report to FILE

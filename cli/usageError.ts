@@ -5,3 +5,11 @@
 export class UsageError extends Error {
   override readonly name = "UsageError";
 }
+
+/** Printed under every usage error instead of the whole usage text: one line says what is wrong, one where to look. */
+export const USAGE_HINT = 'Usage: hsm-lifecycle <command> [options]; "hsm-lifecycle --help" lists every command and option.';
+
+/** The two lines a usage error prints on stderr. */
+export function usageErrorText(e: UsageError): string {
+  return `hsm-lifecycle: ${e.message}\n${USAGE_HINT}`;
+}

@@ -6,7 +6,8 @@
  *
  * Default mode: Azurite + emulator + the runner with this app on port 7071 (a free port if 7071 is taken),
  * real clock, timers on their schedules; demo keys and role assignments seeded; every workflow fired once at
- * start so the demo shows rotations, a backup and a drill at once. State in `.local-stack/` (kept across runs).
+ * start so the demo shows rotations, a backup and a drill at once. State in `.local-stack/` (kept across runs);
+ * STATE/stack.json names the runner URL and settings file for the CLI while the stack runs ("stopped" after).
  * Progress goes to stderr; a JSON ready line goes to stdout. Ctrl-C / SIGTERM stop every child cleanly.
  *
  * `--once`: one full cycle on a fresh stack (a temporary state dir unless --state-dir is given) with the
@@ -22,6 +23,7 @@ import { join } from "node:path";
 import type { Runner, RunSummary } from "../runner/index";
 import { orchestrationNames, triggerNames } from "../shared/names";
 import { repoRoot, startLocalStack, type LocalStack } from "./localStack";
+import { stackStateFile, writeStackState } from "./stackStateFile";
 
 interface StartArgs {
   once: boolean;
@@ -108,10 +110,13 @@ async function main(): Promise<number> {
   const port = args.port ?? (args.once ? 0 : (await portFree(7071)) ? 7071 : 0);
 
   let stack: LocalStack | undefined;
+  /** What STATE/stack.json says while this stack runs (the CLI finds the stack through it). */
+  let published: { pid: number; url: string; settingsFile: string } | undefined;
   let stopping: Promise<number> | undefined;
   const stop = (code: number): Promise<number> =>
     (stopping ??= (async () => {
       if (stack !== undefined) {
+        if (published !== undefined) writeStackState(stateDir, { ...published, state: "stopped" });
         progress("stopping the runner, the emulator and Azurite");
         await stack.close().catch((e: unknown) => progress(`stop failed: ${(e as Error).message}`));
       }
@@ -153,9 +158,13 @@ async function main(): Promise<number> {
   progress(`ready: runner ${runner.url}, settings ${stack.settingsFile}, children pids: ${stack.childPids().join(",")}`);
 
   if (!args.once) {
+    published = { pid: process.pid, url: runner.url, settingsFile: stack.settingsFile };
+    writeStackState(stateDir, { ...published, state: "running" });
     process.stdout.write(
       JSON.stringify({ event: "ready", url: runner.url, settingsFile: stack.settingsFile, instances: stack.urls, pids: [process.pid, ...stack.childPids()] }) + "\n",
     );
+    const found = args.stateDir === undefined ? "" : `HSM_LIFECYCLE_STACK_FILE=${stackStateFile(stateDir)} `;
+    progress(`the CLI finds this stack through ${stackStateFile(stateDir)}: try "${found}npx hsm-lifecycle status" in another terminal (repo root)`);
     if (args.initialCycle) {
       progress("firing every timer once (rotation sweep and backup, then the drill once the backup is verified); Ctrl-C stops everything");
       reportTerminal(stack);

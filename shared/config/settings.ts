@@ -1,6 +1,6 @@
 import { parseRbacPrincipals, type RbacPrincipals } from "../rbac/rbacPrincipals";
 import { LifecycleError } from "../errors/lifecycleError";
-import { exactMs, parseIsoDuration } from "../rotation/isoDuration";
+import { exactMs, isIsoDuration, parseIsoDuration } from "../rotation/isoDuration";
 import { isLoopbackHost } from "./loopbackHost";
 import { ncrontabProblem } from "./ncrontab";
 import { settingsCatalog } from "./settingsCatalog";
@@ -428,6 +428,11 @@ function intSetting(key: string, raw: string, min: number, max: number, bad: Bad
 }
 
 function durationSetting(key: string, raw: string, bad: Bad): number {
+  // parseIsoDuration's own hint suggests P1Y, which exactMs then refuses: name only forms these settings accept.
+  if (!isIsoDuration(raw)) {
+    bad(key, `"${raw}" is not an ISO 8601 duration in days, hours, minutes or seconds; use e.g. PT4H, P1D or P1DT12H (no years or months: their length varies).`);
+    return 0;
+  }
   try {
     const ms = exactMs(parseIsoDuration(raw), "the value");
     if (ms <= 0) bad(key, `"${raw}" must be longer than zero.`);

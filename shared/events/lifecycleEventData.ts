@@ -82,6 +82,8 @@ export interface KeyExpiryData {
   Version: string;
   NBF: number | null;
   EXP: number | null;
+  /** Not in Key Vault's events: set when the lifecycle will not rotate the key, saying what a person must do. */
+  ManualAction?: string;
 }
 
 export interface LifecycleEventDataMap {

@@ -28,7 +28,18 @@ export type RotationDecision =
       /** For "notDue": the next instant something is due (rotation or a notice stage), if known (ISO). */
       nextDueOn?: string;
       detail?: string;
+      /**
+       * For a key nobody rotates ("excluded", "versionLimit"): the notice stage it reached, so the sweep still
+       * sends KeyNearExpiry / KeyExpired (with the reason) and a person acts before it expires.
+       */
+      notice?: NoticeStage;
     };
+
+/**
+ * Notice stages of an excluded key no rule would govern: Key Vault's own KeyNearExpiry lead time (30 days), so an
+ * HSM key is announced no later than a vault key would be.
+ */
+export const UNGOVERNED_NOTICE_STAGES: readonly string[] = ["P30D"];
 
 export interface DecideOptions {
   /**
@@ -54,7 +65,16 @@ export function decideRotation(
   options: DecideOptions = {},
 ): RotationDecision {
   const selection = selectRule(policy, instance.name, key);
-  if (selection.kind === "excluded") return { kind: "skip", reason: "excluded", detail: selection.exclusion.reason };
+  if (selection.kind === "excluded") {
+    const skip: RotationDecision = { kind: "skip", reason: "excluded", detail: selection.exclusion.reason };
+    // An excluded key still expires: announce it on the stages of the rule it would fall under otherwise.
+    if (key.enabled !== false && key.managed !== true) {
+      const wouldBe = selectRule({ ...policy, exclusions: [] }, instance.name, key);
+      const notice = noticeOf(key, wouldBe.kind === "rule" ? wouldBe.rule.notifyBefore : UNGOVERNED_NOTICE_STAGES, now).notice;
+      if (notice !== undefined) skip.notice = notice;
+    }
+    return skip;
+  }
   if (selection.kind === "none") return { kind: "skip", reason: "noRule" };
   const rule = selection.rule;
   if (key.enabled === false) return { kind: "skip", reason: "disabled", rule: rule.name };
@@ -75,21 +95,7 @@ function decideForRule(
   const expMs = toEpochMs(key.expiresOn);
   const createdMs = toEpochMs(key.createdOn);
 
-  // Notice stages (longest first in the resolved rule): the most urgent one reached wins.
-  let notice: NoticeStage | undefined;
-  let nextNoticeMs: number | undefined;
-  if (expMs !== undefined) {
-    if (nowMs >= expMs) notice = "expired";
-    else {
-      for (const stage of rule.notifyBefore) {
-        const at = subtractDuration(new Date(expMs), parseIsoDuration(stage)).getTime();
-        if (nowMs >= at) notice = stage;
-        else nextNoticeMs = nextNoticeMs === undefined ? at : Math.min(nextNoticeMs, at);
-      }
-      // The "expired" notice is always coming, with or without stages.
-      nextNoticeMs = Math.min(nextNoticeMs ?? expMs, expMs);
-    }
-  }
+  const { notice, nextNoticeMs } = noticeOf(key, rule.notifyBefore, now);
 
   // Rotation triggers, most urgent first.
   const due: { reason: RotateReason; at: number }[] = [];
@@ -105,12 +111,14 @@ function decideForRule(
   if (rule.autoRotate && reached !== undefined) {
     const limit = serviceLimits.managedHsm.maxVersionsPerKey;
     if (instance.kind === "managedHsm" && options.versionCount !== undefined && options.versionCount >= limit) {
-      return {
+      const skip: RotationDecision = {
         kind: "skip",
         reason: "versionLimit",
         rule: rule.name,
         detail: `has ${options.versionCount} versions; Managed HSM allows ${limit} per key. Fix: move consumers to a new key and retire this one.`,
       };
+      if (notice !== undefined) skip.notice = notice;
+      return skip;
     }
     const decision: RotationDecision = { kind: "rotate", reason: reached.reason, rule: rule.name, dueOn: new Date(reached.at).toISOString() };
     if (notice !== undefined) decision.notice = notice;
@@ -122,4 +130,25 @@ function decideForRule(
   const skip: RotationDecision = { kind: "skip", reason: "notDue", rule: rule.name };
   if (candidates.length > 0) skip.nextDueOn = new Date(Math.min(...candidates)).toISOString();
   return skip;
+}
+
+/**
+ * The most urgent notice stage reached (stages longest first), or "expired"; and when the next one comes. A key
+ * without expiry gets none.
+ */
+function noticeOf(key: KeyListing, stages: readonly string[], now: Date): { notice?: NoticeStage; nextNoticeMs?: number } {
+  const nowMs = now.getTime();
+  const expMs = toEpochMs(key.expiresOn);
+  if (expMs === undefined) return {};
+  if (nowMs >= expMs) return { notice: "expired" };
+  let notice: NoticeStage | undefined;
+  let nextNoticeMs: number | undefined;
+  for (const stage of stages) {
+    const at = subtractDuration(new Date(expMs), parseIsoDuration(stage)).getTime();
+    if (nowMs >= at) notice = stage;
+    else nextNoticeMs = nextNoticeMs === undefined ? at : Math.min(nextNoticeMs, at);
+  }
+  // The "expired" notice is always coming, with or without stages.
+  nextNoticeMs = Math.min(nextNoticeMs ?? expMs, expMs);
+  return notice === undefined ? { nextNoticeMs } : { notice, nextNoticeMs };
 }

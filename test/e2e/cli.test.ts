@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { STACK_CONTAINERS } from "../../dev/stackSettings";
 import { EventType } from "../../runner/historyEvents";
+import { rotationInstanceId } from "../../shared/rotation/rotationIds";
 import { rawHttpsRequest } from "../support/emulator";
 import { runCliProcess, type CliRun } from "../support/runCliProcess";
 
@@ -92,11 +93,21 @@ describe("hsm-lifecycle usage errors exit 2 with the usage", () => {
     [["report", "--latest", "--drill", "x"], "either --latest or --drill"],
     [["plan", "--at", "yesterday"], "is not an ISO 8601 instant"],
     [["rotate", "--at", "2026-12-01T00:00:00Z"], '"rotate" does not take --at'],
+    [["report", "--html"], "--html needs a value (FILE)."],
+    // The next flag is not taken for the value (node:util would say "argument is ambiguous").
+    [["report", "--html", "--json"], "--html needs a value (FILE)."],
+    [["status", "--json=yes"], "--json takes no value."],
+    [["status", "--check", "extra"], 'Unexpected argument "extra" after "status"'],
+    [["dr", "download", "--out"], "--out needs a value (FILE)."],
   ])("%j", async (args, message) => {
     const run = await bare(args);
     expect(run.code, run.stderr).toBe(2);
-    expect(run.stderr).toContain(message);
-    expect(run.stderr).toContain("Usage: hsm-lifecycle <command>");
+    // One line saying what is wrong, one saying where to look.
+    const lines = run.stderr.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^hsm-lifecycle: /);
+    expect(lines[0]).toContain(message);
+    expect(lines[1]).toBe('Usage: hsm-lifecycle <command> [options]; "hsm-lifecycle --help" lists every command and option.');
     expect(run.stdout).toBe("");
   });
 
@@ -151,6 +162,28 @@ describe("hsm-lifecycle on the seeded local stack", () => {
     expect(table.stdout).toMatch(/primary\s+token-signing\s+expired/);
     expect(table.stdout).toMatch(/app\s+app-signing\s+nearExpiry/);
     expect(table.stdout).not.toContain("archive-encrypt");
+  });
+
+  it("status --check exits 1 for an excluded key expiring in 3 days, which status lists as a key nobody rotates", async () => {
+    const before = json(await cli(["status", "--json"]));
+    expect(before.unrotatable).toEqual([]);
+    expect(before.attention.join(" ")).not.toContain("legacy-export");
+    // legacy-export is excluded by the demo policy (legacy-*): give it an expiry 3 days out.
+    const keys = new KeyClient(stack.urls.primary, stack.adminCredential, stack.clientOptions());
+    await keys.updateKeyProperties("legacy-export", { expiresOn: new Date(Date.now() + 3 * 86_400_000) });
+
+    const check = await cli(["status", "--check", "--json"]);
+    expect(check.code, check.stderr).toBe(1);
+    const s = json(check);
+    expect(s.errors).toEqual([]);
+    expect(s.unrotatable).toEqual([
+      { instance: "primary", key: "legacy-export", reason: "excluded", notice: "P7D", manualAction: expect.stringMatching(/^Not rotated: excluded by the rotation policy \(legacy consumers pin versions.*\)\. Fix: rotate it by hand/) },
+    ]);
+    expect(s.attention).toContainEqual(expect.stringMatching(/^primary\/legacy-export: Not rotated: excluded .* \(expires within P7D\)$/));
+    // Without --check, findings are listed and the exit code stays 0; the table names the key.
+    const table = await cli(["status"]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/Keys nobody rotates \(a person must act\)\n\s+INSTANCE\s+KEY\s+WHY\s+NOTICE\n\s+primary\s+legacy-export\s+excluded\s+P7D/);
   });
 
   it("plan explains every decision and changes nothing (audit shows reads only, blobs unchanged)", async () => {
@@ -221,6 +254,16 @@ describe("hsm-lifecycle on the seeded local stack", () => {
 
     const status = json(await cli(["status", "--json"]));
     for (const i of status.instances) expect(i.due, i.name).toEqual([]);
+    // The sweep announced legacy-export, which nobody rotates: its KeyNearExpiry reached the app's remediation
+    // trigger through the lifecycle topic, whose rotation decided "excluded" and changed nothing.
+    const runner = stack.runner!;
+    const legacy = await new KeyClient(stack.urls.primary, stack.adminCredential, stack.clientOptions()).getKey("legacy-export");
+    const id = rotationInstanceId({ vaultUrl: stack.urls.primary, name: "legacy-export", version: legacy.properties.version ?? "" });
+    const deadline = Date.now() + 30_000;
+    while (!["Completed", "Failed"].includes(runner.host.get(id)?.runtimeStatus ?? "") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(runner.host.get(id)?.runtimeStatus, "no rotation was started from legacy-export's notice").toBe("Completed");
+    expect(JSON.parse(String(runner.host.get(id)?.output))).toMatchObject({ kind: "skipped", name: "legacy-export", reason: expect.stringContaining("policy: excluded") });
+    expect(await versionCount(stack.urls.primary, "legacy-export")).toBe(1);
   });
 
   it("backup starts hsmBackup on the runner, shows progress and exits 0 once verified; status then shows RPO now", async () => {
@@ -267,9 +310,20 @@ describe("hsm-lifecycle on the seeded local stack", () => {
     expect(history.filter((e) => e.EventType === EventType.TaskScheduled && e.Name === "startSelectiveRestore")).toHaveLength(1);
     expect(history.filter((e) => e.EventType === EventType.TaskFailed)).toEqual([]);
     expect(out.output.failures.join(" ")).toContain("no-such-key");
+    const check = await cli(["status", "--check", "--json"]);
+    expect(check.code, check.stderr).toBe(1);
+    expect(json(check).attention).toContain(`the last drill ${out.drillId} failed. Fix: see "hsm-lifecycle report --latest".`);
+    const asJson = await cli(["report", "--drill", out.drillId, "--json"]);
+    expect(asJson.code).toBe(1);
+    expect(json(asJson)).toMatchObject({ drillId: out.drillId, kind: "selective", verdict: "failed" });
+    // Readable by default: the verdict, the objectives against their targets (from the settings when the drill
+    // did not measure them), what failed.
     const human = await cli(["report", "--drill", out.drillId]);
     expect(human.code).toBe(1);
-    expect(json(human)).toMatchObject({ drillId: out.drillId, kind: "selective", verdict: "failed" });
+    expect(human.stdout).toContain(`Drill ${out.drillId}: FAILED`);
+    expect(human.stdout).toMatch(/RTO .*\(target 4h 0m 0s.*; RPO .*\(target 1d 2h 0m 0s/);
+    expect(human.stdout).toMatch(/\nFailures\n {2}- .*no-such-key/);
+    expect(human.stdout).toMatch(/\nFull report: \S+\/drill-reports\/\S+report\.json/);
   }, 120_000);
 
   it("drill starts through POST /api/drills, follows it to a passed verdict with RTO and RPO and exits 0; report and status show it", async () => {
@@ -286,7 +340,7 @@ describe("hsm-lifecycle on the seeded local stack", () => {
     expect(out.output.warnings ?? []).toEqual([]);
 
     const html = join(stateDir, "drill.html");
-    const report = await cli(["report", "--drill", out.drillId, "--html", html]);
+    const report = await cli(["report", "--drill", out.drillId, "--html", html, "--json"]);
     expect(report.code, report.stderr).toBe(0);
     const summary = json(report);
     expect(summary).toMatchObject({ drillId: out.drillId, verdict: "passed", primary: "primary", target: "dr", rtoMs: out.output.rtoMs, rpoMs: out.output.rpoMs, failures: [] });
@@ -297,8 +351,14 @@ describe("hsm-lifecycle on the seeded local stack", () => {
     expect(readFileSync(html, "utf8")).toContain(out.drillId);
     expect(readFileSync(html, "utf8")).not.toMatch(/After this restore the drill identity/);
 
-    const latest = json(await cli(["report"]));
+    const latest = json(await cli(["report", "--json"]));
     expect(latest.drillId).toBe(out.drillId);
+    const text = await cli(["report"]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`Drill ${out.drillId}: PASSED`);
+    expect(text.stdout).toMatch(/RTO \S.* \(target 4h 0m 0s: met\); RPO \S.* \(target 1d 2h 0m 0s: met\)/);
+    expect(text.stdout).toMatch(/\nChecks\n\s+RESULT\s+CHECK\s+DETAIL\n\s+pass\s+\S+/);
+    expect(text.stdout).not.toContain("FAIL ");
     const status = json(await cli(["status", "--json"]));
     expect(status.lastDrill).toMatchObject({ drillId: out.drillId, verdict: "passed" });
     expect(status.attention.filter((a: string) => a.includes(out.drillId))).toEqual([]);

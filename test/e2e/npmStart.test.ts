@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
+import { runCliProcess } from "../support/runCliProcess";
 
 const START = resolve(__dirname, "../../dist/dev/start.js");
 const spawned: ChildProcess[] = [];
@@ -136,6 +137,41 @@ describe("npm start (dist/dev/start.js)", () => {
     const readyLine = JSON.parse(run.stdout[0]!) as { event: string; pids: number[] };
     expect(readyLine.event).toBe("ready");
     expect(readyLine.pids).toEqual([run.child.pid, ...pids]);
+  });
+
+  it("the CLI finds the running stack through .local-stack/stack.json, and fails within seconds naming the URL once it stopped", async () => {
+    const home = mkdtempSync(join(tmpdir(), "npm-start-cli-"));
+    dirs.push(home);
+    const stateDir = join(home, ".local-stack");
+    const run = startScript(["--state-dir", stateDir, "--port", "0", "--no-initial-cycle"]);
+    await run.waitForStderr(/the CLI finds this stack through/, 90_000);
+    // stdout and stderr are separate pipes: the ready line may arrive just after the progress line.
+    for (let i = 0; i < 100 && run.stdout.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const ready = JSON.parse(run.stdout[0]!) as { url: string; settingsFile: string };
+    const stackFile = join(stateDir, "stack.json");
+    expect(JSON.parse(readFileSync(stackFile, "utf8"))).toMatchObject({ state: "running", pid: run.child.pid, url: ready.url, settingsFile: ready.settingsFile });
+
+    // No --settings, no --app-url, nothing in the environment: the CLI run from the folder holding .local-stack/.
+    const status = await runCliProcess(["status"], {}, { cwd: home });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stderr).toContain(`using the local stack of ${stackFile}: settings ${ready.settingsFile}, app ${ready.url}`);
+    expect(status.stdout).toMatch(/primary\s+token-signing\s+expired/);
+    // A command that calls the app reaches the stack's runner (its port is not 7071).
+    const dry = await runCliProcess(["rotate", "--instance", "primary", "--key", "pay-signing", "--dry-run"], {}, { cwd: home });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/would rotate primary\/pay-signing/);
+
+    run.child.kill("SIGINT");
+    expect((await run.exited).code).toBe(130);
+    expect(JSON.parse(readFileSync(stackFile, "utf8"))).toMatchObject({ state: "stopped" });
+    const afterStop = await runCliProcess(["status"], {}, { cwd: home });
+    expect(afterStop.code).toBe(1);
+    expect(afterStop.stderr).toContain(`the local stack recorded in ${stackFile} is not running; start it with "npm start"`);
+    const started = Date.now();
+    const backup = await runCliProcess(["backup", "--settings", ready.settingsFile, "--app-url", ready.url]);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(backup.code).toBe(1);
+    expect(backup.stderr).toContain(`[Unavailable] The function app at ${ready.url} did not answer (ECONNREFUSED). Fix: start it (locally "npm start"`);
   });
 
   it("SIGKILL of start.js still takes its children down (lifeline)", async () => {

@@ -136,8 +136,9 @@ describe("rotation sweep (timer) on the HSM", () => {
     planDue = (plan?.rotate ?? []).map((d) => d.name).sort();
     expect(planDue).toEqual(["pay-near", "wrap-near"]);
     expect(plan?.rotate.every((d) => d.decision.reason === "nearExpiry" && d.decision.rule === "hsm-keys")).toBe(true);
-    expect(plan?.notices.map((n) => `${n.name}:${n.stage}`).sort()).toEqual(["pay-near:P30D", "wrap-near:P30D"]);
-    expect(plan?.skip.find((s) => s.key === "legacy-near")?.decision).toMatchObject({ kind: "skip", reason: "excluded" });
+    // legacy-near is excluded, so nobody rotates it: it still gets its notice (stage of the rule it would fall under).
+    expect(plan?.notices.map((n) => `${n.name}:${n.stage}`).sort()).toEqual(["legacy-near:P7D", "pay-near:P30D", "wrap-near:P30D"]);
+    expect(plan?.skip.find((s) => s.key === "legacy-near")?.decision).toMatchObject({ kind: "skip", reason: "excluded", notice: "P7D" });
     expect(plan?.skip.find((s) => s.key === "sign-far")?.decision).toMatchObject({ kind: "skip", reason: "notDue" });
     // The same plan from the function the CLI calls directly, as the operator (read-only).
     const configured = {
@@ -164,7 +165,7 @@ describe("rotation sweep (timer) on the HSM", () => {
     expect(status(sweepId), runner.host.get(sweepId)?.output ?? "").toBe("Completed");
     const sweep = output<RotationSweepOutput>(sweepId);
     const primary = sweep.instances.find((i) => i.name === "primary");
-    expect(primary).toMatchObject({ listed: 4, due: 2, notices: 2, noticesPublished: 2 });
+    expect(primary).toMatchObject({ listed: 4, due: 2, notices: 3, noticesPublished: 3 });
     expect(sweep.failures).toEqual([]);
 
     const rotated: string[] = [];

@@ -126,9 +126,10 @@ describe("inventory and rotation", () => {
       ["legacy-1", "excluded"],
       ["pay-later", "notDue"],
     ]);
-    // List pages only: one key page plus one versions page for the single due key.
-    expect(inventory.requests).toEqual({ keyPages: 1, versionPages: 1, gets: 0 });
-    expect(inventory.notices.map((n) => [n.name, n.stage, n.version])).toEqual([["pay-due", "P30D", oldVersion]]);
+    // List pages only: one key page plus one versions page each for the due key and the excluded key in a
+    // notice stage (its notice names the current version).
+    expect(inventory.requests).toEqual({ keyPages: 1, versionPages: 2, gets: 0 });
+    expect(inventory.notices.map((n) => [n.name, n.stage, n.version]).sort()).toEqual([["legacy-1", "P30D", expect.any(String)], ["pay-due", "P30D", oldVersion]]);
 
     const first = await rotateKeyVersion({ instance: primary, name: "pay-due", fromVersion: oldVersion, newVersionExpiry: "P180D" }, deps);
     expect(first.kind).toBe("rotated");
@@ -354,6 +355,17 @@ describe("foreign new versions and notices", () => {
     } finally {
       await subscriber.close();
     }
+
+    // An excluded HSM key expiring in 3 days: no rule rotates it, so its notice goes out saying what a person must do.
+    const legacy = await keys.createRsaKey("legacy-soon", { hsm: true, expiresOn: new Date(now.getTime() + 3 * DAY) });
+    const inventory = await listDueKeys({ instance: primary, policy, now: now.toISOString() }, deps);
+    expect(inventory.due.map((d) => d.name)).not.toContain("legacy-soon");
+    const legacyNotices = inventory.notices.filter((n) => n.name === "legacy-soon");
+    // No rule would govern legacy-* on primary: Key Vault's own 30-day lead time.
+    expect(legacyNotices).toEqual([expect.objectContaining({ stage: "P30D", version: legacy.properties.version, manualAction: expect.stringContaining("excluded by the rotation policy (pinned by consumers). Fix:") })]);
+    const legacyEvent = (await publishNotices({ instance: primary, notices: legacyNotices, now: now.toISOString() }, deps)).events[0];
+    expect(legacyEvent).toMatchObject({ type: "Microsoft.KeyVault.KeyNearExpiry", subject: "legacy-soon", data: { Id: legacy.id, ManualAction: legacyNotices[0]?.manualAction } });
+    expect(validateLifecycleEventData(legacyEvent?.type ?? "", legacyEvent?.data)).toEqual([]);
 
     // An expired key gives KeyExpired.
     const expired = await publishNotices({ instance: primary, notices: [{ ...notices[0]!, stage: "expired", eventId: "x" }] }, deps);

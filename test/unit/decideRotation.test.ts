@@ -95,16 +95,29 @@ describe("decideRotation: what is skipped", () => {
     expect(decideRotation({ name: "k", enabled: false, expiresOn: iso(-DAY) }, hsm, policy, now)).toEqual({ kind: "skip", reason: "disabled", rule: "hsm-default" });
   });
 
-  it("skips excluded keys even when expired, with the exclusion's reason", () => {
+  it("skips excluded keys even when expired, with the exclusion's reason and the notice nobody else sends", () => {
     expect(decideRotation({ name: "LEGACY-db", enabled: true, expiresOn: iso(-DAY) }, hsm, policy, now)).toEqual({
       kind: "skip",
       reason: "excluded",
       detail: "pinned by consumers",
+      notice: "expired",
     });
     expect(decideRotation({ name: "k", tags: { owner: "a", rotation: "manual" }, expiresOn: iso(-DAY) }, vault, policy, now)).toMatchObject({
       reason: "excluded",
       detail: "owner rotates",
     });
+  });
+
+  it("gives an excluded key expiring soon the notice stage of the rule it would fall under, else Key Vault's 30 days", () => {
+    // hsm-default (stages P30D, P7D, P1D from the defaults) would govern legacy-db: 3 days left is the P7D stage.
+    expect(decideRotation({ name: "legacy-db", enabled: true, expiresOn: iso(3 * DAY) }, hsm, policy, now)).toEqual({ kind: "skip", reason: "excluded", detail: "pinned by consumers", notice: "P7D" });
+    expect(decideRotation({ name: "legacy-db", enabled: true, expiresOn: iso(40 * DAY) }, hsm, policy, now)).toEqual({ kind: "skip", reason: "excluded", detail: "pinned by consumers" });
+    // Disabled or certificate-backed: nobody uses it, or the certificate renews it; no notice.
+    expect(decideRotation({ name: "legacy-db", enabled: false, expiresOn: iso(3 * DAY) }, hsm, policy, now)).not.toHaveProperty("notice");
+    expect(decideRotation({ name: "legacy-db", managed: true, expiresOn: iso(3 * DAY) }, hsm, policy, now)).not.toHaveProperty("notice");
+    const onlyExclusion = parseRotationPolicy({ version: 1, exclusions: [{ keyName: "legacy-*", reason: "by hand" }], rules: [{ name: "pay", instances: ["primary"], keyName: "pay-*", maxAge: "P90D" }] }, instances);
+    expect(decideRotation({ name: "legacy-db", expiresOn: iso(29 * DAY) }, hsm, onlyExclusion, now)).toMatchObject({ reason: "excluded", notice: "P30D" });
+    expect(decideRotation({ name: "legacy-db", expiresOn: iso(31 * DAY) }, hsm, onlyExclusion, now)).not.toHaveProperty("notice");
   });
 
   it("skips certificate-managed keys and keys no rule selects", () => {
@@ -114,7 +127,8 @@ describe("decideRotation: what is skipped", () => {
 
   it("skips a Managed HSM key at the 100-version limit, but not a vault key", () => {
     const due = { name: "k", enabled: true, expiresOn: iso(-DAY), tags: { owner: "x" } };
-    expect(decideRotation(due, hsm, policy, now, { versionCount: 100 })).toMatchObject({ kind: "skip", reason: "versionLimit", rule: "hsm-default" });
+    expect(decideRotation(due, hsm, policy, now, { versionCount: 100 })).toMatchObject({ kind: "skip", reason: "versionLimit", rule: "hsm-default", notice: "expired" });
+    expect(decideRotation({ ...due, expiresOn: undefined, createdOn: iso(-400 * DAY), tags: { tier: "gold" } }, hsm, policy, now, { versionCount: 100 })).not.toHaveProperty("notice");
     expect(decideRotation(due, hsm, policy, now, { versionCount: 99 })).toMatchObject({ kind: "rotate" });
     expect(decideRotation(due, vault, policy, now, { versionCount: 250 })).toMatchObject({ kind: "rotate", rule: "vault-owned" });
   });

@@ -26,6 +26,18 @@ function failure(env: Record<string, string>): LifecycleError {
 }
 
 describe("loadSettings", () => {
+  it("duration settings suggest only forms they accept", () => {
+    for (const key of ["RTO_TARGET", "RPO_TARGET", "ADMIN_JOB_TIMEOUT"]) {
+      const message = failure({ ...minimal, [key]: "4 hours" }).message;
+      expect(message).toContain(`${key} "4 hours" is not an ISO 8601 duration in days, hours, minutes or seconds; use e.g. PT4H, P1D or P1DT12H`);
+      expect(message).not.toContain("P1Y");
+      // Every example the message gives is accepted.
+      const examples = /use e\.g\. (\S+), (\S+) or (\S+) \(/.exec(message)!.slice(1);
+      for (const example of examples) expect(() => loadSettings({ ...minimal, [key]: example }), example).not.toThrow();
+      expect(failure({ ...minimal, [key]: "P1Y" }).message).toContain("must not use years or months");
+    }
+  });
+
   it("applies documented defaults and normalises instance URLs", () => {
     const s = loadSettings(minimal);
     expect(s.hsms).toEqual([

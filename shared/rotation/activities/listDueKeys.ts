@@ -42,6 +42,8 @@ export interface NoticeKey {
   eventId: string;
   notBefore?: string;
   expiresOn?: string;
+  /** Set when the lifecycle will not rotate this key (excluded, at the version limit): what a person must do. */
+  manualAction?: string;
 }
 
 export interface ListDueKeysOutput {
@@ -92,6 +94,8 @@ export async function listDueKeys(input: ListDueKeysInput, deps: RotationDeps): 
   const needVersions = [
     ...plan.rotate.map((e) => e.key),
     ...(instance.kind === "managedHsm" ? plan.notify.map((e) => e.key) : []),
+    // Excluded HSM keys in a notice stage: nobody rotates them, so their notice must go out.
+    ...(instance.kind === "managedHsm" ? plan.skip.filter((e) => e.decision.kind === "skip" && e.decision.notice !== undefined).map((e) => e.key) : []),
   ];
   let versionPages = 0;
   let gets = 0;
@@ -126,7 +130,7 @@ export async function listDueKeys(input: ListDueKeysInput, deps: RotationDeps): 
   const out: ListDueKeysOutput = { instance: instance.name, at: now.toISOString(), due: [], notices: [], skipped: {}, listed: listings.length, requests: { keyPages, versionPages, gets } };
   const skippedKeys: PlanEntry[] = [...plan.skip];
   const byName = new Map(listings.map((l) => [l.name, l]));
-  const addNotice = (name: string, stage: NoticeStage): void => {
+  const addNotice = (name: string, stage: NoticeStage, manualAction?: string): void => {
     const v = versions.get(name);
     if (instance.kind !== "managedHsm" || v === undefined) return;
     const notice: NoticeKey = {
@@ -140,6 +144,7 @@ export async function listDueKeys(input: ListDueKeysInput, deps: RotationDeps): 
     if (nbf !== undefined) notice.notBefore = nbf.toISOString();
     const exp = v.current.expiresOn ?? byName.get(name)?.expiresOn;
     if (exp !== undefined) notice.expiresOn = new Date(exp).toISOString();
+    if (manualAction !== undefined) notice.manualAction = manualAction;
     out.notices.push(notice);
   };
 
@@ -150,6 +155,7 @@ export async function listDueKeys(input: ListDueKeysInput, deps: RotationDeps): 
     // Decide again with the version count: a Managed HSM key at 100 versions is skipped, not failed.
     const decision = decideRotation(listing, instance, policy, now, { versionCount: v.count });
     if (decision.kind === "skip") skippedKeys.push({ instance: instance.name, key: entry.key, decision });
+    if (decision.kind === "skip" && decision.notice !== undefined) addNotice(entry.key, decision.notice, manualActionOf(decision));
     if (decision.kind === "notify") addNotice(entry.key, decision.stage);
     if (decision.kind !== "rotate") continue;
     const due: DueKey = {
@@ -168,12 +174,21 @@ export async function listDueKeys(input: ListDueKeysInput, deps: RotationDeps): 
   for (const entry of plan.notify) {
     if (entry.decision.kind === "notify") addNotice(entry.key, entry.decision.stage);
   }
+  for (const entry of plan.skip) {
+    if (entry.decision.kind === "skip" && entry.decision.notice !== undefined) addNotice(entry.key, entry.decision.notice, manualActionOf(entry.decision));
+  }
   for (const entry of skippedKeys) {
     if (entry.decision.kind !== "skip") continue;
     out.skipped[entry.decision.reason] = (out.skipped[entry.decision.reason] ?? 0) + 1;
   }
   if (input.includeSkipped === true) out.skippedKeys = skippedKeys;
   return out;
+}
+
+/** What a person must do about a key the lifecycle will not rotate (the notice carries it as `ManualAction`). */
+export function manualActionOf(decision: Extract<RotationDecision, { kind: "skip" }>): string {
+  if (decision.reason === "versionLimit") return `Not rotated: at the Managed HSM version limit; this key ${decision.detail ?? "has too many versions"}`;
+  return `Not rotated: excluded by the rotation policy (${decision.detail ?? "no reason given"}). Fix: rotate it by hand or extend its expiry before it expires.`;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; the first failure is rethrown after the rest settle. */

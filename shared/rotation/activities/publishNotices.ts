@@ -63,6 +63,7 @@ function toEvent(instance: RotationInstance, n: NoticeKey): NoticeEvent {
       Version: n.version,
       NBF: unixSeconds(n.notBefore),
       EXP: unixSeconds(n.expiresOn),
+      ...(n.manualAction === undefined ? {} : { ManualAction: n.manualAction }),
     },
   };
 }
