@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Runner, RunSummary } from "../runner/index";
 import { orchestrationNames, triggerNames } from "../shared/names";
+import { cycleSummary } from "./cycleSummary";
 import { repoRoot, startLocalStack, type LocalStack } from "./localStack";
 import { stackStateFile, writeStackState } from "./stackStateFile";
 
@@ -198,7 +199,7 @@ async function main(): Promise<number> {
     });
   });
   if (signalled !== undefined) return stop(signalled);
-  const summary: RunSummary & { timedOut?: boolean; failures?: string[] } = runner.summary();
+  const summary: RunSummary & { timedOut?: boolean; failures?: string[] } = cycleSummary(runner);
   const failures = outcomeFailures(summary);
   if (failures.length > 0) {
     summary.ok = false;
@@ -249,7 +250,7 @@ function outcomeFailures(summary: RunSummary): string[] {
 async function waitForNamed(runner: Runner, name: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const mine = runner.summary().instances.filter((i) => i.name === name);
+    const mine = cycleSummary(runner).instances.filter((i) => i.name === name);
     if (mine.length > 0 && mine.every((i) => i.status === "Completed" || i.status === "Failed" || i.status === "Terminated")) return;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -276,7 +277,7 @@ function reportTerminal(stack: LocalStack): void {
   const timer = setInterval(() => {
     const runner = stack.runner;
     if (runner === undefined) return;
-    for (const i of runner.summary().instances) {
+    for (const i of cycleSummary(runner).instances) {
       if (seen.has(i.instanceId) || (i.status !== "Completed" && i.status !== "Failed" && i.status !== "Terminated")) continue;
       seen.add(i.instanceId);
       progress(`${i.name} ${i.instanceId}: ${i.status}${i.error !== undefined ? ` — ${i.error.slice(0, 300)}` : outcomeOf(i.output)}`);
