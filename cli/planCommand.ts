@@ -3,12 +3,12 @@ import { createDrillDeps } from "../shared/drill/activities/depsFromSettings";
 import { findLatestVerifiedBackup } from "../shared/drill/activities/findLatestVerifiedBackup";
 import { planRetention, type RetentionPlan } from "../shared/backup/planRetention";
 import { formatDuration } from "../shared/drill/measureObjectives";
-import { backupView } from "./backupView";
+import { backupView } from "../shared/fleet/backupView";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
-import { errorText } from "./errorText";
+import { errorText } from "../shared/errors/errorText";
 import { formatTable, indent } from "./formatTable";
-import { rotationView, type RotationView } from "./rotationView";
+import { rotationView, type RotationView } from "../shared/fleet/rotationView";
 
 export interface DrillPlan {
   pair: string;
