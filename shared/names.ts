@@ -121,6 +121,10 @@ export const triggerNames = {
   rotationHttp: "rotationHttp",
   /** `GET /api/runs/{id}`: a run's status (no input, no history, no management URLs or keys). */
   runStatusHttp: "runStatusHttp",
+  /** `GET /api/fleet[?format=json]`: the fleet page (every HSM and vault, keys, backups, last drill, attention). */
+  fleetHttp: "fleetHttp",
+  /** `GET /api/plan[?at=ISO]`: the dry run of rotation, retention and the next drill. */
+  planHttp: "planHttp",
 } as const;
 
 export type OrchestrationName = (typeof orchestrationNames)[keyof typeof orchestrationNames];

@@ -57,6 +57,36 @@ export async function fleetStatus(ctx: FleetContext, credential: "managed-identi
 
 const DAY_MS = 86_400_000;
 
+/** One key of the fleet page: its current version's creation (the last rotation), its expiry and what the sweep decides. */
+export interface FleetKey {
+  name: string;
+  enabled: boolean;
+  lastRotatedOn: string | null;
+  expiresOn: string | null;
+  /** Whole days until expiry (negative once expired); null for a key without an expiry. */
+  daysToExpiry: number | null;
+  /** "rotate: nearExpiry", "skip: excluded", "notify: P7D", or "none". */
+  decision: string;
+}
+
+/** An instance's keys, soonest expiry first (keys without an expiry last). */
+export function fleetKeys(i: Extract<RotationView["instances"][number], { ok: true }>, nowMs: number): FleetKey[] {
+  const decisions = new Map<string, string>();
+  for (const d of i.due) decisions.set(d.name, `rotate: ${d.decision.reason}`);
+  for (const s of i.skippedKeys ?? []) if (s.decision.kind === "skip") decisions.set(s.key, `skip: ${s.decision.reason}`);
+  for (const n of i.notices) if (!decisions.has(n.name)) decisions.set(n.name, `notify: ${n.stage}`);
+  return (i.inventory ?? [])
+    .map((k) => ({
+      name: k.name,
+      enabled: k.enabled,
+      lastRotatedOn: k.createdOn,
+      expiresOn: k.expiresOn,
+      daysToExpiry: k.expiresOn === null ? null : Math.floor((Date.parse(k.expiresOn) - nowMs) / DAY_MS),
+      decision: decisions.get(k.name) ?? "none",
+    }))
+    .sort((a, b) => (a.daysToExpiry ?? Infinity) - (b.daysToExpiry ?? Infinity) || a.name.localeCompare(b.name));
+}
+
 /**
  * The JSON of `status --json` and `GET /api/fleet?format=json` (one documented shape, see README "Fleet page").
  * Fields are only ever added; `schemaVersion` changes if one is removed or changes meaning.
@@ -73,20 +103,7 @@ export function fleetStatusJson(r: FleetStatus, settings: FleetContext["settings
     ],
     instances: r.rotation.instances.map((i) => {
       if (!i.ok) return { name: i.instance, kind: i.kind, error: i.error };
-      const decisions = new Map<string, string>();
-      for (const d of i.due) decisions.set(d.name, `rotate: ${d.decision.reason}`);
-      for (const s of i.skippedKeys ?? []) if (s.decision.kind === "skip") decisions.set(s.key, `skip: ${s.decision.reason}`);
-      for (const n of i.notices) if (!decisions.has(n.name)) decisions.set(n.name, `notify: ${n.stage}`);
-      const keys = (i.inventory ?? [])
-        .map((k) => ({
-          name: k.name,
-          enabled: k.enabled,
-          lastRotatedOn: k.createdOn,
-          expiresOn: k.expiresOn,
-          daysToExpiry: k.expiresOn === null ? null : Math.floor((Date.parse(k.expiresOn) - now) / DAY_MS),
-          decision: decisions.get(k.name) ?? "none",
-        }))
-        .sort((a, b) => (a.daysToExpiry ?? Infinity) - (b.daysToExpiry ?? Infinity) || a.name.localeCompare(b.name));
+      const keys = fleetKeys(i, now);
       return {
         name: i.instance,
         kind: i.kind,
