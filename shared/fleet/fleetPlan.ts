@@ -56,7 +56,10 @@ export async function fleetPlan(ctx: FleetContext): Promise<FleetPlan> {
 
 async function planDrills(ctx: FleetContext): Promise<DrillPlan[]> {
   if (ctx.settings.drillPairs.length === 0) return [];
-  const deps = createDrillDeps(ctx.settings, ctx.credential("drill"));
+  const all = createDrillDeps(ctx.settings, ctx.credential("drill"));
+  // A dry run holds nothing: without `reference`, choosing the backup writes no hold against retention.
+  const backups = all.backups;
+  const deps = { ...all, backups: { listBackups: backups.listBackups.bind(backups), getBackup: backups.getBackup.bind(backups) } };
   const rpoTargetMs = ctx.settings.objectives.rpoMs;
   const schedule = ctx.settings.schedules.drill;
   let nextRunAt: string | null = null;

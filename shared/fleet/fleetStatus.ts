@@ -63,7 +63,7 @@ export interface FleetKey {
   enabled: boolean;
   lastRotatedOn: string | null;
   expiresOn: string | null;
-  /** Whole days until expiry (negative once expired); null for a key without an expiry. */
+  /** Whole days until expiry, rounded down (so negative once expired); null for a key without an expiry. */
   daysToExpiry: number | null;
   /** "rotate: nearExpiry", "skip: excluded", "notify: P7D", or "none". */
   decision: string;

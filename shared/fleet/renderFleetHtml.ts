@@ -44,7 +44,7 @@ export function renderFleetHtml(r: FleetStatus, settings: FleetContext["settings
   for (const i of r.rotation.instances) {
     if (!i.ok) continue;
     const rows = fleetKeys(i, now).map((k) => {
-      const days = k.daysToExpiry === null ? "no expiry" : k.daysToExpiry < 0 ? `expired ${-k.daysToExpiry} d ago` : `${k.daysToExpiry} d`;
+      const days = k.daysToExpiry === null ? "no expiry" : k.daysToExpiry < 0 ? "expired" : `${k.daysToExpiry} d`;
       return (
         `<tr data-key="${e(`${i.instance}/${k.name}`)}"><th scope="row">${e(k.name)}</th><td${k.daysToExpiry !== null && k.daysToExpiry < 0 ? ' class="bad"' : ""}>${e(days)}</td>` +
         `<td>${e(k.expiresOn ?? "-")}</td><td>${e(k.lastRotatedOn ?? "-")}</td><td>${e(k.enabled ? k.decision : `${k.decision} (disabled)`)}</td></tr>`
