@@ -91,6 +91,11 @@ describe("the fleet page", () => {
   it("JSON: every HSM and vault, keys by days to expiry, the verified backup and RPO now, the failed drill, and the same attention list as status", async () => {
     const fleet = await fleetJson();
     expect(fleet.schemaVersion).toBe(1);
+    // The documented shape (README "Fleet page and plan"): these fields, no others.
+    expect(Object.keys(fleet).sort()).toEqual(["at", "attention", "backups", "errors", "fleet", "instances", "lastDrill", "schemaVersion", "unrotatable"]);
+    expect(Object.keys(fleet.instances[0]).sort()).toEqual(["due", "keys", "kind", "listed", "name", "notices", "skipped"]);
+    expect(Object.keys(fleet.instances[0].keys[0]).sort()).toEqual(["daysToExpiry", "decision", "enabled", "expiresOn", "lastRotatedOn", "name"]);
+    expect(Object.keys(fleet.backups[0]).sort()).toEqual(["count", "hsm", "lastVerified", "rpoMet", "rpoNowMs", "rpoTargetMs"]);
     expect(fleet.fleet.map((f: any) => [f.name, f.kind, f.role])).toEqual([
       ["primary", "managedHsm", "primary"],
       ["dr", "managedHsm", "drillTarget"],
@@ -125,6 +130,8 @@ describe("the fleet page", () => {
     expect(csp).not.toContain("unsafe");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.text).not.toMatch(/<script|\son[a-z]+=/i);
+    // The page echoes no key (neither the one it was opened with nor any other).
+    for (const k of [keys.hostKey, keys.systemKey, keys.masterKey, ...Object.values(keys.functionKeys)]) expect(res.text.includes(k)).toBe(false);
     const fleet = await fleetJson();
 
     const { value: seen, screenshot } = await readInChromium<{
@@ -186,6 +193,7 @@ describe("GET /api/plan and hsm-lifecycle plan", () => {
     expect(res.status, res.text).toBe(200);
     const plan = JSON.parse(res.text);
     expect(plan.schemaVersion).toBe(1);
+    expect(Object.keys(plan).sort()).toEqual(["at", "drills", "errors", "retention", "rotation", "schemaVersion"]);
     const primary = plan.rotation.instances.find((i: any) => i.name === "primary");
     expect(primary.rotate.map((r: any) => r.key).sort()).toEqual(["data-wrap", "pay-signing", "token-signing"]);
     expect(primary.skip).toContainEqual(expect.objectContaining({ key: "legacy-export", reason: "excluded" }));
