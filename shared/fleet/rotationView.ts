@@ -21,8 +21,8 @@ export interface RotationView {
 /**
  * The rotation inventory as the sweep sees it: the same config loader (policy validated against the
  * configured instances), the same `listDueKeys` (list pages only, as the rotation identity) and the same
- * decision instant for every instance (the caller checks that a `filter.instance` is configured). Read-only. One instance failing (a missing role, unreachable) is a
- * value, so the others still show.
+ * decision instant for every instance (the caller checks that a `filter.instance` is configured). Read-only.
+ * One instance failing (a missing role, unreachable) is a value, so the others still show.
  */
 export async function rotationView(ctx: FleetContext, filter: { instance?: string } = {}): Promise<RotationView> {
   const at = ctx.now.toISOString();
