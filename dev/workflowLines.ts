@@ -4,7 +4,6 @@
  * day's results and a run still going shows as running.
  */
 import type { BackupRunResult } from "../shared/backup/orchestrations/backupHsm";
-import { formatDuration } from "../shared/drill/measureObjectives";
 import type { RestoreDrillInput, RestoreDrillOutput } from "../shared/drill/types";
 import type { RotateKeyInput, RotateKeyOutput, RotationSweepOutput } from "../shared/rotation/types";
 
@@ -35,8 +34,19 @@ export function isTerminal(run: RunRecord): boolean {
   return TERMINAL.has(run.status);
 }
 
-/** Whole seconds are what a person reads; reports keep the milliseconds. */
-const seconds = (ms: number): string => formatDuration(Math.round(ms / 1000) * 1000);
+/** `41 s`, `4 h`, `1 d 2 h`: whole seconds and no zero units are what a person reads; reports keep the milliseconds. */
+export function shortDuration(ms: number): string {
+  let rest = Math.round(Math.abs(ms) / 1000);
+  const parts: string[] = [];
+  for (const [unit, size] of [["d", 86_400], ["h", 3_600], ["min", 60], ["s", 1]] as const) {
+    if (rest < size) continue;
+    parts.push(`${Math.floor(rest / size)} ${unit}`);
+    rest %= size;
+  }
+  return (ms < 0 ? "-" : "") + (parts.length > 0 ? parts.join(" ") : "0 s");
+}
+
+const seconds = shortDuration;
 
 const earlierNote = (earlier: boolean): string => (earlier ? " (ran earlier today)" : "");
 
