@@ -60,6 +60,11 @@ export class DayProgress {
     this.show();
   }
 
+  /** Shows the lines as they are now (also every second between calls, once begun). */
+  show(): void {
+    this.current().lines.forEach((l, i) => this.view.set(`${l.workflow}:${i}`, l.text));
+  }
+
   /** Stops the live lines and prints the day's summary: each workflow, the report file, warnings, the log file. */
   async close(logFile: string | undefined): Promise<void> {
     if (this.ticker !== undefined) clearInterval(this.ticker);
@@ -75,10 +80,6 @@ export class DayProgress {
     }
     for (const l of d.lines) for (const w of l.warnings) this.note(`  warning: ${l.workflow}: ${w}`);
     if (logFile !== undefined) this.note(`  host and function logs: ${logFile}`);
-  }
-
-  private show(): void {
-    this.current().lines.forEach((l, i) => this.view.set(`${l.workflow}:${i}`, l.text));
   }
 
   /** The drill's HTML report, copied from the reports container to a local file (undefined: none yet). */

@@ -232,6 +232,7 @@ async function main(): Promise<number> {
       for (const phase of [backup, drill, rest]) {
         for (const name of phase) await runner.fireTimer(name);
         await runner.waitForTerminal();
+        day.show();
       }
     })().then(() => {
       clearTimeout(timer);
