@@ -1,5 +1,5 @@
 /**
- * `npm start` (= `npm run build && node dist/dev/start.js`): the whole app on the local stack.
+ * `npm start` (= `node scripts/buildWithProgress.mjs && node dist/dev/start.js`: tsc with an elapsed-time line, then this): the whole app on the local stack.
  *
  *   node dist/dev/start.js [--state-dir DIR] [--port N] [--no-initial-cycle] [--verbose]
  *   node dist/dev/start.js --once [--state-dir DIR] [--timeout SECONDS] [--verbose]
