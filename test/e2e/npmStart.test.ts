@@ -195,8 +195,9 @@ describe("npm start (dist/dev/start.js)", () => {
 });
 
 describe("npm start's console (a person at the terminal)", () => {
+  // Its own state (created at collection, so not in `dirs`, whose first entry the tests above share).
   const stateDir = mkdtempSync(join(tmpdir(), "npm-start-console-"));
-  dirs.push(stateDir);
+  afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
   /** What the first cycle showed, for the second start to be compared with. */
   let first: { day: string; backupLine: string; drillLine: string; rotationLine: string; report: string } | undefined;
 
