@@ -35,7 +35,7 @@ export function readRun(store: Store, id: string): RunRecord | undefined {
   } catch {
     output = r.output;
   }
-  return { instanceId: r.instanceId, executionId: r.executionId, name: r.name, status: r.runtimeStatus, createdTime: r.createdTime, input, output };
+  return { instanceId: r.instanceId, executionId: r.executionId, name: r.name, status: r.runtimeStatus, createdTime: r.createdTime, input, output, customStatus: r.customStatus };
 }
 
 /** The newest of several candidates (a second sweep id the same day means the instance set changed). */

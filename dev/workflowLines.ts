@@ -16,6 +16,8 @@ export interface RunRecord {
   createdTime: string;
   input: unknown;
   output: unknown;
+  /** What a running backup or drill says it is doing (`{ stage, … }`). */
+  customStatus?: unknown;
 }
 
 export type LineState = "waiting" | "running" | "done" | "failed";
@@ -49,6 +51,12 @@ export function shortDuration(ms: number): string {
 const seconds = shortDuration;
 
 const earlierNote = (earlier: boolean): string => (earlier ? " (ran earlier today)" : "");
+
+/** ` (stage: restore)` while a run says which stage it is in. */
+const stageOf = (run: RunRecord): string => {
+  const stage = (run.customStatus as { stage?: unknown } | null | undefined)?.stage;
+  return typeof stage === "string" ? ` (stage: ${stage})` : "";
+};
 
 const failedText = (run: RunRecord): string => {
   const text = typeof run.output === "string" ? run.output : JSON.stringify(run.output);
@@ -90,7 +98,7 @@ export function backupLine(run: RunRecord | undefined, earlier = false): Workflo
   const line = (state: LineState, text: string): WorkflowLine => ({ workflow: "backup", state, text: `backup: ${text}`, warnings: [] });
   if (run === undefined) return line("waiting", "not started yet");
   if (run.status === "Failed" || run.status === "Terminated") return line("failed", `${run.instanceId} ${failedText(run)}`);
-  if (!isTerminal(run)) return line("running", `${run.instanceId} running`);
+  if (!isTerminal(run)) return line("running", `${run.instanceId} running${stageOf(run)}`);
   const out = (run.output ?? {}) as Partial<BackupRunResult>;
   if (out.kind !== "completed" || typeof out.verifiedAt !== "string") return line("failed", `${run.instanceId} ended without a verified backup: ${JSON.stringify(run.output).slice(0, 300)}`);
   const blobs = typeof out.blobCount === "number" ? `, ${out.blobCount} blobs` : "";
@@ -102,7 +110,7 @@ export function drillLine(run: RunRecord | undefined, earlier = false): Workflow
   const line = (state: LineState, text: string, warnings: string[] = []): WorkflowLine => ({ workflow: "drill", state, text: `drill: ${text}`, warnings });
   if (run === undefined) return line("waiting", "not started yet");
   if (run.status === "Failed" || run.status === "Terminated") return line("failed", `${run.instanceId} ${failedText(run)}`);
-  if (!isTerminal(run)) return line("running", `${run.instanceId} running`);
+  if (!isTerminal(run)) return line("running", `${run.instanceId} running${stageOf(run)}`);
   const out = (run.output ?? {}) as Partial<RestoreDrillOutput>;
   const objectives = (run.input as Partial<RestoreDrillInput> | null)?.objectives;
   const measured: string[] = [];

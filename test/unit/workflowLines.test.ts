@@ -26,7 +26,10 @@ describe("npm start's workflow lines", () => {
     const done = run({ instanceId: "backup:primary:2026-12-06", output: { kind: "completed", folder: "mhsm-primary-1", verifiedAt: "2026-12-06T01:00:00Z", blobCount: 14 } });
     expect(backupLine(done, true)).toMatchObject({ state: "done", text: "backup: mhsm-primary-1 verified, 14 blobs (ran earlier today)" });
     expect(backupLine(run({ instanceId: "backup:primary:2026-12-06", status: "Failed", output: "[Forbidden] no role" })).text).toBe("backup: backup:primary:2026-12-06 failed: [Forbidden] no role");
-    expect(backupLine(run({ instanceId: "backup:primary:2026-12-06", status: "Running" })).state).toBe("running");
+    expect(backupLine(run({ instanceId: "backup:primary:2026-12-06", status: "Running", customStatus: { stage: "monitoring", polls: 2 } }))).toMatchObject({
+      state: "running",
+      text: "backup: backup:primary:2026-12-06 running (stage: monitoring)",
+    });
   });
 
   it("shows the drill verdict with RTO and RPO against their targets, its warnings, and why a failed drill failed", () => {
