@@ -201,13 +201,13 @@ describe("npm start's console (a person at the terminal)", () => {
   /** What the first cycle showed, for the second start to be compared with. */
   let first: { day: string; backupLine: string; drillLine: string; rotationLine: string; report: string } | undefined;
 
-  /** The closing block: from "today's cycle (DAY): VERDICT" to the log file line. */
+  /** The closing block: from "today's cycle (DAY): VERDICT" to the log file line (with --verbose: to the end). */
   const closingBlock = (stderr: string[]): { day: string; verdict: string; lines: string[] } => {
     const at = stderr.findIndex((l) => /today's cycle \(\d{4}-\d\d-\d\d\): /.test(l));
     expect(at, stderr.join("\n")).toBeGreaterThanOrEqual(0);
     const head = /today's cycle \((\d{4}-\d\d-\d\d)\): (.+)$/.exec(stderr[at]!)!;
     const end = stderr.findIndex((l, i) => i > at && /host and function logs: /.test(l));
-    return { day: head[1]!, verdict: head[2]!, lines: stderr.slice(at + 1, end + 1).map((l) => l.replace(/^\[start\]\s+/, "")) };
+    return { day: head[1]!, verdict: head[2]!, lines: stderr.slice(at + 1, end < 0 ? undefined : end + 1).map((l) => l.replace(/^\[start\]\s+/, "")) };
   };
   const lineStarting = (lines: string[], prefix: string): string => {
     const found = lines.find((l) => l.startsWith(prefix));
@@ -294,5 +294,20 @@ describe("npm start's console (a person at the terminal)", () => {
     const workflowLines = run.stderr.filter((l) => /^\[start\]\s+(rotation|backup|drill): /.test(l));
     expect(workflowLines.length).toBeGreaterThanOrEqual(3);
     expect(workflowLines.filter((l) => /\brunning\b|not started yet/.test(l))).toEqual([]);
+  });
+
+  it("--verbose streams the host and function logs to the console as before, and writes no log file", async () => {
+    const verboseDir = mkdtempSync(join(tmpdir(), "npm-start-verbose-"));
+    dirs.push(verboseDir);
+    const run = startScript(["--once", "--verbose", "--state-dir", verboseDir, "--timeout", "180"]);
+    const { code } = await run.exited;
+    const consoleText = run.stderr.join("\n");
+    expect(code, consoleText).toBe(0);
+    expect(consoleText).toMatch(/Executing 'Functions\.backupTimer'/);
+    expect(consoleText).toMatch(/^\[azurite\] Azurite Blob service/m);
+    expect(consoleText).not.toContain("host and function logs:");
+    expect(existsSync(join(verboseDir, "logs"))).toBe(false);
+    // The closing summary is there all the same.
+    expect(closingBlock(run.stderr).verdict).toBe("passed");
   });
 });
