@@ -114,3 +114,6 @@ app.http(triggerNames.rotationPlanHttp, {
 
 // POST /api/rotations: a manual sweep ({}) or rotations of named key versions; 202 with run ids and status paths.
 df.app.client.http(triggerNames.rotationHttp, { route: "rotations", methods: ["POST"], authLevel: "function", handler: rotationHttpHandler });
+
+/** The rotation workflow's deps and audit deps, shared with the dual-control registrations (functions/approvals.ts). */
+export { deps as rotationWorkflowDeps, audit as rotationAuditDeps };
