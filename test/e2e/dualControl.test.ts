@@ -15,6 +15,7 @@ import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { STACK_PEOPLE } from "../../dev/stackIdentities";
 import { STACK_CONTAINERS } from "../../dev/stackSettings";
 import { spawnRunner, type RunnerChild } from "../runner/runnerProcess";
+import { rawHttpsRequest } from "../support/emulator";
 import { runCliProcess, type CliRun } from "../support/runCliProcess";
 
 const DAY = 86_400_000;
@@ -128,6 +129,7 @@ describe("emergency rotation under dual control", () => {
     // Not due for years: an ordinary rotation would skip it.
     const key = await hsm().createRsaKey("pay-sign", { keySize: 2048, keyOps: ["sign", "verify"], expiresOn: new Date(Date.now() + 3 * 365 * DAY) });
     const oldVersion = key.properties.version ?? "";
+    const oldSignature = Buffer.from((await new CryptographyClient(key, stack.adminCredential, stack.clientOptions()).sign("RS256", createHash("sha256").update("still trusted?").digest())).result);
     const id = await requestEmergency("pay-sign", "compromise", "INC-4711");
     expect((await requests()).find((r) => r.request === id)).toMatchObject({ operation: "emergencyRotation", status: "pending", requester: OPERATOR, approvers: [], required: 1 });
 
@@ -154,14 +156,24 @@ describe("emergency rotation under dual control", () => {
     // The old version still verifies on the HSM but can no longer sign: the service's 403 KeyOperationForbidden.
     const old = await hsm().getKey("pay-sign", { version: oldVersion });
     expect(old.keyOperations).toEqual(["verify"]);
-    const crypto = new CryptographyClient(old, stack.adminCredential, stack.clientOptions());
+    // The SDK refuses locally from key_ops; the HSM itself must refuse too (raw REST): 403 Forbidden, KeyOperationForbidden.
     const digest = createHash("sha256").update("still trusted?").digest();
-    await expect(crypto.sign("RS256", digest)).rejects.toMatchObject({ statusCode: 403, code: "Forbidden" });
+    const token = (await stack.adminCredential.getToken("https://managedhsm.azure.net/.default"))?.token ?? "";
+    const refused = await rawHttpsRequest(stack.caPem, `${stack.urls.primary}/keys/pay-sign/${oldVersion}/sign?api-version=7.5`, "POST", { body: { alg: "RS256", value: digest.toString("base64url") }, headers: { authorization: `Bearer ${token}` } });
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.text)).toMatchObject({ error: { code: "Forbidden", innererror: { code: "KeyOperationForbidden" } } });
+    const oldCrypto = new CryptographyClient(old, stack.adminCredential, stack.clientOptions());
+    await expect(oldCrypto.sign("RS256", digest)).rejects.toThrow(/not supported/);
+    // The old version still verifies what it signed before (an old signature made with it, checked on the HSM).
     const fresh = new CryptographyClient(current, stack.adminCredential, stack.clientOptions());
     const signature = (await fresh.sign("RS256", digest)).result;
     expect((await fresh.verify("RS256", digest, signature)).result).toBe(true);
-    const oldSigner = new CryptographyClient(`${stack.urls.primary}/keys/pay-sign/${oldVersion}`, stack.adminCredential, stack.clientOptions());
-    expect((await oldSigner.verify("RS256", digest, signature)).result).toBe(false);
+    const verifiedByOld = await rawHttpsRequest(stack.caPem, `${stack.urls.primary}/keys/pay-sign/${oldVersion}/verify?api-version=7.5`, "POST", {
+      body: { alg: "RS256", digest: digest.toString("base64url"), value: oldSignature.toString("base64url") },
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(verifiedByOld.status, verifiedByOld.text).toBe(200);
+    expect(JSON.parse(verifiedByOld.text)).toEqual({ value: true });
 
     // A decision after the end is refused, naming why.
     const late = await cli(["approve", id, "--as", APPROVER2 as string]);
