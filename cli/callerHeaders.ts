@@ -1,9 +1,9 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { DefaultAzureCredential } from "@azure/identity";
-import { EmulatorCredential } from "../emulator/auth/emulatorCredential";
 import { loadApprovalSettings } from "../shared/approvals/approvalSettings";
 import type { CliArgs } from "./cliArgs";
 import type { CliContext } from "./cliContext";
+import { LocalStackCredential } from "./localStackCredential";
 
 /**
  * The `Authorization` header that makes the person at the terminal the requester or approver: an Entra token for
@@ -19,7 +19,7 @@ export async function callerHeaders(ctx: CliContext, args: Pick<CliArgs, "as" | 
     if (!ctx.settings.emulatorMode || auth.emulatorSecretFile === "") {
       throw new Error("[BadParameter] --as is for the local stack only (HSM_EMULATOR=true and AUTH_TOKEN_SECRET_FILE set). Fix: in Azure sign in as yourself and pass --credential default.");
     }
-    credential = new EmulatorCredential(auth.emulatorSecretFile, args.as, { expiresInSeconds: 600 });
+    credential = new LocalStackCredential(auth.emulatorSecretFile, args.as, auth.tenantId);
   } else if (args.credential === "default") {
     credential = new DefaultAzureCredential();
   } else {

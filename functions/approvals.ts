@@ -12,7 +12,7 @@ import { restrictKeyVersion, type RestrictKeyVersionInput } from "../shared/appr
 import { operationRequestOrchestrator } from "../shared/approvals/orchestrations/operationRequest";
 import { emergencyRotationOrchestrator } from "../shared/approvals/orchestrations/emergencyRotation";
 import { listRequestsHandler, requestDecisionHandler } from "../shared/approvals/requestHttp";
-import { rotationAuditDeps, rotationWorkflowDeps } from "./rotation";
+import { rotationAuditDeps, rotationWorkflowDeps } from "../shared/rotation/activities/workflowDeps";
 
 /** Durable retries per step: 2 s, 4 s (throttling and brief outages). */
 const retry = new df.RetryOptions(2_000, 3);
