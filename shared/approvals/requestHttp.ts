@@ -107,13 +107,34 @@ async function startRequest(
 }
 
 /** The listed view of one request instance (its custom status), or undefined for another orchestration. */
-export function requestViewOf(status: { name?: string; runtimeStatus?: string; customStatus?: unknown; instanceId?: string } | undefined): RequestView | undefined {
+export function requestViewOf(status: { name?: string; runtimeStatus?: string; customStatus?: unknown; input?: unknown; instanceId?: string } | undefined): RequestView | undefined {
   if (status?.name !== orchestrationNames.operationRequest) return undefined;
-  const view = status.customStatus as RequestView | null | undefined;
+  // Started but not yet run its first step: the request as its input states it (pending, no approvals).
+  const view = (status.customStatus ?? pendingViewOf(status.input)) as RequestView | null | undefined;
   if (view === null || view === undefined || typeof view !== "object" || typeof view.request !== "string") return undefined;
   // An orchestration that crashed or was terminated did not reach its own end: it failed.
   if (status.runtimeStatus === "Failed" || status.runtimeStatus === "Terminated") return { ...view, status: view.status === "completed" ? "completed" : "failed" };
   return view;
+}
+
+function pendingViewOf(input: unknown): RequestView | undefined {
+  const i = input as OperationRequestInput | null | undefined;
+  if (i === null || i === undefined || typeof i !== "object" || typeof i.request !== "string") return undefined;
+  return {
+    request: i.request,
+    operation: i.operation,
+    status: "pending",
+    requester: i.requester,
+    approvers: [],
+    required: i.required,
+    instance: i.instance.name,
+    key: i.key,
+    reason: i.reason,
+    ticket: i.ticket,
+    createdAt: i.createdAt,
+    expiresAt: i.expiresAt,
+    updatedAt: i.createdAt,
+  };
 }
 
 /** `GET /api/requests`: requests of the last REQUEST_LIST_DAYS days, newest first (at most 500). */
@@ -144,7 +165,7 @@ export async function requestDecisionHandler(request: HttpRequest, client: Durab
   const approvals = loadApprovalSettings();
   const principal = await caller(request, approvals);
   if (isResponse(principal)) return principal;
-  const view = requestViewOf((await client.getStatus(id, { showInput: false })) ?? undefined);
+  const view = requestViewOf((await client.getStatus(id, { showInput: true })) ?? undefined);
   if (view === undefined) return error(404, "NotFound", `No request ${id}. Fix: use an id from \`hsm-lifecycle requests\`.`);
   const verdict = decideApproval(view, principal, action, approvals.approvers);
   if (verdict.kind === "refused") {
