@@ -5,7 +5,7 @@
 import { parseCliArgs, type CliArgs } from "./cliArgs";
 import { createCliContext } from "./cliContext";
 import { processIo, type CliIo } from "./cliIo";
-import { errorText } from "./errorText";
+import { errorText } from "../shared/errors/errorText";
 import { backupCommand } from "./backupCommand";
 import { drCommand } from "./drCommand";
 import { drillCommand } from "./drillCommand";

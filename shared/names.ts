@@ -134,6 +134,10 @@ export const triggerNames = {
   requestsHttp: "requestsHttp",
   /** `POST /api/requests/{id}/approve|reject`: a decision by the authenticated caller. */
   requestDecisionHttp: "requestDecisionHttp",
+  /** `GET /api/fleet[?format=json]`: the fleet page (every HSM and vault, keys, backups, last drill, attention). */
+  fleetHttp: "fleetHttp",
+  /** `GET /api/plan[?at=ISO]`: the dry run of rotation, retention and the next drill. */
+  planHttp: "planHttp",
 } as const;
 
 export type OrchestrationName = (typeof orchestrationNames)[keyof typeof orchestrationNames];
