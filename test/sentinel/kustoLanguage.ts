@@ -27,7 +27,6 @@ export interface KustoCodeApi {
   GetDiagnostics(): KustoList<KustoDiagnostic>;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- the Bridge.NET globals carry no TypeScript types usable from a CommonJS require */
 let kusto: any;
 let system: any;
 
@@ -61,7 +60,6 @@ export function analyzeKql(query: string, tables: Record<string, Record<string, 
   const db = new sym.DatabaseSymbol.$ctor3("workspace", null, tableSymbols, false);
   return kusto.KustoCode.ParseAndAnalyze(query, kusto.GlobalState.Default.WithDatabase(db)) as KustoCodeApi;
 }
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 export function diagnosticsOf(code: KustoCodeApi): Array<{ code: string; message: string }> {
   const list = code.GetDiagnostics();

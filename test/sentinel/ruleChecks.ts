@@ -142,7 +142,7 @@ function literal(n: KustoNode, constants: Record<string, unknown>): unknown {
   if (k === "StringLiteralExpression") return stringValue(t);
   if (k === "LongLiteralExpression" || k === "RealLiteralExpression" || k === "IntLiteralExpression") return Number(t);
   if (k === "BooleanLiteralExpression") return t === "true";
-  if (k === "DynamicExpression" || k === "JsonArrayExpression" || k === "ParenthesizedExpression" || k === "List" || k === "SeparatedElement") {
+  if (["DynamicExpression", "JsonArrayExpression", "ParenthesizedExpression", "ExpressionList", "List", "SeparatedElement"].includes(k)) {
     const inner = descendants(n).filter((d) => d !== n && ["StringLiteralExpression", "LongLiteralExpression", "RealLiteralExpression", "NameReference"].includes(kindName(d)));
     return inner.map((d) => (kindName(d) === "NameReference" ? constantOrThrow(text(d), constants) : literal(d, constants))).flat();
   }

@@ -1,0 +1,219 @@
+// Sentinel rules in sentinel/rules/ against the emulator's AuditEvent rows: each rule's scenario is played with the
+// real SDK (or the raw REST call the SDK would make), the rows are read back as AzureDiagnostics rows, and the rule's
+// KQL is checked against them (columns it reads exist; its filters keep the scenario's rows and only those).
+// Also: the emulator's storage/Event Hubs record matches Microsoft's Managed HSM logging sample field for field.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { KeyClient } from "@azure/keyvault-keys";
+import { EmulatorCredential } from "../../emulator/index";
+import { ADMIN_OID, clientOptionsFor, startTestEmulator, type TestEmulator } from "../support/emulator";
+import { checkRule, type Row } from "./ruleChecks";
+
+const RULES = join(__dirname, "../../sentinel/rules");
+const USER_OID = "00000000-bbbb-4000-8000-000000000077";
+const USER_APPID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+const USER_UPN = "analyst@contoso.example";
+const TI_LISTED_IP = "203.0.113.7";
+
+let emu: TestEmulator;
+let userKeys: KeyClient;
+
+beforeAll(async () => {
+  emu = await startTestEmulator({ hsms: ["primary"] });
+  // A signed-in user (oid, appid of the client application, upn), holding Crypto User and Crypto Officer at "/".
+  for (const [n, role] of [["1", "21dbd100-6940-42c2-9190-5d6cb909625b"], ["2", "515eb02d-2335-4d2d-92f2-b1cbdf9c3778"]] as const) {
+    const res = await emu.request("primary", "PUT", `///providers/Microsoft.Authorization/roleAssignments/user-${n}?api-version=7.6`, {
+      body: { properties: { roleDefinitionId: `Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/${role}`, principalId: USER_OID, scope: "/" } },
+    });
+    expect(res.status).toBe(201);
+  }
+  const credential = new EmulatorCredential(emu.emulator.tokenSecretFile, USER_OID, { claims: { appid: USER_APPID, upn: USER_UPN } });
+  userKeys = new KeyClient(emu.url("primary"), credential, clientOptionsFor(emu.ca, { retryOptions: { maxRetries: 2, retryDelayInMs: 50 } }));
+});
+afterAll(async () => {
+  await emu?.close();
+});
+
+async function rows(since: string, format = "AzureDiagnostics"): Promise<Row[]> {
+  const res = await emu.control("primary", "GET", `/_emulator/audit?format=${format}&since=${encodeURIComponent(since)}`);
+  expect(res.status).toBe(200);
+  return res.body.value as Row[];
+}
+
+function expectColumnsPresent(result: ReturnType<typeof checkRule>, table: Row[]): void {
+  expect(result.unknownColumns).toEqual([]);
+  const missing = result.ifExistsColumns.filter((c) => !table.some((r) => c in r));
+  expect(missing).toEqual([]);
+}
+
+describe("AuditEvent records", () => {
+  it("the storage/Event Hubs record has the fields of Microsoft's logging sample, with the same types and nesting", async () => {
+    const fixture = JSON.parse(readFileSync(join(__dirname, "fixtures/managedHsmLoggingSample.json"), "utf8")) as { record: Record<string, unknown>; fieldTableAlsoNames: string[] };
+    const since = new Date().toISOString();
+    await userKeys.createEcKey("sample-shape", { curve: "P-256" });
+    const record = (await rows(since, "resourceLog")).find((r) => r["operationName"] === "KeyCreate")!;
+    const sample = fixture.record;
+    const extras = Object.keys(record).filter((k) => !(k in sample));
+    // resultSignature/resultDescription: in the page's field table; id: the key the request named.
+    expect(extras.every((k) => [...fixture.fieldTableAlsoNames, "id"].includes(k))).toBe(true);
+    for (const [field, value] of Object.entries(sample)) {
+      expect(field in record, field).toBe(true);
+      expect(typeof record[field], field).toBe(typeof value);
+    }
+    expect(Object.keys(record["properties"] as object).sort()).toEqual(Object.keys(sample["properties"] as object).sort());
+    const claim = (JSON.parse(record["identity"] as string) as { claim: Record<string, unknown> }).claim;
+    const sampleClaim = (JSON.parse(sample["identity"] as string) as { claim: Record<string, unknown> }).claim;
+    for (const name of Object.keys(sampleClaim)) expect(name in claim, name).toBe(true);
+    expect(claim).toMatchObject({ appid: USER_APPID, http_schemas_microsoft_com_identity: { claims: { objectidentifier: USER_OID } }, http_schemas_xmlsoap_org_ws_2005_05_identity: { claims: { upn: USER_UPN } } });
+    expect(record).toMatchObject({ resourceType: "managedHSMs", resourceProvider: "MICROSOFT.KEYVAULT", category: "AuditEvent", resultType: "Success", httpStatusCode: 200, resultSignature: "OK" });
+    expect(record["clientInfo"]).toMatch(/^azsdk-js-keyvault-keys\//);
+  });
+
+  it("names a request refused for a missing api-version by its operation, with the caller's identity", async () => {
+    const since = new Date().toISOString();
+    const res = await emu.request("primary", "GET", "/keys/sample-shape", { oid: USER_OID, headers: { "user-agent": "raw-client/1.0" } });
+    expect(res.status).toBe(400);
+    const [row] = await rows(since);
+    expect(row).toMatchObject({ OperationName: "KeyGet", ResultType: "Failure", ResultSignature: "BadRequest", httpStatusCode_d: 400, identity_claim_oid_g: USER_OID, clientInfo_s: "raw-client/1.0" });
+  });
+
+  it("a job's completion record names the address, caller and correlation id of the request that started it", async () => {
+    // Job times are whole seconds (as on the wire): read from the start of the previous second.
+    const since = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000).toISOString();
+    // A pre-backup check against storage nobody listens on: the job starts, then fails.
+    const started = await emu.request("primary", "POST", "/prebackup?api-version=7.6", {
+      body: { storageResourceUri: "http://127.0.0.1:9/nobody/container", token: "sv=2024-01-01&se=2099-01-01T00%3A00%3A00Z&sr=c&sp=rwl&sig=x" },
+      headers: { "x-ms-client-request-id": "job-correlation-1", "user-agent": "raw-client/1.0" },
+    });
+    expect(started.status).toBe(202);
+    let end: Row | undefined;
+    for (let i = 0; i < 400 && end === undefined; i++) {
+      end = (await rows(since)).find((r) => r["OperationName"] === "PreBackup" && r["ResultSignature"] !== "Accepted");
+      if (end === undefined) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(end).toMatchObject({ CallerIPAddress: "127.0.0.1", CorrelationId: "job-correlation-1", identity_claim_oid_g: ADMIN_OID, clientInfo_s: "raw-client/1.0", ResultSignature: "Failed" });
+  });
+});
+
+describe("Key Vault rules adapted to MANAGEDHSMS", () => {
+  it("Sensitive operations: a KeyDelete by the user is kept, with the user's upn and object id", async () => {
+    const since = new Date().toISOString();
+    await userKeys.createRsaKey("to-delete");
+    await (await userKeys.beginDeleteKey("to-delete", { intervalInMs: 10 })).pollUntilDone();
+    const table = await rows(since);
+    const result = checkRule(join(RULES, "ManagedHsmSensitiveOperations.yaml"), { AzureDiagnostics: table });
+    expectColumnsPresent(result, table);
+    expect(result.unevaluated).toEqual([]);
+    expect(result.kept.map((r) => r["OperationName"])).toEqual(["KeyDelete"]);
+    expect(result.kept[0]).toMatchObject({
+      ResourceType: "MANAGEDHSMS",
+      Resource: "PRIMARY",
+      identity_claim_upn_s: USER_UPN,
+      identity_claim_http_schemas_microsoft_com_identity_claims_objectidentifier_g: USER_OID,
+      CallerIPAddress: "127.0.0.1",
+    });
+    expect(result.kept[0]!["clientInfo_s"]).toMatch(/^azsdk-js-keyvault-keys\//);
+  });
+
+  it("Mass key retrieval: 26 KeyGets by one caller pass the threshold of 25", async () => {
+    const since = new Date().toISOString();
+    await userKeys.createRsaKey("read-often");
+    for (let i = 0; i < 26; i++) await userKeys.getKey("read-often");
+    const table = await rows(since);
+    const result = checkRule(join(RULES, "ManagedHsmMassKeyRetrieval.yaml"), { AzureDiagnostics: table });
+    expectColumnsPresent(result, table);
+    // The per-caller count against the threshold is a subquery: counted here below instead.
+    expect(result.unevaluated.map((f) => f.split("(")[0])).toEqual(["CallerObjectId in "]);
+    const threshold = result.constants["EventCountThreshold"] as number;
+    expect(threshold).toBe(25);
+    const byCaller = new Map<string, number>();
+    for (const r of result.kept.filter((r) => r["ResultType"] === "Success")) byCaller.set(String(r["identity_claim_oid_g"]), (byCaller.get(String(r["identity_claim_oid_g"])) ?? 0) + 1);
+    expect(byCaller.get(USER_OID)).toBe(26);
+    expect([...byCaller].filter(([, n]) => n > threshold).map(([oid]) => oid)).toEqual([USER_OID]);
+    expect(result.kept.every((r) => r["id_s"] !== "" && r["identity_claim_appid_g"] === USER_APPID)).toBe(true);
+  });
+
+  it("TimeSeries anomaly: every column it reads exists on KeyGet rows; its static filters keep them", async () => {
+    const since = new Date().toISOString();
+    await userKeys.getKey("read-often");
+    const table = await rows(since);
+    const result = checkRule(join(RULES, "ManagedHsmAccessTimeSeriesAnomaly.yaml"), { AzureDiagnostics: table });
+    expectColumnsPresent(result, table);
+    // The time windows and the anomaly join need a workspace; the value filters are evaluated here.
+    expect(result.unevaluated.every((f) => /TimeGenerated|DateHour/.test(f))).toBe(true);
+    expect(result.kept.map((r) => r["OperationName"])).toEqual(["KeyGet"]);
+  });
+
+  it("TI map IP: a call from a listed public address has the columns the join and the projection read", async () => {
+    expect((await emu.control("primary", "PUT", "/_emulator/caller-ip", { loopbackCallerIp: TI_LISTED_IP })).status).toBe(200);
+    const since = new Date().toISOString();
+    try {
+      await userKeys.getKey("read-often");
+    } finally {
+      expect((await emu.control("primary", "DELETE", "/_emulator/caller-ip")).status).toBe(204);
+    }
+    const table = await rows(since);
+    const now = Date.now();
+    const indicators: Row[] = [
+      {
+        TimeGenerated: new Date(now - 3_600_000).toISOString(),
+        IndicatorId: "indicator-1",
+        NetworkIP: TI_LISTED_IP,
+        EmailSourceIpAddress: "",
+        NetworkDestinationIP: "",
+        NetworkSourceIP: "",
+        ExpirationDateTime: new Date(now + 86_400_000).toISOString(),
+        Description: "test indicator",
+        ActivityGroupNames: "",
+        ThreatType: "C2",
+        Url: "",
+        ConfidenceScore: 80,
+      },
+    ];
+    const result = checkRule(join(RULES, "ManagedHsmThreatIntelIpMatch.yaml"), { AzureDiagnostics: table, ThreatIntelligenceIndicator: indicators });
+    expectColumnsPresent(result, table);
+    expect(result.kept.map((r) => r["CallerIPAddress"])).toEqual([TI_LISTED_IP]);
+    // The join key: the indicator's address equals the row's CallerIPAddress (the rule drops private and 127.* ones).
+    expect(indicators.map((i) => i["NetworkIP"])).toContain(result.kept[0]!["CallerIPAddress"]);
+  });
+});
+
+describe("rules only this product offers", () => {
+  it("Key purge: a KeyPurge is kept", async () => {
+    const since = new Date().toISOString();
+    await userKeys.createRsaKey("to-purge");
+    await (await userKeys.beginDeleteKey("to-purge", { intervalInMs: 10 })).pollUntilDone();
+    await userKeys.purgeDeletedKey("to-purge");
+    const table = await rows(since);
+    const result = checkRule(join(RULES, "ManagedHsmKeyPurge.yaml"), { AzureDiagnostics: table });
+    expectColumnsPresent(result, table);
+    expect(result.unevaluated).toEqual([]);
+    expect(result.kept.map((r) => [r["OperationName"], r["identity_claim_upn_s"], r["id_s"]])).toEqual([["KeyPurge", USER_UPN, `${emu.url("primary")}/deletedkeys/to-purge`]]);
+  });
+
+  it("Role change: a role assignment by someone not in RoleManagerIds is kept", async () => {
+    const since = new Date().toISOString();
+    const res = await emu.request("primary", "PUT", "///providers/Microsoft.Authorization/roleAssignments/restore-grant?api-version=7.6", {
+      body: { properties: { roleDefinitionId: "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/6efe6056-5259-49d2-8b3d-d3d73544b20b", principalId: USER_OID, scope: "/" } },
+    });
+    expect(res.status).toBe(201);
+    const table = await rows(since);
+    const result = checkRule(join(RULES, "ManagedHsmRoleChange.yaml"), { AzureDiagnostics: table });
+    expectColumnsPresent(result, table);
+    expect(result.unevaluated).toEqual([]);
+    expect(result.kept.map((r) => [r["OperationName"], r["identity_claim_oid_g"]])).toEqual([["RoleAssignmentCreate", ADMIN_OID]]);
+  });
+
+  it("Restore outside a drill and security domain transfer: the columns they read exist; other operations are not kept", async () => {
+    const since = new Date().toISOString();
+    await userKeys.getKey("read-often");
+    const table = await rows(since);
+    for (const file of ["ManagedHsmRestoreOutsideDrill.yaml", "ManagedHsmSecurityDomainTransfer.yaml"]) {
+      const result = checkRule(join(RULES, file), { AzureDiagnostics: table });
+      expectColumnsPresent(result, table);
+      expect(result.unevaluated).toEqual([]);
+      expect(result.kept).toEqual([]);
+    }
+  });
+});
