@@ -3,7 +3,7 @@
  * workspace: which columns the rule's KQL reads, whether the rows have them, and which rows its simple `where`
  * filters keep.
  *
- *   const result = checkRule("sentinel/rules/ManagedHsmKeyPurge.yaml", { AzureDiagnostics: rows });
+ *   const result = checkRule("sentinel/rules/ManagedHsmKeyPurge.yaml", { AzureDiagnostics: rows }, { constants: { Threshold: 3 } });
  *   result.unknownColumns   // names the query reads that no table (nor the query itself) defines: must be []
  *   result.ifExistsColumns  // column_ifexists("X", …) names: X must be a column of the rows, or the rule reads a default
  *   result.kept             // the rows of the query's source table that pass every filter evaluated
@@ -56,8 +56,16 @@ export function loadRule(file: string): SentinelRule {
   return doc as SentinelRule;
 }
 
-/** Checks `ruleFile` against `tables` (table name → rows); `source` is the table whose rows the filters are applied to. */
-export function checkRule(ruleFile: string, tables: Record<string, Row[]>, source = "AzureDiagnostics"): RuleCheck {
+export interface CheckOptions {
+  /** The table whose rows the filters are applied to (default AzureDiagnostics). */
+  source?: string;
+  /** Values for the rule's `let` constants, as a deployment would set its parameters (e.g. the drill identity's id). */
+  constants?: Record<string, unknown>;
+}
+
+/** Checks `ruleFile` against `tables` (table name → rows). */
+export function checkRule(ruleFile: string, tables: Record<string, Row[]>, options: CheckOptions = {}): RuleCheck {
+  const source = options.source ?? "AzureDiagnostics";
   const rule = loadRule(ruleFile);
   const schemas: Record<string, Record<string, "string" | "real" | "datetime" | "dynamic">> = {};
   for (const [table, rows] of Object.entries(tables)) schemas[table] = schemaOf(rows);
@@ -74,6 +82,10 @@ export function checkRule(ruleFile: string, tables: Record<string, Row[]>, sourc
     .map((n) => /column_ifexists\s*\(\s*["']([^"']+)["']/.exec(text(n))?.[1])
     .filter((c): c is string => c !== undefined);
   const constants = constantsOf(nodes);
+  for (const [name, value] of Object.entries(options.constants ?? {})) {
+    if (!(name in constants)) throw new Error(`${ruleFile}: no let constant ${name} to set; it has ${Object.keys(constants).join(", ")}.`);
+    constants[name] = value;
+  }
   const filters = filtersAfter(nodes, source);
   const evaluated: string[] = [];
   const unevaluated: string[] = [];

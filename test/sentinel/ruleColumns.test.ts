@@ -47,55 +47,6 @@ function expectColumnsPresent(result: ReturnType<typeof checkRule>, table: Row[]
   expect(missing).toEqual([]);
 }
 
-describe("AuditEvent records", () => {
-  it("the storage/Event Hubs record has the fields of Microsoft's logging sample, with the same types and nesting", async () => {
-    const fixture = JSON.parse(readFileSync(join(__dirname, "fixtures/managedHsmLoggingSample.json"), "utf8")) as { record: Record<string, unknown>; fieldTableAlsoNames: string[] };
-    const since = new Date().toISOString();
-    await userKeys.createEcKey("sample-shape", { curve: "P-256" });
-    const record = (await rows(since, "resourceLog")).find((r) => r["operationName"] === "KeyCreate")!;
-    const sample = fixture.record;
-    const extras = Object.keys(record).filter((k) => !(k in sample));
-    // resultSignature/resultDescription: in the page's field table; id: the key the request named.
-    expect(extras.every((k) => [...fixture.fieldTableAlsoNames, "id"].includes(k))).toBe(true);
-    for (const [field, value] of Object.entries(sample)) {
-      expect(field in record, field).toBe(true);
-      expect(typeof record[field], field).toBe(typeof value);
-    }
-    expect(Object.keys(record["properties"] as object).sort()).toEqual(Object.keys(sample["properties"] as object).sort());
-    const claim = (JSON.parse(record["identity"] as string) as { claim: Record<string, unknown> }).claim;
-    const sampleClaim = (JSON.parse(sample["identity"] as string) as { claim: Record<string, unknown> }).claim;
-    for (const name of Object.keys(sampleClaim)) expect(name in claim, name).toBe(true);
-    expect(claim).toMatchObject({ appid: USER_APPID, http_schemas_microsoft_com_identity: { claims: { objectidentifier: USER_OID } }, http_schemas_xmlsoap_org_ws_2005_05_identity: { claims: { upn: USER_UPN } } });
-    expect(record).toMatchObject({ resourceType: "managedHSMs", resourceProvider: "MICROSOFT.KEYVAULT", category: "AuditEvent", resultType: "Success", httpStatusCode: 200, resultSignature: "OK" });
-    expect(record["clientInfo"]).toMatch(/^azsdk-js-keyvault-keys\//);
-  });
-
-  it("names a request refused for a missing api-version by its operation, with the caller's identity", async () => {
-    const since = new Date().toISOString();
-    const res = await emu.request("primary", "GET", "/keys/sample-shape", { oid: USER_OID, headers: { "user-agent": "raw-client/1.0" } });
-    expect(res.status).toBe(400);
-    const [row] = await rows(since);
-    expect(row).toMatchObject({ OperationName: "KeyGet", ResultType: "Failure", ResultSignature: "BadRequest", httpStatusCode_d: 400, identity_claim_oid_g: USER_OID, clientInfo_s: "raw-client/1.0" });
-  });
-
-  it("a job's completion record names the address, caller and correlation id of the request that started it", async () => {
-    // Job times are whole seconds (as on the wire): read from the start of the previous second.
-    const since = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000).toISOString();
-    // A pre-backup check against storage nobody listens on: the job starts, then fails.
-    const started = await emu.request("primary", "POST", "/prebackup?api-version=7.6", {
-      body: { storageResourceUri: "http://127.0.0.1:9/nobody/container", token: "sv=2024-01-01&se=2099-01-01T00%3A00%3A00Z&sr=c&sp=rwl&sig=x" },
-      headers: { "x-ms-client-request-id": "job-correlation-1", "user-agent": "raw-client/1.0" },
-    });
-    expect(started.status).toBe(202);
-    let end: Row | undefined;
-    for (let i = 0; i < 400 && end === undefined; i++) {
-      end = (await rows(since)).find((r) => r["OperationName"] === "PreBackup" && r["ResultSignature"] !== "Accepted");
-      if (end === undefined) await new Promise((r) => setTimeout(r, 25));
-    }
-    expect(end).toMatchObject({ CallerIPAddress: "127.0.0.1", CorrelationId: "job-correlation-1", identity_claim_oid_g: ADMIN_OID, clientInfo_s: "raw-client/1.0", ResultSignature: "Failed" });
-  });
-});
-
 describe("Key Vault rules adapted to MANAGEDHSMS", () => {
   it("Sensitive operations: a KeyDelete by the user is kept, with the user's upn and object id", async () => {
     const since = new Date().toISOString();
