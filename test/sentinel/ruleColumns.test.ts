@@ -3,10 +3,14 @@
 // KQL is checked against them (columns it reads exist; its filters keep the scenario's rows and only those).
 // Also: the emulator's storage/Event Hubs record matches Microsoft's Managed HSM logging sample field for field.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KeyClient } from "@azure/keyvault-keys";
 import { EmulatorCredential } from "../../emulator/index";
+import { KeyVaultBackupClient } from "../../shared/hsm/keyVaultBackupClient";
+import { SecurityDomainClient } from "../../shared/hsm/securityDomainClient";
+import { custodianCertificateJwk } from "../../shared/hsm/securityDomainRestoreBlob";
+import { startAzurite, type AzuriteBlob } from "../support/azurite";
+import { makeCustodians } from "../support/custodianCertificates";
 import { ADMIN_OID, clientOptionsFor, startTestEmulator, type TestEmulator } from "../support/emulator";
 import { checkRule, type Row } from "./ruleChecks";
 
@@ -16,11 +20,16 @@ const USER_APPID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const USER_UPN = "analyst@contoso.example";
 const TI_LISTED_IP = "203.0.113.7";
 
+const CONTAINER = "backups";
+
 let emu: TestEmulator;
+let azurite: AzuriteBlob;
 let userKeys: KeyClient;
 
 beforeAll(async () => {
-  emu = await startTestEmulator({ hsms: ["primary"] });
+  azurite = await startAzurite();
+  await azurite.blobServiceClient().createContainer(CONTAINER);
+  emu = await startTestEmulator({ hsms: ["primary"], blobConnectionString: azurite.connectionString });
   // A signed-in user (oid, appid of the client application, upn), holding Crypto User and Crypto Officer at "/".
   for (const [n, role] of [["1", "21dbd100-6940-42c2-9190-5d6cb909625b"], ["2", "515eb02d-2335-4d2d-92f2-b1cbdf9c3778"]] as const) {
     const res = await emu.request("primary", "PUT", `///providers/Microsoft.Authorization/roleAssignments/user-${n}?api-version=7.6`, {
@@ -33,6 +42,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emu?.close();
+  await azurite?.stop();
 });
 
 async function rows(since: string, format = "AzureDiagnostics"): Promise<Row[]> {
@@ -156,15 +166,48 @@ describe("rules only this product offers", () => {
     expect(result.kept.map((r) => [r["OperationName"], r["identity_claim_oid_g"]])).toEqual([["RoleAssignmentCreate", ADMIN_OID]]);
   });
 
-  it("Restore outside a drill and security domain transfer: the columns they read exist; other operations are not kept", async () => {
+  it("Restore outside a drill: a selective key restore into the primary by the admin is kept, request and completion as one", async () => {
+    const backups = new KeyVaultBackupClient(emu.url("primary"), emu.credential(), emu.clientOptions());
+    await userKeys.createRsaKey("restored");
+    const { folderUri } = await (await backups.beginBackup(azurite.containerUrl(CONTAINER), { intervalInMs: 20 })).pollUntilDone();
+    await (await userKeys.beginDeleteKey("restored", { intervalInMs: 10 })).pollUntilDone();
+    await userKeys.purgeDeletedKey("restored");
+    // Job times are whole seconds (as on the wire): read from the start of the previous second.
+    const since = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000).toISOString();
+    await (await backups.beginSelectiveKeyRestore("restored", folderUri as string, { intervalInMs: 20 })).pollUntilDone();
+    const table = (await rows(since)).filter((r) => String(r["TimeGenerated"]) >= since);
+    const file = join(RULES, "ManagedHsmRestoreOutsideDrill.yaml");
+    const result = checkRule(file, { AzureDiagnostics: table });
+    expectColumnsPresent(result, table);
+    expect(result.unevaluated).toEqual([]);
+    expect(result.kept.map((r) => [r["OperationName"], r["ResultSignature"], r["identity_claim_oid_g"], r["CallerIPAddress"]])).toEqual([
+      ["SelectiveKeyRestore", "Accepted", ADMIN_OID, "127.0.0.1"],
+      ["SelectiveKeyRestore", "Succeeded", ADMIN_OID, "127.0.0.1"],
+    ]);
+    expect(new Set(result.kept.map((r) => r["CorrelationId"])).size).toBe(1);
+    // The same restore by the drill identity into a drill target is what drills do: not kept.
+    const asDrill = checkRule(file, { AzureDiagnostics: table }, { constants: { DrillPrincipalIds: [ADMIN_OID], DrillTargetHsms: ["PRIMARY"] } });
+    expect(asDrill.kept).toEqual([]);
+    // By the drill identity but into another HSM (a primary): kept.
+    const intoPrimary = checkRule(file, { AzureDiagnostics: table }, { constants: { DrillPrincipalIds: [ADMIN_OID], DrillTargetHsms: ["DR"] } });
+    expect(intoPrimary.kept.length).toBe(2);
+  });
+
+  it("Security domain transfer: a download (request and completion) is kept with the caller", async () => {
+    const custodians = await makeCustodians(3);
+    const certificates = custodians.map((c, i) => custodianCertificateJwk(c.certificatePem, `custodian-${i}`));
     const since = new Date().toISOString();
-    await userKeys.getKey("read-often");
+    await new SecurityDomainClient(emu.url("primary"), emu.credential(), emu.clientOptions()).download({ certificates, required: 2 });
     const table = await rows(since);
-    for (const file of ["ManagedHsmRestoreOutsideDrill.yaml", "ManagedHsmSecurityDomainTransfer.yaml"]) {
-      const result = checkRule(join(RULES, file), { AzureDiagnostics: table });
-      expectColumnsPresent(result, table);
-      expect(result.unevaluated).toEqual([]);
-      expect(result.kept).toEqual([]);
-    }
+    const result = checkRule(join(RULES, "ManagedHsmSecurityDomainTransfer.yaml"), { AzureDiagnostics: table });
+    expectColumnsPresent(result, table);
+    expect(result.unevaluated).toEqual([]);
+    expect(result.kept.map((r) => [r["OperationName"], r["ResultSignature"], r["identity_claim_oid_g"]])).toEqual([
+      // The operation completes before the 202 goes out, so its completion record comes first.
+      ["SecurityDomainDownload", "Success", ADMIN_OID],
+      ["SecurityDomainDownload", "Accepted", ADMIN_OID],
+    ]);
+    // Status polls are not transfers.
+    expect(table.some((r) => r["OperationName"] === "SecurityDomainDownloadStatus")).toBe(true);
   });
 });
