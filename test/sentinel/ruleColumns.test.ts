@@ -153,7 +153,7 @@ describe("rules only this product offers", () => {
     expect(result.kept.map((r) => [r["OperationName"], r["identity_claim_upn_s"], r["id_s"]])).toEqual([["KeyPurge", USER_UPN, `${emu.url("primary")}/deletedkeys/to-purge`]]);
   });
 
-  it("Role change: a role assignment by someone not in RoleManagerIds is kept", async () => {
+  it("Role change: a role assignment is kept unless an administrator made it, or the steward on a drill target", async () => {
     const since = new Date().toISOString();
     const res = await emu.request("primary", "PUT", "///providers/Microsoft.Authorization/roleAssignments/restore-grant?api-version=7.6", {
       body: { properties: { roleDefinitionId: "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/6efe6056-5259-49d2-8b3d-d3d73544b20b", principalId: USER_OID, scope: "/" } },
@@ -164,6 +164,12 @@ describe("rules only this product offers", () => {
     expectColumnsPresent(result, table);
     expect(result.unevaluated).toEqual([]);
     expect(result.kept.map((r) => [r["OperationName"], r["identity_claim_oid_g"]])).toEqual([["RoleAssignmentCreate", ADMIN_OID]]);
+    const file = join(RULES, "ManagedHsmRoleChange.yaml");
+    // An administrator who manages roles: not kept.
+    expect(checkRule(file, { AzureDiagnostics: table }, { constants: { RoleManagerIds: [ADMIN_OID] } }).kept).toEqual([]);
+    // The DR steward on a drill target: expected; the steward on this HSM when it is not a drill target: kept.
+    expect(checkRule(file, { AzureDiagnostics: table }, { constants: { StewardIds: [ADMIN_OID], DrillTargetHsms: ["PRIMARY"] } }).kept).toEqual([]);
+    expect(checkRule(file, { AzureDiagnostics: table }, { constants: { StewardIds: [ADMIN_OID], DrillTargetHsms: ["DR"] } }).kept.length).toBe(1);
   });
 
   it("Restore outside a drill: a selective key restore into the primary by the admin is kept, request and completion as one", async () => {
