@@ -32,7 +32,6 @@ export interface AdminJobOrigin {
   callerIpAddress: string;
   claims: AuditClaims;
   clientInfo?: string;
-  correlationId: string;
 }
 
 /** Which status endpoint serves a job: `/backup/{id}/pending` or `/restore/{id}/pending`. */

@@ -142,12 +142,11 @@ function adminOf(ctx: RequestContext): HsmAdmin {
 }
 
 function accepted(ctx: RequestContext, job: AdminJob): Reply {
-  // The job runs on after this answer; its completion record names the same caller, address and correlation id
-  // as the request that started it (the job's first await comes after this synchronous step).
+  // The job runs on after this answer; its completion record names the same caller and address as the request
+  // that started it (the job's first await comes after this synchronous step).
   job.origin = {
     callerIpAddress: ctx.callerIp,
     claims: ctx.callerClaims,
-    correlationId: ctx.correlationId,
     ...(ctx.clientInfo !== undefined ? { clientInfo: ctx.clientInfo } : {}),
   };
   const url = `${ctx.baseUrl}/${statusCollection(job.kind)}/${job.jobId}/pending`;
@@ -178,7 +177,8 @@ function watchJobEnds(instance: Instance, admin: HsmAdmin): void {
       ...(job.statusDetails !== null ? { resultDescription: job.statusDetails } : {}),
       durationMs: Math.max(0, ((job.endTime ?? job.startTime) - job.startTime) * 1000),
       callerIpAddress: job.origin?.callerIpAddress ?? "",
-      correlationId: job.origin?.correlationId ?? job.jobId,
+      // The job id, as before: it ties the record to the job's status polls (tools match records to jobs by it).
+      correlationId: job.jobId,
       identity: { claim: job.origin?.claims ?? { oid: job.startedBy } },
       properties: {
         requestUri: `${instance.url}/${statusCollection(job.kind)}/${job.jobId}/pending`,

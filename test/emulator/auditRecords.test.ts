@@ -67,7 +67,7 @@ describe("AuditEvent records", () => {
     expect(row).toMatchObject({ OperationName: "KeyGet", ResultType: "Failure", ResultSignature: "BadRequest", httpStatusCode_d: 400, identity_claim_oid_g: USER_OID, clientInfo_s: "raw-client/1.0" });
   });
 
-  it("a job's completion record names the address, caller and correlation id of the request that started it", async () => {
+  it("a job's completion record names the address, caller and User-Agent of the request that started it, and the job id", async () => {
     // Job times are whole seconds (as on the wire): read from the start of the previous second.
     const since = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000).toISOString();
     // A pre-backup check against storage nobody listens on: the job starts, then fails.
@@ -81,7 +81,8 @@ describe("AuditEvent records", () => {
       end = (await rows("primary", since, "AzureDiagnostics")).find((r) => r["OperationName"] === "PreBackup" && r["ResultSignature"] !== "Accepted");
       if (end === undefined) await new Promise((r) => setTimeout(r, 25));
     }
-    expect(end).toMatchObject({ CallerIPAddress: "127.0.0.1", CorrelationId: "job-correlation-1", identity_claim_oid_g: ADMIN_OID, clientInfo_s: "raw-client/1.0", ResultSignature: "Failed" });
+    expect(end).toMatchObject({ CallerIPAddress: "127.0.0.1", CorrelationId: started.body.jobId, identity_claim_oid_g: ADMIN_OID, clientInfo_s: "raw-client/1.0", ResultSignature: "Failed" });
+    expect(end!["requestUri_s"]).toBe(`${emu.url("primary")}/backup/${String(started.body.jobId)}/pending`);
   });
 
   it("serves AZKVAuditLogs rows (typed columns, claims as a dynamic object) and marks vault rows VAULTS", async () => {
