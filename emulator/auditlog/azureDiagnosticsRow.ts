@@ -8,9 +8,7 @@
  */
 import type { AuditRecord } from "../audit";
 import { resourceOfRecord } from "./resourceOfRecord";
-
-/** The workspace the emulator's rows pretend to sit in (AzureDiagnostics' TenantId is the workspace id). */
-export const EMULATOR_WORKSPACE_ID = "00000000-0000-4000-8000-00000000a0d1";
+import { standardColumns } from "./standardColumns";
 
 export type AzureDiagnosticsRow = Record<string, string | number>;
 
@@ -18,24 +16,14 @@ export function azureDiagnosticsRow(r: AuditRecord): AzureDiagnosticsRow {
   const res = resourceOfRecord(r.resourceId);
   const c = r.identity.claim;
   return {
-    TenantId: EMULATOR_WORKSPACE_ID,
-    TimeGenerated: r.time,
+    ...standardColumns(r),
     ResourceId: r.resourceId,
-    _ResourceId: r.resourceId.toLowerCase(),
     SubscriptionId: res.subscriptionId,
     ResourceGroup: res.resourceGroup,
     ResourceProvider: res.provider,
     ResourceType: res.type,
     Resource: res.name,
-    Category: r.category,
-    OperationName: r.operationName,
-    OperationVersion: r.operationVersion,
-    ResultType: r.resultType,
-    ResultSignature: r.resultSignature,
-    ResultDescription: r.resultDescription ?? "",
-    DurationMs: r.durationMs,
     CallerIPAddress: r.callerIpAddress,
-    CorrelationId: r.correlationId,
     identity_claim_oid_g: c.oid ?? "",
     identity_claim_appid_g: c.appid ?? "",
     identity_claim_http_schemas_microsoft_com_identity_claims_objectidentifier_g: c["http://schemas.microsoft.com/identity/claims/objectidentifier"] ?? "",
@@ -45,7 +33,6 @@ export function azureDiagnosticsRow(r: AuditRecord): AzureDiagnosticsRow {
     requestUri_s: r.properties.requestUri,
     id_s: r.properties.id ?? "",
     httpStatusCode_d: r.properties.httpStatusCode,
-    SourceSystem: "Azure",
     Type: "AzureDiagnostics",
   };
 }

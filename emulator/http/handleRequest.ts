@@ -125,6 +125,8 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
   let status = 500;
   let apiVersion = query.get("api-version") ?? "";
   const auth = req.headers.authorization;
+  const userAgent = req.headers["user-agent"];
+  const clientInfo = typeof userAgent === "string" && userAgent !== "" ? userAgent : undefined;
   try {
     // The operation is named from the route even when the request is refused before routing, so a refusal
     // is logged as what the caller attempted (KeyGet, BackupCreate…), not as "Unknown".
@@ -202,7 +204,7 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
       callerOid: oid,
       callerIp,
       callerClaims: auditClaims(claims),
-      clientInfo: typeof req.headers["user-agent"] === "string" && req.headers["user-agent"] !== "" ? req.headers["user-agent"] : undefined,
+      clientInfo,
       headers: req.headers,
       authorize: (action, scope, vaultAction) => instance.rbac.authorize(oid, action, scope, vaultAction),
       json: (s, b, h) => ({ status: s, body: b, ...(h ? { headers: h } : {}) }),
@@ -224,7 +226,6 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
     if (!res.headersSent) send(res, { status: err.status, body: err.toBody(), headers: err.headers });
     else res.destroy();
   } finally {
-    const userAgent = req.headers["user-agent"];
     instance.audit.record({
       time: instance.clock.now().toISOString(),
       operationName,
@@ -238,7 +239,7 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
         requestUri: `${baseUrl}${rawUrl}`,
         httpStatusCode: status,
         ...(auditId !== undefined ? { id: auditId } : {}),
-        ...(typeof userAgent === "string" && userAgent !== "" ? { clientInfo: userAgent } : {}),
+        ...(clientInfo !== undefined ? { clientInfo } : {}),
       },
     });
   }
