@@ -270,10 +270,8 @@ function value(n: KustoNode, constants: Record<string, unknown>): (row: Row) => 
   if (k === "NameReference") {
     const name = text(n);
     if (name in constants) return () => constants[name];
-    return (r) => {
-      if (!(name in r)) throw new Error(`The filter reads column ${name}, which this row lacks: ${JSON.stringify(r).slice(0, 200)}`);
-      return r[name];
-    };
+    // A row without the column reads it as empty, as in a workspace table; a column no row has is in unknownColumns.
+    return (r) => r[name];
   }
   if (k === "ParenthesizedExpression") return value(parts(n)[0] as KustoNode, constants);
   const v = literal(n, constants);
