@@ -50,8 +50,10 @@ export function parseKql(query: string): KustoCodeApi {
   return kusto.KustoCode.Parse(query) as KustoCodeApi;
 }
 
-/** Parses and analyses `query` against tables whose columns are all strings, numbers (real) or datetimes. */
-export function analyzeKql(query: string, tables: Record<string, Record<string, "string" | "real" | "datetime" | "long" | "dynamic">>): KustoCodeApi {
+export type ColumnType = "string" | "real" | "long" | "bool" | "datetime" | "dynamic";
+
+/** Parses and analyses `query` against the named tables and their column types. */
+export function analyzeKql(query: string, tables: Record<string, Record<string, ColumnType>>): KustoCodeApi {
   load();
   const sym = kusto.Symbols;
   const tableSymbols = Object.entries(tables).map(

@@ -18,7 +18,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { analyzeKql, descendants, diagnosticsOf, kindName, parseKql, type KustoNode } from "./kustoLanguage";
+import { analyzeKql, descendants, diagnosticsOf, kindName, parseKql, type ColumnType, type KustoNode } from "./kustoLanguage";
 
 export type Row = Record<string, unknown>;
 
@@ -67,7 +67,7 @@ export interface CheckOptions {
 export function checkRule(ruleFile: string, tables: Record<string, Row[]>, options: CheckOptions = {}): RuleCheck {
   const source = options.source ?? "AzureDiagnostics";
   const rule = loadRule(ruleFile);
-  const schemas: Record<string, Record<string, "string" | "real" | "datetime" | "dynamic">> = {};
+  const schemas: Record<string, Record<string, ColumnType>> = {};
   for (const [table, rows] of Object.entries(tables)) schemas[table] = schemaOf(rows);
   const analysed = analyzeKql(rule.query, schemas);
   const unknownColumns = diagnosticsOf(analysed)
@@ -103,12 +103,22 @@ export function checkRule(ruleFile: string, tables: Record<string, Row[]>, optio
   return { rule, unknownColumns: [...new Set(unknownColumns)], ifExistsColumns: [...new Set(ifExistsColumns)], constants, kept, evaluated, unevaluated };
 }
 
-function schemaOf(rows: Row[]): Record<string, "string" | "real" | "datetime" | "dynamic"> {
-  const out: Record<string, "string" | "real" | "datetime" | "dynamic"> = {};
+/** Column types from the rows: TimeGenerated and *DateTime columns are datetimes (rows carry ISO strings). */
+function schemaOf(rows: Row[]): Record<string, ColumnType> {
+  const out: Record<string, ColumnType> = {};
   for (const row of rows)
     for (const [c, v] of Object.entries(row)) {
       if (out[c] !== undefined) continue;
-      out[c] = c === "TimeGenerated" || c.endsWith("DateTime") ? "datetime" : typeof v === "number" ? "real" : typeof v === "object" && v !== null ? "dynamic" : "string";
+      out[c] =
+        c === "TimeGenerated" || c.endsWith("DateTime")
+          ? "datetime"
+          : typeof v === "number"
+            ? "real"
+            : typeof v === "boolean"
+              ? "bool"
+              : typeof v === "object" && v !== null
+                ? "dynamic"
+                : "string";
     }
   return out;
 }
