@@ -11,7 +11,7 @@
  * rotation terminal), `capacityBoundMs` (events ÷ (1 × partitions × time scale) s: what the modelled HSM needs for
  * the creates alone) and `ratioToCapacityBound` (target ≤ 1.1; rotated = events, rotatedTwice = failed = 0).
  * `--paced`: events one at a time, each after the previous rotation finished: `p50Ms`, `p99Ms` from publish to
- * the verified rotation's completion (target p99 ≤ 500 ms). The keys are seeded before the capacity model is
+ * the verified rotation's completion (the instance's terminal state, seen within 20 ms; target p99 ≤ 500 ms). The keys are seeded before the capacity model is
  * switched on (a restart of the emulator on the same state), so seeding does not take events ÷ rate seconds.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -97,12 +97,12 @@ async function main(): Promise<void> {
     if (args.paced) {
       const latencies: number[] = [];
       for (const key of keys) {
-        const t0 = performance.now();
+        const t0 = Date.now();
         await publishNearExpiry(stack, [key], { concurrency: 1 });
-        await awaitRotations(stack, [key], 60_000).then((o) => {
-          if (o.rotated !== 1) throw new Error(`paced: ${key.name} did not rotate: ${o.failures.join(" | ")}`);
-        });
-        latencies.push(performance.now() - t0);
+        const o = await awaitRotations(stack, [key], 60_000);
+        if (o.rotated !== 1) throw new Error(`paced: ${key.name} did not rotate: ${o.failures.join(" | ")}`);
+        // Up to the instance's completion, not the bench's own versions listing (rotatedTwice) that follows it.
+        latencies.push((o.finishedAt.get(key.instanceId) ?? Date.now()) - t0);
       }
       const sorted = [...latencies].sort((a, b) => a - b);
       console.log(JSON.stringify({ bench: "rotationBurst", mode: "paced", ...common, p50Ms: Math.round(percentile(sorted, 50)), p99Ms: Math.round(percentile(sorted, 99)), maxMs: Math.round(sorted.at(-1) ?? 0), targets: { p99Ms: 500 } }));
