@@ -72,6 +72,9 @@ export const activityNames = {
   /** Start a full backup, or adopt the job already running (409). Also backs up the DR target before a drill. */
   startBackup: "startBackup",
   getBackupStatus: "getBackupStatus",
+  /** A running backup's hold on the folder its job writes (until its manifest is written), read by retention. */
+  holdBackupFolder: "holdBackupFolder",
+  releaseBackupFolder: "releaseBackupFolder",
   writeBackupManifest: "writeBackupManifest",
   /** Re-list and re-hash the blobs against the manifest. */
   verifyBackup: "verifyBackup",

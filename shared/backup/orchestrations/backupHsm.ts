@@ -85,6 +85,8 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
     const recovered: string[] = [];
     const deadline = backupDeadline(context.df.currentUtcDateTime, input.scheduledFor, input.deadlineMs);
     let lastJobId: string | null = null;
+    /** Whether this run's hold on its folder (see holdBackupFolder) is in place. */
+    let held = false;
 
     /**
      * After a transient failure: waits (durable timer) for the next attempt and returns true, or returns false
@@ -125,8 +127,19 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
         failedAt: context.df.currentUtcDateTime.toISOString(),
       };
       context.df.setCustomStatus({ stage: "failed", code, jobId: lastJobId });
+      if (held) yield* release();
       yield* record({ outcome: "failed", night: input.night, data, details: { stage, jobFailures } });
       throw new Error(failure.message);
+    }
+
+    /** Best effort: a hold left behind expires on its own. */
+    function* release(): Generator<Task, void, any> {
+      held = false;
+      try {
+        yield* callActivity(context, undefined, activityNames.releaseBackupFolder, { ...hsm, runId });
+      } catch {
+        // The hold expires at its referencedUntil.
+      }
     }
 
     function* record(outcome: RecordBackupOutcomeInput): Generator<Task, RecordBackupOutcomeOutput | { error: string }, any> {
@@ -187,6 +200,19 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
     }
     // A Conflict means an admin job holds the HSM's single slot: if it is a backup, startBackup adopts it.
 
+    // Hold the folder the job will write (its name is known only at its end) until the manifest names it, so
+    // retention never deletes a folder this run references. From now less one job timeout: an adopted job's too.
+    const holdStart = context.df.currentUtcDateTime.getTime();
+    const holdInput = {
+      ...hsm,
+      runId,
+      since: new Date(holdStart - input.jobTimeoutMs).toISOString(),
+      until: new Date(Math.max(holdStart + input.jobTimeoutMs * (input.jobAttempts + 1), deadline?.getTime() ?? 0) + input.jobTimeoutMs).toISOString(),
+    };
+    const hold: Step<unknown> = yield* call<unknown>(activityNames.holdBackupFolder, holdInput);
+    if (!hold.ok) yield* fail("start", hold.code, hold.detail);
+    held = true;
+
     // 3. Start (or adopt) and monitor; a failed job is started again after a growing backoff.
     let done: Extract<Outcome, { kind: "succeeded" }> | undefined;
     let started: StartBackupOutput | undefined;
@@ -230,6 +256,7 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
       endTime: done.endTime,
     });
     if (!manifest.ok) return yield* fail("manifest", manifest.code, manifest.detail);
+    yield* release();
     context.df.setCustomStatus({ stage: "verify", folder: manifest.value.folder });
     const verified: Step<VerifyBackupOutput> = yield* call<VerifyBackupOutput>(activityNames.verifyBackup, { folder: manifest.value.folder });
     if (!verified.ok) return yield* fail("verify", verified.code, verified.detail);
