@@ -4,6 +4,7 @@ import { findLatestVerifiedBackup } from "../shared/drill/activities/findLatestV
 import { planRetention, type RetentionPlan } from "../shared/backup/planRetention";
 import { formatDuration } from "../shared/drill/measureObjectives";
 import { backupView } from "./backupView";
+import { nextReverification } from "../shared/backup/reverifySchedule";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
 import { errorText } from "./errorText";
@@ -29,6 +30,8 @@ export interface PlanResult {
   rotation: RotationView;
   retention: Array<{ hsm: string; plan: RetentionPlan | null; error?: string }>;
   drills: DrillPlan[];
+  /** When the stored backups are next re-verified (BACKUP_REVERIFY_SCHEDULE). */
+  reverification: { schedule: string; nextAt: string };
   errors: string[];
 }
 
@@ -49,7 +52,8 @@ export async function planCommand(ctx: CliContext, io: CliIo, json: boolean): Pr
   for (const i of rotation.instances) if (!i.ok) errors.push(`${i.instance}: ${i.error}`);
   for (const r of retention) if (r.error !== undefined) errors.push(`backups of ${r.hsm}: ${r.error}`);
   for (const d of drills) if (d.error !== undefined) errors.push(`drill ${d.pair}: ${d.error}`);
-  const result: PlanResult = { at: rotation.at, rotation, retention, drills, errors };
+  const schedule = ctx.settings.schedules.reverify;
+  const result: PlanResult = { at: rotation.at, rotation, retention, drills, reverification: { schedule, nextAt: nextReverification(schedule, ctx.now) }, errors };
   io.out(json ? JSON.stringify(toJson(result), null, 2) : render(result));
   return errors.length === 0 ? 0 : 1;
 }
@@ -104,6 +108,7 @@ function toJson(r: PlanResult): unknown {
       ),
     },
     retention: r.retention,
+    reverification: r.reverification,
     drills: r.drills,
     errors: r.errors,
   };
@@ -138,6 +143,7 @@ function render(r: PlanResult): string {
     const rrows = [...p.delete.map((d) => ["delete", d.folder, d.completedAt, d.reason]), ...p.keep.map((k) => ["keep", k.folder, k.completedAt, k.reasons.join("; ")])];
     if (rrows.length > 0) out.push(indent(indent(formatTable(["ACTION", "BACKUP", "COMPLETED", "WHY"], rrows))));
   }
+  out.push("", `Backup re-verification: next at ${r.reverification.nextAt} (BACKUP_REVERIFY_SCHEDULE "${r.reverification.schedule}"): every stored backup re-hashed against its manifest`);
   out.push("", "Restore drill");
   if (r.drills.length === 0) out.push("  no DRILL_PAIRS configured");
   for (const d of r.drills) {

@@ -4,6 +4,7 @@ import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
 import { drillSummary, latestDrillReport, reportsContainer } from "./drillReports";
 import { staleDrillAttention } from "./staleDrillAttention";
+import { staleReverification } from "../shared/backup/reverifySchedule";
 import { rbacStatus } from "./rbacStatus";
 import { errorText } from "./errorText";
 import { formatTable, indent } from "./formatTable";
@@ -55,6 +56,9 @@ export async function statusCommand(ctx: CliContext, io: CliIo, json: boolean, c
       attention.push(`${b.hsm}: backup ${f.folder} failed re-verification at ${f.at} (its blobs no longer match its manifest); drills and retention no longer count it as verified. Fix: find out who can write the backup container (see the BackupIntegrityFailed audit record under backup/${b.hsm}/), then take a new backup.`);
     }
     if (b.error !== undefined) continue;
+    const oldest = b.backups.filter((x) => x.retiring !== true).at(-1)?.completedAt ?? null;
+    const stale = staleReverification(b.hsm, b.lastReverification?.at ?? null, oldest, ctx.settings.schedules.reverify, ctx.now);
+    if (stale !== undefined) attention.push(stale);
     if (b.lastVerified === null) attention.push(`${b.hsm} has no verified backup. Fix: run "hsm-lifecycle backup --hsm ${b.hsm}".`);
     else if (!b.rpoMet) attention.push(`${b.hsm}: RPO now ${formatDuration(b.rpoNowMs ?? 0)} exceeds the target ${formatDuration(b.rpoTargetMs)}. Fix: run a backup and check the backup timer.`);
   }
