@@ -103,7 +103,7 @@ describe("the drill's choice of backup (fallback)", () => {
 
   it("fails as noVerifiedBackup when every verified backup fails its hash check; the plan (no checkBlobs) neither hashes nor reports", async () => {
     const all = source({ damaged: [older.backup.folder, newer.backup.folder] });
-    expect(await findLatestVerifiedBackup({ primary: "primary", drillStart, checkBlobs: true }, deps(all))).toMatchObject({ kind: "noVerifiedBackup" });
+    expect(await findLatestVerifiedBackup({ primary: "primary", drillStart, checkBlobs: true }, deps(all))).toMatchObject({ kind: "noVerifiedBackup", integrityFailed: true, reason: expect.stringContaining(`${older.backup.folder}: its pre-restore hash check failed`) });
     const planned = await findLatestVerifiedBackup({ primary: "primary", drillStart }, deps(all));
     expect(planned).toMatchObject({ kind: "found", folder: newer.backup.folder });
     expect("fallback" in planned).toBe(false);

@@ -47,6 +47,8 @@ export interface NoVerifiedBackupOutcome {
   kind: "noVerifiedBackup";
   /** Why, with the fix (no code prefix). */
   reason: string;
+  /** Verified backups existed but every one failed its pre-restore hash check (BackupIntegrityFailed, not NoVerifiedBackup). */
+  integrityFailed?: true;
 }
 
 export type FindLatestVerifiedBackupOutput = FoundVerifiedBackup | NoVerifiedBackupOutcome;
@@ -102,6 +104,13 @@ export async function findLatestVerifiedBackup(input: FindLatestVerifiedBackupIn
       }
     }
     break;
+  }
+  if (chosen === undefined && rejected.length > 0) {
+    return {
+      kind: "noVerifiedBackup",
+      integrityFailed: true,
+      reason: `Every verified backup of "${input.primary}" failed its pre-restore hash check, so nothing was restored: ${rejected.map((r) => `${r.folder}: ${r.reason}`).join("; ")}. Fix: do not restore from these; find out who can write the backup container, then take a new backup and rerun the drill.`,
+    };
   }
   if (chosen === undefined) {
     const unverified = candidates.filter((c) => !c.verified).length;
