@@ -68,6 +68,12 @@ describe("nightly HSM backup (runner + emulator + Azurite)", () => {
     expect(manifest.backup.jobId).toBe(first.jobId);
     expect(manifest.blobs.map((b) => b.name)).toEqual(folderBlobs);
     expect(manifest.keys.map((k) => k.name).sort()).toEqual(["api-ec", "payments-signer"]);
+    // The run held its folder from the job's start until the manifest was written, then released the hold.
+    const scheduled = instance!.history.filter((e) => eventTypeName(e.EventType) === "TaskScheduled").map((e) => e.Name);
+    expect(scheduled.indexOf("startBackup")).toBeLessThan(scheduled.indexOf("holdBackupFolder"));
+    expect(scheduled.indexOf("holdBackupFolder")).toBeLessThan(scheduled.indexOf("writeBackupManifest"));
+    expect(scheduled.indexOf("writeBackupManifest")).toBeLessThan(scheduled.indexOf("releaseBackupFolder"));
+    expect(await blobNames(stack.backups(), "backup-holds/")).toEqual([]);
 
     // The HSM saw the backup made by the backup identity (least privilege), through the admin API.
     const audit = await stack.control("GET", "/_emulator/audit?operationName=BackupCreate");

@@ -200,19 +200,6 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
     }
     // A Conflict means an admin job holds the HSM's single slot: if it is a backup, startBackup adopts it.
 
-    // Hold the folder the job will write (its name is known only at its end) until the manifest names it, so
-    // retention never deletes a folder this run references. From now less one job timeout: an adopted job's too.
-    const holdStart = context.df.currentUtcDateTime.getTime();
-    const holdInput = {
-      ...hsm,
-      runId,
-      since: new Date(holdStart - input.jobTimeoutMs).toISOString(),
-      until: new Date(Math.max(holdStart + input.jobTimeoutMs * (input.jobAttempts + 1), deadline?.getTime() ?? 0) + input.jobTimeoutMs).toISOString(),
-    };
-    const hold: Step<unknown> = yield* call<unknown>(activityNames.holdBackupFolder, holdInput);
-    if (!hold.ok) yield* fail("start", hold.code, hold.detail);
-    held = true;
-
     // 3. Start (or adopt) and monitor; a failed job is started again after a growing backoff.
     let done: Extract<Outcome, { kind: "succeeded" }> | undefined;
     let started: StartBackupOutput | undefined;
@@ -228,6 +215,21 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
       lastJobId = started.jobId;
       const shown = { adopted: started.adopted, attempt: attempts };
       context.df.setCustomStatus({ stage: "monitoring", ...shown, jobId: started.jobId, polls: 0 });
+      if (!held) {
+        // Hold the folder the job writes (its name is known only at its end) until the manifest names it, so
+        // retention never deletes a folder this run references. Right after the start, before the job is polled
+        // (storage may be as slow as the job); covering folders from the run's start less one job timeout, an
+        // adopted job's too. Until it lands, the folder is the HSM's newest, which folder cleanup always keeps.
+        const holdStart = context.df.currentUtcDateTime.getTime();
+        const hold: Step<unknown> = yield* call<unknown>(activityNames.holdBackupFolder, {
+          ...hsm,
+          runId,
+          since: new Date(holdStart - input.jobTimeoutMs).toISOString(),
+          until: new Date(Math.max(holdStart + input.jobTimeoutMs * (input.jobAttempts + 1), deadline?.getTime() ?? 0) + input.jobTimeoutMs).toISOString(),
+        });
+        if (!hold.ok) yield* fail("start", hold.code, hold.detail);
+        held = true;
+      }
       const outcome = yield* monitor(started.jobId, "backup", shown);
       if (outcome.kind === "succeeded") {
         done = outcome;
