@@ -96,9 +96,15 @@ describe("the drill's choice of backup (fallback)", () => {
       { folder: "mhsm-primary-2026120602000000", completedAt: "2026-12-06T02:05:00Z", reason: "its last re-verification failed at 2026-12-06T03:30:00Z" },
       { folder: "mhsm-primary-2026120302000000", completedAt: "2026-12-03T02:05:00Z", reason: "its last re-verification failed at 2026-12-06T03:30:00Z" },
       { folder: "mhsm-primary-2026120605000000", completedAt: "2026-12-06T05:05:00Z", reason: "it is not verified" },
+      // Same whole second as the restored backup's end: the folder name (hundredths) decides which is newer.
+      { folder: "mhsm-primary-2026120502000050", completedAt: "2026-12-05T02:05:00Z", reason: "it is not verified" },
+      { folder: "mhsm-primary-2026120501595999", completedAt: "2026-12-05T02:05:00Z", reason: "it is not verified" },
     ];
     const found = await findLatestVerifiedBackup({ primary: "primary", drillStart, checkBlobs: true }, deps(source({ unverified })));
-    expect(found).toMatchObject({ folder: newer.backup.folder, fallback: { restored: newer.backup.folder, rejected: [{ folder: "mhsm-primary-2026120602000000", reason: "its last re-verification failed at 2026-12-06T03:30:00Z" }] } });
+    expect(found).toMatchObject({ folder: newer.backup.folder, fallback: { restored: newer.backup.folder, rejected: [
+      { folder: "mhsm-primary-2026120602000000", reason: "its last re-verification failed at 2026-12-06T03:30:00Z" },
+      { folder: "mhsm-primary-2026120502000050", reason: "it is not verified" },
+    ] } });
   });
 
   it("fails as noVerifiedBackup when every verified backup fails its hash check; the plan (no checkBlobs) neither hashes nor reports", async () => {

@@ -133,7 +133,9 @@ export async function findLatestVerifiedBackup(input: FindLatestVerifiedBackupIn
     const end = Date.parse(b.endTime);
     for (const u of unverified) {
       const at = Date.parse(u.completedAt);
-      if (at > end && at <= drillStart.getTime() && !rejected.some((r) => r.folder === u.folder)) rejected.push({ folder: u.folder, reason: u.reason });
+      // HSM job times are whole seconds: within one second the folder name (hundredths) tells which is newer.
+      const newer = at > end || (at === end && u.folder > b.folder);
+      if (newer && at <= drillStart.getTime() && !rejected.some((r) => r.folder === u.folder)) rejected.push({ folder: u.folder, reason: u.reason });
     }
   }
   if (rejected.length > 0) found.fallback = { restored: b.folder, rejected: rejected.sort((x, y) => (x.folder < y.folder ? 1 : -1)) };
