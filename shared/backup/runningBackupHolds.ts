@@ -11,8 +11,8 @@ export const RUNNING_BACKUP_HOLD_PREFIX = "backup-holds/";
 /**
  * A running backup's hold on the folder its job writes. The folder's name is known only when the job ends, so the
  * hold covers every folder of the HSM created at or after `since` (the run's start less ADMIN_JOB_TIMEOUT, so an
- * adopted job's folder is covered too). Written before the job starts, released once the manifest is written;
- * `referencedUntil` lets the hold of a crashed run expire on its own.
+ * adopted job's folder is covered too). Written when the job starts, released (made to expire) once the manifest is
+ * written; `referencedUntil` lets the hold of a crashed run expire on its own.
  */
 export interface RunningBackupHold {
   hsmName: string;
@@ -35,18 +35,22 @@ export async function writeRunningBackupHold(container: ContainerClient, hold: R
   }
 }
 
-/** Releases the hold if it is still `runId`'s (If-Match: a later run's hold is never removed). */
-export async function releaseRunningBackupHold(container: ContainerClient, hsmName: string, runId: string): Promise<boolean> {
+/**
+ * Releases the hold if it is still `runId`'s, by making it expire at `now` (If-Match: a later run's hold is never
+ * touched). Not a delete: the backup identity may write the backup container but never delete in it.
+ */
+export async function releaseRunningBackupHold(container: ContainerClient, hsmName: string, runId: string, now: Date): Promise<boolean> {
   const blob = container.getBlockBlobClient(runningBackupHoldBlobName(hsmName));
   try {
     const res = await blob.download();
     const hold = parseHold(await streamText(res.readableStreamBody));
-    if (hold?.referencedBy !== runId) return false;
-    await blob.delete({ conditions: { ifMatch: res.etag } });
+    if (hold?.referencedBy !== runId || Date.parse(hold.referencedUntil) <= now.getTime()) return false;
+    const body = JSON.stringify({ ...hold, referencedUntil: now.toISOString() });
+    await blob.upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" }, conditions: { ifMatch: res.etag } });
     return true;
   } catch (e) {
     const status = (e as { statusCode?: number }).statusCode;
-    if (status === 404 || status === 412) return false; // gone, or replaced by a later run's hold
+    if (status === 404 || status === 412) return false; // none, or replaced by a later run's hold
     throw storageFailure(e, "releasing a running backup's hold on its folder", `${where(container)}/${runningBackupHoldBlobName(hsmName)}`);
   }
 }

@@ -73,7 +73,9 @@ describe("nightly HSM backup (runner + emulator + Azurite)", () => {
     expect(scheduled.indexOf("startBackup")).toBeLessThan(scheduled.indexOf("holdBackupFolder"));
     expect(scheduled.indexOf("holdBackupFolder")).toBeLessThan(scheduled.indexOf("writeBackupManifest"));
     expect(scheduled.indexOf("writeBackupManifest")).toBeLessThan(scheduled.indexOf("releaseBackupFolder"));
-    expect(await blobNames(stack.backups(), "backup-holds/")).toEqual([]);
+    const hold = JSON.parse((await stack.backups().getBlobClient("backup-holds/primary.json").downloadToBuffer()).toString("utf8"));
+    expect(hold).toMatchObject({ hsmName: "primary", referencedBy: id });
+    expect(Date.parse(hold.referencedUntil)).toBeLessThanOrEqual(Date.now()); // released: expired, not deleted (the backup identity never deletes)
 
     // The HSM saw the backup made by the backup identity (least privilege), through the admin API.
     const audit = await stack.control("GET", "/_emulator/audit?operationName=BackupCreate");

@@ -16,7 +16,7 @@ import { backupHoldBlobName } from "../../shared/backup/backupHolds";
 import { listBackupRecords } from "../../shared/backup/listBackupRecords";
 import { manifestAuthenticator } from "../../shared/backup/manifestAuthenticator";
 import { manifestMacKeys, recordMac, verifiedMac } from "../../shared/backup/manifestTrust";
-import { writeRunningBackupHold } from "../../shared/backup/runningBackupHolds";
+import { releaseRunningBackupHold, writeRunningBackupHold } from "../../shared/backup/runningBackupHolds";
 import { blobBackupCandidateSource } from "../../shared/drill/blobBackupCandidateSource";
 
 const auth = manifestAuthenticator(TEST_MANIFEST_KEY);
@@ -211,7 +211,8 @@ describe("a running backup's hold on its folder", () => {
     expect(held.foldersDeleted).toEqual([]);
     expect(held.folders?.keep).toContainEqual({ folder: writing, reason: "held by the running backup backup:primary:2026-12-06 until its manifest is written" });
 
-    await w.backups.deleteBlob("backup-holds/primary.json");
+    expect(await releaseRunningBackupHold(w.backups, "primary", "backup:primary:other-run", NOW)).toBe(false); // not its hold
+    expect(await releaseRunningBackupHold(w.backups, "primary", "backup:primary:2026-12-06", NOW)).toBe(true);
     const released = await applyBackupRetention({ policy: POLICY, now: NOW.toISOString(), dryRun: false, hsmName: "primary" }, retentionDeps(w.backups, w.holds));
     expect(released.foldersDeleted).toEqual([writing]);
   });

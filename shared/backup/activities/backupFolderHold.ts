@@ -30,5 +30,5 @@ export async function releaseBackupFolder(input: { hsmName: string; runId: strin
   if (typeof input?.hsmName !== "string" || typeof input.runId !== "string") {
     throw new LifecycleError("BadParameter", `releaseBackupFolder needs {hsmName, runId} (got ${JSON.stringify(input)}).`);
   }
-  return { released: await releaseRunningBackupHold(deps.backupContainer, input.hsmName, input.runId) };
+  return { released: await releaseRunningBackupHold(deps.backupContainer, input.hsmName, input.runId, deps.now()) };
 }
