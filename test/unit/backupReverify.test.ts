@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { reverificationOf } from "../../shared/backup/listBackupRecords";
+import { authenticatedRecord, reverificationOf } from "../../shared/backup/listBackupRecords";
+import { planRetention } from "../../shared/backup/planRetention";
 import { manifestAuthenticator } from "../../shared/backup/manifestAuthenticator";
-import { manifestMacKeys, reverifiedMac } from "../../shared/backup/manifestTrust";
+import { manifestMacKeys, recordMac, reverifiedMac, verifiedMac } from "../../shared/backup/manifestTrust";
 import { planFolderCleanup } from "../../shared/backup/planFolderCleanup";
 import { nextReverification, staleReverification } from "../../shared/backup/reverifySchedule";
 import { reverifyInstanceId } from "../../shared/backup/startReverifications";
@@ -113,5 +114,30 @@ describe("the drill's choice of backup (fallback)", () => {
     const planned = await findLatestVerifiedBackup({ primary: "primary", drillStart }, deps(all));
     expect(planned).toMatchObject({ kind: "found", folder: newer.backup.folder });
     expect("fallback" in planned).toBe(false);
+  });
+});
+
+describe("retention after a failed re-verification", () => {
+  /** Manifest metadata as verifyBackup leaves it: passed (verified mark renewed) or failed (verified mark removed). */
+  const metadata = (folder: string, completedAt: string, result: "passed" | "failed"): Record<string, string> => {
+    const at = "2026-12-06T03:30:00.000Z";
+    const base: Record<string, string> = { hsmname: "primary", folder, jobid: "j", completedat: completedAt, [manifestMacKeys.record]: recordMac(auth, { hsmName: "primary", folder, jobId: "j", completedAt }) };
+    const reverified = { reverifiedat: at, reverifyresult: result, [manifestMacKeys.reverified]: reverifiedMac(auth, folder, at, result) };
+    return result === "passed" ? { ...base, verifiedat: at, [manifestMacKeys.verified]: verifiedMac(auth, folder, at), ...reverified } : { ...base, verifyfailedat: at, ...reverified };
+  };
+  const listing = (folder: string, completedAt: string, result: "passed" | "failed") => {
+    const r = authenticatedRecord(`manifests/${folder}.json`, metadata(folder, completedAt, result), auth);
+    if (typeof r === "string") throw new Error(r);
+    return r.record;
+  };
+
+  it("never treats the failed backup as the newest verified one: the newest that passed keeps that slot", () => {
+    const good = listing("mhsm-primary-2026120402000000", "2026-12-04T02:05:00.000Z", "passed");
+    const bad = listing("mhsm-primary-2026120502000000", "2026-12-05T02:05:00.000Z", "failed");
+    expect(bad).toMatchObject({ verified: false, reverification: { passed: false } });
+    expect(good).toMatchObject({ verified: true, reverification: { passed: true } });
+    const plan = planRetention([bad, good], { daily: 0, weekly: 0, monthly: 0 }, new Date("2026-12-06T04:00:00Z"));
+    expect(plan.keep.find((k) => k.folder === good.folder)?.reasons).toContain("newest verified backup");
+    expect(plan.keep.find((k) => k.folder === bad.folder)?.reasons).not.toContain("newest verified backup");
   });
 });
