@@ -310,6 +310,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       caFile: ready.caFile,
       identityEndpoint: ready.identity.endpoint,
       identityHeader,
+      tokenSecretFile: ready.tokenSecretFile,
       identities: { rotation: STACK_IDENTITIES.rotation, backup: STACK_IDENTITIES.backup, drill: STACK_IDENTITIES.drill },
       operatorIdentity: options.operatorManagedIdentity === true,
       ...(options.settingsOverrides ? { overrides: options.settingsOverrides } : {}),

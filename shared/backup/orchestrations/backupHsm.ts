@@ -57,6 +57,8 @@ export interface BackupRunResult {
   folderUrl: string;
   manifestDigest: string;
   verifiedAt: string;
+  /** Blobs of the folder the verification re-read and re-hashed. */
+  blobCount: number;
   /** Time between the job's end (HSM clock) and this run noticing it (orchestration clock). */
   noticedAfterMs: number;
   copy: { copied: number; alreadyPresent: number; destinationUrl: string } | null;
@@ -313,6 +315,7 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
       folderUrl,
       manifestDigest: manifest.value.manifestDigest,
       verifiedAt: verified.value.verifiedAt,
+      blobCount: verified.value.blobCount,
       noticedAfterMs,
       copy,
       retention,
