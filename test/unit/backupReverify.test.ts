@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { authenticatedRecord, reverificationOf } from "../../shared/backup/listBackupRecords";
 import { planRetention } from "../../shared/backup/planRetention";
+import { backupAttention } from "../../shared/fleet/fleetAttention";
+import type { HsmBackupView } from "../../shared/fleet/backupView";
 import { manifestAuthenticator } from "../../shared/backup/manifestAuthenticator";
 import { manifestMacKeys, recordMac, reverifiedMac, verifiedMac } from "../../shared/backup/manifestTrust";
 import { planFolderCleanup } from "../../shared/backup/planFolderCleanup";
@@ -139,5 +141,32 @@ describe("retention after a failed re-verification", () => {
     const plan = planRetention([bad, good], { daily: 0, weekly: 0, monthly: 0 }, new Date("2026-12-06T04:00:00Z"));
     expect(plan.keep.find((k) => k.folder === good.folder)?.reasons).toContain("newest verified backup");
     expect(plan.keep.find((k) => k.folder === bad.folder)?.reasons).not.toContain("newest verified backup");
+  });
+});
+
+describe("status attention for re-verification (backupAttention, shared by status and the fleet page)", () => {
+  const now = new Date("2026-12-06T12:00:00Z");
+  const view = (o: Partial<HsmBackupView>): HsmBackupView => ({
+    hsm: "primary",
+    backups: [],
+    lastVerified: { folder: "mhsm-primary-2026120602000000", completedAt: "2026-12-06T02:05:00Z" } as HsmBackupView["lastVerified"],
+    rpoNowMs: 3_600_000,
+    rpoTargetMs: 26 * 3_600_000,
+    rpoMet: true,
+    lastReverification: { folder: "mhsm-primary-2026120602000000", at: "2026-12-06T03:30:00Z", passed: true },
+    reverifyFailed: [],
+    ...o,
+  });
+
+  it("names each backup whose re-verification failed, with the fix, even while a verified backup meets the RPO", () => {
+    const items = backupAttention(view({ reverifyFailed: [{ folder: FOLDER, at: "2026-12-06T03:30:00Z" }] }), "0 30 3 * * *", now);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatch(new RegExp(`^primary: backup ${FOLDER} failed re-verification at 2026-12-06T03:30:00Z .*Fix: `));
+  });
+
+  it("flags an overdue re-verification and is quiet when it ran on schedule", () => {
+    expect(backupAttention(view({}), "0 30 3 * * *", now)).toEqual([]);
+    const overdue = backupAttention(view({ lastReverification: { folder: FOLDER, at: "2026-12-03T03:30:00Z", passed: true } }), "0 30 3 * * *", now);
+    expect(overdue).toEqual([expect.stringMatching(/last re-verification of primary's backups ran at 2026-12-03T03:30:00Z/)]);
   });
 });
