@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, verify as verifySignature } from "node:crypto";
+import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from "node:crypto";
 import type { CryptographyClient, KeyClient, KeyVaultKey } from "@azure/keyvault-keys";
 import { fromRestError } from "../errors/fromRestError";
 import { LifecycleError } from "../errors/lifecycleError";
@@ -16,6 +16,8 @@ export interface Seal {
 }
 
 export interface EvidenceSigner {
+  /** The signing key's id and public half (creating the key first when allowed). */
+  publicKey(): Promise<{ keyId: string; publicKeyPem: string }>;
   seal(bytes: Buffer): Promise<Seal>;
 }
 
@@ -46,21 +48,28 @@ export function hsmEvidenceSigner(keys: KeyClient, crypto: (key: KeyVaultKey) =>
       throw fromRestError(e, { service: "managedHsm", operation: `creating the signing key ${EVIDENCE_KEY_NAME}`, resource: `${hsm.url}/keys/${EVIDENCE_KEY_NAME}`, requiredRole: "Managed HSM Crypto Officer" });
     }
   };
+  const current = async (): Promise<{ k: KeyVaultKey; publicKey: KeyObject }> => {
+    key ??= signingKey();
+    let k: KeyVaultKey;
+    try {
+      k = await key;
+    } catch (e) {
+      key = undefined;
+      throw e;
+    }
+    const jwk = k.key;
+    if (jwk?.kty === undefined || !jwk.kty.startsWith("EC") || jwk.crv !== "P-256" || jwk.x === undefined || jwk.y === undefined) {
+      throw new LifecycleError("BadParameter", `The key "${EVIDENCE_KEY_NAME}" in ${hsm.name} is not an EC P-256 key (kty ${jwk?.kty ?? "?"}, crv ${jwk?.crv ?? "?"}). Fix: create it as EC-HSM P-256 with sign/verify.`);
+    }
+    return { k, publicKey: createPublicKey({ key: { kty: "EC", crv: "P-256", x: Buffer.from(jwk.x).toString("base64url"), y: Buffer.from(jwk.y).toString("base64url") }, format: "jwk" }) };
+  };
   return {
+    async publicKey() {
+      const { k, publicKey } = await current();
+      return { keyId: k.id ?? "", publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString() };
+    },
     async seal(bytes) {
-      key ??= signingKey();
-      let k: KeyVaultKey;
-      try {
-        k = await key;
-      } catch (e) {
-        key = undefined;
-        throw e;
-      }
-      const jwk = k.key;
-      if (jwk?.kty === undefined || !jwk.kty.startsWith("EC") || jwk.crv !== "P-256" || jwk.x === undefined || jwk.y === undefined) {
-        throw new LifecycleError("BadParameter", `The key "${EVIDENCE_KEY_NAME}" in ${hsm.name} is not an EC P-256 key (kty ${jwk?.kty ?? "?"}, crv ${jwk?.crv ?? "?"}). Fix: create it as EC-HSM P-256 with sign/verify.`);
-      }
-      const publicKey = createPublicKey({ key: { kty: "EC", crv: "P-256", x: Buffer.from(jwk.x).toString("base64url"), y: Buffer.from(jwk.y).toString("base64url") }, format: "jwk" });
+      const { k, publicKey } = await current();
       const digest = createHash("sha256").update(bytes).digest();
       let raw: Uint8Array;
       try {
