@@ -59,7 +59,7 @@ function parseEvidenceArgs(argv: readonly string[]): { out: string; from: Date; 
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: [...argv], options: { out: { type: "string" }, from: { type: "string" }, to: { type: "string" }, settings: { type: "string" }, credential: { type: "string" } }, allowPositionals: true, strict: true }));
+    ({ values, positionals } = parseArgs({ args: [...argv], options: { out: { type: "string" }, from: { type: "string" }, to: { type: "string" }, settings: { type: "string" }, credential: { type: "string" }, "app-url": { type: "string" } }, allowPositionals: true, strict: true }));
   } catch (e) {
     throw usageErrorOf(e);
   }
