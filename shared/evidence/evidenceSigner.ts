@@ -3,8 +3,9 @@ import type { CryptographyClient, KeyClient, KeyVaultKey } from "@azure/keyvault
 import { fromRestError } from "../errors/fromRestError";
 import { LifecycleError } from "../errors/lifecycleError";
 
-/** The HSM key that seals evidence packs and drill reports (EC P-256, sign/verify only, never exportable). */
-export const EVIDENCE_KEY_NAME = "evidence-signing";
+import { EVIDENCE_KEY_NAME } from "./evidenceKeyName";
+
+export { EVIDENCE_KEY_NAME };
 
 /** A seal: an ECDSA P-256 signature (DER, what `openssl dgst -sha256 -verify` reads) over the SHA-256 of the bytes. */
 export interface Seal {
