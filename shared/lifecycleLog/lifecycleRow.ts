@@ -58,7 +58,7 @@ export function lifecycleRowOf(recordId: string, record: Rec): LifecycleRow {
     TimeGenerated: first(record["recordedAt"], record["finishedAt"], new Date().toISOString()),
     RecordId: recordId,
     Workflow: workflow,
-    Operation: first(record["operation"], record["type"], record["action"], record["kind"], workflow),
+    Operation: first(record["operation"], record["type"], record["action"], str(record["schema"]).endsWith("/ignored-manifests") ? "ManifestIgnored" : "", workflow),
     Outcome: "Recorded",
     Instance: first(record["instance"], data["instance"], data["hsmName"], obj(record["primary"])["name"], record["hsm"]),
     TargetInstance: first(obj(record["target"])["name"]),
@@ -78,8 +78,9 @@ export function lifecycleRowOf(recordId: string, record: Rec): LifecycleRow {
     Reason: first(data["message"], data["errorCode"], Array.isArray(record["failures"]) ? (record["failures"] as unknown[]).map(str).join(" ") : "", record["reason"]).slice(0, 1000),
   };
   row.Outcome = outcomeOf(record, workflow, row.Operation);
-  if (workflow === "backup") row.Operation = row.Outcome === "Failed" ? "BackupFailed" : "BackupCompleted";
-  if (workflow === "drill") row.Operation = record["action"] === "selectiveRestoreDrill" ? "SelectiveRestoreDrill" : "RestoreDrill";
+  if (record["schema"] === "hsm-lifecycle/audit/backup") row.Operation = row.Outcome === "Failed" ? "BackupFailed" : "BackupCompleted";
+  if (record["action"] === "restoreDrill") row.Operation = "RestoreDrill";
+  if (record["action"] === "selectiveRestoreDrill") row.Operation = "SelectiveRestoreDrill";
   return row;
 }
 
@@ -88,7 +89,7 @@ function outcomeOf(record: Rec, workflow: string, operation: string): string {
   if (said === "failed" || /failed$/i.test(operation)) return "Failed";
   if (said === "completed" || said === "passed" || said === "succeeded" || said === "approved") return "Succeeded";
   if (said === "rejected" || said === "denied" || workflow === "events") return "Rejected";
-  if (said === "ignored") return "Ignored";
+  if (said === "ignored" || operation === "ManifestIgnored") return "Ignored";
   if (/(rotated|completed|versionrecorded)$/i.test(operation)) return "Succeeded";
   return said === "" ? "Recorded" : said.charAt(0).toUpperCase() + said.slice(1);
 }

@@ -5,6 +5,7 @@
  * `openssl dgst -sha256 -verify` accept the pack and refuse it once any byte of it changes. Build first (dist/).
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -138,6 +139,28 @@ describe("hsm-lifecycle evidence", () => {
       expect(v.status, file).toBe(1);
       if (file !== "evidence.html") expect(openssl(copy).code, `openssl, ${file}`).toBe(1);
     }
+  });
+
+  it("the drill report is sealed the same way: openssl verifies report.json with its .sig and PEM", async () => {
+    const { reports } = containers(stack);
+    const passed = pack.drills.find((d: any) => d.verdict === "passed");
+    const base = passed.drillId.replace(/:/g, "-");
+    const dir = join(stateDir, "report");
+    const report = await reports.getBlobClient(`${base}/report.json`).downloadToBuffer();
+    writeFileSync(join(dir + "-report.json"), report);
+    writeFileSync(join(dir + "-report.json.sig"), await reports.getBlobClient(`${base}/report.json.sig`).downloadToBuffer());
+    writeFileSync(join(dir + "-signing-key.pem"), await reports.getBlobClient(`${base}/signing-key.pem`).downloadToBuffer());
+    const r = JSON.parse(report.toString("utf8"));
+    expect(r).toMatchObject({ principalId: stack.identities.drill, generatedAt: expect.any(String), manifestDigest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const manifest = await containers(stack).backups.getBlobClient(`manifests/${r.backup.folder}.json`).downloadToBuffer();
+    expect(r.manifestDigest).toBe(createHash("sha256").update(manifest).digest("hex"));
+    const verify = (): number => spawnSync("openssl", ["dgst", "-sha256", "-verify", `${dir}-signing-key.pem`, "-signature", `${dir}-report.json.sig`, `${dir}-report.json`], { encoding: "utf8" }).status ?? -1;
+    expect(verify()).toBe(0);
+    expect(readFileSync(`${dir}-signing-key.pem`, "utf8")).toBe(readFileSync(join(outDir, "signing-key.pem"), "utf8"));
+    const tampered = Buffer.from(report);
+    tampered[10] = tampered[10]! ^ 0x01;
+    writeFileSync(`${dir}-report.json`, tampered);
+    expect(verify()).toBe(1);
   });
 
   it("usage errors exit 2 and change nothing", async () => {
