@@ -88,6 +88,12 @@ async function sealOf(deps: DrillDeps, input: WriteDrillReportInput, bytes: Buff
   const primary = deps.settings.hsms.find((h) => h.name === input.primary.name && h.role === "primary");
   if (primary === undefined) return undefined;
   try {
+    // Reading the signing key is one single-key GET: it comes out of the same daily budget as the probes' GETs.
+    const reservation = await deps.getLedger?.reserve(1, drillNow(deps));
+    if (reservation !== undefined && !reservation.granted) {
+      deps.log?.(`drill ${input.drillId}: report not sealed (the day's single-key GET budget is spent).`);
+      return undefined;
+    }
     return await hsmEvidenceSigner(deps.keyClients.keys(primary.url), (k) => deps.keyClients.crypto(k), primary).seal(bytes);
   } catch (e) {
     deps.log?.(`drill ${input.drillId}: report not sealed (${redactSecrets((e as Error).message ?? String(e))}).`);
