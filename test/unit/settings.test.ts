@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { LifecycleError } from "../../shared/errors";
 import { loadSettings, redactSettings, rotationInstances } from "../../shared/config/settings";
 import { settingsCatalog } from "../../shared/config/settingsCatalog";
-import { scheduleSetting } from "../../shared/app/appSettings";
+import { ContainerClient } from "@azure/storage-blob";
+import { appSettings, resetAppSettings, scheduleSetting } from "../../shared/app/appSettings";
+import { lifecycleRowSinkFor } from "../../shared/lifecycleLog/lifecycleRowSink";
 import { TEST_MANIFEST_KEY } from "../support/manifestKey";
 
 const minimal = {
@@ -215,16 +217,13 @@ describe("scheduleSetting (timer registration)", () => {
 
 describe("LIFECYCLE_LOG_* (where the HsmLifecycle_CL rows go)", () => {
   const rule = "dcr-0123456789abcdef0123456789abcdef";
-  it("absent: the local row store; set: the data collection endpoint and rule, sent through LogsIngestionClient", async () => {
+  it("absent: the local row store; set: the data collection endpoint and rule, sent through LogsIngestionClient", () => {
     expect(loadSettings(minimal).lifecycleLog).toBeUndefined();
     expect(loadSettings({ ...minimal, LIFECYCLE_LOG_ENDPOINT: "https://dce-x.westeurope-1.ingest.monitor.azure.com", LIFECYCLE_LOG_RULE_ID: rule, LIFECYCLE_LOG_IDENTITY_CLIENT_ID: "11111111-2222-3333-4444-555555555555" }).lifecycleLog).toEqual({
       endpoint: "https://dce-x.westeurope-1.ingest.monitor.azure.com",
       ruleId: rule,
       identityClientId: "11111111-2222-3333-4444-555555555555",
     });
-    const { appSettings, resetAppSettings } = await import("../../shared/app/appSettings");
-    const { lifecycleRowSinkFor } = await import("../../shared/lifecycleLog/lifecycleRowSink");
-    const { ContainerClient } = await import("@azure/storage-blob");
     const container = new ContainerClient("https://acct.blob.core.windows.net/audit");
     const saved = { ...process.env };
     try {
