@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { hsmEvidenceSigner, sealVerifies, type EvidenceSigner } from "../shared/evidence/evidenceSigner";
@@ -46,7 +46,8 @@ export async function evidenceCommand(argv: readonly string[], io: CliIo): Promi
     const run = useLocalStack({ command: "status", json: false, check: false, timeoutMs: 0, dryRun: false, mode: "full", latest: false, ...args }, io);
     const ctx = createCliContext(run);
     const signer = signerFor(ctx, run.credential);
-    await writeEvidencePack(ctx, signer, args.out, { from: args.from, to: args.to }, run.credential);
+    const unavailable = await writeEvidencePack(ctx, signer, args.out, { from: args.from, to: args.to }, run.credential);
+    for (const u of unavailable) io.err(`hsm-lifecycle evidence: not in the pack (could not be read): ${u}`);
     io.out(`Evidence written to ${args.out}: ${Object.values(EVIDENCE_FILES).join(", ")}. Check: openssl dgst -sha256 -verify ${join(args.out, EVIDENCE_FILES.pem)} -signature ${join(args.out, EVIDENCE_FILES.sig)} ${join(args.out, EVIDENCE_FILES.json)}`);
     return 0;
   } catch (e) {
@@ -90,8 +91,10 @@ export function signerFor(ctx: CliContext, credential: CliArgs["credential"]): E
   return hsmEvidenceSigner(clients.keys(hsm.url), (k) => clients.crypto(k), hsm, { createIfMissing: credential === "default" });
 }
 
-/** Collects, renders, seals and writes the pack. The HTML's digest is inside the signed JSON. */
-export async function writeEvidencePack(ctx: CliContext, signer: EvidenceSigner, dir: string, period: { from: Date; to: Date }, credential: CliArgs["credential"]): Promise<void> {
+/** Collects, renders, seals and writes the pack (the HTML's digest is inside the signed JSON); returns what could not be read. */
+export async function writeEvidencePack(ctx: CliContext, signer: EvidenceSigner, dir: string, period: { from: Date; to: Date }, credential: CliArgs["credential"]): Promise<string[]> {
+  const taken = Object.values(EVIDENCE_FILES).filter((f) => existsSync(join(dir, f)));
+  if (taken.length > 0) throw new Error(`[Conflict] ${dir} already holds ${taken.join(", ")}; an evidence pack is never overwritten. Fix: pass --out with a new or empty folder.`);
   const { keyId, publicKeyPem } = await signer.publicKey();
   const pack = await collectEvidence(ctx, period, credential);
   const html = renderEvidenceHtml(pack);
@@ -99,10 +102,12 @@ export async function writeEvidencePack(ctx: CliContext, signer: EvidenceSigner,
   const json = Buffer.from(`${JSON.stringify(signed, null, 2)}\n`);
   const seal = await signer.seal(json);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, EVIDENCE_FILES.html), html);
-  writeFileSync(join(dir, EVIDENCE_FILES.json), json);
-  writeFileSync(join(dir, EVIDENCE_FILES.sig), seal.signatureDer);
-  writeFileSync(join(dir, EVIDENCE_FILES.pem), seal.publicKeyPem);
+  // "wx": a pack written meanwhile by another run is not overwritten either.
+  writeFileSync(join(dir, EVIDENCE_FILES.html), html, { flag: "wx" });
+  writeFileSync(join(dir, EVIDENCE_FILES.json), json, { flag: "wx" });
+  writeFileSync(join(dir, EVIDENCE_FILES.sig), seal.signatureDer, { flag: "wx" });
+  writeFileSync(join(dir, EVIDENCE_FILES.pem), seal.publicKeyPem, { flag: "wx" });
+  return Array.isArray(pack["unavailable"]) ? (pack["unavailable"] as string[]) : [];
 }
 
 /** Offline verification: the seal, the key evidence.json names, and the HTML it names. */

@@ -170,5 +170,10 @@ describe("hsm-lifecycle evidence", () => {
     const badFrom = await cli(["evidence", "--out", join(stateDir, "x"), "--from", "yesterday"]);
     expect(badFrom.code).toBe(2);
     expect(badFrom.stderr).toContain('--from "yesterday" is not an ISO 8601');
+    const before = readFileSync(join(outDir, "evidence.json"));
+    const again = await cli(["evidence", "--out", outDir]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("an evidence pack is never overwritten");
+    expect(readFileSync(join(outDir, "evidence.json"))).toEqual(before);
   });
 });
