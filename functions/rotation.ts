@@ -7,6 +7,7 @@ import { app, type HttpRequest, type InvocationContext, type Timer } from "@azur
 import * as df from "durable-functions";
 import { appSettings, scheduleSetting } from "../shared/app/appSettings";
 import { credentialFor } from "../shared/hsm/workloadCredential";
+import { principalIdOf } from "../shared/hsm/principalIdOf";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
 import { redactingLog } from "../shared/errors/redactSecrets";
@@ -55,6 +56,7 @@ function audit(): RotationAuditDeps {
     // Few tries: the audit write is best effort and must not hold a rotation for minutes.
     auditContainer: blobServiceClientFor(settings.storage, credential, { retryOptions: { maxTries: 2, retryDelayInMs: 500, tryTimeoutInMs: 30_000 } }).getContainerClient(settings.storage.auditContainer),
     now: () => new Date(),
+    principalId: () => principalIdOf(credential),
   };
   const publisher = deps().publisher;
   if (publisher !== undefined) built.publisher = publisher;

@@ -103,7 +103,8 @@ describe("hsm-lifecycle evidence", () => {
     const rows = await readLocalRows(containers(stack).audit);
     const ops = new Set(rows.map((r) => r.Operation));
     for (const op of ["KeyRotated", "BackupCompleted", "RestoreDrill"]) expect(ops, op).toContain(op);
-    expect(rows.find((r) => r.Operation === "BackupCompleted" && r.Verified)).toMatchObject({ Instance: "primary", FolderName: expect.stringMatching(/^mhsm-primary-/), JobId: expect.any(String) });
+    expect(rows.find((r) => r.Operation === "BackupCompleted" && r.Verified)).toMatchObject({ Instance: "primary", FolderName: expect.stringMatching(/^mhsm-primary-/), JobId: expect.any(String), IdentityObjectId: stack.identities.backup });
+    expect(rows.find((r) => r.Operation === "KeyRotated")).toMatchObject({ Instance: "primary", KeyName: expect.any(String), KeyVersion: expect.any(String), IdentityObjectId: stack.identities.rotation });
     expect(rows.find((r) => r.Operation === "RestoreDrill" && r.Outcome === "Succeeded")).toMatchObject({ Instance: "primary", TargetInstance: "dr", IdentityObjectId: stack.identities.drill, RtoMs: expect.any(Number), RtoTargetMs: expect.any(Number) });
     expect(JSON.stringify(rows)).not.toMatch(/sig=|eyJ|PRIVATE KEY/);
   });
