@@ -9,6 +9,7 @@ import { appSettings, scheduleSetting } from "../shared/app/appSettings";
 import { createBackupDeps, type BackupDeps } from "../shared/backup/backupDeps";
 import { createLifecyclePublisher, lifecyclePublisherCredential } from "../shared/events/lifecyclePublisher";
 import { credentialFor } from "../shared/hsm/workloadCredential";
+import { principalIdOf } from "../shared/hsm/principalIdOf";
 import { readTlsCaFile } from "../shared/hsm/keyClients";
 import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
@@ -75,6 +76,7 @@ function audit(): BackupAuditDeps {
     // Few tries: the audit write is best effort and must not hold a failing run for minutes.
     auditContainer: blobServiceClientFor(settings.storage, credential, { retryOptions: { maxTries: 2, retryDelayInMs: 500, tryTimeoutInMs: 30_000 } }).getContainerClient(settings.storage.auditContainer),
     now: () => new Date(),
+    principalId: () => principalIdOf(credential),
   };
   return auditDeps;
 }

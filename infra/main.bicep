@@ -91,6 +91,12 @@ module monitoring 'modules/monitoring.bicep' = {
   params: { location: location, tags: tags, token: token, hostPrincipalId: principalIds.host, monitoringRoles: azureRoles.monitoringRoles, builtInRoles: azureRoles.builtInRoles }
 }
 
+// Every audit record also goes out as a row of HsmLifecycle_CL, sent as the host identity (publisher on the rule only).
+module lifecycleLog 'modules/lifecycleLog.bicep' = {
+  name: 'lifecycleLog'
+  params: { location: location, tags: tags, token: token, workspaceName: monitoring.outputs.workspaceName, senderPrincipalId: principalIds.host, builtInRoles: azureRoles.builtInRoles }
+}
+
 module network 'modules/network.bicep' = if (enablePrivateNetworking) {
   name: 'network'
   params: { location: location, tags: tags, token: token, addressPrefix: vnetAddressPrefix }
@@ -164,6 +170,9 @@ var lifecycleSettings = {
   RBAC_ADMIN_CLIENT_ID: ''
   HSM_TLS_CA_FILE: ''
   HSM_EMULATOR: 'false'
+  LIFECYCLE_LOG_ENDPOINT: lifecycleLog.outputs.ingestionEndpoint
+  LIFECYCLE_LOG_RULE_ID: lifecycleLog.outputs.ruleImmutableId
+  LIFECYCLE_LOG_IDENTITY_CLIENT_ID: clientIds.host
 }
 
 module functionApp 'modules/functionApp.bicep' = {

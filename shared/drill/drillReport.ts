@@ -38,6 +38,11 @@ export interface DrillReport {
   singleKeyGets: number;
   /** Why the drill failed, in one sentence per cause (empty when it passed). */
   failures: string[];
+  /** When the report was assembled, and the object id of the identity that ran the drill (from its own token). */
+  generatedAt?: string;
+  principalId?: string;
+  /** SHA-256 (hex) of the backup manifest the drill restored, as stored. */
+  manifestDigest?: string;
   /** What did not fail the drill but needs a person (e.g. the restore left DR without the next drill's roles). */
   warnings?: string[];
 }

@@ -28,6 +28,7 @@ describe("buildRbacPlan", () => {
       "rotation HSM Lifecycle Rotation /keys",
       "backup HSM Lifecycle Backup /",
       "drill HSM Lifecycle Drill Probe /",
+      "drill HSM Lifecycle Evidence Signer /keys/evidence-signing",
       "steward HSM Lifecycle DR Steward /",
     ]);
     for (const a of primary.assignments.filter((x) => x.identity !== "steward")) {

@@ -15,6 +15,8 @@ export interface RotationAuditDeps {
   /** The durable client, for the retirement start (absent: a requested retirement is reported as not started). */
   starter?: RotationStarterClient;
   now(): Date;
+  /** The object id of the identity the rotation runs as (from its own token), for the record and its row. */
+  principalId?: () => Promise<string | undefined>;
 }
 
 export interface RecordRotationOutcomeOutput {
@@ -61,6 +63,7 @@ async function writeAudit(input: RotationOutcomeInput, event: PublishOutcome, de
   if (deps.auditContainer === undefined) return { written: false, error: "no audit container configured" };
 
   const recordedAt = deps.now().toISOString();
+  const principalId = await deps.principalId?.().catch(() => undefined);
   const blob = `rotation/${input.data.instance}/${input.data.keyName}/${recordedAt.replace(/[:.]/g, "")}-${input.type}.json`;
   const record = {
     schema: "hsm-lifecycle/audit/rotation",
@@ -72,6 +75,7 @@ async function writeAudit(input: RotationOutcomeInput, event: PublishOutcome, de
     ...(input.details === undefined ? {} : { details: input.details }),
     event: { kind: event.kind, ...(event.kind === "failed" ? { error: event.error } : {}) },
     ...(input.retirement === undefined ? {} : { retirement: input.retirement.instanceId }),
+    ...(principalId === undefined ? {} : { principalId }),
   };
   // Write-once and redacted (a failure message may quote a service answer).
   try {
