@@ -6,7 +6,7 @@ import { hsmEvidenceSigner, sealVerifies, type EvidenceSigner } from "../shared/
 import { usageErrorOf, type CliArgs } from "./cliArgs";
 import { createCliContext, type CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
-import { errorText } from "./errorText";
+import { errorText } from "../shared/errors/errorText";
 import { collectEvidence } from "./evidence/collectEvidence";
 import { renderEvidenceHtml } from "./evidence/renderEvidenceHtml";
 import { UsageError, usageErrorText } from "./usageError";
@@ -43,7 +43,7 @@ export async function evidenceCommand(argv: readonly string[], io: CliIo): Promi
     throw e;
   }
   try {
-    const run = useLocalStack({ command: "status", json: false, check: false, timeoutMs: 0, dryRun: false, mode: "full", latest: false, ...args }, io);
+    const run = useLocalStack({ command: "status", json: false, check: false, timeoutMs: 0, dryRun: false, mode: "full", latest: false, now: false, ...args }, io);
     const ctx = createCliContext(run);
     const signer = signerFor(ctx, run.credential);
     const unavailable = await writeEvidencePack(ctx, signer, args.out, { from: args.from, to: args.to }, run.credential);

@@ -11,10 +11,10 @@ import { loadRotationConfig } from "../../shared/rotation/activities/loadConfig"
 import { addDuration, parseIsoDuration } from "../../shared/rotation/isoDuration";
 import { selectRule } from "../../shared/rotation/selectRule";
 import type { DrillReport } from "../../shared/drill/drillReport";
-import { backupView } from "../backupView";
+import { backupView } from "../../shared/fleet/backupView";
 import type { CliContext } from "../cliContext";
-import { errorText } from "../errorText";
-import { rbacAdminCredential, rbacConnection, rbacPlanOf } from "../rbacContext";
+import { errorText } from "../../shared/errors/errorText";
+import { rbacAdminCredential, rbacConnection, rbacPlanOf } from "../../shared/fleet/rbacContext";
 import { readAuditEntries, type AuditEntry } from "./auditRows";
 import { CONTROL_MAPPINGS } from "./evidenceControls";
 
