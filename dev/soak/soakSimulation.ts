@@ -140,7 +140,7 @@ export async function runSoak(stack: LocalStack, options: SoakOptions): Promise<
       verified.push({ folder: result.folder, completedAt: metadata["completedat"] ?? result.verifiedAt });
       entry.backup = { outcome: "verified", folder: result.folder };
     } else {
-      entry.backup = { outcome: "failed", cause: `${backupRecord?.runtimeStatus ?? "missing"}: ${backupRecord?.output ?? ""}`.slice(0, 600) };
+      entry.backup = { outcome: "failed", cause: `${backupRecord?.runtimeStatus ?? "missing"}: ${backupRecord?.output ?? ""}`.slice(0, 2000) };
     }
 
     if (n === options.tamperNight && entry.backup.outcome === "verified") {

@@ -97,7 +97,9 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
       const marked = await manifest.setMetadata({ ...metadata, [manifestMetadataKeys.retiring]: deps.now().toISOString() }, { conditions: { ifMatch: props.etag } });
       // A drill writes its hold, then checks for `retiring`; we mark `retiring`, then check for a hold: a drill
       // that chose this backup meanwhile is seen here (and we step back), or it sees the mark and picks another.
-      if (deps.holdsContainer !== undefined && (await backupHoldOf(deps.holdsContainer, victim.folder, deps.now())) !== undefined) {
+      // Judged at the plan's `now` (the orchestration clock the hold list above was read at), not this machine's:
+      // one clock for both reads, and an instant no later than now, so a hold is never judged expired early.
+      if (deps.holdsContainer !== undefined && (await backupHoldOf(deps.holdsContainer, victim.folder, now)) !== undefined) {
         await manifest.setMetadata(metadata, { conditions: { ifMatch: marked.etag } });
         continue;
       }
