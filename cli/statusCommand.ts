@@ -51,7 +51,11 @@ export async function statusCommand(ctx: CliContext, io: CliIo, json: boolean, c
   for (const k of unrotatable) attention.push(`${k.instance}/${k.key}: ${k.manualAction}${k.notice === undefined ? "" : ` (${k.notice === "expired" ? "expired" : `expires within ${k.notice}`})`}`);
   for (const b of backups) {
     if (b.error !== undefined) errors.push(`backups of ${b.hsm}: ${b.error}`);
-    else if (b.lastVerified === null) attention.push(`${b.hsm} has no verified backup. Fix: run "hsm-lifecycle backup --hsm ${b.hsm}".`);
+    for (const f of b.reverifyFailed) {
+      attention.push(`${b.hsm}: backup ${f.folder} failed re-verification at ${f.at} (its blobs no longer match its manifest); drills and retention no longer count it as verified. Fix: find out who can write the backup container (see the BackupIntegrityFailed audit record under backup/${b.hsm}/), then take a new backup.`);
+    }
+    if (b.error !== undefined) continue;
+    if (b.lastVerified === null) attention.push(`${b.hsm} has no verified backup. Fix: run "hsm-lifecycle backup --hsm ${b.hsm}".`);
     else if (!b.rpoMet) attention.push(`${b.hsm}: RPO now ${formatDuration(b.rpoNowMs ?? 0)} exceeds the target ${formatDuration(b.rpoTargetMs)}. Fix: run a backup and check the backup timer.`);
   }
   if ("error" in drill && drill.error !== undefined) errors.push(`drill reports: ${drill.error}`);
@@ -89,6 +93,8 @@ function toJson(r: StatusResult): unknown {
       rpoNowMs: b.rpoNowMs,
       rpoTargetMs: b.rpoTargetMs,
       rpoMet: b.rpoMet,
+      lastReverification: b.lastReverification,
+      reverifyFailed: b.reverifyFailed,
       ...(b.error !== undefined ? { error: b.error } : {}),
     })),
     unrotatable: r.unrotatable,
@@ -121,11 +127,18 @@ function render(r: StatusResult): string {
   out.push(
     indent(
       formatTable(
-        ["HSM", "LAST VERIFIED", "COMPLETED", "RPO NOW", "RPO TARGET"],
+        ["HSM", "LAST VERIFIED", "COMPLETED", "RPO NOW", "RPO TARGET", "LAST RE-VERIFIED"],
         r.backups.map((b) =>
           b.error !== undefined
-            ? [b.hsm, "ERROR", b.error, "", ""]
-            : [b.hsm, b.lastVerified?.folder ?? "(none)", b.lastVerified?.completedAt ?? "", b.rpoNowMs === null ? "-" : `${formatDuration(b.rpoNowMs)}${b.rpoMet ? "" : " BREACHED"}`, formatDuration(b.rpoTargetMs)],
+            ? [b.hsm, "ERROR", b.error, "", "", ""]
+            : [
+                b.hsm,
+                b.lastVerified?.folder ?? "(none)",
+                b.lastVerified?.completedAt ?? "",
+                b.rpoNowMs === null ? "-" : `${formatDuration(b.rpoNowMs)}${b.rpoMet ? "" : " BREACHED"}`,
+                formatDuration(b.rpoTargetMs),
+                b.lastReverification === null ? "(not yet)" : `${b.lastReverification.at} ${b.lastReverification.passed ? "passed" : `FAILED ${b.lastReverification.folder}`}`,
+              ],
         ),
       ),
     ),

@@ -26,6 +26,9 @@ import { recordBackupOutcome, type BackupAuditDeps } from "../shared/backup/acti
 import { backupHsmOrchestrator } from "../shared/backup/orchestrations/backupHsm";
 import { nightlyBackupInputs, startNightlyBackups } from "../shared/backup/nightlyBackup";
 import { backupHttpHandler } from "../shared/backup/backupHttp";
+import { reverifyBackup } from "../shared/backup/activities/reverify";
+import { reverifyBackupsOrchestrator } from "../shared/backup/orchestrations/reverifyBackups";
+import { startReverifications } from "../shared/backup/startReverifications";
 
 /** Storage retries inside one activity call; durable retries the whole activity on top of these. */
 const STORAGE_RETRY = { retryOptions: { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 4_000, tryTimeoutInMs: 60_000 } };
@@ -86,6 +89,7 @@ activity(activityNames.getBackupStatus, getBackupStatus);
 activity(activityNames.writeBackupManifest, writeBackupManifest);
 activity(activityNames.verifyBackup, verifyBackup);
 activity(activityNames.copyBackup, copyBackup);
+activity(activityNames.reverifyBackup, reverifyBackup);
 activity(activityNames.listBackups, listBackups);
 df.app.activity(activityNames.applyBackupRetention, {
   handler: settlePermanentFailures(activityNames.applyBackupRetention, (input) => applyBackupRetention(input as Parameters<typeof applyBackupRetention>[0], retention())),
@@ -103,6 +107,19 @@ df.app.orchestration(
     return options;
   }),
 );
+
+// Re-verification: the backup identity re-hashes and records (it writes the manifest's metadata, as verifyBackup does).
+df.app.orchestration(orchestrationNames.reverifyBackups, reverifyBackupsOrchestrator(new df.RetryOptions(5_000, 3)));
+
+app.timer(triggerNames.backupReverifyTimer, {
+  schedule: scheduleSetting("reverify"),
+  extraInputs: [df.input.durableClient()],
+  handler: async (_timer: Timer, context: InvocationContext): Promise<void> => {
+    const primaries = appSettings().hsms.filter((h) => h.role === "primary").map((h) => h.name);
+    const decisions = await startReverifications(df.getClient(context), primaries, new Date());
+    for (const d of decisions) context.log(`backup re-verification ${d.instanceId}: ${d.action}${d.reason === undefined ? "" : ` (${d.reason})`}`);
+  },
+});
 
 app.timer(triggerNames.backupTimer, {
   schedule: scheduleSetting("backup"),

@@ -24,6 +24,8 @@ export const orchestrationNames = {
   restoreDrill: "restoreDrill",
   /** Selective-restore drill variant (one key into DR). */
   selectiveRestoreDrill: "selectiveRestoreDrill",
+  /** Scheduled re-verification of one HSM's stored backups, instance id `reverify:{hsm}:{time}`. */
+  reverifyBackups: "reverifyBackups",
   /** Holds a per-resource lock (its own instance id) while one backup or drill runs as its sub-orchestration. */
   exclusiveRun: "exclusiveRun",
 } as const;
@@ -73,6 +75,8 @@ export const activityNames = {
   writeBackupManifest: "writeBackupManifest",
   /** Re-list and re-hash the blobs against the manifest. */
   verifyBackup: "verifyBackup",
+  /** The scheduled re-verification of one stored backup (re-hash against its manifest, authenticated record). */
+  reverifyBackup: "reverifyBackup",
   /** Server-side copy into the immutable container, digests checked. */
   copyBackup: "copyBackup",
   listBackups: "listBackups",
@@ -112,6 +116,8 @@ export const triggerNames = {
   /** Dry run: what would rotate and why, and every policy violation. */
   rotationPlanHttp: "rotationPlanHttp",
   backupTimer: "backupTimer",
+  /** Re-verifies every stored backup of every primary HSM (BACKUP_REVERIFY_SCHEDULE). */
+  backupReverifyTimer: "backupReverifyTimer",
   backupRetentionPlanHttp: "backupRetentionPlanHttp",
   drillTimer: "drillTimer",
   drillHttp: "drillHttp",

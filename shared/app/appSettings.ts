@@ -21,7 +21,7 @@ export function resetAppSettings(): void {
   cached = undefined;
 }
 
-const scheduleKeys = { sweep: "SWEEP_SCHEDULE", backup: "BACKUP_SCHEDULE", drill: "DRILL_SCHEDULE" } as const;
+const scheduleKeys = { sweep: "SWEEP_SCHEDULE", backup: "BACKUP_SCHEDULE", drill: "DRILL_SCHEDULE", reverify: "BACKUP_REVERIFY_SCHEDULE" } as const;
 
 /**
  * A timer's NCRONTAB schedule for registration: the app setting, else the catalogue default. Only this

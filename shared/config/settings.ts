@@ -37,7 +37,7 @@ export interface Settings {
     /** ROTATION_PACING_CONTAINER: where the per-instance pacing slots live (shared by every worker). */
     pacingContainer: string;
   };
-  schedules: { sweep: string; backup: string; drill: string };
+  schedules: { sweep: string; backup: string; drill: string; reverify: string };
   storage: {
     /** Set when the app uses its managed identity. */
     accountUrl?: string;
@@ -169,7 +169,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     if (why !== undefined) bad(key, `"${v}" ${why}.`);
     return v;
   };
-  const schedules = { sweep: schedule("SWEEP_SCHEDULE"), backup: schedule("BACKUP_SCHEDULE"), drill: schedule("DRILL_SCHEDULE") };
+  const schedules = { sweep: schedule("SWEEP_SCHEDULE"), backup: schedule("BACKUP_SCHEDULE"), drill: schedule("DRILL_SCHEDULE"), reverify: schedule("BACKUP_REVERIFY_SCHEDULE") };
 
   // --- Storage ----------------------------------------------------------------------------------------------
   const accountUrlRaw = read("STORAGE_ACCOUNT_URL");

@@ -22,6 +22,11 @@ export interface DrillReport {
   finishedAt: string;
   /** The primary's backup that was restored (its manifest's facts). */
   backup?: { folder: string; folderUrl: string; jobId: string; startTime: string; endTime: string };
+  /**
+   * Set when the drill restored an older backup because newer ones failed their pre-restore hash check or their
+   * last re-verification: which, and why (also one line in `warnings`).
+   */
+  fallback?: { restored: string; rejected: Array<{ folder: string; reason: string }> };
   /** DR's own full backup taken just before the restore (the restore rule, and DR's way back). */
   targetBackup?: { folderUrl: string; jobId: string; endTime: string };
   restore?: { jobId: string; status: string; startTime: string; endTime?: string; keyName?: string };

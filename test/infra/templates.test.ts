@@ -27,7 +27,7 @@ function deployedSettingKeys(): string[] {
 }
 
 /** Settings the deployment leaves to the app's defaults; the README's "Deploying to Azure" must name each. */
-const LEFT_TO_DEFAULTS = ["ROTATION_POLICY_FILE", "ROTATION_BATCH_SIZE", "HSM_CREATE_RATE", "SWEEP_SCHEDULE", "BACKUP_SCHEDULE", "DRILL_SCHEDULE", "RETENTION_DAILY", "RETENTION_WEEKLY", "RETENTION_MONTHLY", "ADMIN_JOB_TIMEOUT", "BACKUP_DEADLINE", "POLLER_INTERVAL_MS", "RTO_TARGET", "RPO_TARGET"];
+const LEFT_TO_DEFAULTS = ["ROTATION_POLICY_FILE", "ROTATION_BATCH_SIZE", "HSM_CREATE_RATE", "SWEEP_SCHEDULE", "BACKUP_SCHEDULE", "BACKUP_REVERIFY_SCHEDULE", "DRILL_SCHEDULE", "RETENTION_DAILY", "RETENTION_WEEKLY", "RETENTION_MONTHLY", "ADMIN_JOB_TIMEOUT", "BACKUP_DEADLINE", "POLLER_INTERVAL_MS", "RTO_TARGET", "RPO_TARGET"];
 
 describe("infra/ templates", () => {
   it("every file main.bicep references exists, and every module is referenced", () => {

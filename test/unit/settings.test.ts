@@ -47,7 +47,7 @@ describe("loadSettings", () => {
     expect(s.drillPairs).toEqual([
       { primary: "primary", target: "dr", primaryUrl: "https://contoso.managedhsm.azure.net", targetUrl: "https://contoso-dr.managedhsm.azure.net" },
     ]);
-    expect(s.schedules).toEqual({ sweep: "0 0 1 * * *", backup: "0 0 2 * * *", drill: "0 0 4 * * 0" });
+    expect(s.schedules).toEqual({ sweep: "0 0 1 * * *", backup: "0 0 2 * * *", drill: "0 0 4 * * 0" , reverify: "0 30 3 * * *" });
     expect(s.retention).toEqual({ daily: 7, weekly: 4, monthly: 12 });
     expect(s.objectives).toEqual({ rtoMs: 4 * 3_600_000, rpoMs: 26 * 3_600_000 });
     expect(s.pollerIntervalMs).toBe(2000);
