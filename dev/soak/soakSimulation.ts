@@ -6,12 +6,13 @@
  * with the days and durable timers (polls, outage back-offs) fire at once.
  *
  *   every day   rotation sweep (started together with the backup: rotations run while the job runs), nightly
- *               backup (verify, copy when configured, retention), a manual backup request while it runs (409)
+ *               backup (verify, copy when configured, retention), a manual backup request while it runs (409),
+ *               then the re-verification of every stored backup (03:30)
  *   weekly      full restore drill, with a manual selective drill request while it runs (409)
  *   one night   storage outage through the stack's storage gate for the whole backup deadline: the night is lost
  *               and named (its run fails with the cause and the deadline)
- *   one night   the night's backup is altered in storage after it was verified, then drilled: the drill must not
- *               pass with it (it fails with BackupIntegrityFailed, or falls back to an older good backup)
+ *   one night   the night's backup is altered in storage after it was verified, before the re-verification and
+ *               that night's drill: the re-verification must catch it and the drill fall back to an older good backup
  *
  * It only drives and observes; the assertions are the caller's (the soak test, bench/soak.ts), from the result.
  * The stack must run the app in a runner on the virtual clock with its timers off, behind the storage gate
@@ -23,6 +24,8 @@ import { nightlyBackupInputs, startNightlyBackups } from "../../shared/backup/ni
 import { manifestBlobName } from "../../shared/backup/backupManifest";
 import { BACKUP_HOLD_PREFIX } from "../../shared/backup/backupHolds";
 import type { BackupRunResult } from "../../shared/backup/orchestrations/backupHsm";
+import { startReverifications } from "../../shared/backup/startReverifications";
+import type { ReverifyBackupsResult } from "../../shared/backup/orchestrations/reverifyBackups";
 import { startDailySweep } from "../../shared/rotation/activities/sweepStarter";
 import type { RestoreDrillOutput } from "../../shared/drill/types";
 import type { DrillReport } from "../../shared/drill/drillReport";
@@ -53,7 +56,9 @@ export interface SoakNight {
   sweep: string;
   /** What the concurrent manual backup request was answered (HTTP status). */
   manualBackup?: number;
-  drill?: { drillId: string; verdict: "passed" | "failed"; backupFolder?: string; failures: string[] };
+  /** Backups the night's re-verification found altered (BackupIntegrityFailed), and how many it checked. */
+  reverify: { checked: number; failed: string[]; errors: number };
+  drill?: { drillId: string; verdict: "passed" | "failed"; backupFolder?: string; failures: string[]; warnings: string[]; rejected: string[] };
   /** What the concurrent manual drill request was answered. */
   manualDrill?: number;
 }
@@ -63,6 +68,8 @@ export interface SoakResult {
   verifiedBackups: number;
   drillsPassed: number;
   drillsFailed: number;
+  /** Backups re-verification found altered (each counted once). */
+  integrityFailuresCaught: number;
   /** Folders in the backup (and copy) container that nothing accounts for; see {@link countOrphanFolders}. */
   orphanFolders: number;
   /** Backups a drill hold or a drill report referenced that were gone while the reference was live. */
@@ -110,11 +117,12 @@ export async function runSoak(stack: LocalStack, options: SoakOptions): Promise<
   const references = new Map<string, number>();
   let deletedWhileReferenced = 0;
   let tampered: SoakResult["tampered"];
+  const caught = new Set<string>();
 
   for (let n = 0; n < options.days; n++) {
     const at = first + n * DAY;
     await shiftClocksTo(stack, at);
-    const entry: Omit<SoakNight, "backup"> & { backup?: SoakNight["backup"] } = { night: n, at: new Date(at).toISOString(), sweep: "" };
+    const entry: Omit<SoakNight, "backup"> & { backup?: SoakNight["backup"] } = { night: n, at: new Date(at).toISOString(), sweep: "", reverify: { checked: 0, failed: [], errors: 0 } };
 
     // The sweep and the backup start together: rotations run while the backup job runs.
     const sweep = await startDailySweep(client, settings, new Date(at), { trigger: "schedule" });
@@ -148,6 +156,25 @@ export async function runSoak(stack: LocalStack, options: SoakOptions): Promise<
       await tamperFolder(backups, entry.backup.folder);
     }
 
+    // The re-verification timer's run (03:30), through its own starter.
+    const primaries = settings.hsms.filter((h) => h.role === "primary").map((h) => h.name);
+    const reverifications = (await startReverifications(client, primaries, new Date(at + 90 * 60_000))).filter((d) => d.action === "started").map((d) => d.instanceId);
+    await waitForRuns(runner, reverifications);
+    entry.reverify = { checked: 0, failed: [], errors: 0 };
+    for (const id of reverifications) {
+      const r = JSON.parse(runner.host.get(id)?.output ?? "null") as ReverifyBackupsResult | null;
+      if (r === null) throw new Error(`night ${n}: re-verification ${id} ended ${runner.host.get(id)?.runtimeStatus ?? "missing"}: ${runner.host.get(id)?.output ?? ""}`);
+      entry.reverify.checked += r.checked;
+      entry.reverify.failed.push(...r.failed.map((f) => f.folder));
+      entry.reverify.errors += r.errors.length;
+    }
+    for (const folder of entry.reverify.failed) {
+      caught.add(folder);
+      // No longer verified: retention owes it no slot.
+      const i = verified.findIndex((v) => v.folder === folder);
+      if (i !== -1) verified.splice(i, 1);
+    }
+
     const drillDay = n % 7 === drillWeekday || n === options.tamperNight;
     if (drillDay) {
       const answer = await postJson(runner.url, "/api/drills", {});
@@ -159,7 +186,14 @@ export async function runSoak(stack: LocalStack, options: SoakOptions): Promise<
       await waitForRuns(runner, [drillId]);
       const output = JSON.parse(runner.host.get(drillId)?.output ?? "null") as RestoreDrillOutput | null;
       const report = output === null ? undefined : await readJson<DrillReport>(reports, output.reportJson);
-      entry.drill = { drillId, verdict: output?.verdict ?? "failed", failures: output?.failures ?? [`the drill ended ${runner.host.get(drillId)?.runtimeStatus ?? "missing"} without an output`], ...(report?.backup ? { backupFolder: report.backup.folder } : {}) };
+      entry.drill = {
+        drillId,
+        verdict: output?.verdict ?? "failed",
+        failures: output?.failures ?? [`the drill ended ${runner.host.get(drillId)?.runtimeStatus ?? "missing"} without an output`],
+        warnings: output?.warnings ?? [],
+        rejected: report?.fallback?.rejected.map((r) => r.folder) ?? [],
+        ...(report?.backup ? { backupFolder: report.backup.folder } : {}),
+      };
       if (report?.backup) references.set(report.backup.folder, Math.max(references.get(report.backup.folder) ?? 0, at + DAY));
       if (tampered !== undefined && n === options.tamperNight) tampered.drill = entry.drill;
     }
@@ -180,7 +214,7 @@ export async function runSoak(stack: LocalStack, options: SoakOptions): Promise<
       }
     }
     nights.push(entry as SoakNight);
-    log(`night ${n} ${entry.at.slice(0, 10)}: backup ${entry.backup.outcome}${entry.drill ? `, drill ${entry.drill.verdict}` : ""}, sweep ${entry.sweep}`);
+    log(`night ${n} ${entry.at.slice(0, 10)}: backup ${entry.backup.outcome}, re-verified ${entry.reverify.checked}${entry.reverify.failed.length > 0 ? ` (altered: ${entry.reverify.failed.join(", ")})` : ""}${entry.drill ? `, drill ${entry.drill.verdict}` : ""}, sweep ${entry.sweep}`);
   }
 
   const actual = (await names(backups, "manifests/")).map((m) => m.slice("manifests/".length, -".json".length)).sort();
@@ -193,6 +227,7 @@ export async function runSoak(stack: LocalStack, options: SoakOptions): Promise<
     verifiedBackups: verified.length,
     drillsPassed: drills.filter((d) => d.verdict === "passed").length,
     drillsFailed: drills.filter((d) => d.verdict !== "passed").length,
+    integrityFailuresCaught: caught.size,
     orphanFolders,
     deletedWhileReferenced,
     log: nights,
