@@ -1,14 +1,14 @@
 /**
  * Soak bench: a year (or `--days N`) of unattended operation on the local stack, time-compressed by the
  * emulator's clock and the runner's virtual time (dev/soak/soakSimulation.ts, the same core as the soak test):
- * nightly backups, daily sweeps, weekly full drills, concurrent manual requests, one storage outage night and one
- * backup altered in storage before its drill.
+ * nightly backups, daily sweeps and re-verifications, weekly full drills, concurrent manual requests, one storage
+ * outage night and one backup altered in storage before its re-verification and drill.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/soak.js [--days 365] [--verbose]
  *
  * Prints one JSON line: `nights`, `verifiedBackups`, `drillsPassed`, `drillsFailed`, `orphanFolders`,
- * `deletedWhileReferenced`, `wallMs`, plus `outageNight`, `tamperedDrill` (the altered backup's drill: verdict and
- * failures) and `retentionMatches` (the manifests left equal the daily/weekly/monthly set computed independently).
+ * `deletedWhileReferenced`, `wallMs`, plus `integrityFailuresCaught`, `outageNight`, `tamperedDrill` (the altered
+ * backup's drill: verdict, the backup it restored, the ones it passed over) and `retentionMatches` (the manifests left equal the daily/weekly/monthly set computed independently).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
       JSON.stringify({
         ...counts,
         outageNight: outage === undefined ? null : { night: outageNight, ...outage, ...(outage.outcome === "failed" ? { cause: outage.cause.slice(0, 200) } : {}) },
-        tamperedDrill: tampered?.drill === undefined ? null : { verdict: tampered.drill.verdict, failures: tampered.drill.failures.map((f) => f.slice(0, 200)) },
+        tamperedDrill: tampered?.drill === undefined ? null : { altered: tampered.folder, verdict: tampered.drill.verdict, restored: tampered.drill.backupFolder ?? null, rejected: tampered.drill.rejected, failures: tampered.drill.failures.map((f) => f.slice(0, 200)) },
         retentionMatches: JSON.stringify(retention.actual) === JSON.stringify(retention.expected),
       }),
     );

@@ -9,6 +9,7 @@ import { folderOfManifestBlob, MANIFEST_PREFIX, manifestBlobName } from "../back
 import { manifestMetadataKeys } from "../manifestMetadata";
 import { planRetention, type RetentionPlan, type RetentionPolicy } from "../planRetention";
 import { planFolderCleanup, type FolderCleanupPlan } from "../planFolderCleanup";
+import { applyCopyRetention, type CopyRetentionOutcome } from "../copyRetention";
 
 export interface ApplyBackupRetentionInput {
   policy: RetentionPolicy;
@@ -31,6 +32,8 @@ export interface ApplyBackupRetentionOutput {
   foldersDeleted?: string[];
   /** Manifest blobs that failed authentication: not trusted, never deleted, logged and audited. */
   ignored: IgnoredManifest[];
+  /** Copies (`BACKUP_COPY_CONTAINER_URL`) of retired backups: deleted (planned, on a dry run) or kept by immutability. */
+  copies?: CopyRetentionOutcome;
 }
 
 /**
@@ -74,7 +77,12 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
   }
   const unmanifested = await foldersWithoutManifest(deps.backupContainer);
   const folders = planFolderCleanup(unmanifested, now, input.policy.daily);
-  if (input.dryRun) return { dryRun: true, plan, deleted: [], ignored, folders, foldersDeleted: [] };
+  const kept = new Set(plan.keep.map((k) => k.folder));
+  const copyScope = { dryRun: input.dryRun, ...(input.hsmName === undefined ? {} : { hsmName: input.hsmName }) };
+  if (input.dryRun) {
+    const copies = deps.copyContainer === undefined ? undefined : await applyCopyRetention(deps.copyContainer, deps.backupContainer, kept, copyScope);
+    return { dryRun: true, plan, deleted: [], ignored, folders, foldersDeleted: [], ...(copies === undefined ? {} : { copies }) };
+  }
 
   const container = deps.backupContainer;
   const deleted: string[] = [];
@@ -125,7 +133,9 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
     }
     foldersDeleted.push(victim.folder);
   }
-  return { dryRun: false, plan, deleted, ignored, folders, foldersDeleted };
+  // After the backups: a copy goes only once its backup is gone (see applyCopyRetention).
+  const copies = deps.copyContainer === undefined ? undefined : await applyCopyRetention(deps.copyContainer, deps.backupContainer, kept, copyScope);
+  return { dryRun: false, plan, deleted, ignored, folders, foldersDeleted, ...(copies === undefined ? {} : { copies }) };
 }
 
 /** Top-level `mhsm-…` folders of the backup container that no manifest blob names (whoever wrote it). */

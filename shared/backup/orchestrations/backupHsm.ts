@@ -60,7 +60,8 @@ export interface BackupRunResult {
   /** Time between the job's end (HSM clock) and this run noticing it (orchestration clock). */
   noticedAfterMs: number;
   copy: { copied: number; alreadyPresent: number; destinationUrl: string } | null;
-  retention: { deleted: string[]; kept: number } | { error: string } | null;
+  /** `copies`: what retention did with the copies of retired backups (when a copy container is configured). */
+  retention: { deleted: string[]; kept: number; copies?: { deleted: string[]; retained: Array<{ folder: string; reason: string }> } } | { error: string } | null;
   /** Earlier job attempts that failed (cause per attempt). */
   jobFailures: string[];
   /** Transient failures waited out before the deadline (stage, code, when). */
@@ -253,7 +254,9 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
         dryRun: false,
         hsmName: input.hsmName,
       }, false); // the backup is verified: a retention problem is reported, never waited out for hours
-      retention = applied.ok ? { deleted: applied.value.deleted, kept: applied.value.plan.keep.length } : { error: formatFailureMessage(applied.code, applied.detail) };
+      retention = applied.ok
+        ? { deleted: applied.value.deleted, kept: applied.value.plan.keep.length, ...(applied.value.copies === undefined ? {} : { copies: applied.value.copies }) }
+        : { error: formatFailureMessage(applied.code, applied.detail) };
     }
 
     // 7. BackupCompleted + audit.
