@@ -52,7 +52,7 @@ export interface SoakOptions {
 export interface SoakNight {
   night: number;
   at: string;
-  backup: { outcome: "verified"; folder: string } | { outcome: "failed"; cause: string };
+  backup: { outcome: "verified"; folder: string; copy: BackupRunResult["copy"]; copiesRetained: number } | { outcome: "failed"; cause: string };
   sweep: string;
   /** What the concurrent manual backup request was answered (HTTP status). */
   manualBackup?: number;
@@ -78,6 +78,8 @@ export interface SoakResult {
   log: SoakNight[];
   /** The manifests left at the end and the set the retention rules call for (computed independently). */
   retention: { actual: string[]; expected: string[] };
+  /** Copies left in the copy container (manifests), when one is configured. */
+  copies?: string[];
   /** The outage night's failure and the tampered drill's failures, as reported. */
   tampered?: { folder: string; drill?: SoakNight["drill"] };
   wallMs: number;
@@ -88,6 +90,7 @@ export function soakStackOptions(settings: Record<string, string> = {}): Omit<Lo
   return {
     azuriteInMemory: true,
     storageGate: true,
+    backupCopy: true,
     demoKeys: true,
     runner: { clock: "virtual", port: 0, scheduleTimers: false, startupTimers: false },
     settingsOverrides: { RETENTION_DAILY: "7", RETENTION_WEEKLY: "4", RETENTION_MONTHLY: "12", POLLER_INTERVAL_MS: "0", BACKUP_DEADLINE: "PT2H", ...settings },
@@ -146,7 +149,8 @@ export async function runSoak(stack: LocalStack, options: SoakOptions): Promise<
       const metadata = (await backups.getBlobClient(manifestBlobName(result.folder)).getProperties()).metadata ?? {};
       if (metadata["verifiedat"] === undefined) throw new Error(`night ${n}: ${result.folder} completed but is not marked verified`);
       verified.push({ folder: result.folder, completedAt: metadata["completedat"] ?? result.verifiedAt });
-      entry.backup = { outcome: "verified", folder: result.folder };
+      const copiesRetained = result.retention !== null && "copies" in result.retention ? (result.retention.copies?.retained.length ?? 0) : 0;
+      entry.backup = { outcome: "verified", folder: result.folder, copy: result.copy, copiesRetained };
     } else {
       entry.backup = { outcome: "failed", cause: `${backupRecord?.runtimeStatus ?? "missing"}: ${backupRecord?.output ?? ""}`.slice(0, 2000) };
     }
@@ -222,6 +226,7 @@ export async function runSoak(stack: LocalStack, options: SoakOptions): Promise<
   const lastNight = first + (options.days - 1) * DAY;
   const orphanFolders = (await countOrphanFolders(backups, new Date(lastNight), settings.retention.daily)) + (copies === undefined ? 0 : await countOrphanFolders(copies, new Date(lastNight), settings.retention.daily));
   const drills = nights.flatMap((n) => (n.drill ? [n.drill] : []));
+  const copiesLeft = copies === undefined ? undefined : (await names(copies, "manifests/")).map((m) => m.slice("manifests/".length, -".json".length)).sort();
   return {
     nights: nights.length,
     verifiedBackups: verified.length,
@@ -232,6 +237,7 @@ export async function runSoak(stack: LocalStack, options: SoakOptions): Promise<
     deletedWhileReferenced,
     log: nights,
     retention: { actual, expected },
+    ...(copiesLeft !== undefined ? { copies: copiesLeft } : {}),
     ...(tampered !== undefined ? { tampered } : {}),
     wallMs: Date.now() - started,
   };

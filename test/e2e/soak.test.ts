@@ -4,7 +4,8 @@
  * `node dist/bench/soak.js`. Nightly backups, daily sweeps started with them (rotations run during backups), weekly
  * full drills, the daily re-verification of every stored backup, manual backup and drill requests while those run,
  * a storage outage on one night and a backup altered in storage after verification: the re-verification catches
- * it that night and the drill falls back to the night before's.
+ * it that night and the drill falls back to the night before's. The stack runs with the immutable copy
+ * (`backupCopy`: Azurite on HTTPS with OAuth, the copy container reached with the app's managed identity).
  * Needs `npx tsc -p tsconfig.json` first (the runner loads dist/functions/*.js).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -54,6 +55,18 @@ describe("eight weeks unattended", () => {
       expect(night.reverify.failed).toEqual(night.night === TAMPER_NIGHT ? [result.tampered!.folder] : []);
     }
     expect(result.integrityFailuresCaught).toBe(1);
+    // Every verified backup was copied over HTTPS with the backup identity's token, its digests checked afterwards
+    // (copyBackup re-hashes the copy against the manifest; a mismatch would have failed the night).
+    for (const night of result.log) {
+      if (night.backup.outcome !== "verified") continue;
+      expect(night.backup.copy, `night ${night.night}`).not.toBeNull();
+      expect(night.backup.copy!.destinationUrl).toBe(stack.backupCopy!.url);
+      expect(night.backup.copy!.destinationUrl).toMatch(/^https:\/\//);
+      expect(night.backup.copy!.copied + night.backup.copy!.alreadyPresent).toBeGreaterThan(0);
+      // Azurite reports no immutability policy or legal hold on blobs: the copy says it saw none.
+      expect(night.backup.copy!.immutability).toEqual({ visible: false });
+      expect(night.backup.copiesRetained).toBe(0);
+    }
     expect(result.verifiedBackups).toBe(DAYS - 2);
   });
 
@@ -90,6 +103,8 @@ describe("eight weeks unattended", () => {
     // 7 daily, the weeks and months beyond them: over eight weeks between 9 and 14 backups remain.
     expect(result.retention.actual.length).toBeGreaterThanOrEqual(9);
     expect(result.retention.actual.length).toBeLessThanOrEqual(14);
+    // Copies follow their backups: exactly the retained set is left in the copy container.
+    expect(result.copies).toEqual(result.retention.actual);
     expect(result.orphanFolders).toBe(0);
     expect(result.deletedWhileReferenced).toBe(0);
   });
