@@ -30,6 +30,7 @@ import { startDailySweep } from "../../shared/rotation/activities/sweepStarter";
 import type { RestoreDrillOutput } from "../../shared/drill/types";
 import type { DrillReport } from "../../shared/drill/drillReport";
 import type { LocalStack, LocalStackOptions } from "../localStack";
+import { alterBackupBlob } from "./alterBackupBlob";
 import { durableClientFor } from "./durableClientFor";
 import { expectedRetention, type VerifiedBackupFact } from "./expectedRetention";
 
@@ -157,7 +158,7 @@ export async function runSoak(stack: LocalStack, options: SoakOptions): Promise<
 
     if (n === options.tamperNight && entry.backup.outcome === "verified") {
       tampered = { folder: entry.backup.folder };
-      await tamperFolder(backups, entry.backup.folder);
+      await alterBackupBlob(backups, entry.backup.folder);
     }
 
     // The re-verification timer's run (03:30), through its own starter.
@@ -293,22 +294,6 @@ async function shiftClocksTo(stack: LocalStack, target: number): Promise<void> {
       if (r.status !== 200) throw new Error(`Shifting ${instance}'s clock answered ${r.status}: ${JSON.stringify(r.body)}`);
     }
   }
-}
-
-/** Flips one bit of one key blob of the folder (storage altered after verification). */
-async function tamperFolder(container: ContainerClient, folder: string): Promise<void> {
-  for await (const b of container.listBlobsFlat({ prefix: `${folder}/keys/` })) {
-    const client = container.getBlockBlobClient(b.name);
-    const envelope = JSON.parse((await client.downloadToBuffer()).toString("utf8")) as { ciphertext: string };
-    const bytes = Buffer.from(envelope.ciphertext, "base64");
-    const i = bytes.length >> 1;
-    bytes[i] = (bytes[i] ?? 0) ^ 0x01;
-    envelope.ciphertext = bytes.toString("base64");
-    const text = JSON.stringify(envelope);
-    await client.upload(text, Buffer.byteLength(text));
-    return;
-  }
-  throw new Error(`No key blob in ${folder} to alter.`);
 }
 
 function copyContainerOf(blob: BlobServiceClient, url: string | undefined): ContainerClient | undefined {
