@@ -1,7 +1,9 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "./usageError";
 
-export const COMMANDS = ["status", "plan", "rotate", "backup", "drill", "report", "rbac"] as const;
+export const COMMANDS = ["status", "plan", "rotate", "backup", "drill", "report", "rbac", "requests", "approve", "reject"] as const;
+/** Commands that take one request id after the command name. */
+const DECISIONS = ["approve", "reject"] as const;
 export const RBAC_ACTIONS = ["plan", "apply", "check"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -27,6 +29,15 @@ export interface CliArgs {
   latest: boolean;
   drill?: string;
   html?: string;
+  /** `rotate --now`: an emergency rotation (needs --reason and --ticket; waits for approvals). */
+  now: boolean;
+  /** `rotate --now --reason compromise|policy|other`, `reject ID --reason TEXT`. */
+  reason?: string;
+  ticket?: string;
+  /** Local stack only: act as this object id (an emulator token for it). */
+  as?: string;
+  /** `approve ID` / `reject ID`. */
+  requestId?: string;
   /** `rbac plan|apply|check`. */
   rbacAction?: (typeof RBAC_ACTIONS)[number];
 }
@@ -48,6 +59,10 @@ const options = {
   latest: { type: "boolean" },
   drill: { type: "string" },
   html: { type: "string" },
+  now: { type: "boolean" },
+  reason: { type: "string" },
+  ticket: { type: "string" },
+  as: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -59,15 +74,18 @@ const perCommand: Record<CommandName, readonly Flag[]> = {
   status: ["at", "check"],
   plan: ["at"],
   // No --at: a rotation decided "as of" another instant would rotate keys that are not due now.
-  rotate: ["instance", "key", "dry-run", "timeout"],
+  rotate: ["instance", "key", "dry-run", "timeout", "now", "reason", "ticket", "as"],
   backup: ["hsm", "timeout"],
   drill: ["pair", "mode", "key", "timeout"],
   report: ["latest", "drill", "html"],
   rbac: ["dry-run"],
+  requests: [],
+  approve: ["as"],
+  reject: ["reason", "as"],
 };
 
 /** What each flag's value looks like, for "--html needs a value (FILE)." */
-const VALUE_OF: Record<string, string> = { settings: "FILE", credential: "managed-identity or default", "app-url": "URL", at: "an ISO instant", timeout: "SECONDS", instance: "NAME", key: "NAME", hsm: "NAME", pair: "PRIMARY=TARGET", mode: "full or selective", drill: "ID", html: "FILE", cert: "FILE", quorum: "N", out: "FILE", "security-domain": "FILE" };
+const VALUE_OF: Record<string, string> = { settings: "FILE", credential: "managed-identity or default", "app-url": "URL", at: "an ISO instant", timeout: "SECONDS", instance: "NAME", key: "NAME", hsm: "NAME", pair: "PRIMARY=TARGET", mode: "full or selective", drill: "ID", html: "FILE", reason: "TEXT", ticket: "ID", as: "OBJECT_ID", cert: "FILE", quorum: "N", out: "FILE", "security-domain": "FILE" };
 
 /**
  * node:util's parseArgs errors as one line of ours: "Unknown option '--nope'." stays; a flag without its value
@@ -102,6 +120,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   const rbacAction = command === "rbac" ? extra.shift() : undefined;
   if (command === "rbac" && values.help !== true && !(RBAC_ACTIONS as readonly (string | undefined)[]).includes(rbacAction)) {
     throw new UsageError(`"rbac" needs one of ${RBAC_ACTIONS.join(", ")}${rbacAction === undefined ? "" : `, not "${rbacAction}"`}.`);
+  }
+  const requestId = (DECISIONS as readonly string[]).includes(command) && values.help !== true ? extra.shift() : undefined;
+  if ((DECISIONS as readonly string[]).includes(command) && values.help !== true && (requestId === undefined || !/^req-[0-9a-z-]{1,80}$/.test(requestId))) {
+    throw new UsageError(`"${command}" needs a request id (e.g. ${command} req-20261206t162200z-a1b2c3; see "hsm-lifecycle requests")${requestId === undefined ? "" : `, not "${requestId}"`}.`);
   }
   if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}" after "${command}".`);
   if (values.help === true) return defaults("help");
@@ -187,9 +209,30 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   if (args.latest && args.drill !== undefined) throw new UsageError("Use either --latest or --drill ID, not both.");
   const html = text("html");
   if (html !== undefined) args.html = html;
+  if (requestId !== undefined) args.requestId = requestId;
+  args.now = values.now === true;
+  const reason = text("reason");
+  const ticket = text("ticket");
+  const as = text("as");
+  if (as !== undefined) {
+    if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(as)) throw new UsageError(`--as must be an object id (GUID), not "${as}".`);
+    args.as = as.toLowerCase();
+  }
+  if (command === "rotate") {
+    if (!args.now && (reason !== undefined || ticket !== undefined || as !== undefined)) throw new UsageError("--reason, --ticket and --as are for an emergency rotation: add --now.");
+    if (args.now) {
+      if (args.dryRun) throw new UsageError("--now cannot be a --dry-run.");
+      if (args.instance === undefined || args.key === undefined) throw new UsageError("rotate --now needs --instance NAME and --key NAME.");
+      if (reason === undefined || !["compromise", "policy", "other"].includes(reason)) throw new UsageError(`rotate --now needs --reason compromise, policy or other${reason === undefined ? "" : `, not "${reason}"`}.`);
+      if (ticket === undefined || !/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$/.test(ticket)) throw new UsageError("rotate --now needs --ticket ID (the change or incident id; letters, digits, . _ : # / -).");
+    }
+  }
+  if (command === "reject" && reason === undefined) throw new UsageError('"reject" needs --reason TEXT.');
+  if (reason !== undefined) args.reason = reason;
+  if (ticket !== undefined) args.ticket = ticket;
   return args;
 }
 
 function defaults(command: CliArgs["command"]): CliArgs {
-  return { command, credential: "managed-identity", appUrl: "http://127.0.0.1:7071", appUrlGiven: false, json: false, check: false, timeoutMs: 3_600_000, dryRun: false, mode: "full", latest: false };
+  return { command, credential: "managed-identity", appUrl: "http://127.0.0.1:7071", appUrlGiven: false, json: false, check: false, timeoutMs: 3_600_000, dryRun: false, now: false, mode: "full", latest: false };
 }

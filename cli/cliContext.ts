@@ -7,25 +7,12 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { TokenCredential } from "@azure/core-auth";
 import { DefaultAzureCredential } from "@azure/identity";
-import type { ContainerClient } from "@azure/storage-blob";
-import { loadSettings, type Settings } from "../shared/config/settings";
-import { credentialFor, type Workload } from "../shared/hsm/workloadCredential";
-import { createKeyClients, readTlsCaFile, type KeyClients } from "../shared/hsm/keyClients";
-import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
+import { loadSettings } from "../shared/config/settings";
+import { fleetContextFrom, type FleetContext } from "../shared/fleet/fleetContext";
 import type { CliArgs } from "./cliArgs";
 import { functionKeysFromEnv, type FunctionKeyFor } from "./functionAppClient";
 
-export interface CliContext {
-  settings: Readonly<Settings>;
-  /** Folder relative ROTATION_POLICY_FILE paths resolve from (the settings file's folder, else the cwd). */
-  baseDir: string;
-  /** The decision instant of status/plan. */
-  now: Date;
-  credential(workload: Workload): TokenCredential;
-  keyClients(workload: Workload): KeyClients;
-  /** PEM of HSM_TLS_CA_FILE (local emulator), or undefined in Azure. */
-  ca: string | undefined;
-  container(workload: Workload, name: string): ContainerClient;
+export interface CliContext extends FleetContext {
   /** The key for each of the app's HTTP functions (see `functionKeysFromEnv`); secrets, never printed. */
   functionKeyFor: FunctionKeyFor;
 }
@@ -43,30 +30,13 @@ export function createCliContext(args: Pick<CliArgs, "settingsFile" | "credentia
     baseDir = dirname(file);
   }
   const settings = loadSettings(process.env);
-  const ca = settings.tlsCaFile === undefined ? undefined : readTlsCaFile(settings.tlsCaFile);
   let defaultCredential: TokenCredential | undefined;
-  const credential = (workload: Workload): TokenCredential => {
-    if (args.credential === "default") return (defaultCredential ??= new DefaultAzureCredential());
-    return credentialFor(workload, settings);
-  };
-  const keyClients = new Map<Workload, KeyClients>();
-  return {
-    settings,
+  const fleet = fleetContextFrom(settings, {
     baseDir,
     now: args.at ?? new Date(),
-    credential,
-    ca,
-    keyClients: (workload) => {
-      let clients = keyClients.get(workload);
-      if (clients === undefined) {
-        clients = createKeyClients(credential(workload), { ...(ca === undefined ? {} : { ca }), emulatorMode: settings.emulatorMode });
-        keyClients.set(workload, clients);
-      }
-      return clients;
-    },
-    container: (workload, name) => blobServiceClientFor(settings.storage, credential(workload)).getContainerClient(name),
-    functionKeyFor: functionKeysFromEnv(process.env),
-  };
+    ...(args.credential === "default" ? { credential: () => (defaultCredential ??= new DefaultAzureCredential()) } : {}),
+  });
+  return { ...fleet, functionKeyFor: functionKeysFromEnv(process.env) };
 }
 
 function applySettingsFile(file: string): void {

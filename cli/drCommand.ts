@@ -22,7 +22,7 @@ import { keyClientOptionsFor } from "../shared/hsm/keyClients";
 import { createCliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
 import { parseDrArgs, type DrArgs } from "./drArgs";
-import { errorText } from "./errorText";
+import { errorText } from "../shared/errors/errorText";
 import { USAGE } from "./usage";
 import { UsageError, usageErrorText } from "./usageError";
 

@@ -30,7 +30,9 @@ export interface FunctionAppClient {
   /** `GET /api/runs/{id}` (runStatusHttp); undefined when no such run exists. */
   getStatus(instanceId: string): Promise<InstanceStatus | undefined>;
   /** A POST to an HTTP starter of the app (`/api/{route}`); returns the status code and the JSON body. */
-  post(route: StarterRoute, body: unknown): Promise<{ status: number; body: unknown }>;
+  post(route: StarterRoute, body: unknown, extraHeaders?: Record<string, string>): Promise<{ status: number; body: unknown }>;
+  /** Any of the app's own routes (`/api/…`) as function `fn`, with extra headers (a caller's bearer token). */
+  send(fn: TriggerName, method: "GET" | "POST", path: string, body?: unknown, extraHeaders?: Record<string, string>): Promise<{ status: number; body: unknown }>;
 }
 
 /** The starters the CLI calls, and the function (hence the function key) behind each. */
@@ -67,7 +69,7 @@ export function createFunctionAppClient(appUrl: string, functionKeyFor: Function
     new Error(`[Unavailable] The function app at ${base} did not answer (${why}). Fix: start it (locally "npm start", or "node dist/runner/main.js --app .") or pass --app-url.`);
   // fetch has no connect timeout (an address that drops packets hangs for minutes): probe the port once first.
   let reachable: Promise<void> | undefined;
-  const call = async (fn: TriggerName, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
+  const call = async (fn: TriggerName, method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<{ status: number; body: unknown }> => {
     await (reachable ??= probe(new URL(base), connectMs).catch((e: unknown) => {
       throw unavailable((e as Error).message);
     }));
@@ -75,7 +77,7 @@ export function createFunctionAppClient(appUrl: string, functionKeyFor: Function
     let text: string;
     try {
       const signal = AbortSignal.timeout(answerMs);
-      res = await fetch(`${base}${path}`, { method, headers: headers(fn), signal, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      res = await fetch(`${base}${path}`, { method, headers: { ...headers(fn), ...extraHeaders }, signal, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
       text = await res.text();
     } catch (e) {
       if ((e as Error).name === "TimeoutError") throw unavailable(`no answer to ${method} ${path} within ${answerMs / 1000} s`);
@@ -88,7 +90,9 @@ export function createFunctionAppClient(appUrl: string, functionKeyFor: Function
     } catch {
       // Not JSON: keep the text for the error message.
     }
-    if (res.status === 401 || res.status === 403) {
+    // Our own refusals (the caller's principal, not the function key) come as `{"error": {"code", "message": "[Code] …"}}`.
+    const ours = typeof (parsed as { error?: { message?: unknown } } | null)?.error?.message === "string" && /^\[[A-Za-z]+\] /.test((parsed as { error: { message: string } }).error.message);
+    if ((res.status === 401 || res.status === 403) && !ours) {
       throw new Error(`[Unauthorized] The function app at ${base} answered ${res.status} to ${method} ${path} (function ${fn}). Fix: set ${functionKeySetting(fn)} (or HSM_LIFECYCLE_FUNCTION_KEY) to a function key of ${fn} or an app key — never the master key.`);
     }
     return { status: res.status, body: parsed };
@@ -106,7 +110,8 @@ export function createFunctionAppClient(appUrl: string, functionKeyFor: Function
       if (r.status !== 200 && r.status !== 202) throw new Error(`[Unexpected] Reading the status of ${instanceId} failed: ${describe(r)}`);
       return r.body as InstanceStatus;
     },
-    post: (route, body) => call(starterFunctions[route], "POST", `/api/${route}`, body),
+    post: (route, body, extraHeaders) => call(starterFunctions[route], "POST", `/api/${route}`, body, extraHeaders),
+    send: (fn, method, path, body, extraHeaders) => call(fn, method, path, body, extraHeaders),
   };
 }
 

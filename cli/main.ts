@@ -5,7 +5,7 @@
 import { parseCliArgs, type CliArgs } from "./cliArgs";
 import { createCliContext } from "./cliContext";
 import { processIo, type CliIo } from "./cliIo";
-import { errorText } from "./errorText";
+import { errorText } from "../shared/errors/errorText";
 import { backupCommand } from "./backupCommand";
 import { drCommand } from "./drCommand";
 import { drillCommand } from "./drillCommand";
@@ -13,12 +13,13 @@ import { planCommand } from "./planCommand";
 import { rbacCommand } from "./rbacCommand";
 import { reportCommand } from "./reportCommand";
 import { rotateCommand } from "./rotateCommand";
+import { decideCommand, emergencyRotateCommand, requestsCommand } from "./requestCommands";
 import { statusCommand } from "./statusCommand";
 import { USAGE } from "./usage";
 import { UsageError, usageErrorText } from "./usageError";
 import { useLocalStack } from "./useLocalStack";
 
-/** Runs one command line; resolves to the exit code (0 ok, 1 failed, 2 usage). Never throws. */
+/** Runs one command line; resolves to the exit code (0 ok, 1 failed, 2 usage, 3 waiting for approvals). Never throws. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   if (argv[0] === "dr") return drCommand(argv.slice(1), io);
   let args: CliArgs;
@@ -44,7 +45,12 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       case "plan":
         return await planCommand(ctx, io, run.json);
       case "rotate":
-        return await rotateCommand(ctx, run, io);
+        return run.now ? await emergencyRotateCommand(ctx, run, io) : await rotateCommand(ctx, run, io);
+      case "requests":
+        return await requestsCommand(ctx, run, io);
+      case "approve":
+      case "reject":
+        return await decideCommand(ctx, run, io);
       case "backup":
         return await backupCommand(ctx, run, io);
       case "drill":

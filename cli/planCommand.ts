@@ -1,115 +1,20 @@
-import { checkDrillSafety } from "../shared/drill/activities/checkSafety";
-import { createDrillDeps } from "../shared/drill/activities/depsFromSettings";
-import { findLatestVerifiedBackup } from "../shared/drill/activities/findLatestVerifiedBackup";
-import { planRetention, type RetentionPlan } from "../shared/backup/planRetention";
 import { formatDuration } from "../shared/drill/measureObjectives";
-import { backupView } from "./backupView";
+import { fleetPlan, fleetPlanJson, type FleetPlan } from "../shared/fleet/fleetPlan";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
-import { errorText } from "./errorText";
 import { formatTable, indent } from "./formatTable";
-import { rotationView, type RotationView } from "./rotationView";
-
-export interface DrillPlan {
-  pair: string;
-  safe: boolean;
-  /** Why the interlocks would refuse the drill (empty when safe). */
-  refusals: string[];
-  /** The backup a drill started now would restore, or why there is none. */
-  backup: { folder: string; endTime: string; keyCount: number } | null;
-  noBackupReason?: string;
-  rpoIfRunNowMs: number | null;
-  rpoTargetMs: number;
-  rpoMet: boolean | null;
-  error?: string;
-}
-
-export interface PlanResult {
-  at: string;
-  rotation: RotationView;
-  retention: Array<{ hsm: string; plan: RetentionPlan | null; error?: string }>;
-  drills: DrillPlan[];
-  errors: string[];
-}
 
 /**
- * `plan`: the dry run of all three workflows with the code the workflows themselves run (listDueKeys /
- * planRetention / checkDrillSafety + findLatestVerifiedBackup), so the plan matches what a real run does.
- * Only list, read and identity calls: nothing is created, rotated, deleted or restored. Exit 1 only when
- * something could not be read.
+ * `plan`: the dry run of all three workflows (see `fleetPlan`, which `GET /api/plan` shares). Only list, read and
+ * identity calls: nothing is created, rotated, deleted or restored. Exit 1 only when something could not be read.
  */
 export async function planCommand(ctx: CliContext, io: CliIo, json: boolean): Promise<number> {
-  const [rotation, backups, drills] = await Promise.all([rotationView(ctx), backupView(ctx), planDrills(ctx)]);
-  const retention = backups.map((b) => {
-    if (b.error !== undefined) return { hsm: b.hsm, plan: null, error: b.error };
-    return { hsm: b.hsm, plan: planRetention(b.backups, ctx.settings.retention, ctx.now) };
-  });
-  const errors: string[] = [];
-  if (rotation.policyError !== undefined) errors.push(`rotation policy: ${rotation.policyError}`);
-  for (const i of rotation.instances) if (!i.ok) errors.push(`${i.instance}: ${i.error}`);
-  for (const r of retention) if (r.error !== undefined) errors.push(`backups of ${r.hsm}: ${r.error}`);
-  for (const d of drills) if (d.error !== undefined) errors.push(`drill ${d.pair}: ${d.error}`);
-  const result: PlanResult = { at: rotation.at, rotation, retention, drills, errors };
-  io.out(json ? JSON.stringify(toJson(result), null, 2) : render(result));
-  return errors.length === 0 ? 0 : 1;
+  const result = await fleetPlan(ctx);
+  io.out(json ? JSON.stringify(fleetPlanJson(result), null, 2) : render(result));
+  return result.errors.length === 0 ? 0 : 1;
 }
 
-async function planDrills(ctx: CliContext): Promise<DrillPlan[]> {
-  if (ctx.settings.drillPairs.length === 0) return [];
-  const deps = createDrillDeps(ctx.settings, ctx.credential("drill"));
-  const rpoTargetMs = ctx.settings.objectives.rpoMs;
-  return Promise.all(
-    ctx.settings.drillPairs.map(async (p): Promise<DrillPlan> => {
-      const plan: DrillPlan = { pair: `${p.primary}=${p.target}`, safe: false, refusals: [], backup: null, rpoIfRunNowMs: null, rpoTargetMs, rpoMet: null };
-      try {
-        const safety = await checkDrillSafety({ primary: p.primary, target: p.target }, deps);
-        if (safety.kind === "refused") plan.refusals.push(safety.reason);
-        else plan.safe = true;
-      } catch (e) {
-        plan.error = errorText(e);
-      }
-      try {
-        const b = await findLatestVerifiedBackup({ primary: p.primary, drillStart: ctx.now.toISOString() }, deps);
-        if (b.kind === "noVerifiedBackup") {
-          plan.noBackupReason = b.reason;
-          return plan;
-        }
-        plan.backup = { folder: b.folder, endTime: b.endTime, keyCount: b.keyCount };
-        plan.rpoIfRunNowMs = b.rpoMs;
-        plan.rpoMet = b.rpoMs <= rpoTargetMs;
-      } catch (e) {
-        plan.error ??= errorText(e);
-      }
-      return plan;
-    }),
-  );
-}
-
-function toJson(r: PlanResult): unknown {
-  return {
-    at: r.at,
-    rotation: {
-      ...(r.rotation.policyError !== undefined ? { policyError: r.rotation.policyError } : {}),
-      instances: r.rotation.instances.map((i) =>
-        i.ok
-          ? {
-              name: i.instance,
-              kind: i.kind,
-              listed: i.listed,
-              rotate: i.due.map((d) => ({ key: d.name, version: d.version, reason: d.decision.reason, rule: d.decision.rule, dueOn: d.decision.dueOn, expiresOn: d.expiresOn ?? null, instanceId: d.instanceId })),
-              notify: i.notices.map((n) => ({ key: n.name, version: n.version, stage: n.stage, eventId: n.eventId, expiresOn: n.expiresOn ?? null })),
-              skip: (i.skippedKeys ?? []).map((s) => ({ key: s.key, ...s.decision })),
-            }
-          : { name: i.instance, kind: i.kind, error: i.error },
-      ),
-    },
-    retention: r.retention,
-    drills: r.drills,
-    errors: r.errors,
-  };
-}
-
-function render(r: PlanResult): string {
+function render(r: FleetPlan): string {
   const out: string[] = [`hsm-lifecycle plan at ${r.at} (dry run: nothing is changed)`, "", "Rotation"];
   if (r.rotation.policyError !== undefined) out.push(`  cannot decide: ${r.rotation.policyError}`);
   const rows: string[][] = [];
@@ -138,9 +43,11 @@ function render(r: PlanResult): string {
     const rrows = [...p.delete.map((d) => ["delete", d.folder, d.completedAt, d.reason]), ...p.keep.map((k) => ["keep", k.folder, k.completedAt, k.reasons.join("; ")])];
     if (rrows.length > 0) out.push(indent(indent(formatTable(["ACTION", "BACKUP", "COMPLETED", "WHY"], rrows))));
   }
+  out.push("", `Backup re-verification: next at ${r.reverification.nextAt} (BACKUP_REVERIFY_SCHEDULE "${r.reverification.schedule}"): every stored backup re-hashed against its manifest`);
   out.push("", "Restore drill");
   if (r.drills.length === 0) out.push("  no DRILL_PAIRS configured");
   for (const d of r.drills) {
+    out.push(`  ${d.pair}: next run ${d.nextRunAt ?? "not scheduled"} (DRILL_SCHEDULE "${d.schedule}")`);
     out.push(`  ${d.pair}: interlocks ${d.safe ? "pass" : "REFUSE"}${d.refusals.length > 0 ? ` — ${d.refusals.join(" ")}` : ""}`);
     if (d.backup !== null) {
       out.push(`    would restore ${d.backup.folder} (${d.backup.keyCount} keys, ended ${d.backup.endTime})`);

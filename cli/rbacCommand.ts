@@ -11,7 +11,7 @@ import type { CliArgs } from "./cliArgs";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
 import { formatTable, indent } from "./formatTable";
-import { rbacAdminCredential, rbacConnection, rbacPlanOf } from "./rbacContext";
+import { rbacAdminCredential, rbacConnection, rbacPlanOf } from "../shared/fleet/rbacContext";
 
 export async function rbacCommand(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
   const plan = rbacPlanOf(ctx);

@@ -1,5 +1,5 @@
 import { formatDuration } from "../shared/drill/measureObjectives";
-import type { StoredDrillReport } from "./drillReports";
+import type { StoredDrillReport } from "../shared/fleet/drillReports";
 import { formatTable, indent } from "./formatTable";
 
 /**

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import type { CliArgs } from "./cliArgs";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
-import { drillReportById, drillSummary, latestDrillReport, reportsContainer } from "./drillReports";
+import { drillReportById, drillSummary, latestDrillReport, reportsContainer } from "../shared/fleet/drillReports";
 import { renderDrillReport } from "./renderDrillReport";
 
 /**

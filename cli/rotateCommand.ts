@@ -4,8 +4,10 @@ import type { CliArgs } from "./cliArgs";
 import type { CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
 import { createFunctionAppClient, startedRunsOf } from "./functionAppClient";
-import { rotationView, type InstanceRotationView } from "./rotationView";
+import { rotationView, type InstanceRotationView } from "../shared/fleet/rotationView";
 import { outputOf, waitForInstances } from "./waitForInstances";
+import { rotationInstances } from "../shared/config/settings";
+import { UsageError } from "./usageError";
 
 type OkView = Extract<InstanceRotationView, { ok: true }>;
 
@@ -22,6 +24,7 @@ export async function rotateCommand(ctx: CliContext, args: CliArgs, io: CliIo): 
     if (args.dryRun) return dryRun(ctx, args, io);
     return sweep(ctx, args, io);
   }
+  if (args.instance !== undefined) checkRotationInstance(ctx, args.instance);
   const view = await rotationView(ctx, args.instance === undefined ? {} : { instance: args.instance });
   if (view.policyError !== undefined) throw new Error(view.policyError);
   const failed = view.instances.filter((i): i is Extract<InstanceRotationView, { ok: false }> => !i.ok);
@@ -123,4 +126,12 @@ async function sweep(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number>
     for (const f of out.failures) io.out(`  FAILED ${f.instanceId} at ${f.stage}: [${f.code}] ${f.message}`);
   }
   return ok ? 0 : 1;
+}
+
+/** `--instance` must name an instance the lifecycle rotates (a usage error, exit 2, otherwise). */
+function checkRotationInstance(ctx: CliContext, instance: string): void {
+  const all = rotationInstances(ctx.settings);
+  if (all.some((i) => i.name === instance)) return;
+  const drillTarget = ctx.settings.hsms.some((h) => h.name === instance && h.role === "drillTarget");
+  throw new UsageError(`--instance "${instance}" is ${drillTarget ? "a drill target, which is never rotated" : "not a configured HSM or vault"}; use one of ${all.map((i) => i.name).join(", ")}.`);
 }

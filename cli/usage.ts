@@ -10,6 +10,11 @@ Commands:
       --instance NAME         only this HSM or vault (per-key rotations instead of a full sweep)
       --key NAME              only this key (needs --instance when the name is on several instances)
       --dry-run               show what would rotate and why; start nothing
+      --now                   emergency rotation of --instance/--key, due or not, once approved (exit 3
+                              while it waits); needs --reason compromise|policy|other and --ticket ID
+  requests                    dual-control requests and their status (--json: an array)
+  approve ID                  approve a request (as yourself: --credential default; local stack: --as OID)
+  reject ID --reason TEXT     reject a request
   backup                      start a full backup of each primary HSM and wait for it
       --hsm NAME              only this HSM
   drill                       start a restore drill and wait for its verdict

@@ -362,6 +362,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       caFile: ready.caFile,
       identityEndpoint: ready.identity.endpoint,
       identityHeader,
+      tokenSecretFile: ready.tokenSecretFile,
       identities: { rotation: STACK_IDENTITIES.rotation, backup: STACK_IDENTITIES.backup, drill: STACK_IDENTITIES.drill },
       operatorIdentity: options.operatorManagedIdentity === true,
       ...(options.settingsOverrides || backupCopy ? { overrides: { ...(backupCopy ? { BACKUP_COPY_CONTAINER_URL: backupCopy.url } : {}), ...options.settingsOverrides } } : {}),

@@ -35,6 +35,20 @@ export const STACK_IDENTITIES: StackIdentities = {
   retention: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a06",
 };
 
+/**
+ * Demo people for dual control (OPERATORS / APPROVERS of the stack): they hold no HSM role — a request is carried
+ * out by the rotation identity — and sign in with emulator tokens (`hsm-lifecycle … --as OID`). `outsider` is in
+ * neither list.
+ */
+export const STACK_PEOPLE = {
+  operator: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1b00",
+  approvers: ["0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1b01", "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1b02", "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1b03"],
+  outsider: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1b09",
+} as const;
+
+/** The audience of the stack's request tokens (AUTH_AUDIENCE). */
+export const STACK_AUTH_AUDIENCE = "api://hsm-lifecycle";
+
 /** RBAC_PRINCIPAL_IDS of the stack. */
 export function stackRbacPrincipalIds(ids: StackIdentities = STACK_IDENTITIES): string {
   return `rotation=${ids.rotation},backup=${ids.backup},drill=${ids.drill},steward=${ids.steward},auditor=${ids.auditor},administrator=${ids.operator}`;

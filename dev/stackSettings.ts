@@ -7,7 +7,8 @@
  */
 import { writeFileSync, renameSync } from "node:fs";
 import { settingsCatalog } from "../shared/config/settingsCatalog";
-import { STACK_IDENTITIES, stackRbacPrincipalIds } from "./stackIdentities";
+import { EMULATOR_TENANT_ID } from "../emulator/auth/tokens";
+import { STACK_AUTH_AUDIENCE, STACK_IDENTITIES, STACK_PEOPLE, stackRbacPrincipalIds } from "./stackIdentities";
 
 export interface StackSettingsInput {
   hsms: Record<string, string>;
@@ -21,6 +22,8 @@ export interface StackSettingsInput {
   caFile: string;
   identityEndpoint: string;
   identityHeader: string;
+  /** The emulator's token secret: requesters' and approvers' emulator tokens are checked with it (emulator mode only). */
+  tokenSecretFile: string;
   identities: { rotation: string; backup: string; drill: string };
   /** The operator is attached to the identity endpoint: `hsm-lifecycle rbac` and `status` may sign in as it. */
   operatorIdentity?: boolean;
@@ -74,6 +77,12 @@ export function buildStackSettings(input: StackSettingsInput): Record<string, st
     // managed identity (the app's identity header never yields it otherwise).
     RBAC_ADMIN_CLIENT_ID: input.operatorIdentity === true ? STACK_IDENTITIES.operator : "",
     HSM_TLS_CA_FILE: input.caFile,
+    // Dual control: demo people; the operator (not an approver) requests, two approvers suffice for every operation.
+    OPERATORS: STACK_PEOPLE.operator,
+    APPROVERS: STACK_PEOPLE.approvers.join(","),
+    AUTH_AUDIENCE: STACK_AUTH_AUDIENCE,
+    AUTH_TENANT_ID: EMULATOR_TENANT_ID,
+    AUTH_TOKEN_SECRET_FILE: input.tokenSecretFile,
     // Every instance of the stack is the emulator on 127.0.0.1.
     HSM_EMULATOR: "true",
   };

@@ -1,5 +1,5 @@
 /**
- * `npm start` (= `npm run build && node dist/dev/start.js`): the whole app on the local stack.
+ * `npm start` (= `node scripts/buildWithProgress.mjs && node dist/dev/start.js`: tsc with an elapsed-time line, then this): the whole app on the local stack.
  *
  *   node dist/dev/start.js [--state-dir DIR] [--port N] [--no-initial-cycle] [--verbose]
  *   node dist/dev/start.js --once [--state-dir DIR] [--timeout SECONDS] [--verbose]
@@ -9,22 +9,33 @@
  * start so the demo shows rotations, a backup and a drill at once. State in `.local-stack/` (kept across runs);
  * STATE/stack.json names the runner URL and settings file for the CLI while the stack runs ("stopped" after).
  * Progress goes to stderr; a JSON ready line goes to stdout. Ctrl-C / SIGTERM stop every child cleanly.
+ * On a terminal the progress is a live view (dev/startView.ts): the step under way, one line per workflow
+ * of the day (rotation, backup, drill: what was verified), then a closing summary with the drill report
+ * fetched to STATE/reports/ and any warning; on a pipe the same lines come as plain text. Host and function
+ * logs (runner, context.log, Azurite, emulator, console) go to STATE/logs/start-*.log, whose path is printed,
+ * unless --verbose streams them to stderr. The workflows' lines come from the day's runs in the durable store,
+ * so on a stack that already ran today the timers start nothing and the day's results are shown at once.
  *
  * `--once`: one full cycle on a fresh stack (a temporary state dir unless --state-dir is given) with the
  * runner's virtual clock (durable timers — grace periods, polls — fire as soon as the app is idle): fire the
  * backup timer, then the drill timer, then every other timer, each time waiting for every orchestration to
  * reach a terminal state; print the runner's summary JSON line on stdout; exit 0 only if nothing failed
- * (1 on failures or timeout, 2 if the stack could not start).
+ * (1 on failures or timeout, 2 if the stack could not start). Its logs and report then go to a kept
+ * temporary folder (hsm-lifecycle-start-*), whose paths are printed.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { format } from "node:util";
 import type { Runner, RunSummary } from "../runner/index";
-import { orchestrationNames, triggerNames } from "../shared/names";
+import { triggerNames } from "../shared/names";
 import { cycleSummary } from "./cycleSummary";
+import { DayProgress } from "./dayProgress";
+import { openHostLogFile } from "./hostLogFile";
 import { repoRoot, startLocalStack, type LocalStack } from "./localStack";
 import { stackStateFile, writeStackState } from "./stackStateFile";
+import { createStartView } from "./startView";
 
 interface StartArgs {
   once: boolean;
@@ -97,8 +108,6 @@ function portFree(port: number): Promise<boolean> {
 }
 
 async function main(): Promise<number> {
-  // stdout carries only the JSON lines (ready / summary); app and library logs that use console go to stderr.
-  for (const method of ["log", "info", "debug"] as const) console[method] = (...parts: unknown[]) => console.error(...parts);
   let args: StartArgs;
   try {
     args = parseStartArgs(process.argv.slice(2));
@@ -108,6 +117,20 @@ async function main(): Promise<number> {
   }
   const tempDir = args.once && args.stateDir === undefined ? mkdtempSync(join(tmpdir(), "hsm-lifecycle-once-")) : undefined;
   const stateDir = args.stateDir ?? tempDir ?? join(repoRoot(), ".local-stack");
+  // Logs and fetched reports outlive a temporary state dir (removed at exit), so they go beside it then.
+  const keepDir = tempDir === undefined ? stateDir : mkdtempSync(join(tmpdir(), "hsm-lifecycle-start-"));
+  const hostLog = args.verbose ? undefined : openHostLogFile(join(keepDir, "logs", `start-${new Date().toISOString().replace(/[:.]/g, "-")}.log`));
+  const view = await createStartView({ live: process.stderr.isTTY === true && !args.verbose });
+  // stdout carries only the JSON lines (ready / summary). The app's and libraries' console output is host log:
+  // in the log file, or with --verbose on stderr as before.
+  for (const method of ["log", "info", "debug", "warn", "error"] as const) {
+    if (hostLog !== undefined) console[method] = (...parts: unknown[]) => hostLog.line("console", format(...parts));
+    else if (method !== "warn" && method !== "error") console[method] = (...parts: unknown[]) => process.stderr.write(format(...parts) + "\n");
+  }
+  const note = (line: string): void => {
+    hostLog?.line("start", line);
+    view.note(line);
+  };
   const port = args.port ?? (args.once ? 0 : (await portFree(7071)) ? 7071 : 0);
 
   let stack: LocalStack | undefined;
@@ -118,9 +141,12 @@ async function main(): Promise<number> {
     (stopping ??= (async () => {
       if (stack !== undefined) {
         if (published !== undefined) writeStackState(stateDir, { ...published, state: "stopped" });
-        progress("stopping the runner, the emulator and Azurite");
-        await stack.close().catch((e: unknown) => progress(`stop failed: ${(e as Error).message}`));
+        view.step("stopping the runner, the emulator and Azurite");
+        await stack.close().catch((e: unknown) => note(`stop failed: ${(e as Error).message}`));
+        view.clear();
+        note("stopped");
       }
+      hostLog?.close();
       if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
       return code;
     })());
@@ -131,14 +157,15 @@ async function main(): Promise<number> {
       process.exit(code);
     }
     signalled = code;
-    progress(`${signal} received`);
+    note(`${signal} received`);
     // While the stack is still starting, main() stops it as soon as startLocalStack returns.
     if (stack !== undefined) void stop(code).then((c) => process.exit(c));
   };
   process.on("SIGINT", () => onSignal("SIGINT", 130));
   process.on("SIGTERM", () => onSignal("SIGTERM", 143));
 
-  progress(`state in ${stateDir}${tempDir !== undefined ? " (temporary)" : ""}`);
+  note(`state in ${stateDir}${tempDir !== undefined ? " (temporary)" : ""}`);
+  if (hostLog !== undefined) note(`host and function logs: ${hostLog.file} (--verbose shows them here instead)`);
   try {
     stack = await startLocalStack({
       stateDir,
@@ -146,19 +173,27 @@ async function main(): Promise<number> {
       // The immutable copy as in Azure: HTTPS, the app's managed identity (see LocalStackOptions.backupCopy).
       backupCopy: true,
       runner: args.once
-        ? { port, clock: "virtual", scheduleTimers: false, startupTimers: false, log: true }
-        : { port, clock: "real", log: true },
-      log: progress,
-      ...(args.verbose ? { childOutput: (source: string, line: string) => process.stderr.write(`[${source}] ${line}\n`) } : {}),
+        ? { port, clock: "virtual", scheduleTimers: false, startupTimers: false, log: hostLog?.runnerLogger ?? true }
+        : { port, clock: "real", log: hostLog?.runnerLogger ?? true },
+      log: (line) => {
+        hostLog?.line("stack", line);
+        if (line.includes("WARNING")) view.note(line);
+        else view.step(line);
+      },
+      childOutput: (source: string, line: string) => (hostLog !== undefined ? hostLog.line(source, line) : process.stderr.write(`[${source}] ${line}\n`)),
     });
   } catch (e) {
-    progress(`could not start the local stack: ${(e as Error).message}`);
+    view.clear();
+    note(`could not start the local stack: ${(e as Error).message}`);
+    if (hostLog !== undefined) note(`details in ${hostLog.file}`);
     return stop(2);
   }
   if (signalled !== undefined) return stop(signalled);
   const runner = stack.runner;
   if (runner === undefined) throw new Error("the local stack started without its runner");
-  progress(`ready: runner ${runner.url}, settings ${stack.settingsFile}, children pids: ${stack.childPids().join(",")}`);
+  view.clear();
+  note(`ready: runner ${runner.url}, settings ${stack.settingsFile}, children pids: ${stack.childPids().join(",")}`);
+  const day = new DayProgress(stack, runner, view, keepDir, note);
 
   if (!args.once) {
     published = { pid: process.pid, url: runner.url, settingsFile: stack.settingsFile };
@@ -167,23 +202,28 @@ async function main(): Promise<number> {
       JSON.stringify({ event: "ready", url: runner.url, settingsFile: stack.settingsFile, instances: stack.urls, pids: [process.pid, ...stack.childPids()] }) + "\n",
     );
     const found = args.stateDir === undefined ? "" : `HSM_LIFECYCLE_STACK_FILE=${stackStateFile(stateDir)} `;
-    progress(`the CLI finds this stack through ${stackStateFile(stateDir)}: try "${found}npx hsm-lifecycle status" in another terminal (repo root)`);
+    note(`the CLI finds this stack through ${stackStateFile(stateDir)}: try "${found}npx hsm-lifecycle status" in another terminal (repo root)`);
     if (args.initialCycle) {
-      progress("firing every timer once (rotation sweep and backup, then the drill once the backup is verified); Ctrl-C stops everything");
-      reportTerminal(stack);
+      note("firing every timer once (rotation sweep and backup, then the drill once the backup is verified); Ctrl-C stops everything");
       const [first, backup, drill] = timerPhases(runner);
+      day.begin();
       for (const name of first) await runner.fireTimer(name);
-      // Real clock: rotations keep durable timers for their grace periods (days), so wait for the rotations
-      // themselves and then the backups, not for every instance to end.
-      await waitForNamed(runner, orchestrationNames.rotationSweep, 120_000);
+      // Real clock: rotations keep durable timers for their grace periods (days), so wait for the sweep (which
+      // ends when its rotations are verified) and then the backups, not for every instance to end. Today's runs
+      // are read from the durable store: one that already finished today is a result, not something to wait for.
+      await day.settle("rotation", 120_000, "firing the backup anyway");
       for (const name of backup) await runner.fireTimer(name);
-      await waitForNamed(runner, orchestrationNames.hsmBackup, 180_000);
+      await day.settle("backup", 180_000, "firing the drill anyway");
       for (const name of drill) await runner.fireTimer(name);
+      await day.settle("drill", undefined, "");
+      await day.close(hostLog?.file);
+      note("the stack keeps running: timers fire on their schedules; Ctrl-C stops everything");
     }
     return new Promise<number>(() => undefined); // runs until a signal
   }
 
-  progress(`one cycle: backup, then the drill, then every other timer (rotation sweep); waiting up to ${args.timeoutSeconds} s in all`);
+  note(`one cycle: backup, then the drill, then every other timer (rotation sweep); waiting up to ${args.timeoutSeconds} s in all`);
+  day.begin();
   const timedOut = await new Promise<boolean>((resolvePromise) => {
     const timer = setTimeout(() => resolvePromise(true), args.timeoutSeconds * 1000);
     void (async () => {
@@ -194,6 +234,7 @@ async function main(): Promise<number> {
       for (const phase of [backup, drill, rest]) {
         for (const name of phase) await runner.fireTimer(name);
         await runner.waitForTerminal();
+        day.show();
       }
     })().then(() => {
       clearTimeout(timer);
@@ -210,11 +251,12 @@ async function main(): Promise<number> {
   if (timedOut) {
     summary.ok = false;
     summary.timedOut = true;
-    progress(`timed out after ${args.timeoutSeconds} s; unfinished orchestrations count as failures`);
+    note(`timed out after ${args.timeoutSeconds} s; unfinished orchestrations count as failures`);
   }
-  for (const i of summary.instances) progress(`${i.name} ${i.instanceId}: ${i.status}${i.error !== undefined ? ` — ${i.error.slice(0, 300)}` : outcomeOf(i.output)}`);
+  for (const i of summary.instances) hostLog?.line("start", `${i.name} ${i.instanceId}: ${i.status}${i.error !== undefined ? ` — ${i.error.slice(0, 300)}` : outcomeOf(i.output)}`);
+  await day.close(hostLog?.file);
   process.stdout.write(JSON.stringify(summary) + "\n");
-  progress(summary.ok ? `cycle passed: ${JSON.stringify(summary.counts)}` : `cycle FAILED: ${JSON.stringify(summary.counts)}`);
+  note(summary.ok ? `cycle passed: ${JSON.stringify(summary.counts)}` : `cycle FAILED: ${JSON.stringify(summary.counts)}`);
   return stop(summary.ok ? 0 : 1);
 }
 
@@ -248,17 +290,6 @@ function outcomeFailures(summary: RunSummary): string[] {
   return out;
 }
 
-/** Waits (at most `timeoutMs`) until every started instance named `name` is terminal. */
-async function waitForNamed(runner: Runner, name: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const mine = cycleSummary(runner).instances.filter((i) => i.name === name);
-    if (mine.length > 0 && mine.every((i) => i.status === "Completed" || i.status === "Failed" || i.status === "Terminated")) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  progress(`${name} did not finish within ${timeoutMs / 1000} s; firing the remaining timers anyway`);
-}
-
 /** A short human summary of an orchestration's output (verdict, kind, RTO/RPO, rotation outcomes). */
 function outcomeOf(output: unknown): string {
   if (typeof output !== "object" || output === null) return "";
@@ -271,21 +302,6 @@ function outcomeOf(output: unknown): string {
   if (typeof o["outcomes"] === "object" && o["outcomes"] !== null) parts.push(`outcomes ${JSON.stringify(o["outcomes"])}`);
   if (Array.isArray(o["failures"]) && o["failures"].length > 0) parts.push(`failures ${JSON.stringify(o["failures"]).slice(0, 300)}`);
   return parts.length > 0 ? ` — ${parts.join(", ")}` : "";
-}
-
-/** Progress: one stderr line per orchestration that reaches a terminal state. */
-function reportTerminal(stack: LocalStack): void {
-  const seen = new Set<string>();
-  const timer = setInterval(() => {
-    const runner = stack.runner;
-    if (runner === undefined) return;
-    for (const i of cycleSummary(runner).instances) {
-      if (seen.has(i.instanceId) || (i.status !== "Completed" && i.status !== "Failed" && i.status !== "Terminated")) continue;
-      seen.add(i.instanceId);
-      progress(`${i.name} ${i.instanceId}: ${i.status}${i.error !== undefined ? ` — ${i.error.slice(0, 300)}` : outcomeOf(i.output)}`);
-    }
-  }, 1000);
-  timer.unref();
 }
 
 main().then(

@@ -27,6 +27,7 @@ import { backupHsmOrchestrator } from "../shared/backup/orchestrations/backupHsm
 import { nightlyBackupInputs, startNightlyBackups } from "../shared/backup/nightlyBackup";
 import { backupHttpHandler } from "../shared/backup/backupHttp";
 import { reverifyBackup } from "../shared/backup/activities/reverify";
+import { holdBackupFolder, releaseBackupFolder } from "../shared/backup/activities/backupFolderHold";
 import { reverifyBackupsOrchestrator } from "../shared/backup/orchestrations/reverifyBackups";
 import { startReverifications } from "../shared/backup/startReverifications";
 
@@ -91,6 +92,8 @@ activity(activityNames.writeBackupManifest, writeBackupManifest);
 activity(activityNames.verifyBackup, verifyBackup);
 activity(activityNames.copyBackup, copyBackup);
 activity(activityNames.reverifyBackup, reverifyBackup);
+activity(activityNames.holdBackupFolder, holdBackupFolder);
+activity(activityNames.releaseBackupFolder, releaseBackupFolder);
 activity(activityNames.listBackups, listBackups);
 df.app.activity(activityNames.applyBackupRetention, {
   handler: settlePermanentFailures(activityNames.applyBackupRetention, (input) => applyBackupRetention(input as Parameters<typeof applyBackupRetention>[0], retention())),

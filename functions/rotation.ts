@@ -6,19 +6,16 @@
 import { app, type HttpRequest, type InvocationContext, type Timer } from "@azure/functions";
 import * as df from "durable-functions";
 import { appSettings, scheduleSetting } from "../shared/app/appSettings";
-import { credentialFor } from "../shared/hsm/workloadCredential";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
 import { redactingLog } from "../shared/errors/redactSecrets";
 import { rotationActivityHandlers } from "../shared/rotation/activities/activityHandlers";
-import { createRotationDeps } from "../shared/rotation/activities/depsFromSettings";
+import { rotationAuditDeps, rotationWorkflowDeps } from "../shared/rotation/activities/workflowDeps";
 import type { RotationDeps } from "../shared/rotation/activities/deps";
-import { pacerFromSettings } from "../shared/rotation/activities/pacerFromSettings";
 import { retireKeyVersions } from "../shared/rotation/activities/retireKeyVersions";
 import { ensurePolicyAndRotate } from "../shared/rotation/activities/ensureAndRotate";
 import { recordForeignVersion } from "../shared/rotation/activities/recordForeignVersion";
-import { recordRotationOutcome, type RotationAuditDeps } from "../shared/rotation/activities/recordOutcome";
-import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
+import { recordRotationOutcome } from "../shared/rotation/activities/recordOutcome";
 import { loadRotationConfig } from "../shared/rotation/activities/loadConfig";
 import { claimRotations } from "../shared/rotation/activities/claim";
 import { startDailySweep } from "../shared/rotation/activities/sweepStarter";
@@ -35,32 +32,8 @@ const retry = new df.RetryOptions(2_000, ROTATION_ATTEMPTS);
 retry.backoffCoefficient = 2;
 retry.maxRetryIntervalInMilliseconds = 30_000;
 
-let rotationDeps: RotationDeps | undefined;
-
-function deps(): RotationDeps {
-  if (rotationDeps !== undefined) return rotationDeps;
-  const settings = appSettings();
-  const credential = credentialFor("rotation", settings);
-  rotationDeps = { ...createRotationDeps(settings, credential), createPacer: pacerFromSettings(settings, credential) };
-  return rotationDeps;
-}
-
-let auditDeps: RotationAuditDeps | undefined;
-
-function audit(): RotationAuditDeps {
-  if (auditDeps !== undefined) return auditDeps;
-  const settings = appSettings();
-  const credential = credentialFor("rotation", settings);
-  const built: RotationAuditDeps = {
-    // Few tries: the audit write is best effort and must not hold a rotation for minutes.
-    auditContainer: blobServiceClientFor(settings.storage, credential, { retryOptions: { maxTries: 2, retryDelayInMs: 500, tryTimeoutInMs: 30_000 } }).getContainerClient(settings.storage.auditContainer),
-    now: () => new Date(),
-  };
-  const publisher = deps().publisher;
-  if (publisher !== undefined) built.publisher = publisher;
-  auditDeps = built;
-  return auditDeps;
-}
+const deps = rotationWorkflowDeps;
+const audit = rotationAuditDeps;
 
 /** Wraps an `(input, deps)` activity for registration; its log lines go to that invocation's log. */
 function activity<I, O>(name: string, handler: (input: I, d: RotationDeps) => Promise<O>): void {

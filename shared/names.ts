@@ -28,6 +28,10 @@ export const orchestrationNames = {
   reverifyBackups: "reverifyBackups",
   /** Holds a per-resource lock (its own instance id) while one backup or drill runs as its sub-orchestration. */
   exclusiveRun: "exclusiveRun",
+  /** One dual-control request (instance id = request id): waits for approvals, then runs the operation. */
+  operationRequest: "operationRequest",
+  /** An approved emergency rotation (rotate now, verify, restrict a compromised version). */
+  emergencyRotation: "emergencyRotation",
 } as const;
 
 /** Activities (the only code that talks to HSMs, vaults, storage and Event Grid). */
@@ -72,6 +76,9 @@ export const activityNames = {
   /** Start a full backup, or adopt the job already running (409). Also backs up the DR target before a drill. */
   startBackup: "startBackup",
   getBackupStatus: "getBackupStatus",
+  /** A running backup's hold on the folder its job writes (until its manifest is written), read by retention. */
+  holdBackupFolder: "holdBackupFolder",
+  releaseBackupFolder: "releaseBackupFolder",
   writeBackupManifest: "writeBackupManifest",
   /** Re-list and re-hash the blobs against the manifest. */
   verifyBackup: "verifyBackup",
@@ -106,6 +113,11 @@ export const activityNames = {
   writeDrillReport: "writeDrillReport",
   /** DrillCompleted / DrillFailed for the stored report (never fails the drill) and the drill's audit record. */
   recordDrillOutcome: "recordDrillOutcome",
+  // Dual control
+  /** One request step (made, approved, refused, rejected, expired, completed, failed): audit record + OperationRequest event. */
+  recordRequestStep: "recordRequestStep",
+  /** Restrict a compromised version to verify/unwrap/decrypt; KeyVersionCompromised event + audit record. */
+  restrictKeyVersion: "restrictKeyVersion",
 } as const;
 
 /** Trigger functions (timers, Event Grid, HTTP). */
@@ -127,6 +139,14 @@ export const triggerNames = {
   rotationHttp: "rotationHttp",
   /** `GET /api/runs/{id}`: a run's status (no input, no history, no management URLs or keys). */
   runStatusHttp: "runStatusHttp",
+  /** `GET /api/requests`: dual-control requests and their status. */
+  requestsHttp: "requestsHttp",
+  /** `POST /api/requests/{id}/approve|reject`: a decision by the authenticated caller. */
+  requestDecisionHttp: "requestDecisionHttp",
+  /** `GET /api/fleet[?format=json]`: the fleet page (every HSM and vault, keys, backups, last drill, attention). */
+  fleetHttp: "fleetHttp",
+  /** `GET /api/plan[?at=ISO]`: the dry run of rotation, retention and the next drill. */
+  planHttp: "planHttp",
 } as const;
 
 export type OrchestrationName = (typeof orchestrationNames)[keyof typeof orchestrationNames];

@@ -170,7 +170,7 @@ export async function runSoak(stack: LocalStack, options: SoakOptions): Promise<
       const r = JSON.parse(runner.host.get(id)?.output ?? "null") as ReverifyBackupsResult | null;
       if (r === null) throw new Error(`night ${n}: re-verification ${id} ended ${runner.host.get(id)?.runtimeStatus ?? "missing"}: ${runner.host.get(id)?.output ?? ""}`);
       entry.reverify.checked += r.checked;
-      entry.reverify.failed.push(...r.failed.map((f) => f.folder));
+      entry.reverify.failed.push(...r.failures.map((f) => f.folder));
       entry.reverify.errors += r.errors.length;
     }
     for (const folder of entry.reverify.failed) {

@@ -30,7 +30,8 @@ function usableVersion(ctx: RequestContext, op: Op): { kid: string; v: StoredKey
   if (!v.enabled) throw keyVaultErrors.forbidden(`Operation ${op} is not allowed on a disabled key.`, "KeyDisabled");
   if (v.nbf !== undefined && now < v.nbf) throw keyVaultErrors.forbidden(`Operation ${op} is not allowed: the key is not yet valid (nbf ${new Date(v.nbf * 1000).toISOString()}).`, "KeyNotYetValid");
   if (v.exp !== undefined && now >= v.exp) throw keyVaultErrors.forbidden(`Operation ${op} is not allowed on an expired key (exp ${new Date(v.exp * 1000).toISOString()}).`, "KeyExpired");
-  if (!v.keyOps.includes(op)) throw keyVaultErrors.badParameter(`Operation ${op} is not permitted on this key: its key_ops are [${v.keyOps.join(", ")}].`);
+  // The service's answer (403 Forbidden, innererror KeyOperationForbidden), not a 400: the request is well formed, the key refuses it.
+  if (!v.keyOps.includes(op)) throw keyVaultErrors.forbidden(`Operation ${op} is not permitted on this key.`, "KeyOperationForbidden");
   return { kid, v };
 }
 

@@ -33,3 +33,8 @@ export function longestScheduleGapMs(expression: string, from: Date, runs = 8): 
   }
   return longest;
 }
+
+/** The next run of a valid NCRONTAB schedule strictly after `from` (UTC). */
+export function nextScheduledRun(expression: string, from: Date): Date {
+  return CronExpressionParser.parse(expression, { tz: "UTC", currentDate: from }).next().toDate();
+}

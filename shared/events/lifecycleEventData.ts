@@ -86,6 +86,41 @@ export interface KeyExpiryData {
   ManualAction?: string;
 }
 
+/** One step of a dual-control request (`HsmLifecycle.OperationRequest`). */
+export interface OperationRequestData {
+  request: string;
+  operation: "emergencyRotation" | "keyRecovery" | "earlyDisable";
+  /** What happened: the request was made, one approval counted, a decision refused, or its end. */
+  action: "requested" | "approved" | "refused" | "rejected" | "expired" | "completed" | "failed";
+  /** The request's status after this step. */
+  status: "pending" | "approved" | "rejected" | "expired" | "completed" | "failed";
+  instance: string;
+  keyName: string;
+  requester: string;
+  /** Who acted (the approver, rejecter or refused principal); null for expiry and outcomes. */
+  principal: string | null;
+  approvers: string[];
+  required: number;
+  reason: string;
+  ticket: string;
+  message: string | null;
+  at: string;
+}
+
+/** `HsmLifecycle.KeyVersionCompromised`: consumers must stop signing/encrypting with this version at once. */
+export interface KeyVersionCompromisedData {
+  instance: string;
+  instanceKind: "managedHsm" | "vault";
+  keyName: string;
+  version: string;
+  newVersion: string;
+  keyOps: string[];
+  disableAfter: string;
+  request: string;
+  ticket: string;
+  restrictedAt: string;
+}
+
 export interface LifecycleEventDataMap {
   [LifecycleEventType.KeyRotated]: KeyRotatedData;
   [LifecycleEventType.KeyRotationFailed]: KeyRotationFailedData;
@@ -95,4 +130,6 @@ export interface LifecycleEventDataMap {
   [LifecycleEventType.DrillFailed]: DrillFailedData;
   [LifecycleEventType.KeyNearExpiry]: KeyExpiryData;
   [LifecycleEventType.KeyExpired]: KeyExpiryData;
+  [LifecycleEventType.OperationRequest]: OperationRequestData;
+  [LifecycleEventType.KeyVersionCompromised]: KeyVersionCompromisedData;
 }

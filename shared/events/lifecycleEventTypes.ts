@@ -9,6 +9,10 @@ export const LifecycleEventType = {
   BackupFailed: "HsmLifecycle.BackupFailed",
   DrillCompleted: "HsmLifecycle.DrillCompleted",
   DrillFailed: "HsmLifecycle.DrillFailed",
+  /** A dual-control request was made, approved, rejected, expired, completed or failed. */
+  OperationRequest: "HsmLifecycle.OperationRequest",
+  /** A version was restricted to verify/unwrap/decrypt after an emergency rotation for compromise. */
+  KeyVersionCompromised: "HsmLifecycle.KeyVersionCompromised",
   KeyNearExpiry: "Microsoft.KeyVault.KeyNearExpiry",
   KeyExpired: "Microsoft.KeyVault.KeyExpired",
 } as const;

@@ -52,6 +52,10 @@ export function defaultSubject<T extends LifecycleEventType>(type: T, data: Life
     case LifecycleEventType.KeyRotated:
     case LifecycleEventType.KeyRotationFailed:
       return `/${d["instanceKind"] === "vault" ? "vaults" : "managedHsms"}/${String(d["instance"])}/keys/${String(d["keyName"])}`;
+    case LifecycleEventType.KeyVersionCompromised:
+      return `/${d["instanceKind"] === "vault" ? "vaults" : "managedHsms"}/${String(d["instance"])}/keys/${String(d["keyName"])}/versions/${String(d["version"])}`;
+    case LifecycleEventType.OperationRequest:
+      return `/requests/${String(d["request"])}`;
     case LifecycleEventType.BackupCompleted:
     case LifecycleEventType.BackupFailed:
       return `/managedHsms/${String(d["hsmName"])}/backups/${String(d["jobId"] ?? "none")}`;

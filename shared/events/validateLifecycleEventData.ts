@@ -8,6 +8,8 @@ import keyExpired from "./schemas/keyExpired.schema.json";
 import keyNearExpiry from "./schemas/keyNearExpiry.schema.json";
 import keyRotated from "./schemas/keyRotated.schema.json";
 import keyRotationFailed from "./schemas/keyRotationFailed.schema.json";
+import keyVersionCompromised from "./schemas/keyVersionCompromised.schema.json";
+import operationRequest from "./schemas/operationRequest.schema.json";
 
 /** The JSON Schema of each lifecycle event's `data`, as kept in `shared/events/schemas/`. */
 export const lifecycleEventSchemas: Readonly<Record<LifecycleEventType, object>> = {
@@ -19,6 +21,8 @@ export const lifecycleEventSchemas: Readonly<Record<LifecycleEventType, object>>
   [LifecycleEventType.DrillFailed]: drillFailed,
   [LifecycleEventType.KeyNearExpiry]: keyNearExpiry,
   [LifecycleEventType.KeyExpired]: keyExpired,
+  [LifecycleEventType.OperationRequest]: operationRequest,
+  [LifecycleEventType.KeyVersionCompromised]: keyVersionCompromised,
 };
 
 let validators: Map<string, ValidateFunction> | undefined;

@@ -78,9 +78,9 @@ describe("scheduled re-verification of stored backups", () => {
 
     const result = await reverifyNow();
     expect(result.passed).toEqual([older]);
-    expect(result.failed.map((f) => f.folder)).toEqual([newer]);
-    expect(result.failed[0]!.detail).toContain(victim);
-    expect(result.failed[0]!.recorded).toMatchObject({ audit: { written: true } });
+    expect(result.failures.map((f) => f.folder)).toEqual([newer]);
+    expect(result.failures[0]!.detail).toContain(victim);
+    expect(result.failures[0]!.recorded).toMatchObject({ audit: { written: true } });
 
     // The manifest: verified mark gone, a failed record whose MAC only the app's key makes.
     const auth = manifestAuthenticator(t.stack.settings["BACKUP_MANIFEST_KEY"]!);
@@ -96,7 +96,7 @@ describe("scheduled re-verification of stored backups", () => {
     expect(event.data.hsmName).toBe("primary");
     expect(event.data.message).toContain(newer);
 
-    const auditBlob = (result.failed[0]!.recorded as { audit: { blob: string } }).audit.blob;
+    const auditBlob = (result.failures[0]!.recorded as { audit: { blob: string } }).audit.blob;
     const audit = JSON.parse((await containers(t.stack).audit.getBlobClient(auditBlob).downloadToBuffer()).toString("utf8"));
     expect(audit).toMatchObject({ outcome: "failed", data: { errorCode: "BackupIntegrityFailed" }, details: { stage: "reverify", folder: newer } });
 
@@ -106,7 +106,7 @@ describe("scheduled re-verification of stored backups", () => {
     expect(shown.attention.some((a: string) => a.includes(newer) && a.includes("failed re-verification"))).toBe(true);
     const primary = shown.backups.find((b: { hsm: string }) => b.hsm === "primary");
     expect(primary.lastVerified.folder).toBe(older);
-    expect(primary.reverifyFailed).toEqual([{ folder: newer, at: result.failed[0]!.at }]);
+    expect(primary.reverifyFailed).toEqual([{ folder: newer, at: result.failures[0]!.at }]);
     expect(primary.lastReverification).not.toBeNull();
   }, 240_000);
 

@@ -8,14 +8,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KeyClient } from "@azure/keyvault-keys";
-import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
-import { STACK_CONTAINERS } from "../../dev/stackSettings";
 import { EventType } from "../../runner/historyEvents";
 import { rotationInstanceId } from "../../shared/rotation/rotationIds";
-import { rawHttpsRequest } from "../support/emulator";
 import { runCliProcess, type CliRun } from "../support/runCliProcess";
+import { auditOf, blobSnapshot, READ_OPERATIONS } from "../support/stackSnapshot";
 
 let stack: LocalStack;
 let stateDir: string;
@@ -44,32 +42,12 @@ function json<T = any>(run: CliRun): T {
   }
 }
 
-async function auditOf(instanceUrl: string): Promise<Array<{ operationName: string; time: string }>> {
-  const res = await rawHttpsRequest(stack.caPem, `${instanceUrl}/_emulator/audit`, "GET");
-  expect(res.status).toBe(200);
-  return (JSON.parse(res.text) as { value: Array<{ operationName: string; time: string }> }).value;
-}
-
-async function blobSnapshot(): Promise<string[]> {
-  const service = BlobServiceClient.fromConnectionString(stack.storageConnectionString);
-  const out: string[] = [];
-  for (const container of Object.values(STACK_CONTAINERS)) {
-    for await (const b of service.getContainerClient(container).listBlobsFlat({ includeMetadata: true })) {
-      out.push(`${container}/${b.name} ${b.properties.etag ?? ""} ${JSON.stringify(b.metadata ?? {})}`);
-    }
-  }
-  return out.sort();
-}
-
 async function versionCount(instanceUrl: string, name: string): Promise<number> {
   const client = new KeyClient(instanceUrl, stack.adminCredential, stack.clientOptions());
   let n = 0;
   for await (const _ of client.listPropertiesOfKeyVersions(name)) n++;
   return n;
 }
-
-/** Operations that only read (Managed HSM / Key Vault audit operation names). */
-const READ_OPERATIONS = new Set(["KeyList", "KeyListVersions", "KeyGet", "KeyListDeleted", "KeyGetDeleted", "KeyRotationPolicyGet", "RoleDefinitionList", "RoleDefinitionGet", "RoleAssignmentList", "RoleAssignmentGet", "BackupStatus", "RestoreStatus", "Authentication"]);
 
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), "cli-e2e-"));
@@ -188,8 +166,8 @@ describe("hsm-lifecycle on the seeded local stack", () => {
 
   it("plan explains every decision and changes nothing (audit shows reads only, blobs unchanged)", async () => {
     const instances = [stack.urls.primary, stack.urls.dr, stack.urls.vault];
-    const auditBefore = await Promise.all(instances.map(auditOf));
-    const blobsBefore = await blobSnapshot();
+    const auditBefore = await Promise.all(instances.map((u) => auditOf(stack, u)));
+    const blobsBefore = await blobSnapshot(stack);
 
     const run = await cli(["plan", "--json"]);
     expect(run.code, run.stderr).toBe(0);
@@ -210,11 +188,11 @@ describe("hsm-lifecycle on the seeded local stack", () => {
     expect(human.stdout).toMatch(/legacy-export\s+skip\s+excluded/);
     expect(human.stdout).toContain("primary=dr: interlocks pass");
 
-    const auditAfter = await Promise.all(instances.map(auditOf));
+    const auditAfter = await Promise.all(instances.map((u) => auditOf(stack, u)));
     const newRecords = auditAfter.flatMap((after, i) => after.slice(auditBefore[i]?.length ?? 0));
     expect(newRecords.filter((r) => r.operationName === "KeyList").length).toBeGreaterThanOrEqual(2); // plan did read
     expect(newRecords.filter((r) => !READ_OPERATIONS.has(r.operationName)).map((r) => r.operationName)).toEqual([]);
-    expect(await blobSnapshot()).toEqual(blobsBefore);
+    expect(await blobSnapshot(stack)).toEqual(blobsBefore);
   });
 
   it("report before any drill exits 1 and says how to get one", async () => {

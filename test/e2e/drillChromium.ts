@@ -44,6 +44,30 @@ export function chromiumBinary(): string {
 }
 
 export async function renderInChromium(htmlFile: string, timeoutMs = 30_000): Promise<RenderedReport> {
+  const { value, screenshot } = await readInChromium<Omit<RenderedReport, "screenshotBytes">>(
+    pathToFileURL(htmlFile).href,
+    `(() => {
+        const box = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+        const rows = (sel, attr) => [...document.querySelectorAll(sel)].map((r) => ({ name: r.getAttribute(attr), cells: [...r.cells].map((c) => c.innerText.trim()), visible: box(r) }));
+        const v = document.querySelector('[data-verdict]');
+        return {
+          title: document.title,
+          text: document.body.innerText,
+          verdict: v === null ? null : { attr: v.getAttribute('data-verdict'), text: v.innerText.trim(), visible: box(v) },
+          objectives: rows('[data-objective]', 'data-objective'),
+          checks: rows('[data-check]', 'data-check'),
+        };
+      })()`,
+    timeoutMs,
+  );
+  return { ...value, screenshotBytes: screenshot.length };
+}
+
+/**
+ * Loads `url` (a file: or http: URL) in headless Chromium, evaluates `expression` in the page once it has loaded
+ * and returns its value with a PNG screenshot of the page.
+ */
+export async function readInChromium<T>(url: string, expression: string, timeoutMs = 30_000): Promise<{ value: T; screenshot: Buffer }> {
   const bin = chromiumBinary();
   const profile = mkdtempSync(join(tmpdir(), "drill-chromium-"));
   const child = spawn(bin, ["--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe", `--user-data-dir=${profile}`, "--window-size=1280,2000", "about:blank"], {
@@ -87,30 +111,16 @@ export async function renderInChromium(htmlFile: string, timeoutMs = 30_000): Pr
   };
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   try {
-    const { targetId } = (await send("Target.createTarget", { url: pathToFileURL(htmlFile).href })) as { targetId: string };
+    const { targetId } = (await send("Target.createTarget", { url })) as { targetId: string };
     const { sessionId } = (await send("Target.attachToTarget", { targetId, flatten: true })) as { sessionId: string };
-    // createTarget returns before the navigation commits: wait until the file itself has loaded.
-    const loaded = `location.protocol === "file:" && document.readyState === "complete"`;
+    // createTarget returns before the navigation commits: wait until the page itself has loaded.
+    const loaded = `location.href !== "about:blank" && document.readyState === "complete"`;
     let ready = false;
     for (let i = 0; i < 200 && !(ready = (await evaluate(sessionId, loaded)) === true); i++) await new Promise((r) => setTimeout(r, 50));
-    if (!ready) throw new Error(`Chromium did not finish loading ${htmlFile}.`);
-    const seen = (await evaluate(
-      sessionId,
-      `(() => {
-        const box = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
-        const rows = (sel, attr) => [...document.querySelectorAll(sel)].map((r) => ({ name: r.getAttribute(attr), cells: [...r.cells].map((c) => c.innerText.trim()), visible: box(r) }));
-        const v = document.querySelector('[data-verdict]');
-        return {
-          title: document.title,
-          text: document.body.innerText,
-          verdict: v === null ? null : { attr: v.getAttribute('data-verdict'), text: v.innerText.trim(), visible: box(v) },
-          objectives: rows('[data-objective]', 'data-objective'),
-          checks: rows('[data-check]', 'data-check'),
-        };
-      })()`,
-    )) as Omit<RenderedReport, "screenshotBytes">;
-    const shot = (await send("Page.captureScreenshot", { format: "png" }, sessionId)) as { data: string };
-    return { ...seen, screenshotBytes: Buffer.from(shot.data, "base64").length };
+    if (!ready) throw new Error(`Chromium did not finish loading ${url}.`);
+    const value = (await evaluate(sessionId, expression)) as T;
+    const shot = (await send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true }, sessionId)) as { data: string };
+    return { value, screenshot: Buffer.from(shot.data, "base64") };
   } finally {
     clearTimeout(timer);
     await send("Browser.close").catch(() => undefined);

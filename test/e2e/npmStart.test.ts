@@ -193,3 +193,121 @@ describe("npm start (dist/dev/start.js)", () => {
     expect(run.stdout).toEqual([]);
   });
 });
+
+describe("npm start's console (a person at the terminal)", () => {
+  // Its own state (created at collection, so not in `dirs`, whose first entry the tests above share).
+  const stateDir = mkdtempSync(join(tmpdir(), "npm-start-console-"));
+  afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+  /** What the first cycle showed, for the second start to be compared with. */
+  let first: { day: string; backupLine: string; drillLine: string; rotationLine: string; report: string } | undefined;
+
+  /** The closing block: from "today's cycle (DAY): VERDICT" to the log file line (with --verbose: to the end). */
+  const closingBlock = (stderr: string[]): { day: string; verdict: string; lines: string[] } => {
+    const at = stderr.findIndex((l) => /today's cycle \(\d{4}-\d\d-\d\d\): /.test(l));
+    expect(at, stderr.join("\n")).toBeGreaterThanOrEqual(0);
+    const head = /today's cycle \((\d{4}-\d\d-\d\d)\): (.+)$/.exec(stderr[at]!)!;
+    const end = stderr.findIndex((l, i) => i > at && /host and function logs: /.test(l));
+    return { day: head[1]!, verdict: head[2]!, lines: stderr.slice(at + 1, end < 0 ? undefined : end + 1).map((l) => l.replace(/^\[start\]\s+/, "")) };
+  };
+  const lineStarting = (lines: string[], prefix: string): string => {
+    const found = lines.find((l) => l.startsWith(prefix));
+    expect(found, lines.join("\n")).toBeDefined();
+    return found!;
+  };
+
+  it("--once shows what each workflow verified, the drill verdict and report, a closing summary, and keeps host logs in the printed file", async () => {
+    const run = startScript(["--once", "--state-dir", stateDir, "--timeout", "180"]);
+    const { code } = await run.exited;
+    const consoleText = run.stderr.join("\n");
+    expect(code, consoleText).toBe(0);
+    const summary = JSON.parse(run.stdout[0]!) as { ok: boolean; instances: Array<{ name: string; output?: any }> };
+    expect(summary.ok).toBe(true);
+    const sweep = summary.instances.find((i) => i.name === "rotationSweep")!.output as { outcomes: { rotated?: number } };
+    const backup = summary.instances.find((i) => i.name === "hsmBackup")!.output as { folder: string; blobCount: number };
+    const drill = summary.instances.find((i) => i.name === "restoreDrill")!.output as { verdict: string; drillId: string };
+
+    // A pipe gets plain lines: no cursor movement, no colours.
+    expect(consoleText).not.toMatch(/\u001b\[/);
+    const closing = closingBlock(run.stderr);
+    // Progress while it ran, before the closing summary: each workflow's line as it ended (backup first, then
+    // the drill, then the rotations: the order --once fires them in).
+    const progressLines = run.stderr.slice(0, run.stderr.findIndex((l) => l.includes("today's cycle ("))).map((l) => l.replace(/^\[start\] /, ""));
+    const shownAt = (line: string): number => progressLines.indexOf(line);
+    expect(closing.verdict).toBe("passed");
+    // The numbers are the runs' own: as many rotations verified as the sweep rotated, the backup's folder and
+    // blob count as its verification found them, the drill's verdict with its RTO against the target.
+    const rotated = sweep.outcomes.rotated ?? 0;
+    expect(rotated).toBeGreaterThan(0);
+    const rotationLine = lineStarting(closing.lines, "rotation: ");
+    expect(rotationLine).toBe(`rotation: ${rotated} keys rotated, ${rotated} verified`);
+    const backupLine = lineStarting(closing.lines, "backup: ");
+    expect(backup.blobCount).toBeGreaterThan(0);
+    expect(backupLine).toBe(`backup: ${backup.folder} verified, ${backup.blobCount} blobs`);
+    const drillLine = lineStarting(closing.lines, "drill: ");
+    expect(drill.verdict).toBe("passed");
+    expect(drillLine).toMatch(/^drill: passed, RTO [\d a-z]+ \/ target 4 h, RPO [\d a-z]+ \/ target 1 d 2 h$/);
+    // The report is a local file a person can open: the drill's own HTML report.
+    const report = /^report: (.+\.html)$/.exec(lineStarting(closing.lines, "report: "))![1]!;
+    expect(readFileSync(report, "utf8")).toContain(drill.drillId);
+
+    // Host and function logs are not on the console but in the file it names.
+    const logFile = /^host and function logs: (\S+\.log)$/.exec(closing.lines.at(-1)!)![1]!;
+    expect(consoleText).toContain(`host and function logs: ${logFile} (--verbose shows them here instead)`);
+    const logText = readFileSync(logFile, "utf8");
+    for (const hostLine of [/Executing 'Functions\.backupTimer'/, /\[drillTimer\] \[information\] \(Id=/, /\[azurite\] Azurite Blob service/]) {
+      expect(logText).toMatch(hostLine);
+      expect(consoleText).not.toMatch(hostLine);
+    }
+    expect(consoleText).not.toMatch(/Executing 'Functions\.|\(Id=[0-9a-f-]+\)|\[azurite\]|\[emulator\]/);
+    expect(shownAt(backupLine)).toBeGreaterThan(-1);
+    expect(shownAt(drillLine)).toBeGreaterThan(shownAt(backupLine));
+    expect(shownAt(rotationLine)).toBeGreaterThan(shownAt(drillLine));
+    first = { day: closing.day, backupLine, drillLine, rotationLine, report };
+  });
+
+  it("a second start on the same state shows the day's results at once: the timers start nothing and nothing is waited for", async () => {
+    expect(first, "the --once cycle above must have run").toBeDefined();
+    const run = startScript(["--state-dir", stateDir, "--port", "0"]);
+    // Generous bound only so a broken build cannot hang the suite; the assertions below are on what happened.
+    await run.waitForStderr(/the stack keeps running/, 150_000);
+    const closing = closingBlock(run.stderr);
+    const logFile = /^host and function logs: (\S+\.log)$/.exec(closing.lines.at(-1)!)![1]!;
+    run.child.kill("SIGINT");
+    expect((await run.exited).code).toBe(130);
+
+    // Same UTC day as the first cycle (a run across midnight would start tomorrow's cycle instead).
+    expect(closing.day).toBe(first!.day);
+    expect(closing.verdict).toBe("passed");
+    // The day's results, marked as earlier runs: the same backup folder and the same drill, not new runs.
+    expect(lineStarting(closing.lines, "rotation: ")).toBe(`${first!.rotationLine} (ran earlier today)`);
+    expect(lineStarting(closing.lines, "backup: ")).toBe(`${first!.backupLine} (ran earlier today)`);
+    expect(lineStarting(closing.lines, "drill: ")).toBe(`${first!.drillLine} (ran earlier today)`);
+    expect(lineStarting(closing.lines, "report: ")).toBe(`report: ${first!.report}`);
+    // Each timer found today's run done and started nothing (the app's own log lines say so) …
+    const logText = readFileSync(logFile, "utf8");
+    expect(logText).toMatch(new RegExp(`rotation sweep sweep:${first!.day}:\\S+ already ran today; not started again`));
+    expect(logText).toContain(`nightly backup backup:primary:${first!.day}: skipped (backup backup:primary:${first!.day} is already Completed)`);
+    expect(logText).toContain(`drillTimer: drill:primary:dr:${first!.day} already started today.`);
+    // … and start.js waited for none of those skipped runs: no wait ran out, no run is shown as still going.
+    const consoleText = run.stderr.join("\n");
+    expect(consoleText).not.toMatch(/still running after|did not finish within/);
+    const workflowLines = run.stderr.filter((l) => /^\[start\]\s+(rotation|backup|drill): /.test(l));
+    expect(workflowLines.length).toBeGreaterThanOrEqual(3);
+    expect(workflowLines.filter((l) => /\brunning\b|not started yet/.test(l))).toEqual([]);
+  });
+
+  it("--verbose streams the host and function logs to the console as before, and writes no log file", async () => {
+    const verboseDir = mkdtempSync(join(tmpdir(), "npm-start-verbose-"));
+    dirs.push(verboseDir);
+    const run = startScript(["--once", "--verbose", "--state-dir", verboseDir, "--timeout", "180"]);
+    const { code } = await run.exited;
+    const consoleText = run.stderr.join("\n");
+    expect(code, consoleText).toBe(0);
+    expect(consoleText).toMatch(/Executing 'Functions\.backupTimer'/);
+    expect(consoleText).toMatch(/^\[azurite\] Azurite Blob service/m);
+    expect(consoleText).not.toContain("host and function logs:");
+    expect(existsSync(join(verboseDir, "logs"))).toBe(false);
+    // The closing summary is there all the same.
+    expect(closingBlock(run.stderr).verdict).toBe("passed");
+  });
+});

@@ -49,7 +49,7 @@ export async function startFunctionKeyGateway(target: string, keys: GatewayKeys,
       const text = await upstream.text();
       requests.push({ method: req.method ?? "", path: url.pathname, key, status: upstream.status });
       const headers: Record<string, string> = { "content-type": upstream.headers.get("content-type") ?? "application/json" };
-      for (const h of ["location", "retry-after"]) {
+      for (const h of ["location", "retry-after", "content-security-policy", "cache-control", "x-content-type-options", "referrer-policy"]) {
         const v = upstream.headers.get(h);
         if (v !== null) headers[h] = v;
       }

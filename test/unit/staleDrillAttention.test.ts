@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { staleDrillAttention } from "../../cli/staleDrillAttention";
+import { staleDrillAttention } from "../../shared/fleet/staleDrillAttention";
 import { longestScheduleGapMs } from "../../shared/config/ncrontab";
 
 const DAY = 86_400_000;

@@ -10,6 +10,7 @@ import { manifestMetadataKeys } from "../manifestMetadata";
 import { planRetention, type RetentionPlan, type RetentionPolicy } from "../planRetention";
 import { planFolderCleanup, type FolderCleanupPlan } from "../planFolderCleanup";
 import { applyCopyRetention, type CopyRetentionOutcome } from "../copyRetention";
+import { runningBackupHolds } from "../runningBackupHolds";
 
 export interface ApplyBackupRetentionInput {
   policy: RetentionPolicy;
@@ -76,7 +77,10 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
     throw new LifecycleError("SettingsInvalid", `Retention cannot be planned: ${(e as Error).message} Fix: RETENTION_DAILY/WEEKLY/MONTHLY must be non-negative integers.`, e);
   }
   const unmanifested = await foldersWithoutManifest(deps.backupContainer);
-  const folders = planFolderCleanup(unmanifested, now, input.policy.daily);
+  // Read AFTER listing the folders: a backup writes its hold before its job creates the folder, so every folder
+  // listed above that a running backup writes is covered by a hold read here.
+  const running = await runningBackupHolds(deps.backupContainer, now);
+  const folders = planFolderCleanup(unmanifested, now, input.policy.daily, running);
   const kept = new Set(plan.keep.map((k) => k.folder));
   const copyScope = { dryRun: input.dryRun, ...(input.hsmName === undefined ? {} : { hsmName: input.hsmName }) };
   if (input.dryRun) {
@@ -123,6 +127,8 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
   const foldersDeleted: string[] = [];
   for (const victim of folders.delete) {
     try {
+      // A manifest written since the listing (its backup's hold already released): a backup now, not a leftover.
+      if (await container.getBlockBlobClient(manifestBlobName(victim.folder)).exists()) continue;
       for await (const blob of container.listBlobsFlat({ prefix: `${victim.folder}/` })) {
         await container.deleteBlob(blob.name, { deleteSnapshots: "include" }).catch((e: { statusCode?: number }) => {
           if (e.statusCode !== 404) throw e; // another HSM's retention got there first

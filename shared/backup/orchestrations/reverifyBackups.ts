@@ -27,7 +27,8 @@ export interface ReverifyBackupsResult {
   hsmName: string;
   checked: number;
   passed: string[];
-  failed: Array<{ folder: string; at: string; detail: string; recorded: RecordBackupOutcomeOutput | { error: string } }>;
+  /** Backups whose re-verification failed (named `failures` so `npm start --once` fails the cycle on them). */
+  failures: Array<{ folder: string; at: string; detail: string; recorded: RecordBackupOutcomeOutput | { error: string } }>;
   skipped: Array<{ folder: string; detail: string }>;
   /** Backups whose re-verification could not run (storage unreachable after retries): not judged either way. */
   errors: Array<{ folder: string; error: string }>;
@@ -44,7 +45,7 @@ export function reverifyBackupsOrchestrator(retry: RetryOptions): (context: Orch
     const listed = yield* callActivity<BackupListing[]>(context, retry, activityNames.listBackups, { hsmName });
     // Retiring backups are being deleted by retention: their blobs going missing is not damage.
     const folders = listed.filter((b) => b.retiring !== true).map((b) => b.folder);
-    const result: ReverifyBackupsResult = { hsmName, checked: 0, passed: [], failed: [], skipped: [], errors: [] };
+    const result: ReverifyBackupsResult = { hsmName, checked: 0, passed: [], failures: [], skipped: [], errors: [] };
     for (const folder of folders) {
       context.df.setCustomStatus({ stage: "reverify", hsmName, folder, done: result.checked, of: folders.length });
       let r: ReverifyBackupOutput;
@@ -80,10 +81,10 @@ export function reverifyBackupsOrchestrator(retry: RetryOptions): (context: Orch
         } catch (e) {
           recorded = { error: parseActivityFailure(e).detail };
         }
-        result.failed.push({ folder, at: r.at, detail: r.detail, recorded });
+        result.failures.push({ folder, at: r.at, detail: r.detail, recorded });
       }
     }
-    context.df.setCustomStatus({ stage: "done", hsmName, checked: result.checked, failed: result.failed.length });
+    context.df.setCustomStatus({ stage: "done", hsmName, checked: result.checked, failed: result.failures.length });
     return result;
   };
 }

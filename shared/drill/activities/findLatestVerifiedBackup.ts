@@ -47,6 +47,8 @@ export interface NoVerifiedBackupOutcome {
   kind: "noVerifiedBackup";
   /** Why, with the fix (no code prefix). */
   reason: string;
+  /** Verified backups existed but every one failed its pre-restore hash check (BackupIntegrityFailed, not NoVerifiedBackup). */
+  integrityFailed?: true;
 }
 
 export type FindLatestVerifiedBackupOutput = FoundVerifiedBackup | NoVerifiedBackupOutcome;
@@ -106,6 +108,13 @@ export async function findLatestVerifiedBackup(input: FindLatestVerifiedBackupIn
     }
     break;
   }
+  if (chosen === undefined && rejected.length > 0) {
+    return {
+      kind: "noVerifiedBackup",
+      integrityFailed: true,
+      reason: `Every verified backup of "${input.primary}" failed its pre-restore hash check, so nothing was restored: ${rejected.map((r) => `${r.folder}: ${r.reason}`).join("; ")}. Fix: do not restore from these; find out who can write the backup container, then take a new backup and rerun the drill.`,
+    };
+  }
   if (chosen === undefined) {
     const unverified = candidates.filter((c) => !c.verified).length;
     return {
@@ -127,7 +136,9 @@ export async function findLatestVerifiedBackup(input: FindLatestVerifiedBackupIn
     const end = Date.parse(b.endTime);
     for (const u of unverified) {
       const at = Date.parse(u.completedAt);
-      if (at > end && at <= drillStart.getTime() && !rejected.some((r) => r.folder === u.folder)) rejected.push({ folder: u.folder, reason: u.reason });
+      // HSM job times are whole seconds: within one second the folder name (hundredths) tells which is newer.
+      const newer = at > end || (at === end && u.folder > b.folder);
+      if (newer && at <= drillStart.getTime() && !rejected.some((r) => r.folder === u.folder)) rejected.push({ folder: u.folder, reason: u.reason });
     }
   }
   if (rejected.length > 0) found.fallback = { restored: b.folder, rejected: rejected.sort((x, y) => (x.folder < y.folder ? 1 : -1)) };

@@ -117,7 +117,7 @@ function* runStages(context: OrchestrationContext, retry: RetryOptions, input: R
   let chosen: FoundVerifiedBackup;
   try {
     const found = yield* call<FindLatestVerifiedBackupOutput>(activityNames.findLatestVerifiedBackup, { primary: input.primary, drillStart: state.report.startedAt, drillId: state.report.drillId, checkBlobs: true });
-    if (found.kind === "noVerifiedBackup") return stop("selectBackup", formatFailureMessage("NoVerifiedBackup", found.reason));
+    if (found.kind === "noVerifiedBackup") return stop("selectBackup", formatFailureMessage(found.integrityFailed === true ? "BackupIntegrityFailed" : "NoVerifiedBackup", found.reason));
     chosen = found;
   } catch (e) {
     return stop("selectBackup", failed(e));

@@ -1,5 +1,5 @@
 import { decideRotation, type NoticeStage, type RotationDecision, type SkipReason } from "../decideRotation";
-import type { KeyListing } from "../keyListing";
+import { toEpochMs, type KeyListing } from "../keyListing";
 import { planRotation, type PlanEntry } from "../planRotation";
 import type { RotationPolicy } from "../policyTypes";
 import { noticeEventId, rotationInstanceId } from "../rotationIds";
@@ -46,6 +46,14 @@ export interface NoticeKey {
   manualAction?: string;
 }
 
+/** One key as a list page shows its current version: when it was created (its last rotation) and when it expires. */
+export interface KeyInventoryEntry {
+  name: string;
+  enabled: boolean;
+  createdOn: string | null;
+  expiresOn: string | null;
+}
+
 export interface ListDueKeysOutput {
   instance: string;
   at: string;
@@ -56,6 +64,8 @@ export interface ListDueKeysOutput {
   skipped: Partial<Record<SkipReason, number>>;
   /** With `includeSkipped`: every skipped key and why. */
   skippedKeys?: PlanEntry[];
+  /** With `includeSkipped`: every listed key's current version as the list page shows it (the fleet page's key table). */
+  inventory?: KeyInventoryEntry[];
   listed: number;
   /**
    * Requests sent: key list pages, versions pages (one or more per due or noticed key), and GETs only for
@@ -181,8 +191,16 @@ export async function listDueKeys(input: ListDueKeysInput, deps: RotationDeps): 
     if (entry.decision.kind !== "skip") continue;
     out.skipped[entry.decision.reason] = (out.skipped[entry.decision.reason] ?? 0) + 1;
   }
-  if (input.includeSkipped === true) out.skippedKeys = skippedKeys;
+  if (input.includeSkipped === true) {
+    out.skippedKeys = skippedKeys;
+    out.inventory = listings.map((l) => ({ name: l.name, enabled: l.enabled !== false, createdOn: isoOrNull(l.createdOn), expiresOn: isoOrNull(l.expiresOn) }));
+  }
   return out;
+}
+
+function isoOrNull(value: Date | string | undefined): string | null {
+  const ms = toEpochMs(value);
+  return ms === undefined ? null : new Date(ms).toISOString();
 }
 
 /** What a person must do about a key the lifecycle will not rotate (the notice carries it as `ManualAction`). */

@@ -10,6 +10,7 @@ import { loadRotationConfig } from "./loadConfig";
 import { isAlreadyStarted, readInstanceStatus, type RotationStarterClient } from "./durableStatus";
 import { rotationStartDecision } from "../dedupe";
 import { rotationInstanceId } from "../rotationIds";
+import { emergencyRotationRequest } from "../../approvals/requestHttp";
 import type { RotateKeyInput, RotationSweepInput } from "../types";
 
 const keyName = /^[0-9A-Za-z-]{1,127}$/;
@@ -21,12 +22,15 @@ const keyVersion = /^[0-9A-Za-z]{1,64}$/;
  * deterministic id `rotate:{vault}:{key}:{version}` (a version that already rotated is reported, not started
  * again). The caller names instances (configured rotation instances only) and keys, never URLs or rules: each
  * rotation decides with the rotation policy read here, so a request cannot rotate a key the policy would not.
- * Answers 202 with each run's id and status path (`startedRunsResponse`: no keys).
+ * Answers 202 with each run's id and status path (`startedRunsResponse`: no keys). `{"now": true, …}` is an
+ * emergency rotation request (shared/approvals/requestHttp.ts).
  */
 export async function rotationHttpHandler(request: HttpRequest, client: RotationStarterClient, context: InvocationContext): Promise<HttpResponseInit> {
   const body = await jsonObjectBody(request);
   const usage = 'Fix: POST {} for a sweep, or {"keys": [{"instance": "<HSMS/VAULTS name>", "name": "<key>", "version": "<current version>"}]}.';
   if (body === undefined) return badRequestResponse(`The body must be a JSON object. ${usage}`);
+  // `"now": true`: an emergency rotation, regardless of the policy, after the approvals APPROVAL_POLICY asks for.
+  if (body["now"] === true) return emergencyRotationRequest(request, body, client, context);
   const settings = appSettings();
   const now = new Date();
   const runId = `manual:${runStamp(now)}`;

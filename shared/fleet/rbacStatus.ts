@@ -2,13 +2,13 @@
  * The RBAC part of `status`: `rbac check`'s findings under "Needs attention" (drift is for a person to act on, the
  * status itself is complete); a check that cannot run is listed under "could not read".
  */
-import { describeDrift } from "../shared/rbac/rbacDiff";
-import { diffRbac } from "../shared/rbac/rbacApply";
-import type { CliContext } from "./cliContext";
-import { errorText } from "./errorText";
+import { describeDrift } from "../rbac/rbacDiff";
+import { diffRbac } from "../rbac/rbacApply";
+import type { FleetContext } from "./fleetContext";
+import { errorText } from "../errors/errorText";
 import { rbacAdminCredential, rbacConnection, rbacPlanOf } from "./rbacContext";
 
-export async function rbacStatus(ctx: CliContext, credential: "managed-identity" | "default"): Promise<{ errors: string[]; attention: string[] }> {
+export async function rbacStatus(ctx: FleetContext, credential: "managed-identity" | "default"): Promise<{ errors: string[]; attention: string[] }> {
   if (Object.keys(ctx.settings.rbacPrincipals.ids).length === 0) {
     return { errors: [], attention: ['RBAC drift is not checked: RBAC_PRINCIPAL_IDS is empty. Fix: set it (see "hsm-lifecycle rbac plan") and RBAC_ADMIN_CLIENT_ID.'] };
   }

@@ -1,6 +1,6 @@
 import type { ContainerClient } from "@azure/storage-blob";
-import type { DrillReport } from "../shared/drill/drillReport";
-import type { CliContext } from "./cliContext";
+import type { DrillReport } from "../drill/drillReport";
+import type { FleetContext } from "./fleetContext";
 
 export interface StoredDrillReport {
   /** `{drillId with ':' → '-'}/report.json` in DRILL_REPORTS_CONTAINER. */
@@ -10,7 +10,7 @@ export interface StoredDrillReport {
 }
 
 /** The drill-reports container as the drill identity reads it. */
-export function reportsContainer(ctx: CliContext): ContainerClient {
+export function reportsContainer(ctx: FleetContext): ContainerClient {
   return ctx.container("drill", ctx.settings.storage.drillReportsContainer);
 }
 

@@ -1,5 +1,5 @@
-import type { NoticeStage } from "../shared/rotation/decideRotation";
-import { manualActionOf } from "../shared/rotation/activities/listDueKeys";
+import type { NoticeStage } from "../rotation/decideRotation";
+import { manualActionOf } from "../rotation/activities/listDueKeys";
 import type { RotationView } from "./rotationView";
 
 /** A key the lifecycle will not rotate and that needs a person now. */

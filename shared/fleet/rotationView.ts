@@ -1,11 +1,10 @@
-import { rotationInstances } from "../shared/config/settings";
-import { listDueKeys, type ListDueKeysOutput } from "../shared/rotation/activities/listDueKeys";
-import { loadRotationConfig } from "../shared/rotation/activities/loadConfig";
-import type { RotationPolicy } from "../shared/rotation/policyTypes";
-import type { RotationInstance } from "../shared/rotation/activities/deps";
-import type { CliContext } from "./cliContext";
-import { errorText } from "./errorText";
-import { UsageError } from "./usageError";
+import { rotationInstances } from "../config/settings";
+import { listDueKeys, type ListDueKeysOutput } from "../rotation/activities/listDueKeys";
+import { loadRotationConfig } from "../rotation/activities/loadConfig";
+import type { RotationPolicy } from "../rotation/policyTypes";
+import type { RotationInstance } from "../rotation/activities/deps";
+import type { FleetContext } from "./fleetContext";
+import { errorText } from "../errors/errorText";
 
 export type InstanceRotationView =
   | ({ ok: true; kind: RotationInstance["kind"] } & ListDueKeysOutput)
@@ -22,16 +21,12 @@ export interface RotationView {
 /**
  * The rotation inventory as the sweep sees it: the same config loader (policy validated against the
  * configured instances), the same `listDueKeys` (list pages only, as the rotation identity) and the same
- * decision instant for every instance. Read-only. One instance failing (a missing role, unreachable) is a
- * value, so the others still show.
+ * decision instant for every instance (the caller checks that a `filter.instance` is configured). Read-only.
+ * One instance failing (a missing role, unreachable) is a value, so the others still show.
  */
-export async function rotationView(ctx: CliContext, filter: { instance?: string } = {}): Promise<RotationView> {
+export async function rotationView(ctx: FleetContext, filter: { instance?: string } = {}): Promise<RotationView> {
   const at = ctx.now.toISOString();
   const all = rotationInstances(ctx.settings);
-  if (filter.instance !== undefined && !all.some((i) => i.name === filter.instance)) {
-    const drillTarget = ctx.settings.hsms.some((h) => h.name === filter.instance && h.role === "drillTarget");
-    throw new UsageError(`--instance "${filter.instance}" is ${drillTarget ? "a drill target, which is never rotated" : "not a configured HSM or vault"}; use one of ${all.map((i) => i.name).join(", ")}.`);
-  }
   let policy: RotationPolicy;
   try {
     policy = (await loadRotationConfig(ctx.settings, ctx.baseDir)).policy;

@@ -1,7 +1,7 @@
-import { listBackupRecords, type BackupListing } from "../shared/backup/listBackupRecords";
-import { manifestAuthenticator } from "../shared/backup/manifestAuthenticator";
-import type { CliContext } from "./cliContext";
-import { errorText } from "./errorText";
+import { listBackupRecords, type BackupListing } from "../backup/listBackupRecords";
+import { manifestAuthenticator } from "../backup/manifestAuthenticator";
+import type { FleetContext } from "./fleetContext";
+import { errorText } from "../errors/errorText";
 
 export interface HsmBackupView {
   hsm: string;
@@ -20,7 +20,7 @@ export interface HsmBackupView {
 }
 
 /** Per primary HSM (drill targets are never backed up by the workflow), as the backup identity reads it. */
-export async function backupView(ctx: CliContext, filter: { hsm?: string } = {}): Promise<HsmBackupView[]> {
+export async function backupView(ctx: FleetContext, filter: { hsm?: string } = {}): Promise<HsmBackupView[]> {
   const primaries = ctx.settings.hsms.filter((h) => h.role === "primary" && (filter.hsm === undefined || h.name === filter.hsm));
   const container = ctx.container("backup", ctx.settings.storage.backupContainer);
   const rpoTargetMs = ctx.settings.objectives.rpoMs;

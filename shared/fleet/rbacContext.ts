@@ -4,17 +4,17 @@
  */
 import type { TokenCredential } from "@azure/core-auth";
 import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
-import type { RbacConnection } from "../shared/rbac/rbacApply";
-import { buildRbacPlan, type RbacPlan } from "../shared/rbac/rbacPlan";
-import type { CliContext } from "./cliContext";
+import type { RbacConnection } from "../rbac/rbacApply";
+import { buildRbacPlan, type RbacPlan } from "../rbac/rbacPlan";
+import type { FleetContext } from "./fleetContext";
 
-export function rbacPlanOf(ctx: CliContext): RbacPlan {
+export function rbacPlanOf(ctx: FleetContext): RbacPlan {
   const s = ctx.settings;
   return buildRbacPlan({ hsms: s.hsms.map((h) => ({ name: h.name, role: h.role === "drillTarget" ? "drillTarget" : "primary" })), vaults: s.vaults, drillPairs: s.drillPairs, rbacPrincipals: s.rbacPrincipals });
 }
 
 /** The administrator's credential: `--credential default` (a person signed in), else RBAC_ADMIN_CLIENT_ID's managed identity. */
-export function rbacAdminCredential(ctx: CliContext, kind: "managed-identity" | "default"): TokenCredential {
+export function rbacAdminCredential(ctx: FleetContext, kind: "managed-identity" | "default"): TokenCredential {
   if (kind === "default") return new DefaultAzureCredential();
   const clientId = ctx.settings.rbacAdminClientId;
   if (clientId === undefined) {
@@ -23,7 +23,7 @@ export function rbacAdminCredential(ctx: CliContext, kind: "managed-identity" | 
   return new ManagedIdentityCredential({ clientId });
 }
 
-export function rbacConnection(ctx: CliContext, credential: TokenCredential): RbacConnection {
+export function rbacConnection(ctx: FleetContext, credential: TokenCredential): RbacConnection {
   const urls: Record<string, string> = {};
   for (const i of [...ctx.settings.hsms, ...ctx.settings.vaults]) urls[i.name] = i.url;
   return { urls, credential, clientOptions: ctx.ca === undefined ? {} : { tlsOptions: { ca: ctx.ca }, disableChallengeResourceVerification: true } };

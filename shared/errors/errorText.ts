@@ -1,4 +1,4 @@
-import { redactSecrets } from "../shared/errors/redactSecrets";
+import { redactSecrets } from "./redactSecrets";
 
 /** One line for an error, secrets redacted (service messages can echo SAS signatures or keys). */
 export function errorText(e: unknown): string {

@@ -1,5 +1,5 @@
-import { longestScheduleGapMs } from "../shared/config/ncrontab";
-import { formatDuration } from "../shared/drill/measureObjectives";
+import { longestScheduleGapMs } from "../config/ncrontab";
+import { formatDuration } from "../drill/measureObjectives";
 
 /**
  * A drill older than the longest gap DRILL_SCHEDULE allows (plus a day for a drill that runs long) means the drill

@@ -1,0 +1,43 @@
+/**
+ * Dual-control registrations: the request orchestration, the emergency rotation it runs, their activities, and the
+ * request routes. The operations run as the rotation workflow's identity (its deps from functions/rotation.ts).
+ */
+import type { HttpRequest, InvocationContext } from "@azure/functions";
+import * as df from "durable-functions";
+import { redactingLog } from "../shared/errors/redactSecrets";
+import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
+import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
+import { recordRequestStep, type RecordRequestStepInput } from "../shared/approvals/activities/recordRequestStep";
+import { restrictKeyVersion, type RestrictKeyVersionInput } from "../shared/approvals/activities/restrictKeyVersion";
+import { operationRequestOrchestrator } from "../shared/approvals/orchestrations/operationRequest";
+import { emergencyRotationOrchestrator } from "../shared/approvals/orchestrations/emergencyRotation";
+import { listRequestsHandler, requestDecisionHandler } from "../shared/approvals/requestHttp";
+import { rotationAuditDeps, rotationWorkflowDeps } from "../shared/rotation/activities/workflowDeps";
+
+/** Durable retries per step: 2 s, 4 s (throttling and brief outages). */
+const retry = new df.RetryOptions(2_000, 3);
+retry.backoffCoefficient = 2;
+retry.maxRetryIntervalInMilliseconds = 30_000;
+
+df.app.activity(activityNames.recordRequestStep, {
+  handler: settlePermanentFailures(activityNames.recordRequestStep, (input) => recordRequestStep(input as RecordRequestStepInput, rotationAuditDeps())),
+});
+df.app.activity(activityNames.restrictKeyVersion, {
+  handler: settlePermanentFailures(activityNames.restrictKeyVersion, (input, context) =>
+    restrictKeyVersion(input as RestrictKeyVersionInput, { ...rotationWorkflowDeps(), ...rotationAuditDeps(), log: redactingLog((line) => context.log(line)) }),
+  ),
+});
+
+df.app.orchestration(orchestrationNames.operationRequest, operationRequestOrchestrator(retry));
+df.app.orchestration(orchestrationNames.emergencyRotation, emergencyRotationOrchestrator(retry));
+
+// GET /api/requests: the dual-control requests of the last 30 days and their status.
+df.app.client.http(triggerNames.requestsHttp, { route: "requests", methods: ["GET"], authLevel: "function", handler: (request: HttpRequest, client: df.DurableClient) => listRequestsHandler(request, client) });
+
+// POST /api/requests/{id}/approve|reject: a decision by the authenticated caller.
+df.app.client.http(triggerNames.requestDecisionHttp, {
+  route: "requests/{id}/{action}",
+  methods: ["POST"],
+  authLevel: "function",
+  handler: (request: HttpRequest, client: df.DurableClient, context: InvocationContext) => requestDecisionHandler(request, client, context, rotationAuditDeps),
+});

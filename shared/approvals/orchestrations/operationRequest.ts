@@ -1,0 +1,143 @@
+/**
+ * One dual-control request; its instance id is the request id. It records the request, then waits durably for
+ * `required` approvals: each wait races the `decision` external event against a durable timer (at most six days,
+ * chained up to the request's expiry), so a runner or host restart loses nothing — approvals already counted are in
+ * the history. Every decision is checked here with `decideApproval` against the APPROVERS taken when the request
+ * was made (the decision route checks too, for an immediate answer; this check is the one that counts). At the
+ * expiry the request is cancelled. Approved, it runs the operation as a sub-orchestration. Every step is an audit
+ * record and an `HsmLifecycle.OperationRequest` event; the custom status is the request's view.
+ * Deterministic: time only from `currentUtcDateTime`.
+ */
+import type { OrchestrationContext, RetryOptions, Task, TimerTask } from "durable-functions";
+import { callActivity } from "../../durable/callActivity";
+import { parseActivityFailure } from "../../errors/parseActivityFailure";
+import type { OperationRequestData } from "../../events/lifecycleEventData";
+import { activityNames, orchestrationNames } from "../../names";
+import type { DisableKeyVersionOutput } from "../../rotation/activities/disableKeyVersion";
+import { MAX_TIMER_MS, waitUntil } from "../../rotation/orchestrations/timers";
+import type { RecordRequestStepOutput } from "../activities/recordRequestStep";
+import { decideApproval } from "../decideApproval";
+import { DECISION_EVENT, type DecisionEventData, type OperationRequestInput, type RequestView } from "../requestTypes";
+import type { EmergencyRotationOutput } from "./emergencyRotation";
+
+/** The sub-orchestration that carries out each approved operation. */
+const OPERATION_RUNNERS: Partial<Record<OperationRequestInput["operation"], string>> = { emergencyRotation: orchestrationNames.emergencyRotation };
+
+/** Decisions one request takes at most (accepted or refused): bounds its history against a flood of events. */
+const MAX_DECISIONS = 200;
+
+export function operationRequestOrchestrator(retry: RetryOptions) {
+  return function* operationRequest(context: OrchestrationContext): Generator<Task, RequestView, unknown> {
+    const input = context.df.getInput<OperationRequestInput>();
+    const now = (): string => context.df.currentUtcDateTime.toISOString();
+    const view: RequestView = {
+      request: input.request,
+      operation: input.operation,
+      status: "pending",
+      requester: input.requester,
+      approvers: [],
+      required: input.required,
+      instance: input.instance.name,
+      key: input.key,
+      reason: input.reason,
+      ticket: input.ticket,
+      createdAt: input.createdAt,
+      expiresAt: input.expiresAt,
+      updatedAt: now(),
+    };
+    let seq = 0;
+    function* record(action: OperationRequestData["action"], principal: string | null, message: string | null): Generator<Task, void, unknown> {
+      view.updatedAt = now();
+      if (message !== null && action !== "refused") view.message = message;
+      context.df.setCustomStatus(view);
+      const data: OperationRequestData = {
+        request: input.request,
+        operation: input.operation,
+        action,
+        status: view.status,
+        instance: input.instance.name,
+        keyName: input.key,
+        requester: input.requester,
+        principal,
+        approvers: [...view.approvers],
+        required: input.required,
+        reason: input.reason,
+        ticket: input.ticket,
+        message: message === null ? null : message.slice(0, 1000),
+        at: now(),
+      };
+      try {
+        const out = yield* callActivity<RecordRequestStepOutput>(context, retry, activityNames.recordRequestStep, { data, seq: seq++ });
+        if (!out.audit.written && !context.df.isReplaying) context.warn(`${input.request} ${action}: audit record not written: ${out.audit.error}`);
+      } catch (e) {
+        if (!context.df.isReplaying) context.warn(`${input.request} ${action}: not recorded: ${parseActivityFailure(e).detail}`);
+      }
+    }
+
+    yield* record("requested", input.requester, null);
+    const expiresAt = new Date(input.expiresAt).getTime();
+    let decisions = 0;
+    while (view.approvers.length < input.required) {
+      if (context.df.currentUtcDateTime.getTime() >= expiresAt || decisions >= MAX_DECISIONS) {
+        view.status = "expired";
+        yield* record("expired", null, decisions >= MAX_DECISIONS ? `cancelled after ${MAX_DECISIONS} decisions without approval` : `no ${input.required} approvals by ${input.expiresAt}; cancelled`);
+        return view;
+      }
+      const timer: TimerTask = context.df.createTimer(new Date(Math.min(expiresAt, context.df.currentUtcDateTime.getTime() + MAX_TIMER_MS)));
+      const event = context.df.waitForExternalEvent(DECISION_EVENT);
+      const winner = yield context.df.Task.any([timer, event]);
+      if (winner === timer) continue;
+      timer.cancel();
+      decisions++;
+      const decision = event.result as DecisionEventData;
+      const verdict = decideApproval(view, decision.principal, decision.action, input.approverList);
+      if (verdict.kind === "duplicate") continue;
+      if (verdict.kind === "refused") {
+        yield* record("refused", decision.principal.oid, verdict.message);
+        continue;
+      }
+      if (verdict.action === "reject") {
+        view.status = "rejected";
+        view.rejectedBy = decision.principal.oid;
+        if (decision.reason !== undefined) view.rejectReason = decision.reason;
+        yield* record("rejected", decision.principal.oid, decision.reason ?? null);
+        return view;
+      }
+      view.approvers.push(decision.principal.oid);
+      if (view.approvers.length >= input.required) view.status = "approved";
+      yield* record("approved", decision.principal.oid, null);
+    }
+    view.status = "approved";
+
+    let result: EmergencyRotationOutput;
+    try {
+      const runner = OPERATION_RUNNERS[input.operation];
+      if (runner === undefined) throw new Error(`[BadParameter] The operation ${input.operation} has no runner in this version of the app.`);
+      result = (yield context.df.callSubOrchestrator(runner, input, `${input.request}:run`)) as EmergencyRotationOutput;
+    } catch (e) {
+      const failure = parseActivityFailure(e);
+      result = { kind: "failed", stage: "run", code: failure.code, message: failure.detail };
+    }
+    view.result = result;
+    if (result.kind === "failed") {
+      view.status = "failed";
+      yield* record("failed", null, `[${result.code}] ${result.message}`);
+      return view;
+    }
+    view.status = "completed";
+    yield* record("completed", null, null);
+    // A compromised version stays usable for verify/unwrap until the grace has passed, then it is disabled.
+    if (result.restricted !== undefined) {
+      yield* waitUntil(context, new Date(result.restricted.disableAfter));
+      try {
+        const disabled = yield* callActivity<DisableKeyVersionOutput>(context, retry, activityNames.disableKeyVersion, { instance: input.instance, name: input.key, version: result.previousVersion });
+        view.result = { ...result, previousDisabled: disabled.kind };
+      } catch (e) {
+        view.result = { ...result, previousDisabled: `failed: ${parseActivityFailure(e).detail}` };
+      }
+      view.updatedAt = now();
+      context.df.setCustomStatus(view);
+    }
+    return view;
+  };
+}

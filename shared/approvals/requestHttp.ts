@@ -1,0 +1,199 @@
+/**
+ * The HTTP side of dual control (function-level auth plus the caller's own authentication, see callerPrincipal.ts):
+ * starting a request (`POST /api/rotations` with `"now": true`), listing requests (`GET /api/requests`) and deciding
+ * (`POST /api/requests/{id}/approve|reject`). The principal always comes from the validated token or platform
+ * header, never from a body.
+ */
+import { randomBytes } from "node:crypto";
+import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
+import type { DurableClient } from "durable-functions";
+import { appSettings } from "../app/appSettings";
+import { badRequestResponse, jsonObjectBody } from "../app/startedResponse";
+import { rotationInstances } from "../config/settings";
+import { isLifecycleError } from "../errors/lifecycleError";
+import type { OperationRequestData } from "../events/lifecycleEventData";
+import { instanceRef, resolveConfiguredInstance } from "../instances/resolveConfiguredInstance";
+import { orchestrationNames } from "../names";
+import { addDuration, parseIsoDuration } from "../rotation/isoDuration";
+import { loadRotationConfig } from "../rotation/activities/loadConfig";
+import { recordRequestStep, type RequestAuditDeps } from "./activities/recordRequestStep";
+import { loadApprovalSettings, type ApprovalSettings, type OperationName } from "./approvalSettings";
+import { authenticateCaller } from "./callerPrincipal";
+import { decideApproval, type DecisionAction } from "./decideApproval";
+import { isListed, type Principal } from "./principalList";
+import { DECISION_EVENT, EMERGENCY_REASONS, type DecisionEventData, type OperationRequestInput, type RequestView } from "./requestTypes";
+
+const KEY_NAME = /^[0-9A-Za-z-]{1,127}$/;
+const TICKET = /^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$/;
+const REQUEST_ID = /^req-[0-9]{8}t[0-9]{6}z-[0-9a-f]{6}$/;
+/** `GET /api/requests` shows requests created in this many days (a bounded listing). */
+export const REQUEST_LIST_DAYS = 30;
+const LIST_LIMIT = 500;
+
+function error(status: number, code: string, message: string, extra: Record<string, unknown> = {}): HttpResponseInit {
+  return { status, jsonBody: { error: { code, message: `[${code}] ${message}`, ...extra } } };
+}
+
+/** The caller, or the 401 answer naming why not. */
+async function caller(request: HttpRequest, approvals: ApprovalSettings): Promise<Principal | HttpResponseInit> {
+  try {
+    return await authenticateCaller(request.headers, approvals, appSettings().emulatorMode);
+  } catch (e) {
+    if (isLifecycleError(e)) return error(401, "Unauthorized", e.message.replace(/^\[Unauthorized\] /, ""));
+    throw e;
+  }
+}
+
+function isResponse(v: Principal | HttpResponseInit): v is HttpResponseInit {
+  return (v as HttpResponseInit).status !== undefined;
+}
+
+/**
+ * `POST /api/rotations` with `{"now": true, "instance", "key", "reason": "compromise|policy|other", "ticket"}`: an
+ * emergency rotation request by the authenticated caller (listed in OPERATORS). Answers 202 with the request (its id
+ * is the request orchestration's instance id); it runs once APPROVAL_POLICY's approvals are in.
+ */
+export async function emergencyRotationRequest(request: HttpRequest, body: Record<string, unknown>, client: RequestStarter, context: InvocationContext): Promise<HttpResponseInit> {
+  const usage = 'Fix: POST {"now": true, "instance": "<HSMS/VAULTS name>", "key": "<key>", "reason": "compromise|policy|other", "ticket": "<change or incident id>"}.';
+  const unknown = Object.keys(body).filter((k) => !["now", "instance", "key", "reason", "ticket"].includes(k));
+  if (unknown.length > 0) return badRequestResponse(`Unknown field(s) ${unknown.join(", ")}. ${usage}`);
+  const settings = appSettings();
+  let instance;
+  try {
+    instance = resolveConfiguredInstance(body["instance"], rotationInstances(settings), "instance");
+  } catch (e) {
+    return badRequestResponse(`${(e as Error).message.replace(/^\[BadParameter\] /, "")} ${usage}`);
+  }
+  const { key, reason, ticket } = body;
+  if (typeof key !== "string" || !KEY_NAME.test(key)) return badRequestResponse(`"key" must be a key name. ${usage}`);
+  if (typeof reason !== "string" || !(EMERGENCY_REASONS as readonly string[]).includes(reason)) return badRequestResponse(`"reason" must be one of ${EMERGENCY_REASONS.join(", ")}. ${usage}`);
+  if (typeof ticket !== "string" || !TICKET.test(ticket)) return badRequestResponse(`"ticket" must be a ticket id (letters, digits, . _ : # / -; at most 128). ${usage}`);
+  const approvals = loadApprovalSettings();
+  const principal = await caller(request, approvals);
+  if (isResponse(principal)) return principal;
+  if (!isListed(principal, approvals.operators)) return error(403, "Forbidden", `${principal.oid} is not listed in OPERATORS and may not request operations. Fix: ask an administrator to add the object id or a group of it to OPERATORS.`, { reason: "notOperator" });
+  const { policy } = await loadRotationConfig(settings);
+  return startRequest(client, context, approvals, { operation: "emergencyRotation", instance: instanceRef(instance), key, reason, ticket, requester: principal.oid, policy });
+}
+
+/** What starting a request needs of the durable client. */
+export interface RequestStarter {
+  startNew(orchestrationName: string, options: { instanceId: string; input: unknown }): Promise<string>;
+}
+
+async function startRequest(
+  client: RequestStarter,
+  context: InvocationContext,
+  approvals: ApprovalSettings,
+  spec: Pick<OperationRequestInput, "instance" | "key" | "reason" | "ticket" | "requester" | "policy" | "backupFolder"> & { operation: OperationName },
+): Promise<HttpResponseInit> {
+  const now = new Date();
+  const id = `req-${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "").toLowerCase()}-${randomBytes(3).toString("hex")}`;
+  const input: OperationRequestInput = {
+    ...spec,
+    request: id,
+    required: approvals.policy[spec.operation],
+    approverList: approvals.approvers,
+    createdAt: now.toISOString(),
+    expiresAt: addDuration(now, parseIsoDuration(approvals.window)).toISOString(),
+    compromiseGrace: approvals.compromiseGrace,
+  };
+  await client.startNew(orchestrationNames.operationRequest, { instanceId: id, input });
+  context.log(`requests: ${id} (${spec.operation} ${spec.instance.name}/${spec.key}) requested by ${spec.requester}`);
+  return {
+    status: 202,
+    jsonBody: { request: id, status: "pending", operation: spec.operation, requester: spec.requester, approvers: [], required: input.required, instance: spec.instance.name, key: spec.key, expiresAt: input.expiresAt, statusPath: `/api/runs/${encodeURIComponent(id)}` },
+  };
+}
+
+/** The listed view of one request instance (its custom status), or undefined for another orchestration. */
+export function requestViewOf(status: { name?: string; runtimeStatus?: string; customStatus?: unknown; input?: unknown; instanceId?: string } | undefined): RequestView | undefined {
+  if (status?.name !== orchestrationNames.operationRequest) return undefined;
+  // Started but not yet run its first step: the request as its input states it (pending, no approvals).
+  const view = (status.customStatus ?? pendingViewOf(status.input)) as RequestView | null | undefined;
+  if (view === null || view === undefined || typeof view !== "object" || typeof view.request !== "string") return undefined;
+  // An orchestration that crashed or was terminated did not reach its own end: it failed.
+  if (status.runtimeStatus === "Failed" || status.runtimeStatus === "Terminated") return { ...view, status: view.status === "completed" ? "completed" : "failed" };
+  return view;
+}
+
+function pendingViewOf(input: unknown): RequestView | undefined {
+  const i = input as OperationRequestInput | null | undefined;
+  if (i === null || i === undefined || typeof i !== "object" || typeof i.request !== "string") return undefined;
+  return {
+    request: i.request,
+    operation: i.operation,
+    status: "pending",
+    requester: i.requester,
+    approvers: [],
+    required: i.required,
+    instance: i.instance.name,
+    key: i.key,
+    reason: i.reason,
+    ticket: i.ticket,
+    createdAt: i.createdAt,
+    expiresAt: i.expiresAt,
+    updatedAt: i.createdAt,
+  };
+}
+
+/** `GET /api/requests`: requests of the last REQUEST_LIST_DAYS days, newest first (at most 500). */
+export async function listRequestsHandler(_request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
+  const from = new Date(Date.now() - REQUEST_LIST_DAYS * 86_400_000);
+  const all = await client.getStatusBy({ createdTimeFrom: from });
+  const views = all.map((s) => requestViewOf(s)).filter((v): v is RequestView => v !== undefined);
+  views.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  return { status: 200, jsonBody: views.slice(0, LIST_LIMIT) };
+}
+
+/**
+ * `POST /api/requests/{id}/approve` and `/reject` (`{"reason": "…"}`, required to reject): the authenticated caller's
+ * decision. Refused (403 own request / not an approver, 409 not pending) with the reason named, and recorded; a
+ * repeated approval by the same approver is answered 200 and counts once; an accepted decision is raised to the
+ * request (202), which applies the same rules again before it counts.
+ */
+export async function requestDecisionHandler(request: HttpRequest, client: DurableClient, context: InvocationContext, audit: () => RequestAuditDeps): Promise<HttpResponseInit> {
+  const id = request.params["id"] ?? "";
+  const action = request.params["action"] as DecisionAction;
+  if (!REQUEST_ID.test(id)) return badRequestResponse("The request id must look like req-20261206t162200z-a1b2c3. Fix: use an id from `hsm-lifecycle requests`.");
+  if (action !== "approve" && action !== "reject") return error(404, "NotFound", `No decision "${String(action)}"; use approve or reject.`);
+  const body = await jsonObjectBody(request);
+  if (body === undefined) return badRequestResponse('The body must be a JSON object ({} or {"reason": "…"}).');
+  const reasonText = body["reason"];
+  if (reasonText !== undefined && (typeof reasonText !== "string" || reasonText.trim() === "" || reasonText.length > 500)) return badRequestResponse('"reason" must be 1-500 characters.');
+  if (action === "reject" && reasonText === undefined) return badRequestResponse('A rejection needs {"reason": "…"} (hsm-lifecycle reject ID --reason TEXT).');
+  const approvals = loadApprovalSettings();
+  const principal = await caller(request, approvals);
+  if (isResponse(principal)) return principal;
+  const view = requestViewOf((await client.getStatus(id, { showInput: true })) ?? undefined);
+  if (view === undefined) return error(404, "NotFound", `No request ${id}. Fix: use an id from \`hsm-lifecycle requests\`.`);
+  const verdict = decideApproval(view, principal, action, approvals.approvers);
+  if (verdict.kind === "refused") {
+    const data: OperationRequestData = {
+      request: id,
+      operation: view.operation,
+      action: "refused",
+      status: view.status,
+      instance: view.instance,
+      keyName: view.key,
+      requester: view.requester,
+      principal: principal.oid,
+      approvers: view.approvers,
+      required: view.required,
+      reason: view.reason,
+      ticket: view.ticket,
+      message: `${action}: ${verdict.message}`,
+      at: new Date().toISOString(),
+    };
+    const recorded = await recordRequestStep({ data, seq: `refused-${data.at.replace(/[-:.]/g, "")}-${principal.oid}` }, audit());
+    if (!recorded.audit.written) context.warn(`requests: refusal on ${id} not audited: ${recorded.audit.error}`);
+    return error(verdict.reason === "notPending" ? 409 : 403, verdict.reason === "notPending" ? "Conflict" : "Forbidden", `Refused: ${verdict.message}`, { reason: verdict.reason });
+  }
+  if (verdict.kind === "duplicate") {
+    return { status: 200, jsonBody: { request: id, action, counted: false, message: `${principal.oid} has already approved ${id}; an approver counts once.`, approvals: view.approvers.length, required: view.required } };
+  }
+  const decision: DecisionEventData = { principal, action, at: new Date().toISOString(), ...(typeof reasonText === "string" ? { reason: reasonText.trim() } : {}) };
+  await client.raiseEvent(id, DECISION_EVENT, decision);
+  context.log(`requests: ${action} of ${id} by ${principal.oid} raised`);
+  return { status: 202, jsonBody: { request: id, action, counted: true, approvals: view.approvers.length + (action === "approve" ? 1 : 0), required: view.required } };
+}
