@@ -13,6 +13,7 @@ import { nightOf } from "../../shared/backup/runInput";
 import { nightlyBackupInputs, startNightlyBackups } from "../../shared/backup/nightlyBackup";
 import { manifestBlobName } from "../../shared/backup/backupManifest";
 import { expectedRetention } from "../../dev/soak/expectedRetention";
+import { RUNNING_BACKUP_HOLD_PREFIX } from "../../shared/backup/runningBackupHolds";
 import type { BackupRunResult } from "../../shared/backup/orchestrations/backupHsm";
 
 const DAY = 86_400_000;
@@ -89,7 +90,7 @@ describe("retention over 120 simulated nights", () => {
     expect(survivors.length).toBeGreaterThanOrEqual(10);
     expect(survivors.length).toBeLessThanOrEqual(15);
     expect(deletedTotal).toBe(NIGHTS - survivors.length);
-    const folders = new Set((await blobNames(stack.backups())).filter((b) => !b.startsWith("manifests/")).map((b) => b.split("/")[0]));
+    const folders = new Set((await blobNames(stack.backups())).filter((b) => !b.startsWith("manifests/") && !b.startsWith(RUNNING_BACKUP_HOLD_PREFIX)).map((b) => b.split("/")[0]));
     expect(folders).toEqual(new Set([...expected, drFolders.recent, drFolders.newest]));
   }, 600_000);
 });
