@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     const outageNight = days > 3 ? Math.floor(days / 3) : -1;
     const tamperNight = days >= 14 ? Math.floor((2 * days) / 3 / 7) * 7 + 6 : -1;
     const result = await runSoak(stack, { days, outageNight, tamperNight, ...(verbose ? { log: (l: string) => process.stderr.write(`${l}\n`) } : {}) });
-    const { log, retention, tampered, ...counts } = result;
+    const { log, retention, tampered, copies, ...counts } = result;
     const outage = log[outageNight]?.backup;
     console.log(
       JSON.stringify({
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
         outageNight: outage === undefined ? null : { night: outageNight, ...outage, ...(outage.outcome === "failed" ? { cause: outage.cause.slice(0, 200) } : {}) },
         tamperedDrill: tampered?.drill === undefined ? null : { altered: tampered.folder, verdict: tampered.drill.verdict, restored: tampered.drill.backupFolder ?? null, rejected: tampered.drill.rejected, failures: tampered.drill.failures.map((f) => f.slice(0, 200)) },
         retentionMatches: JSON.stringify(retention.actual) === JSON.stringify(retention.expected),
+        copiesMatchRetention: copies === undefined ? null : JSON.stringify(copies) === JSON.stringify(retention.actual),
       }),
     );
   } finally {
