@@ -8,7 +8,8 @@
  *
  * Prints one JSON line: `nights`, `verifiedBackups`, `drillsPassed`, `drillsFailed`, `orphanFolders`,
  * `deletedWhileReferenced`, `wallMs`, plus `integrityFailuresCaught`, `outageNight`, `tamperedDrill` (the altered
- * backup's drill: verdict, the backup it restored, the ones it passed over) and `retentionMatches` (the manifests left equal the daily/weekly/monthly set computed independently).
+ * backup's drill: verdict, the backup it restored, the ones it passed over), `retentionMatches` (the manifests left
+ * equal the daily/weekly/monthly set computed independently) and `copiesMatchRetention` (the copy container holds copies of exactly those backups).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
