@@ -7,6 +7,7 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import { trackSocketPair } from "./trackSocketPair";
 
 export interface TlsBridge {
   port: number;
@@ -17,14 +18,7 @@ export async function startTlsBridge(targetPort: number, ca: string, port = 0): 
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     const upstream = tlsConnect({ host: "127.0.0.1", port: targetPort, ca, servername: "localhost" });
-    for (const sock of [client, upstream]) {
-      sockets.add(sock);
-      sock.on("close", () => {
-        sockets.delete(sock);
-        (sock === client ? upstream : client).destroy();
-      });
-      sock.on("error", () => undefined);
-    }
+    trackSocketPair(client, upstream, sockets);
     client.pipe(upstream);
     upstream.pipe(client);
   });
