@@ -18,6 +18,11 @@ export interface AzuriteProcessOptions {
   /** Ports to listen on (default 0 = ephemeral). */
   ports?: { blob: number; queue: number; table: number };
   startTimeoutMs?: number;
+  /**
+   * Serve HTTPS with this certificate and key (PEM files) and check bearer tokens (`--oauth basic`: issuer,
+   * audience and lifetime; Azurite takes tokens over HTTPS only). The endpoints are then `https://`.
+   */
+  tls?: { certFile: string; keyFile: string };
   /** Every output line (Azurite is quiet with --silent: start/stop lines only). */
   onLine?: (line: string) => void;
 }
@@ -32,13 +37,14 @@ export interface AzuriteProcess {
   stop(): Promise<void>;
 }
 
-const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening at (http:\/\/[^\s]+)/;
+const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening at (https?:\/\/[^\s]+)/;
 
 export async function startAzuriteProcess(options: AzuriteProcessOptions = {}): Promise<AzuriteProcess> {
   const main = join(dirname(createRequire(__filename).resolve("azurite/package.json")), "dist", "src", "azurite.js");
   const args: string[] = [];
   for (const service of ["blob", "queue", "table"] as const) args.push(`--${service}Host`, "127.0.0.1", `--${service}Port`, String(options.ports?.[service] ?? 0));
   args.push("--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent");
+  if (options.tls !== undefined) args.push("--cert", options.tls.certFile, "--key", options.tls.keyFile, "--oauth", "basic");
   if (options.location !== undefined) {
     mkdirSync(options.location, { recursive: true });
     args.push("--location", options.location);
@@ -74,7 +80,7 @@ export async function startAzuriteProcess(options: AzuriteProcessOptions = {}): 
     queueEndpoint,
     tableEndpoint,
     connectionString:
-      `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT_NAME};AccountKey=${AZURITE_ACCOUNT_KEY};` +
+      `DefaultEndpointsProtocol=${options.tls === undefined ? "http" : "https"};AccountName=${AZURITE_ACCOUNT_NAME};AccountKey=${AZURITE_ACCOUNT_KEY};` +
       `BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};TableEndpoint=${tableEndpoint};`,
     stop: () => (stopped ??= stopChild(child)),
   };

@@ -46,6 +46,8 @@ import type { RunnerLogger } from "../runner/logger";
 import { triggerNames } from "../shared/names";
 import { startAzuriteProcess, type AzuriteProcess } from "./azuriteProcess";
 import { startStorageGate, type StorageGate } from "./storageGate";
+import { ensureTls } from "../emulator/tls";
+import { startTlsBridge, type TlsBridge } from "./tlsBridge";
 import { repoRoot } from "./repoRoot";
 import { startEmulatorProcess, type EmulatorProcess, type EmulatorReady } from "./emulatorProcess";
 import { seedDemoKeys, demoKeys } from "./seedDemoKeys";
@@ -53,6 +55,9 @@ import { seedRoleAssignments } from "./seedRoleAssignments";
 import { isPortInUse, NO_PORTS, portOf, readStackPorts, writeStackPorts, type StackPorts } from "./stackPorts";
 import { plannedAssignments, STACK_IDENTITIES, type StackIdentities } from "./stackIdentities";
 import { buildStackSettings, STACK_CONTAINERS, writeSettingsFile } from "./stackSettings";
+
+/** The copy container of `backupCopy` (the deployment's name for it, infra/main.bicep). */
+const BACKUP_COPY_CONTAINER = "hsm-backup-copies";
 
 /** Instance names the stack starts (the rotation policy example and DRILL_PAIRS use them). */
 export const STACK_NAMES = { primary: "primary", dr: "dr", vault: "app", topic: "lifecycle" } as const;
@@ -82,6 +87,13 @@ export interface LocalStackOptions {
   demoKeys?: boolean;
   /** App settings that win over the computed ones (e.g. schedules). */
   settingsOverrides?: Record<string, string>;
+  /**
+   * The immutable copy: Azurite serves HTTPS (a certificate from the emulator's CA, so HSM_TLS_CA_FILE trusts it)
+   * with OAuth (`--oauth basic`), container `hsm-backup-copies` is created and BACKUP_COPY_CONTAINER_URL points at
+   * it over HTTPS, reached with the backup (copy) and retention identities' tokens. Everything else keeps plain
+   * `http://` endpoints through a TLS bridge (dev/tlsBridge.ts). Default off.
+   */
+  backupCopy?: boolean;
   /** Keep Azurite's data in memory instead of STATE/azurite (tests). */
   azuriteInMemory?: boolean;
   /**
@@ -130,6 +142,8 @@ export interface LocalStack {
   /** The gate the HSMs and the app reach blob storage through (only with `storageGate: true`). */
   storageGate?: StorageGate;
   azurite: { pid: number; blobEndpoint: string; queueEndpoint: string; tableEndpoint: string };
+  /** With `backupCopy`: the copy container's HTTPS URL (BACKUP_COPY_CONTAINER_URL) and its name. */
+  backupCopy?: { url: string; container: string };
   emulatorPid: number;
   /** Child pids (Azurite, emulator) — all gone after close(). */
   childPids(): number[];
@@ -189,9 +203,45 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const persistent = !options.azuriteInMemory;
     const lastPorts = persistent ? readStackPorts(stateDir) : NO_PORTS;
     log("azurite: starting (blob, queue, table)");
+    // The immutable copy needs Azurite on HTTPS: its certificate comes from the emulator's CA (created here if the
+    // emulator has not made it yet; the emulator then uses the same files).
+    const copyTls = options.backupCopy === true ? await ensureTls(join(stateDir, "emulator")) : undefined;
     const startAzurite = (ports: StackPorts["azurite"]): Promise<AzuriteProcess> =>
+      copyTls !== undefined ? startBridgedAzurite(ports, copyTls.caPem) : startPlainAzurite(ports);
+    const startBridgedAzurite = async (ports: StackPorts["azurite"], ca: string): Promise<AzuriteProcess> => {
+      const tls = { certFile: join(stateDir, "emulator", "tls", "server.pem"), keyFile: join(stateDir, "emulator", "tls", "server-key.pem") };
+      const secure = await startPlainAzurite(NO_PORTS.azurite, tls);
+      const bridges: TlsBridge[] = [];
+      try {
+        for (const service of ["blob", "queue", "table"] as const) bridges.push(await startTlsBridge(portOf(secure[`${service}Endpoint`]), ca, ports[service]));
+      } catch (e) {
+        for (const b of bridges) await b.close();
+        await secure.stop();
+        throw e;
+      }
+      const [blob, queue, table] = bridges.map((b, i) => secure[(["blobEndpoint", "queueEndpoint", "tableEndpoint"] as const)[i]!].replace(/^https:\/\/127\.0\.0\.1:\d+/, `http://127.0.0.1:${b.port}`)) as [string, string, string];
+      httpsBlobEndpoint = secure.blobEndpoint;
+      return {
+        pid: secure.pid,
+        blobEndpoint: blob,
+        queueEndpoint: queue,
+        tableEndpoint: table,
+        connectionString: secure.connectionString
+          .replace("DefaultEndpointsProtocol=https;", "DefaultEndpointsProtocol=http;")
+          .replace(`BlobEndpoint=${secure.blobEndpoint};`, `BlobEndpoint=${blob};`)
+          .replace(`QueueEndpoint=${secure.queueEndpoint};`, `QueueEndpoint=${queue};`)
+          .replace(`TableEndpoint=${secure.tableEndpoint};`, `TableEndpoint=${table};`),
+        stop: async () => {
+          for (const b of bridges) await b.close();
+          await secure.stop();
+        },
+      };
+    };
+    let httpsBlobEndpoint: string | undefined;
+    const startPlainAzurite = (ports: StackPorts["azurite"], tls?: { certFile: string; keyFile: string }): Promise<AzuriteProcess> =>
       startAzuriteProcess({
         ports,
+        ...(tls !== undefined ? { tls } : {}),
         ...(persistent ? { location: join(stateDir, "azurite") } : {}),
         ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
         ...(options.childOutput ? { onLine: (l: string) => options.childOutput?.("azurite", l) } : {}),
@@ -280,8 +330,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // 4. Containers, demo keys
     const blobService = BlobServiceClient.fromConnectionString(azurite.connectionString);
-    for (const container of Object.values(STACK_CONTAINERS)) await blobService.getContainerClient(container).createIfNotExists();
-    log(`storage: containers ${Object.values(STACK_CONTAINERS).join(", ")}`);
+    const backupCopy = httpsBlobEndpoint === undefined ? undefined : { url: `${httpsBlobEndpoint}/${BACKUP_COPY_CONTAINER}`, container: BACKUP_COPY_CONTAINER };
+    const containers = [...Object.values(STACK_CONTAINERS), ...(backupCopy === undefined ? [] : [backupCopy.container])];
+    for (const container of containers) await blobService.getContainerClient(container).createIfNotExists();
+    log(`storage: containers ${containers.join(", ")}${backupCopy === undefined ? "" : ` (copies over HTTPS with OAuth: ${backupCopy.url})`}`);
     if (options.demoKeys) {
       const created = await seedDemoKeys(demoKeys({ primary: STACK_NAMES.primary, vault: STACK_NAMES.vault }), byInstance, adminCredential, caPem);
       log(created.length > 0 ? `keys: demo keys created: ${created.join(", ")}` : "keys: demo keys already present");
@@ -313,7 +365,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tokenSecretFile: ready.tokenSecretFile,
       identities: { rotation: STACK_IDENTITIES.rotation, backup: STACK_IDENTITIES.backup, drill: STACK_IDENTITIES.drill },
       operatorIdentity: options.operatorManagedIdentity === true,
-      ...(options.settingsOverrides ? { overrides: options.settingsOverrides } : {}),
+      ...(options.settingsOverrides || backupCopy ? { overrides: { ...(backupCopy ? { BACKUP_COPY_CONTAINER_URL: backupCopy.url } : {}), ...options.settingsOverrides } } : {}),
       warn: (line) => log(`settings: WARNING ${line}`),
     });
     const settingsFile = join(stateDir, "local.settings.json");
@@ -372,6 +424,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       storageConnectionString: azurite.connectionString,
       ...(storageGate !== undefined ? { storageGate } : {}),
       azurite: { pid: azurite.pid, blobEndpoint: azurite.blobEndpoint, queueEndpoint: azurite.queueEndpoint, tableEndpoint: azurite.tableEndpoint },
+      ...(backupCopy !== undefined ? { backupCopy } : {}),
       emulatorPid: emulator.pid,
       childPids: () => [...childPids],
       clientOptions: (extra = {}) => ({ tlsOptions: { ca: caPem }, disableChallengeResourceVerification: true, ...extra }),

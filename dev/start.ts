@@ -170,6 +170,8 @@ async function main(): Promise<number> {
     stack = await startLocalStack({
       stateDir,
       demoKeys: true,
+      // The immutable copy as in Azure: HTTPS, the app's managed identity (see LocalStackOptions.backupCopy).
+      backupCopy: true,
       runner: args.once
         ? { port, clock: "virtual", scheduleTimers: false, startupTimers: false, log: hostLog?.runnerLogger ?? true }
         : { port, clock: "real", log: hostLog?.runnerLogger ?? true },

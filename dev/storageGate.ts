@@ -4,6 +4,7 @@
  * (`startLocalStack({ storageGate: true })`); the stack itself and the tests still reach Azurite directly.
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
+import { trackSocketPair } from "./trackSocketPair";
 
 /**
  * - `cut()` closes the port and drops open connections (ECONNREFUSED: storage unreachable) while Azurite
@@ -39,14 +40,7 @@ export async function startStorageGate(targetPort: number): Promise<StorageGate>
     new Promise((resolve, reject) => {
       const s = createServer((client) => {
         const upstream = connect(targetPort, "127.0.0.1");
-        for (const sock of [client, upstream]) {
-          sockets.add(sock);
-          sock.on("close", () => {
-            sockets.delete(sock);
-            (sock === client ? upstream : client).destroy();
-          });
-          sock.on("error", () => undefined);
-        }
+        trackSocketPair(client, upstream, sockets);
         forward(client, upstream);
         forward(upstream, client);
       });

@@ -59,6 +59,7 @@ function depsAs(workload: "backup" | "retention"): BackupDeps {
     hsmClientOptions: { ...(ca === undefined ? {} : { tlsOptions: { ca } }), ...(settings.emulatorMode ? { disableChallengeResourceVerification: true } : {}) },
     blobService: blobServiceClientFor(settings.storage, credential, STORAGE_RETRY),
     settings,
+    ...(settings.emulatorMode && ca !== undefined ? { copyTlsCa: ca } : {}),
   });
 }
 

@@ -56,10 +56,14 @@ export async function signToken(
 ): Promise<{ token: string; exp: number }> {
   const now = Math.floor(Date.now() / 1000);
   const exp = now + (claims.expiresInSeconds ?? 3600);
-  const token = await new jose.SignJWT({ ...(claims.extra ?? {}), oid: claims.oid, tid: claims.tid ?? EMULATOR_TENANT_ID })
+  const tid = claims.tid ?? EMULATOR_TENANT_ID;
+  // iss and nbf as Microsoft Entra ID's v1 tokens carry them: services (and Azurite's OAuth check) require both.
+  const token = await new jose.SignJWT({ ...(claims.extra ?? {}), oid: claims.oid, tid })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer(`https://sts.windows.net/${tid}/`)
     .setAudience(claims.aud)
     .setIssuedAt(now)
+    .setNotBefore(now)
     .setExpirationTime(exp)
     .sign(secret);
   return { token, exp };

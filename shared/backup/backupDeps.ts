@@ -1,6 +1,6 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { KeyClient } from "@azure/keyvault-keys";
-import { ContainerClient, type BlobServiceClient } from "@azure/storage-blob";
+import { ContainerClient, type BlobServiceClient, type StoragePipelineOptions } from "@azure/storage-blob";
 import { isLoopbackUrl } from "../config/loopbackHost";
 import type { InstanceSetting, Settings } from "../config/settings";
 import { LifecycleError } from "../errors/lifecycleError";
@@ -50,6 +50,11 @@ export interface CreateBackupDepsArgs {
   settings: Pick<Settings, "adminJobTimeoutMs" | "hsms"> & { storage: Pick<Settings["storage"], "backupContainer" | "backupAuth" | "backupCopyContainerUrl" | "manifestKey"> & { auditContainer?: string; drillReportsContainer?: string } };
   /** The app's identity for a copy container in ANOTHER account (default: `credential`). */
   storageCredential?: TokenCredential;
+  /**
+   * Emulator mode only (the local stack's HTTPS Azurite): the CA that copy container is trusted with, honoured for
+   * a loopback copy URL only. Azure's storage endpoints need no extra trust.
+   */
+  copyTlsCa?: string;
   ktyLookupLimit?: number;
   now?: () => Date;
 }
@@ -83,7 +88,7 @@ export function createBackupDeps(args: CreateBackupDepsArgs): BackupDeps {
   const reports = args.settings.storage.drillReportsContainer;
   if (reports !== undefined) deps.holdsContainer = args.blobService.getContainerClient(reports);
   const copyUrl = args.settings.storage.backupCopyContainerUrl;
-  if (copyUrl !== undefined) deps.copyContainer = copyContainerFor(copyUrl, args.blobService, args.storageCredential ?? args.credential);
+  if (copyUrl !== undefined) deps.copyContainer = copyContainerFor(copyUrl, args.blobService, args.storageCredential ?? args.credential, args.copyTlsCa);
   return deps;
 }
 
@@ -91,10 +96,14 @@ export function createBackupDeps(args: CreateBackupDepsArgs): BackupDeps {
  * A container in the same account reuses the account's client (same credential, e.g. Azurite's key); one in
  * another account is reached with the app's token credential ("Storage Blob Data Contributor" there).
  */
-function copyContainerFor(url: string, blobService: BlobServiceClient, credential: TokenCredential): ContainerClient {
+function copyContainerFor(url: string, blobService: BlobServiceClient, credential: TokenCredential, tlsCa: string | undefined): ContainerClient {
   const base = blobService.url.split("?")[0]?.replace(/\/+$/, "") ?? "";
   const plain = url.split("?")[0]?.replace(/\/+$/, "") ?? url;
   const rest = plain.startsWith(`${base}/`) ? plain.slice(base.length + 1) : undefined;
   if (rest !== undefined && rest !== "" && !rest.includes("/")) return blobService.getContainerClient(rest);
-  return new ContainerClient(plain, credential);
+  if (tlsCa === undefined || !isLoopbackUrl(plain)) return new ContainerClient(plain, credential);
+  // The storage pipeline hands its options to core-rest-pipeline's createPipelineFromOptions, whose tlsOptions
+  // (not in StoragePipelineOptions' type) adds the TLS policy: the CA trusts that one endpoint, nothing else.
+  const options: StoragePipelineOptions & { tlsOptions: { ca: string } } = { tlsOptions: { ca: tlsCa } };
+  return new ContainerClient(plain, credential, options);
 }

@@ -12,6 +12,8 @@ import { loadSettings } from "../../shared/config/settings";
 import { nightOf } from "../../shared/backup/runInput";
 import { nightlyBackupInputs, startNightlyBackups } from "../../shared/backup/nightlyBackup";
 import { manifestBlobName } from "../../shared/backup/backupManifest";
+import { expectedRetention } from "../../dev/soak/expectedRetention";
+import { RUNNING_BACKUP_HOLD_PREFIX } from "../../shared/backup/runningBackupHolds";
 import type { BackupRunResult } from "../../shared/backup/orchestrations/backupHsm";
 
 const DAY = 86_400_000;
@@ -28,34 +30,9 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** Independent of shared/backup/planRetention: ISO week by the "Thursday decides the year" rule. */
-function isoWeek(iso: string): string {
-  const d = new Date(iso);
-  const thursday = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 3 - ((d.getUTCDay() + 6) % 7)));
-  const jan4 = new Date(Date.UTC(thursday.getUTCFullYear(), 0, 4));
-  const week1Monday = Date.UTC(jan4.getUTCFullYear(), 0, 4 - ((jan4.getUTCDay() + 6) % 7));
-  return `${thursday.getUTCFullYear()}-W${Math.floor((thursday.getTime() - week1Monday) / (7 * DAY)) + 1}`;
-}
-
+/** Independent of shared/backup/planRetention (dev/soak/expectedRetention.ts): 7 daily / 4 weekly / 3 monthly and the pin. */
 function expectedSurvivors(all: Array<{ folder: string; completedAt: string }>, pinned: string): Set<string> {
-  const newestFirst = [...all].sort((a, b) => Date.parse(b.completedAt) - Date.parse(a.completedAt));
-  const keep = new Set<string>([pinned, newestFirst[0]!.folder]);
-  const slots: Array<[number, (iso: string) => string]> = [
-    [7, (iso) => iso.slice(0, 10)],
-    [4, isoWeek],
-    [3, (iso) => iso.slice(0, 7)],
-  ];
-  for (const [count, periodOf] of slots) {
-    const periods = new Set<string>();
-    for (const b of newestFirst) {
-      const p = periodOf(b.completedAt);
-      if (periods.has(p)) continue;
-      if (periods.size === count) break;
-      periods.add(p);
-      keep.add(b.folder);
-    }
-  }
-  return keep;
+  return expectedRetention(all, { daily: 7, weekly: 4, monthly: 3 }, [pinned]);
 }
 
 async function shiftEmulatorTo(target: number): Promise<void> {
@@ -113,7 +90,7 @@ describe("retention over 120 simulated nights", () => {
     expect(survivors.length).toBeGreaterThanOrEqual(10);
     expect(survivors.length).toBeLessThanOrEqual(15);
     expect(deletedTotal).toBe(NIGHTS - survivors.length);
-    const folders = new Set((await blobNames(stack.backups())).filter((b) => !b.startsWith("manifests/")).map((b) => b.split("/")[0]));
+    const folders = new Set((await blobNames(stack.backups())).filter((b) => !b.startsWith("manifests/") && !b.startsWith(RUNNING_BACKUP_HOLD_PREFIX)).map((b) => b.split("/")[0]));
     expect(folders).toEqual(new Set([...expected, drFolders.recent, drFolders.newest]));
   }, 600_000);
 });

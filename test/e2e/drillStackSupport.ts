@@ -11,6 +11,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot, startLocalStack, type LocalStack } from "../../dev/localStack";
+import { alterBackupBlob } from "../../dev/soak/alterBackupBlob";
 import { startRunner, type Runner } from "../../runner/index";
 import { createBackupDeps, type BackupDeps } from "../../shared/backup/backupDeps";
 import { startBackup } from "../../shared/backup/activities/start";
@@ -116,22 +117,7 @@ export function backupDepsOf(stack: LocalStack): BackupDeps {
 
 /** Flips one bit of one key's sealed blob in a backup folder (storage altered after verification). */
 export async function tamperBackup(stack: LocalStack, folder: string): Promise<string> {
-  const { backups } = containers(stack);
-  let victim: string | undefined;
-  for await (const b of backups.listBlobsFlat({ prefix: `${folder}/keys/` })) {
-    victim = b.name;
-    break;
-  }
-  if (victim === undefined) throw new Error(`No key blob in ${folder}.`);
-  const blob = backups.getBlockBlobClient(victim);
-  const envelope = JSON.parse((await blob.downloadToBuffer()).toString("utf8")) as { ciphertext: string };
-  const bytes = Buffer.from(envelope.ciphertext, "base64");
-  const at = bytes.length >> 1;
-  bytes[at] = (bytes[at] ?? 0) ^ 0x01;
-  envelope.ciphertext = bytes.toString("base64");
-  const text = JSON.stringify(envelope);
-  await blob.upload(text, Buffer.byteLength(text));
-  return victim;
+  return alterBackupBlob(containers(stack).backups, folder);
 }
 
 interface RawAnswer {

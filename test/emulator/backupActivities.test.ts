@@ -281,7 +281,7 @@ describe("backup activities against the emulator and Azurite (least-privilege pr
     const sourceBlobs = await blobNames(`${source.folder}/`);
 
     const first = await copyBackup({ folder: source.folder }, deps);
-    expect(first).toEqual({ folder: source.folder, destinationUrl: azurite.containerUrl(COPY_CONTAINER), copied: sourceBlobs.length, alreadyPresent: 0 });
+    expect(first).toEqual({ folder: source.folder, destinationUrl: azurite.containerUrl(COPY_CONTAINER), copied: sourceBlobs.length, alreadyPresent: 0, immutability: { visible: false } });
     const copied: string[] = [];
     for await (const b of copyContainer.listBlobsFlat()) copied.push(b.name);
     expect(copied.sort()).toEqual([...sourceBlobs, manifestBlobName(source.folder)].sort());

@@ -90,9 +90,10 @@ describe("infra/ templates", () => {
     }
     for (const a of [...roles.azure.accountAssignments, ...roles.azure.topicAssignments]) expect(known, a.role).toContain(a.role);
     for (const r of [...roles.azure.hostStorageRoles, ...roles.azure.monitoringRoles, ...roles.azure.secretAssignments.map((a) => a.role)]) expect(known, r).toContain(r);
-    // Only the retention identity and the HSMs may delete in the backup container; nobody deletes audit records.
+    // Only the retention identity and the HSMs may delete in the backup container, only retention in the copy container
+    // (what immutability allows); nobody deletes audit records.
     const deleters = roles.azure.storageAssignments.filter((a) => a.role === "Storage Blob Data Contributor" || a.role === "Storage Blob Data Owner");
-    expect(deleters.map((a) => `${a.identity}@${a.container}`).sort()).toEqual(["hsm@backups", "retention@backups"]);
+    expect(deleters.map((a) => `${a.identity}@${a.container}`).sort()).toEqual(["hsm@backups", "retention@backupCopies", "retention@backups"]);
     for (const r of Object.values(roles.azure.customRoles)) expect(r.dataActions.some((d) => d.endsWith("/delete"))).toBe(false);
     // Audit writers are confined to their own prefix.
     for (const a of roles.azure.storageAssignments.filter((x) => x.container === "audit" && x.role === "auditAppender")) expect(a).toHaveProperty("pathPrefix");

@@ -20,6 +20,12 @@ export interface CopyBackupOutput {
   copied: number;
   /** Blobs already present with the right digest (a retry, or an immutable container that keeps them). */
   alreadyPresent: number;
+  /**
+   * The copy's immutability as the data plane shows it on the copied manifest: a time-based retention policy
+   * (version-level WORM or the container's default policy: `until`, `mode`) and/or a legal hold; `visible: false`
+   * when the storage reports neither (not immutable, or a service such as Azurite that does not report it).
+   */
+  immutability: { visible: boolean; until?: string; mode?: string; legalHold?: boolean };
 }
 
 /** Source SAS lifetime: each blob copy is one synchronous call, so minutes are plenty. */
@@ -106,7 +112,17 @@ export async function copyBackup(input: CopyBackupInput, deps: BackupDeps): Prom
   if (parseBackupManifest(copiedManifest.toString("utf8"), `${destinationUrl}/${manifestName}`).digest.value !== manifest.digest.value) {
     throw new LifecycleError("BackupIntegrityFailed", `The copy container already holds a different manifest for ${folder} (${destinationUrl}/${manifestName}). Fix: investigate the copy container; nothing was overwritten.`);
   }
-  return { folder, destinationUrl, copied, alreadyPresent };
+  const props = await destManifest.getProperties().catch((e: unknown) => {
+    throw storageFailure(e, "reading the copied manifest's properties", `${destinationUrl}/${manifestName}`);
+  });
+  const until = props.immutabilityPolicyExpiresOn;
+  const immutability: CopyBackupOutput["immutability"] = {
+    visible: until !== undefined || props.legalHold === true,
+    ...(until !== undefined ? { until: until.toISOString() } : {}),
+    ...(props.immutabilityPolicyMode !== undefined ? { mode: props.immutabilityPolicyMode } : {}),
+    ...(props.legalHold !== undefined ? { legalHold: props.legalHold } : {}),
+  };
+  return { folder, destinationUrl, copied, alreadyPresent, immutability };
 }
 
 async function readText(body: NodeJS.ReadableStream | undefined): Promise<string> {

@@ -9,6 +9,7 @@ import { folderOfManifestBlob, MANIFEST_PREFIX, manifestBlobName } from "../back
 import { manifestMetadataKeys } from "../manifestMetadata";
 import { planRetention, type RetentionPlan, type RetentionPolicy } from "../planRetention";
 import { planFolderCleanup, type FolderCleanupPlan } from "../planFolderCleanup";
+import { applyCopyRetention, type CopyRetentionOutcome } from "../copyRetention";
 import { runningBackupHolds } from "../runningBackupHolds";
 
 export interface ApplyBackupRetentionInput {
@@ -32,6 +33,8 @@ export interface ApplyBackupRetentionOutput {
   foldersDeleted?: string[];
   /** Manifest blobs that failed authentication: not trusted, never deleted, logged and audited. */
   ignored: IgnoredManifest[];
+  /** Copies (`BACKUP_COPY_CONTAINER_URL`) of retired backups: deleted (planned, on a dry run) or kept by immutability. */
+  copies?: CopyRetentionOutcome;
 }
 
 /**
@@ -78,7 +81,12 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
   // listed above that a running backup writes is covered by a hold read here.
   const running = await runningBackupHolds(deps.backupContainer, now);
   const folders = planFolderCleanup(unmanifested, now, input.policy.daily, running);
-  if (input.dryRun) return { dryRun: true, plan, deleted: [], ignored, folders, foldersDeleted: [] };
+  const kept = new Set(plan.keep.map((k) => k.folder));
+  const copyScope = { dryRun: input.dryRun, ...(input.hsmName === undefined ? {} : { hsmName: input.hsmName }) };
+  if (input.dryRun) {
+    const copies = deps.copyContainer === undefined ? undefined : await applyCopyRetention(deps.copyContainer, deps.backupContainer, kept, copyScope);
+    return { dryRun: true, plan, deleted: [], ignored, folders, foldersDeleted: [], ...(copies === undefined ? {} : { copies }) };
+  }
 
   const container = deps.backupContainer;
   const deleted: string[] = [];
@@ -101,7 +109,9 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
       const marked = await manifest.setMetadata({ ...metadata, [manifestMetadataKeys.retiring]: deps.now().toISOString() }, { conditions: { ifMatch: props.etag } });
       // A drill writes its hold, then checks for `retiring`; we mark `retiring`, then check for a hold: a drill
       // that chose this backup meanwhile is seen here (and we step back), or it sees the mark and picks another.
-      if (deps.holdsContainer !== undefined && (await backupHoldOf(deps.holdsContainer, victim.folder, deps.now())) !== undefined) {
+      // Judged at the plan's `now` (the orchestration clock the hold list above was read at), not this machine's:
+      // one clock for both reads, and an instant no later than now, so a hold is never judged expired early.
+      if (deps.holdsContainer !== undefined && (await backupHoldOf(deps.holdsContainer, victim.folder, now)) !== undefined) {
         await manifest.setMetadata(metadata, { conditions: { ifMatch: marked.etag } });
         continue;
       }
@@ -129,7 +139,9 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
     }
     foldersDeleted.push(victim.folder);
   }
-  return { dryRun: false, plan, deleted, ignored, folders, foldersDeleted };
+  // After the backups: a copy goes only once its backup is gone (see applyCopyRetention).
+  const copies = deps.copyContainer === undefined ? undefined : await applyCopyRetention(deps.copyContainer, deps.backupContainer, kept, copyScope);
+  return { dryRun: false, plan, deleted, ignored, folders, foldersDeleted, ...(copies === undefined ? {} : { copies }) };
 }
 
 /** Top-level `mhsm-…` folders of the backup container that no manifest blob names (whoever wrote it). */

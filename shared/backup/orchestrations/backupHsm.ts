@@ -61,8 +61,9 @@ export interface BackupRunResult {
   blobCount: number;
   /** Time between the job's end (HSM clock) and this run noticing it (orchestration clock). */
   noticedAfterMs: number;
-  copy: { copied: number; alreadyPresent: number; destinationUrl: string } | null;
-  retention: { deleted: string[]; kept: number } | { error: string } | null;
+  copy: { copied: number; alreadyPresent: number; destinationUrl: string; immutability?: CopyBackupOutput["immutability"] } | null;
+  /** `copies`: what retention did with the copies of retired backups (when a copy container is configured). */
+  retention: { deleted: string[]; kept: number; copies?: { deleted: string[]; retained: Array<{ folder: string; reason: string }> } } | { error: string } | null;
   /** Earlier job attempts that failed (cause per attempt). */
   jobFailures: string[];
   /** Transient failures waited out before the deadline (stage, code, when). */
@@ -271,7 +272,7 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
       context.df.setCustomStatus({ stage: "copy", folder: manifest.value.folder });
       const copied: Step<CopyBackupOutput> = yield* call<CopyBackupOutput>(activityNames.copyBackup, { folder: manifest.value.folder });
       if (!copied.ok) return yield* fail("copy", copied.code, `${copied.detail} (The backup ${manifest.value.folder} itself is verified and kept.)`);
-      copy = { copied: copied.value.copied, alreadyPresent: copied.value.alreadyPresent, destinationUrl: copied.value.destinationUrl };
+      copy = { copied: copied.value.copied, alreadyPresent: copied.value.alreadyPresent, destinationUrl: copied.value.destinationUrl, immutability: copied.value.immutability };
     }
 
     // 6. Retention: planned by the activity from the live listing; a retention problem never fails a good backup.
@@ -284,7 +285,9 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
         dryRun: false,
         hsmName: input.hsmName,
       }, false); // the backup is verified: a retention problem is reported, never waited out for hours
-      retention = applied.ok ? { deleted: applied.value.deleted, kept: applied.value.plan.keep.length } : { error: formatFailureMessage(applied.code, applied.detail) };
+      retention = applied.ok
+        ? { deleted: applied.value.deleted, kept: applied.value.plan.keep.length, ...(applied.value.copies === undefined ? {} : { copies: applied.value.copies }) }
+        : { error: formatFailureMessage(applied.code, applied.detail) };
     }
 
     // 7. BackupCompleted + audit.

@@ -69,6 +69,9 @@ export async function findLatestVerifiedBackup(input: FindLatestVerifiedBackupIn
   }
   let chosen = selectLatestVerifiedBackup(candidates, input.primary, drillStart);
   const rejected: DrillFallback["rejected"] = [];
+  // From the later of the drill's start (the orchestration clock retention plans with) and this machine's clock,
+  // so the hold lasts its full length on either.
+  const holdUntil = new Date(Math.max(drillStart.getTime(), Date.now()) + DRILL_REFERENCE_MS);
   // Hold the chosen backup against retention for the drill's length (one retention started deleting meanwhile
   // is passed over for the next newest), then re-hash it: one whose blobs changed since is passed over too.
   while (chosen !== undefined) {
@@ -80,7 +83,7 @@ export async function findLatestVerifiedBackup(input: FindLatestVerifiedBackupIn
     if (deps.backups.reference !== undefined) {
       let held: boolean;
       try {
-        held = await deps.backups.reference(input.primary, folder, input.drillId ?? "drill", new Date(Date.now() + DRILL_REFERENCE_MS));
+        held = await deps.backups.reference(input.primary, folder, input.drillId ?? "drill", holdUntil);
       } catch (e) {
         throw toLifecycleError(e, { service: "storage", operation: "mark the chosen backup as used by the drill", resource: folder });
       }
