@@ -18,6 +18,7 @@ export type RoleName =
   | "HSM Lifecycle Drill Probe"
   | "HSM Lifecycle Drill DR"
   | "HSM Lifecycle DR Steward"
+  | "HSM Lifecycle Recovery"
   | "Vault Lifecycle Rotation"
   | "Storage Blob Data Contributor"
   | "EventGrid Data Sender";
