@@ -80,11 +80,13 @@ async function auditRecord(id: string): Promise<Record<string, unknown>> {
   return JSON.parse(buf.toString("utf8")) as Record<string, unknown>;
 }
 
-async function approveBoth(id: string): Promise<RequestRow> {
+async function approveBoth(id: string, key: string): Promise<RequestRow> {
   const first = await cli(["approve", id, "--as", APPROVER1!]);
   expect(first.code, first.stderr).toBe(0);
   const afterOne = await waitFor(id, (r) => r.approvers.length === 1);
+  // One approval is not enough: still pending, and the key is still gone.
   expect(afterOne.status).toBe("pending");
+  await expect(hsm().getKey(key)).rejects.toMatchObject({ statusCode: 404 });
   const second = await cli(["approve", id, "--as", APPROVER2!]);
   expect(second.code, second.stderr).toBe(0);
   return waitFor(id, (r) => r.status === "completed" || r.status === "failed");
@@ -128,7 +130,7 @@ describe("key recovery under dual control", () => {
     const id = await requestRecovery("escrow-sign", ["--ticket", "INC-9001"]);
     const own = await cli(["approve", id, "--as", OPERATOR]);
     expect(own.code).toBe(1);
-    const done = await approveBoth(id);
+    const done = await approveBoth(id, "escrow-sign");
     expect(done.status, JSON.stringify(done)).toBe("completed");
     expect(done.approvers).toEqual([APPROVER1, APPROVER2]);
     expect(done.result?.kind).toBe("restored");
@@ -158,7 +160,7 @@ describe("key recovery under dual control", () => {
 
     await (await hsm().beginDeleteKey("soft-gone", { intervalInMs: 100 })).pollUntilDone();
     const id = await requestRecovery("soft-gone");
-    const done = await approveBoth(id);
+    const done = await approveBoth(id, "soft-gone");
     expect(done.status, JSON.stringify(done)).toBe("completed");
     expect(done.result?.kind).toBe("recovered");
     expect(done.result?.folder).toBeUndefined();
