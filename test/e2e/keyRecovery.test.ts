@@ -12,7 +12,7 @@ import { CryptographyClient, KeyClient } from "@azure/keyvault-keys";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
-import { STACK_PEOPLE } from "../../dev/stackIdentities";
+import { STACK_IDENTITIES, STACK_PEOPLE } from "../../dev/stackIdentities";
 import { STACK_CONTAINERS } from "../../dev/stackSettings";
 import { spawnRunner, type RunnerChild } from "../runner/runnerProcess";
 import { runCliProcess, type CliRun } from "../support/runCliProcess";
@@ -92,6 +92,14 @@ async function approveBoth(id: string, key: string): Promise<RequestRow> {
   return waitFor(id, (r) => r.status === "completed" || r.status === "failed");
 }
 
+/** The HSM's own audit log since `since`: who did which of the recovery operations. */
+async function hsmAudit(since: string): Promise<string[]> {
+  const res = await stack.control("primary", "GET", `/_emulator/audit?since=${encodeURIComponent(since)}`);
+  expect(res.status).toBe(200);
+  const records = (res.body as { value: Array<{ operationName: string; resultType: string; identity: { claim: { oid?: string } } }> }).value;
+  return records.filter((r) => ["SelectiveKeyRestore", "KeyRecover", "KeyPurge", "KeyDelete"].includes(r.operationName)).map((r) => `${r.operationName} ${r.resultType} ${r.identity.claim.oid}`);
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "key-recovery-"));
   stack = await startLocalStack({ stateDir: dir, azuriteInMemory: true });
@@ -127,6 +135,7 @@ describe("key recovery under dual control", () => {
     expect(badFolder.code).toBe(1);
     expect(badFolder.stderr).toMatch(/NoVerifiedBackup.*not a verified backup of primary/);
 
+    const since = new Date().toISOString();
     const id = await requestRecovery("escrow-sign", ["--ticket", "INC-9001"]);
     const own = await cli(["approve", id, "--as", OPERATOR]);
     expect(own.code).toBe(1);
@@ -144,6 +153,8 @@ describe("key recovery under dual control", () => {
     const audit = await auditRecord(id);
     expect(audit).toMatchObject({ path: "restored", kind: "verified", keyName: "escrow-sign", instance: "primary" });
     expect(audit["folder"]).toBe(done.result?.folder);
+    // The HSM saw a selective restore (its start and its completion), by the recovery identity, and no recover.
+    expect([...new Set(await hsmAudit(since))]).toEqual([`SelectiveKeyRestore Success ${STACK_IDENTITIES.recovery}`]);
   }, 300_000);
 
   it("a soft-deleted key is recovered, not restored; an existing key or unknown instance is refused", async () => {
@@ -159,6 +170,7 @@ describe("key recovery under dual control", () => {
     expect(unknown.stderr).toMatch(/nowhere/);
 
     await (await hsm().beginDeleteKey("soft-gone", { intervalInMs: 100 })).pollUntilDone();
+    const since = new Date().toISOString();
     const id = await requestRecovery("soft-gone");
     const done = await approveBoth(id, "soft-gone");
     expect(done.status, JSON.stringify(done)).toBe("completed");
@@ -167,5 +179,7 @@ describe("key recovery under dual control", () => {
     expect(await versions("soft-gone")).toEqual(before);
     expect((await hsm().getKey("soft-gone")).properties.version).toBe(current.properties.version);
     expect(await auditRecord(id)).toMatchObject({ path: "recovered", kind: "verified" });
+    // Recovered, not restored: the HSM saw one KeyRecover by the recovery identity and no restore.
+    expect(await hsmAudit(since)).toEqual([`KeyRecover Success ${STACK_IDENTITIES.recovery}`]);
   }, 240_000);
 });
