@@ -169,7 +169,14 @@ describe("key recovery under dual control", () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/nowhere/);
 
+    const badName = await cli(["recover", "--instance", "primary", "--key", "no_such/key", "--as", OPERATOR]);
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toMatch(/--key .* is not a name/);
+
     await (await hsm().beginDeleteKey("soft-gone", { intervalInMs: 100 })).pollUntilDone();
+    const outsider = await cli(["recover", "--instance", "primary", "--key", "soft-gone", "--as", STACK_PEOPLE.outsider]);
+    expect(outsider.code).toBe(1);
+    expect(outsider.stderr).toMatch(/not listed in OPERATORS/);
     const since = new Date().toISOString();
     const id = await requestRecovery("soft-gone");
     const done = await approveBoth(id, "soft-gone");
