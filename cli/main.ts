@@ -9,6 +9,7 @@ import { errorText } from "../shared/errors/errorText";
 import { backupCommand } from "./backupCommand";
 import { drCommand } from "./drCommand";
 import { drillCommand } from "./drillCommand";
+import { evidenceCommand } from "./evidenceCommand";
 import { planCommand } from "./planCommand";
 import { rbacCommand } from "./rbacCommand";
 import { reportCommand } from "./reportCommand";
@@ -22,6 +23,7 @@ import { useLocalStack } from "./useLocalStack";
 /** Runs one command line; resolves to the exit code (0 ok, 1 failed, 2 usage, 3 waiting for approvals). Never throws. */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   if (argv[0] === "dr") return drCommand(argv.slice(1), io);
+  if (argv[0] === "evidence") return evidenceCommand(argv.slice(1), io);
   let args: CliArgs;
   try {
     args = parseCliArgs(argv);

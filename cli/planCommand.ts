@@ -43,6 +43,7 @@ function render(r: FleetPlan): string {
     const rrows = [...p.delete.map((d) => ["delete", d.folder, d.completedAt, d.reason]), ...p.keep.map((k) => ["keep", k.folder, k.completedAt, k.reasons.join("; ")])];
     if (rrows.length > 0) out.push(indent(indent(formatTable(["ACTION", "BACKUP", "COMPLETED", "WHY"], rrows))));
   }
+  out.push("", `Backup re-verification: next at ${r.reverification.nextAt} (BACKUP_REVERIFY_SCHEDULE "${r.reverification.schedule}"): every stored backup re-hashed against its manifest`);
   out.push("", "Restore drill");
   if (r.drills.length === 0) out.push("  no DRILL_PAIRS configured");
   for (const d of r.drills) {

@@ -39,11 +39,18 @@ function render(r: FleetStatus): string {
   out.push(
     indent(
       formatTable(
-        ["HSM", "LAST VERIFIED", "COMPLETED", "RPO NOW", "RPO TARGET"],
+        ["HSM", "LAST VERIFIED", "COMPLETED", "RPO NOW", "RPO TARGET", "LAST RE-VERIFIED"],
         r.backups.map((b) =>
           b.error !== undefined
-            ? [b.hsm, "ERROR", b.error, "", ""]
-            : [b.hsm, b.lastVerified?.folder ?? "(none)", b.lastVerified?.completedAt ?? "", b.rpoNowMs === null ? "-" : `${formatDuration(b.rpoNowMs)}${b.rpoMet ? "" : " BREACHED"}`, formatDuration(b.rpoTargetMs)],
+            ? [b.hsm, "ERROR", b.error, "", "", ""]
+            : [
+                b.hsm,
+                b.lastVerified?.folder ?? "(none)",
+                b.lastVerified?.completedAt ?? "",
+                b.rpoNowMs === null ? "-" : `${formatDuration(b.rpoNowMs)}${b.rpoMet ? "" : " BREACHED"}`,
+                formatDuration(b.rpoTargetMs),
+                b.lastReverification === null ? "(not yet)" : `${b.lastReverification.at} ${b.lastReverification.passed ? "passed" : `FAILED ${b.lastReverification.folder}`}`,
+              ],
         ),
       ),
     ),

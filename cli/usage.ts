@@ -37,6 +37,10 @@ Commands:
       --dry-run               print the diff only; change nothing
   rbac check                  read only: missing, extra and over-broad assignments of our identities, and
                               any other principal holding restore, purge or role-write; exit 1 on drift
+  evidence                    the audit evidence pack, sealed by the HSM key evidence-signing
+      --out DIR               writes evidence.json, evidence.html, evidence.sig, signing-key.pem
+      --from ISO, --to ISO    the period (default: the 90 days up to now)
+  evidence verify DIR         offline: exit 0 when the pack is intact, 1 when any byte changed
   dr download                 download an HSM's security domain for its custodians (run as you)
       --hsm NAME              the HSM (from HSMS)
       --cert FILE             a custodian's PEM certificate (RSA ≥ 2048); give 3 to 10

@@ -1,8 +1,9 @@
 /**
  * Audit log of one instance, shaped like Managed HSM "AuditEvent" resource-log records
- * (time, resourceId, operationName, resultSignature, callerIpAddress, correlationId, identity.claim.oid,
- * properties.requestUri/httpStatusCode). Kept in memory (bounded) and appended to DIR/.../audit.jsonl.
- * Never contains key material or tokens.
+ * (time, resourceId, operationName, resultSignature, callerIpAddress, correlationId, identity.claim,
+ * properties.requestUri/httpStatusCode/clientInfo/id). Kept in memory (bounded) and appended to DIR/.../audit.jsonl.
+ * The shapes Azure Monitor delivers (storage/Event Hubs record, AzureDiagnostics row, AZKVAuditLogs row) are
+ * views of this record: emulator/auditlog/. Never contains key material or tokens.
  */
 import { closeSync, createWriteStream, existsSync, openSync, readSync, statSync, truncateSync, type WriteStream } from "node:fs";
 
@@ -18,8 +19,42 @@ export interface AuditRecord {
   durationMs: number;
   callerIpAddress: string;
   correlationId: string;
-  identity: { claim: { oid?: string; tid?: string } };
+  identity: { claim: AuditClaims };
   properties: { requestUri: string; httpStatusCode: number; id?: string; clientInfo?: string };
+}
+
+/**
+ * The caller's token claims the service logs: oid and tid, appid (the calling application), upn (users only), and
+ * the object id again under its long claim name, as Managed HSM logs it (the column Sentinel's Key Vault rules read).
+ */
+export interface AuditClaims {
+  oid?: string;
+  tid?: string;
+  appid?: string;
+  upn?: string;
+  "http://schemas.microsoft.com/identity/claims/objectidentifier"?: string;
+  "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"?: string;
+}
+
+/** The claims to log from a verified token (only string claims; nothing else of the token is kept). */
+export function auditClaims(token: Record<string, unknown>): AuditClaims {
+  const text = (name: string): string | undefined => (typeof token[name] === "string" && token[name] !== "" ? (token[name] as string) : undefined);
+  const out: AuditClaims = {};
+  const oid = text("oid");
+  const tid = text("tid");
+  const appid = text("appid");
+  const upn = text("upn");
+  if (oid !== undefined) {
+    out.oid = oid;
+    out["http://schemas.microsoft.com/identity/claims/objectidentifier"] = oid;
+  }
+  if (tid !== undefined) out.tid = tid;
+  if (appid !== undefined) out.appid = appid;
+  if (upn !== undefined) {
+    out.upn = upn;
+    out["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"] = upn;
+  }
+  return out;
 }
 
 export type AuditInput = Omit<AuditRecord, "category" | "resourceId" | "resultType">;
@@ -29,6 +64,12 @@ const MAX_IN_MEMORY = 20_000;
 export class AuditLog {
   private records: AuditRecord[] = [];
   private stream: WriteStream | undefined;
+  /**
+   * The public address loopback callers are logged with (PUT /_emulator/caller-ip). Azure never sees a client's
+   * loopback or private address, and detections (threat-intelligence matches) skip private ones, so tests name the
+   * address the service would have seen. Only the audit record changes; control endpoints still check the socket.
+   */
+  loopbackCallerAs: string | undefined;
 
   constructor(
     private readonly resourceId: string,
@@ -55,7 +96,7 @@ export class AuditLog {
       resultSignature: input.resultSignature,
       ...(input.resultDescription !== undefined ? { resultDescription: input.resultDescription } : {}),
       durationMs: input.durationMs,
-      callerIpAddress: input.callerIpAddress,
+      callerIpAddress: this.loopbackCallerAs !== undefined && isLoopback(input.callerIpAddress) ? this.loopbackCallerAs : input.callerIpAddress,
       correlationId: input.correlationId,
       identity: input.identity,
       properties: input.properties,
@@ -85,8 +126,13 @@ export class AuditLog {
 
   clear(): void {
     this.records = [];
+    this.loopbackCallerAs = undefined;
     if (this.file !== undefined && existsSync(this.file)) truncateSync(this.file, 0);
   }
+}
+
+function isLoopback(ip: string): boolean {
+  return ip === "::1" || ip.startsWith("127.");
 }
 
 /** Reloads the newest records after a restart (reads at most the last 16 MB; a torn last line is skipped). */

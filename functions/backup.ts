@@ -9,6 +9,7 @@ import { appSettings, scheduleSetting } from "../shared/app/appSettings";
 import { createBackupDeps, type BackupDeps } from "../shared/backup/backupDeps";
 import { createLifecyclePublisher, lifecyclePublisherCredential } from "../shared/events/lifecyclePublisher";
 import { credentialFor } from "../shared/hsm/workloadCredential";
+import { principalIdOf } from "../shared/hsm/principalIdOf";
 import { readTlsCaFile } from "../shared/hsm/keyClients";
 import { blobServiceClientFor } from "../shared/storage/blobServiceClientFor";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
@@ -26,6 +27,10 @@ import { recordBackupOutcome, type BackupAuditDeps } from "../shared/backup/acti
 import { backupHsmOrchestrator } from "../shared/backup/orchestrations/backupHsm";
 import { nightlyBackupInputs, startNightlyBackups } from "../shared/backup/nightlyBackup";
 import { backupHttpHandler } from "../shared/backup/backupHttp";
+import { reverifyBackup } from "../shared/backup/activities/reverify";
+import { holdBackupFolder, releaseBackupFolder } from "../shared/backup/activities/backupFolderHold";
+import { reverifyBackupsOrchestrator } from "../shared/backup/orchestrations/reverifyBackups";
+import { startReverifications } from "../shared/backup/startReverifications";
 
 /** Storage retries inside one activity call; durable retries the whole activity on top of these. */
 const STORAGE_RETRY = { retryOptions: { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 4_000, tryTimeoutInMs: 60_000 } };
@@ -71,6 +76,7 @@ function audit(): BackupAuditDeps {
     // Few tries: the audit write is best effort and must not hold a failing run for minutes.
     auditContainer: blobServiceClientFor(settings.storage, credential, { retryOptions: { maxTries: 2, retryDelayInMs: 500, tryTimeoutInMs: 30_000 } }).getContainerClient(settings.storage.auditContainer),
     now: () => new Date(),
+    principalId: () => principalIdOf(credential),
   };
   return auditDeps;
 }
@@ -86,6 +92,9 @@ activity(activityNames.getBackupStatus, getBackupStatus);
 activity(activityNames.writeBackupManifest, writeBackupManifest);
 activity(activityNames.verifyBackup, verifyBackup);
 activity(activityNames.copyBackup, copyBackup);
+activity(activityNames.reverifyBackup, reverifyBackup);
+activity(activityNames.holdBackupFolder, holdBackupFolder);
+activity(activityNames.releaseBackupFolder, releaseBackupFolder);
 activity(activityNames.listBackups, listBackups);
 df.app.activity(activityNames.applyBackupRetention, {
   handler: settlePermanentFailures(activityNames.applyBackupRetention, (input) => applyBackupRetention(input as Parameters<typeof applyBackupRetention>[0], retention())),
@@ -103,6 +112,19 @@ df.app.orchestration(
     return options;
   }),
 );
+
+// Re-verification: the backup identity re-hashes and records (it writes the manifest's metadata, as verifyBackup does).
+df.app.orchestration(orchestrationNames.reverifyBackups, reverifyBackupsOrchestrator(new df.RetryOptions(5_000, 3)));
+
+app.timer(triggerNames.backupReverifyTimer, {
+  schedule: scheduleSetting("reverify"),
+  extraInputs: [df.input.durableClient()],
+  handler: async (_timer: Timer, context: InvocationContext): Promise<void> => {
+    const primaries = appSettings().hsms.filter((h) => h.role === "primary").map((h) => h.name);
+    const decisions = await startReverifications(df.getClient(context), primaries, new Date());
+    for (const d of decisions) context.log(`backup re-verification ${d.instanceId}: ${d.action}${d.reason === undefined ? "" : ` (${d.reason})`}`);
+  },
+});
 
 app.timer(triggerNames.backupTimer, {
   schedule: scheduleSetting("backup"),

@@ -54,6 +54,15 @@ param subscribeEvents bool = false
 @description('Further app settings (keys from the settings catalog, e.g. SWEEP_SCHEDULE, RETENTION_DAILY, RTO_TARGET); unset keys take the app\'s documented defaults.')
 param appSettings object = {}
 
+@description('Who may request operations that need approval (emergency rotation, key recovery): Entra object ids and group:<id> entries, comma-separated. Empty: nobody can.')
+param operators string = ''
+
+@description('Who may approve or reject those requests: object ids and group:<id> entries, comma-separated (never the requester).')
+param approvers string = ''
+
+@description('Audience of the Entra bearer tokens requesters and approvers present (the app registration). Empty behind App Service Authentication.')
+param authAudience string = ''
+
 @minValue(40)
 param maximumInstanceCount int = 40
 
@@ -89,6 +98,12 @@ var identityIds = toObject(identities.outputs.list, x => x.name, x => x.id)
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   params: { location: location, tags: tags, token: token, hostPrincipalId: principalIds.host, monitoringRoles: azureRoles.monitoringRoles, builtInRoles: azureRoles.builtInRoles }
+}
+
+// Every audit record also goes out as a row of HsmLifecycle_CL, sent as the host identity (publisher on the rule only).
+module lifecycleLog 'modules/lifecycleLog.bicep' = {
+  name: 'lifecycleLog'
+  params: { location: location, tags: tags, token: token, workspaceName: monitoring.outputs.workspaceName, senderPrincipalId: principalIds.host, builtInRoles: azureRoles.builtInRoles }
 }
 
 module network 'modules/network.bicep' = if (enablePrivateNetworking) {
@@ -165,6 +180,14 @@ var lifecycleSettings = {
   RBAC_ADMIN_CLIENT_ID: ''
   HSM_TLS_CA_FILE: ''
   HSM_EMULATOR: 'false'
+  LIFECYCLE_LOG_ENDPOINT: lifecycleLog.outputs.ingestionEndpoint
+  LIFECYCLE_LOG_RULE_ID: lifecycleLog.outputs.ruleImmutableId
+  LIFECYCLE_LOG_IDENTITY_CLIENT_ID: clientIds.host
+  OPERATORS: operators
+  APPROVERS: approvers
+  AUTH_AUDIENCE: authAudience
+  AUTH_TENANT_ID: tenant().tenantId
+  AUTH_TOKEN_SECRET_FILE: ''
 }
 
 module functionApp 'modules/functionApp.bicep' = {

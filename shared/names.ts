@@ -24,6 +24,8 @@ export const orchestrationNames = {
   restoreDrill: "restoreDrill",
   /** Selective-restore drill variant (one key into DR). */
   selectiveRestoreDrill: "selectiveRestoreDrill",
+  /** Scheduled re-verification of one HSM's stored backups, instance id `reverify:{hsm}:{time}`. */
+  reverifyBackups: "reverifyBackups",
   /** Holds a per-resource lock (its own instance id) while one backup or drill runs as its sub-orchestration. */
   exclusiveRun: "exclusiveRun",
   /** One dual-control request (instance id = request id): waits for approvals, then runs the operation. */
@@ -76,9 +78,14 @@ export const activityNames = {
   /** Start a full backup, or adopt the job already running (409). Also backs up the DR target before a drill. */
   startBackup: "startBackup",
   getBackupStatus: "getBackupStatus",
+  /** A running backup's hold on the folder its job writes (until its manifest is written), read by retention. */
+  holdBackupFolder: "holdBackupFolder",
+  releaseBackupFolder: "releaseBackupFolder",
   writeBackupManifest: "writeBackupManifest",
   /** Re-list and re-hash the blobs against the manifest. */
   verifyBackup: "verifyBackup",
+  /** The scheduled re-verification of one stored backup (re-hash against its manifest, authenticated record). */
+  reverifyBackup: "reverifyBackup",
   /** Server-side copy into the immutable container, digests checked. */
   copyBackup: "copyBackup",
   listBackups: "listBackups",
@@ -127,6 +134,8 @@ export const triggerNames = {
   /** Dry run: what would rotate and why, and every policy violation. */
   rotationPlanHttp: "rotationPlanHttp",
   backupTimer: "backupTimer",
+  /** Re-verifies every stored backup of every primary HSM (BACKUP_REVERIFY_SCHEDULE). */
+  backupReverifyTimer: "backupReverifyTimer",
   backupRetentionPlanHttp: "backupRetentionPlanHttp",
   drillTimer: "drillTimer",
   drillHttp: "drillHttp",

@@ -3,6 +3,8 @@
  * as persisted in the state dir, and its wire shapes (FullBackupOperation / RestoreOperation /
  * SelectiveKeyRestoreOperation). Times are unix seconds, as on the wire.
  */
+import type { AuditClaims } from "../audit";
+
 export type AdminJobKind = "backup" | "prebackup" | "restore" | "prerestore" | "selectiveKeyRestore";
 export type AdminJobStatus = "InProgress" | "Succeeded" | "Failed" | "Canceled";
 
@@ -19,8 +21,17 @@ export interface AdminJob {
   azureStorageBlobContainerUri: string | null;
   /** Principal that started the job (audit). */
   startedBy: string;
+  /** The request that started it, for the job's completion record (jobs persisted by older emulators lack it). */
+  origin?: AdminJobOrigin;
   keyName?: string;
   folder?: string;
+}
+
+/** Who started a job and from where, as the audit record of its end names them. */
+export interface AdminJobOrigin {
+  callerIpAddress: string;
+  claims: AuditClaims;
+  clientInfo?: string;
 }
 
 /** Which status endpoint serves a job: `/backup/{id}/pending` or `/restore/{id}/pending`. */

@@ -142,6 +142,13 @@ function adminOf(ctx: RequestContext): HsmAdmin {
 }
 
 function accepted(ctx: RequestContext, job: AdminJob): Reply {
+  // The job runs on after this answer; its completion record names the same caller and address as the request
+  // that started it (the job's first await comes after this synchronous step).
+  job.origin = {
+    callerIpAddress: ctx.callerIp,
+    claims: ctx.callerClaims,
+    ...(ctx.clientInfo !== undefined ? { clientInfo: ctx.clientInfo } : {}),
+  };
   const url = `${ctx.baseUrl}/${statusCollection(job.kind)}/${job.jobId}/pending`;
   // Retry-After 0 lets the client's own polling interval apply (the real service sends 0 or 10).
   return ctx.json(202, jobToWire(job), { "azure-asyncoperation": url, "retry-after": "0" });
@@ -169,13 +176,15 @@ function watchJobEnds(instance: Instance, admin: HsmAdmin): void {
       resultSignature: job.status,
       ...(job.statusDetails !== null ? { resultDescription: job.statusDetails } : {}),
       durationMs: Math.max(0, ((job.endTime ?? job.startTime) - job.startTime) * 1000),
-      callerIpAddress: "",
+      callerIpAddress: job.origin?.callerIpAddress ?? "",
+      // The job id, as before: it ties the record to the job's status polls (tools match records to jobs by it).
       correlationId: job.jobId,
-      identity: { claim: { oid: job.startedBy } },
+      identity: { claim: job.origin?.claims ?? { oid: job.startedBy } },
       properties: {
         requestUri: `${instance.url}/${statusCollection(job.kind)}/${job.jobId}/pending`,
         httpStatusCode: failed ? 500 : 200,
         ...(job.keyName !== undefined ? { id: `${instance.url}/keys/${job.keyName}` } : {}),
+        ...(job.origin?.clientInfo !== undefined ? { clientInfo: job.origin.clientInfo } : {}),
       },
     });
   });

@@ -16,7 +16,8 @@ export class EmulatorCredential implements TokenCredential {
   constructor(
     secret: Buffer | string,
     readonly oid: string,
-    private readonly options: { expiresInSeconds?: number } = {},
+    /** `claims`: appid (the calling application) and upn (a signed-in user), as Entra ID puts them in tokens; the audit log names them. */
+    private readonly options: { expiresInSeconds?: number; claims?: { appid?: string; upn?: string } } = {},
   ) {
     this.secret = typeof secret === "string" ? readTokenSecret(secret) : secret;
   }
@@ -24,7 +25,12 @@ export class EmulatorCredential implements TokenCredential {
   async getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
     const scope = (Array.isArray(scopes) ? scopes[0] : scopes) ?? "https://managedhsm.azure.net/.default";
     const aud = scope.replace(/\/\.default$/, "").replace(/\/$/, "");
-    const { token, exp } = await signToken(this.secret, { oid: this.oid, aud, ...(this.options.expiresInSeconds !== undefined ? { expiresInSeconds: this.options.expiresInSeconds } : {}) });
+    const { token, exp } = await signToken(this.secret, {
+      oid: this.oid,
+      aud,
+      ...(this.options.expiresInSeconds !== undefined ? { expiresInSeconds: this.options.expiresInSeconds } : {}),
+      ...(this.options.claims !== undefined ? { extra: { ...this.options.claims } } : {}),
+    });
     return { token, expiresOnTimestamp: exp * 1000, tokenType: "Bearer" };
   }
 }

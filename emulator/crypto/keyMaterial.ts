@@ -20,6 +20,7 @@ import { bigIntToBytes, bytesToBigInt, isOnCurve, multiplyBase } from "./ecdsa.j
 import { CURVES, isEcCurveName } from "./ellipticCurves.js";
 import type { EcCurveName, JwkKty, PrivateJwk, PublicJwk } from "./jwk.js";
 import { baseKty, rememberPreparedKey } from "./preparedKey.js";
+import { takeRsa2048Pair } from "./rsaKeyPool.js";
 
 export type { EcCurveName, JwkKty, PrivateJwk, PublicJwk } from "./jwk.js";
 
@@ -121,13 +122,18 @@ export function generateKeyMaterial(kty: "RSA" | "EC" | "oct", opts: KeyGenerati
   }
 }
 
-/** Same as `generateKeyMaterial`, but RSA/EC generation runs on libuv's thread pool. */
+/**
+ * Same as `generateKeyMaterial`, but RSA/EC generation runs on libuv's thread pool; RSA-2048 with the default
+ * exponent comes from a few pairs made ahead (`rsaKeyPool`), so a create does not wait out the prime search.
+ */
 export async function generateKeyMaterialAsync(kty: "RSA" | "EC" | "oct", opts: KeyGenerationOptions = {}): Promise<PrivateJwk> {
   if (kty === "oct") return generateKeyMaterial(kty, opts);
   const pair = await new Promise<{ privateKey: KeyObject; publicKey: KeyObject }>((resolve, reject) => {
     const done = (err: Error | null, publicKey: KeyObject, privateKey: KeyObject): void =>
       err ? reject(err) : resolve({ privateKey, publicKey });
-    if (kty === "RSA") {
+    if (kty === "RSA" && rsaSize(opts.size) === 2048 && publicExponent(opts.publicExponent) === 65537) {
+      takeRsa2048Pair().then((p) => resolve(p), reject);
+    } else if (kty === "RSA") {
       generateKeyPair("rsa", { modulusLength: rsaSize(opts.size), publicExponent: publicExponent(opts.publicExponent) }, done);
     } else if (kty === "EC") {
       generateKeyPair("ec", { namedCurve: CURVES[ecCurve(opts.curve)].nodeName }, done);

@@ -13,6 +13,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { CryptoInputError } from "../crypto/cryptoInputError";
 import { verifyToken, EMULATOR_TENANT_ID, type TokenClaims } from "../auth/tokens";
+import { auditClaims } from "../audit";
 import { KeyVaultError, keyVaultErrors } from "../errors";
 import type { Instance } from "../instance";
 import { resourceForHost } from "../instanceKind";
@@ -20,7 +21,7 @@ import { normalizeScope } from "../rbac/rbacStore";
 import { handleControlRequest } from "../routes/controlRoutes";
 import { notActivatedError } from "../securitydomain/securityDomainRoutes";
 import type { EmulatorServices, RequestContext } from "./requestContext";
-import type { Reply, RouteTable } from "./routes";
+import type { Reply, RouteMatch, RouteTable } from "./routes";
 
 // The data-plane versions of the REST specs (stable 7.0 … 7.6, 2025-06-01, 2025-07-01, and their previews); vaults
 // also answer the two versions from before 7.0, which Managed HSM (introduced with 7.2) never had.
@@ -123,16 +124,24 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
   let auditId: string | undefined;
   let status = 500;
   let apiVersion = query.get("api-version") ?? "";
+  const auth = req.headers.authorization;
+  const userAgent = req.headers["user-agent"];
+  const clientInfo = typeof userAgent === "string" && userAgent !== "" ? userAgent : undefined;
   try {
-    if (apiVersion === "" && !answersWithoutApiVersion(routes, method, rawPath)) {
+    // The operation is named from the route even when the request is refused before routing, so a refusal
+    // is logged as what the caller attempted (KeyGet, BackupCreate…), not as "Unknown".
+    const early = routeOf(routes, method, rawPath);
+    if (early !== undefined) operationName = early.route.operationName;
+    if (apiVersion === "" && early?.route.apiVersionOptional !== true) {
+      claims = await claimsIfValid(deps.tokenSecret, auth, resource);
       throw keyVaultErrors.badParameter("The 'api-version' query parameter is missing. Add ?api-version=2025-07-01 (or any version 7.2 to 2025-07-01).");
     }
     if (apiVersion !== "" && !API_VERSION.test(apiVersion) && !(instance.kind === "vault" && VAULT_ONLY_API_VERSION.test(apiVersion))) {
       const bad = apiVersion;
       apiVersion = "";
+      claims = await claimsIfValid(deps.tokenSecret, auth, resource);
       throw keyVaultErrors.badParameter(`The specified version (${bad}) is not recognized. Consider using the latest supported version (2025-07-01).`);
     }
-    const auth = req.headers.authorization;
     if (auth === undefined || !/^Bearer\s+\S+/i.test(auth)) {
       operationName = "Authentication";
       req.resume(); // discard any body: the challenge is answered before reading it
@@ -194,6 +203,8 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
       correlationId: clientRequestId ?? requestId,
       callerOid: oid,
       callerIp,
+      callerClaims: auditClaims(claims),
+      clientInfo,
       headers: req.headers,
       authorize: (action, scope, vaultAction) => instance.rbac.authorize(oid, action, scope, vaultAction),
       json: (s, b, h) => ({ status: s, body: b, ...(h ? { headers: h } : {}) }),
@@ -215,11 +226,6 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
     if (!res.headersSent) send(res, { status: err.status, body: err.toBody(), headers: err.headers });
     else res.destroy();
   } finally {
-    const claimIdentity: { oid?: string; tid?: string } = {};
-    if (claims !== undefined) {
-      claimIdentity.oid = claims.oid;
-      claimIdentity.tid = claims.tid;
-    }
     instance.audit.record({
       time: instance.clock.now().toISOString(),
       operationName,
@@ -228,22 +234,37 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, d
       durationMs: Date.now() - started,
       callerIpAddress: callerIp,
       correlationId: clientRequestId ?? requestId,
-      identity: { claim: claimIdentity },
-      properties: { requestUri: `${baseUrl}${rawUrl}`, httpStatusCode: status, ...(auditId !== undefined ? { id: auditId } : {}) },
+      identity: { claim: claims !== undefined ? auditClaims(claims) : {} },
+      properties: {
+        requestUri: `${baseUrl}${rawUrl}`,
+        httpStatusCode: status,
+        ...(auditId !== undefined ? { id: auditId } : {}),
+        ...(clientInfo !== undefined ? { clientInfo } : {}),
+      },
     });
   }
 }
 
-/** Whether the request names a route the service answers without api-version (before auth, like the check itself). */
-function answersWithoutApiVersion(routes: RouteTable, method: string, rawPath: string): boolean {
+/** The route a request names, looked up before the api-version check (which depends on it) and before auth. */
+function routeOf(routes: RouteTable, method: string, rawPath: string): RouteMatch | undefined {
   let segments: string[];
   try {
     segments = parsePath(rawPath).segments;
   } catch {
-    return false;
+    return undefined;
   }
   const match = routes.match(method, segments);
-  return typeof match === "object" && match.route.apiVersionOptional === true;
+  return typeof match === "object" ? match : undefined;
+}
+
+/** The caller's claims for the audit record of a request refused before authentication; undefined unless the token is valid. */
+async function claimsIfValid(secret: Buffer, auth: string | undefined, resource: string): Promise<TokenClaims | undefined> {
+  if (auth === undefined || !/^Bearer\s+\S+/i.test(auth)) return undefined;
+  try {
+    return await verifyToken(secret, auth.replace(/^Bearer\s+/i, "").trim(), resource);
+  } catch {
+    return undefined;
+  }
 }
 
 function statusText(status: number): string {

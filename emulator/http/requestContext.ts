@@ -12,6 +12,7 @@
  * they are translated to the vault data actions (pass `vaultAction` when there is no 1:1 mapping).
  */
 import type { IncomingHttpHeaders } from "node:http";
+import type { AuditClaims } from "../audit";
 import type { Instance } from "../instance";
 import type { Reply } from "./routes";
 
@@ -47,6 +48,10 @@ export interface RequestContext {
   readonly correlationId: string;
   readonly callerOid: string;
   readonly callerIp: string;
+  /** The caller's claims as the audit log records them (for records a handler writes itself). */
+  readonly callerClaims: AuditClaims;
+  /** The caller's User-Agent (the audit log's clientInfo), when sent. */
+  readonly clientInfo: string | undefined;
   readonly headers: IncomingHttpHeaders;
   /** Throws 403 Forbidden (innererror ForbiddenByRbac) unless the caller holds `action` at `scope`. */
   authorize(action: string, scope: string, vaultAction?: string): void;

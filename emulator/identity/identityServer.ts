@@ -100,6 +100,8 @@ export async function startIdentityServer(options: IdentityServerOptions): Promi
       const { token, exp } = await signToken(options.tokenSecret, {
         oid: request.oid,
         aud: request.aud,
+        // Managed identity tokens carry the identity's client id as appid; the HSM's audit log names it.
+        extra: { appid: request.clientId },
         ...(options.expiresInSeconds !== undefined ? { expiresInSeconds: options.expiresInSeconds } : {}),
       });
       log(`identity: token issued for ${request.clientId} (aud ${request.aud}, api-version ${protocol})`);

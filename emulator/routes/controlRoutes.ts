@@ -4,10 +4,17 @@
  *   GET  /_emulator/clock                        { now, offsetMs }
  *   POST /_emulator/clock   {shiftSeconds|shiftDays|shiftMs}  moves time forward; due rotations run
  *   GET|PUT|DELETE /_emulator/faults             fault injection config (see emulator/faults.ts)
- *   GET  /_emulator/audit?operationName=&since=&oid=   { value: AuditRecord[] }
+ *   GET  /_emulator/audit?operationName=&since=&oid=&format=   { value: AuditRecord[] } (format: record,
+ *                                                resourceLog, AzureDiagnostics, AZKVAuditLogs — see emulator/auditlog/)
+ *   GET|PUT|DELETE /_emulator/caller-ip {"loopbackCallerIp":IP}   the address audit records name for loopback callers
  *   GET|PUT|DELETE /_emulator/admin-faults       fail the next N backup jobs (see admin/jobFaults.ts)
  *   POST /_emulator/reset                        empty instance (keys, RBAC back to --admin, audit, clock, faults)
  */
+import { isIP } from "node:net";
+import type { AuditRecord } from "../audit";
+import { azkvAuditLogsRow } from "../auditlog/azkvAuditLogsRow";
+import { azureDiagnosticsRow } from "../auditlog/azureDiagnosticsRow";
+import { resourceLogRecord } from "../auditlog/resourceLogRecord";
 import { parseFaultConfig } from "../faults";
 import { clearJobFaults, jobFaultsOf, setJobFaults } from "../admin/jobFaults";
 import type { Instance } from "../instance";
@@ -24,6 +31,14 @@ export interface ControlRequest {
   readBody: () => Promise<Buffer>;
   send: (reply: Reply) => void;
 }
+
+/** The shapes GET /_emulator/audit serves: the emulator's record, and what Azure Monitor makes of it. */
+const AUDIT_VIEWS: Record<string, (r: AuditRecord) => unknown> = {
+  record: (r) => r,
+  resourceLog: resourceLogRecord,
+  AzureDiagnostics: azureDiagnosticsRow,
+  AZKVAuditLogs: azkvAuditLogsRow,
+};
 
 const LOOPBACK = new Set(["127.0.0.1", "::1"]);
 
@@ -83,8 +98,22 @@ async function control(c: ControlRequest): Promise<Reply> {
         if (op !== null) filter.operationName = op;
         if (since !== null) filter.since = since;
         if (oid !== null) filter.oid = oid;
-        return { status: 200, body: { value: i.audit.list(filter) } };
+        const format = c.query.get("format") ?? "record";
+        const view = AUDIT_VIEWS[format];
+        if (view === undefined) return err(400, "BadParameter", `Unknown audit format '${format}'. Use one of: ${Object.keys(AUDIT_VIEWS).join(", ")}.`);
+        return { status: 200, body: { value: i.audit.list(filter).map(view) } };
       }
+      case "GET /_emulator/caller-ip":
+        return { status: 200, body: { loopbackCallerIp: i.audit.loopbackCallerAs ?? null } };
+      case "PUT /_emulator/caller-ip": {
+        const ip = body["loopbackCallerIp"];
+        if (typeof ip !== "string" || isIP(ip) === 0) return err(400, "BadParameter", 'Send {"loopbackCallerIp":"203.0.113.7"}: the IPv4 or IPv6 address the audit log names for loopback callers.');
+        i.audit.loopbackCallerAs = ip;
+        return { status: 200, body: { loopbackCallerIp: ip } };
+      }
+      case "DELETE /_emulator/caller-ip":
+        i.audit.loopbackCallerAs = undefined;
+        return { status: 204 };
       case "GET /_emulator/admin-faults":
         return { status: 200, body: jobFaultsOf(i) };
       case "PUT /_emulator/admin-faults":
@@ -96,7 +125,7 @@ async function control(c: ControlRequest): Promise<Reply> {
         await i.reset();
         return { status: 204 };
       default:
-        return err(404, "NotFound", `Unknown control endpoint ${c.method} ${path}. Known: /_emulator/info, clock, faults, audit, reset.`);
+        return err(404, "NotFound", `Unknown control endpoint ${c.method} ${path}. Known: /_emulator/info, clock, faults, audit, caller-ip, admin-faults, reset.`);
     }
   } catch (e) {
     return err(400, "BadParameter", (e as Error).message);

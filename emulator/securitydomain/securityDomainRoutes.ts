@@ -146,8 +146,12 @@ function completion(ctx: RequestContext, operationName: string, op: SecurityDoma
     durationMs: 0,
     callerIpAddress: ctx.callerIp,
     correlationId: ctx.correlationId,
-    identity: { claim: { oid: ctx.callerOid } },
-    properties: { requestUri: `${ctx.baseUrl}/securitydomain/${operationName === "SecurityDomainUpload" ? "upload" : "download"}/pending`, httpStatusCode: failed ? 400 : 200 },
+    identity: { claim: ctx.callerClaims },
+    properties: {
+      requestUri: `${ctx.baseUrl}/securitydomain/${operationName === "SecurityDomainUpload" ? "upload" : "download"}/pending`,
+      httpStatusCode: failed ? 400 : 200,
+      ...(ctx.clientInfo !== undefined ? { clientInfo: ctx.clientInfo } : {}),
+    },
   });
 }
 

@@ -29,4 +29,5 @@ resource publish 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for r i
 }]
 
 output workspaceId string = workspace.id
+output workspaceName string = workspace.name
 output appInsightsConnectionString string = appInsights.properties.ConnectionString

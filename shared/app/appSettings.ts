@@ -8,20 +8,31 @@ import { loadSettings, type Settings } from "../config/settings";
 import { settingsCatalog } from "../config/settingsCatalog";
 import { ncrontabProblem } from "../config/ncrontab";
 import { LifecycleError } from "../errors/lifecycleError";
+import { ManagedIdentityCredential } from "@azure/identity";
+import { logsIngestionRowSink, useLifecycleRowSink } from "../lifecycleLog/lifecycleRowSink";
 
 let cached: Readonly<Settings> | undefined;
 
 export function appSettings(): Readonly<Settings> {
-  cached ??= loadSettings();
+  if (cached === undefined) {
+    cached = loadSettings();
+    // Every activity reads its settings here first, so every audit record's row goes where the settings say.
+    const log = cached.lifecycleLog;
+    if (log !== undefined) {
+      const credential = log.identityClientId === undefined ? new ManagedIdentityCredential() : new ManagedIdentityCredential({ clientId: log.identityClientId });
+      useLifecycleRowSink(logsIngestionRowSink(log, credential));
+    }
+  }
   return cached;
 }
 
 /** Forget the cached settings (tests that run several configurations in one process). */
 export function resetAppSettings(): void {
   cached = undefined;
+  useLifecycleRowSink(undefined);
 }
 
-const scheduleKeys = { sweep: "SWEEP_SCHEDULE", backup: "BACKUP_SCHEDULE", drill: "DRILL_SCHEDULE" } as const;
+const scheduleKeys = { sweep: "SWEEP_SCHEDULE", backup: "BACKUP_SCHEDULE", drill: "DRILL_SCHEDULE", reverify: "BACKUP_REVERIFY_SCHEDULE" } as const;
 
 /**
  * A timer's NCRONTAB schedule for registration: the app setting, else the catalogue default. Only this

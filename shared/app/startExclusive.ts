@@ -11,7 +11,7 @@ export interface ExclusiveStartClient {
 export type ExclusiveStart = { started: true; instanceId: string } | { started: false; instanceId: string; runtimeStatus: string };
 
 /** The lock of one workflow on one resource: `exclusive:drill:{DR HSM}`, `exclusive:backup:{HSM}`. */
-export function exclusiveLockId(workflow: "drill" | "backup", resource: string): string {
+export function exclusiveLockId(workflow: "drill" | "backup" | "reverify", resource: string): string {
   return `exclusive:${workflow}:${resource}`;
 }
 

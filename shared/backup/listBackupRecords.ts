@@ -6,7 +6,21 @@ import { backupRecordFromMetadata, manifestMetadataKeys } from "./manifestMetada
 import { folderHsmName, manifestMacKeys } from "./manifestTrust";
 import type { BackupRecord } from "./planRetention";
 
-export type BackupListing = BackupRecord & { manifestBlob: string; jobId?: string; verifiedAt?: string };
+export type BackupListing = BackupRecord & {
+  manifestBlob: string;
+  jobId?: string;
+  verifiedAt?: string;
+  /** Retention has started deleting it. */
+  retiring?: true;
+  /** The last scheduled re-verification; with `auth`, only a record whose MAC matches. */
+  reverification?: Reverification;
+};
+
+/** A re-verification record as read from the manifest blob's metadata (see verifyBackup). */
+export interface Reverification {
+  at: string;
+  passed: boolean;
+}
 
 /** A manifest blob the listing would not trust, and why (for the log and the audit record). */
 export interface IgnoredManifest {
@@ -42,6 +56,8 @@ export async function listBackupRecords(container: ContainerClient, hsmName?: st
         const r = folder === undefined ? undefined : backupRecordFromMetadata(item.metadata);
         if (r === undefined || r.folder !== folder) continue;
         record = { ...r, manifestBlob: item.name };
+        const seen = reverificationOf(item.metadata, folder);
+        if (seen !== undefined) record.reverification = seen;
       } else {
         const checked = authenticatedRecord(item.name, item.metadata, auth);
         if (typeof checked === "string") {
@@ -83,6 +99,8 @@ export function authenticatedRecord(
     return "its metadata MAC does not match (not written by this app with BACKUP_MANIFEST_KEY, or altered since)";
   }
   const record: BackupListing = { ...r, manifestBlob: blobName };
+  const reverification = reverificationOf(metadata, folder, auth);
+  if (reverification !== undefined) record.reverification = reverification;
   const verifiedAt = metadata[manifestMetadataKeys.verifiedAt];
   if (record.verified && (verifiedAt === undefined || !auth.verify(["verified", folder, verifiedAt], metadata[manifestMacKeys.verified]))) {
     record.verified = false;
@@ -90,4 +108,17 @@ export function authenticatedRecord(
     return { record, unverifiedBecause: "its verified mark has no valid MAC; the backup is treated as unverified" };
   }
   return { record };
+}
+
+/**
+ * The re-verification record on a manifest blob's metadata, or undefined when there is none. With `auth`, a
+ * record whose MAC does not match is treated as absent (a storage writer cannot forge a "passed").
+ */
+export function reverificationOf(rawMetadata: Record<string, string> | undefined, folder: string, auth?: ManifestAuthenticator): Reverification | undefined {
+  const m = Object.fromEntries(Object.entries(rawMetadata ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const at = m[manifestMetadataKeys.reverifiedAt];
+  const result = m[manifestMetadataKeys.reverifyResult];
+  if (at === undefined || Number.isNaN(Date.parse(at)) || (result !== "passed" && result !== "failed")) return undefined;
+  if (auth !== undefined && !auth.verify(["reverified", folder, at, result], m[manifestMacKeys.reverified])) return undefined;
+  return { at, passed: result === "passed" };
 }

@@ -7,6 +7,8 @@ import type { BackupRecord } from "./planRetention";
  * - `pinned`: "true" keeps the backup forever (set by an operator: `az storage blob metadata update`).
  * - `verifyfailedat`: ISO time a verification failed (the verified mark is removed at the same time).
  * - `retiring`: ISO time retention started deleting it; such a backup is never treated as verified again.
+ * - `reverifiedat` / `reverifyresult` ("passed" | "failed") / `reverifiedmac`: the last scheduled re-verification
+ *   (see reverifyBackup), authenticated like the verified mark.
  * A drill's hold on a backup is NOT kept here but in a blob of the reports container (see backupHolds).
  */
 export const manifestMetadataKeys = {
@@ -18,10 +20,12 @@ export const manifestMetadataKeys = {
   pinned: "pinned",
   verifyFailedAt: "verifyfailedat",
   retiring: "retiring",
+  reverifiedAt: "reverifiedat",
+  reverifyResult: "reverifyresult",
 } as const;
 
 /** The retention view of a manifest blob, or undefined when its metadata lacks the backup's identity. */
-export function backupRecordFromMetadata(metadata: Record<string, string> | undefined): (BackupRecord & { jobId?: string; verifiedAt?: string }) | undefined {
+export function backupRecordFromMetadata(metadata: Record<string, string> | undefined): (BackupRecord & { jobId?: string; verifiedAt?: string; retiring?: true }) | undefined {
   const m = lowerCaseKeys(metadata ?? {});
   const hsmName = m[manifestMetadataKeys.hsmName];
   const folder = m[manifestMetadataKeys.folder];
@@ -29,7 +33,7 @@ export function backupRecordFromMetadata(metadata: Record<string, string> | unde
   if (!hsmName || !folder || !completedAt) return undefined;
   const verifiedAt = m[manifestMetadataKeys.verifiedAt];
   const retiring = m[manifestMetadataKeys.retiring];
-  const record: BackupRecord & { jobId?: string; verifiedAt?: string } = {
+  const record: BackupRecord & { jobId?: string; verifiedAt?: string; retiring?: true } = {
     hsmName,
     folder,
     completedAt,
@@ -39,6 +43,7 @@ export function backupRecordFromMetadata(metadata: Record<string, string> | unde
   const jobId = m[manifestMetadataKeys.jobId];
   if (jobId) record.jobId = jobId;
   if (record.verified && verifiedAt) record.verifiedAt = verifiedAt;
+  if (retiring) record.retiring = true;
   return record;
 }
 

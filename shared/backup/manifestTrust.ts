@@ -8,7 +8,7 @@ import type { ManifestAuthenticator } from "./manifestAuthenticator";
  */
 
 /** Metadata names of the MACs on a manifest blob (Azure lower-cases metadata names). */
-export const manifestMacKeys = { record: "recordmac", verified: "verifiedmac" } as const;
+export const manifestMacKeys = { record: "recordmac", verified: "verifiedmac", reverified: "reverifiedmac" } as const;
 
 /** A folder as Managed HSM names it: `mhsm-{hsm}-{yyyyMMddHHmmss}{hundredths}`; captures the HSM name. */
 const FOLDER = /^mhsm-([A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)-(\d{16})$/;
@@ -31,6 +31,14 @@ export function recordMac(auth: ManifestAuthenticator, r: { hsmName: string; fol
 /** MAC of a verified mark: only `verifyBackup` (which holds the key) can make a backup count as verified. */
 export function verifiedMac(auth: ManifestAuthenticator, folder: string, verifiedAt: string): string {
   return auth.mac(["verified", folder, verifiedAt]);
+}
+
+/**
+ * MAC of a re-verification record (when, and whether it passed): a storage writer can delete the record but not
+ * forge one, so `status` and the drills' fallback reports show only results this app wrote.
+ */
+export function reverifiedMac(auth: ManifestAuthenticator, folder: string, at: string, result: "passed" | "failed"): string {
+  return auth.mac(["reverified", folder, at, result]);
 }
 
 /**

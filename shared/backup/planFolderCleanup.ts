@@ -16,9 +16,10 @@ const FOLDER = /^mhsm-(.+)-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?$/;
  * leftovers of primary backups whose manifest was never written. Pure; the caller passes `now`. Per HSM (the
  * name in the folder): the newest is kept (a DR HSM's way back from its latest drill); any created within
  * `keepDays` is kept (a job or a drill may still write or use it); older ones are deleted. A folder whose name
- * carries no backup timestamp is kept: it is not a backup this app or an HSM made.
+ * carries no backup timestamp is kept: it is not a backup this app or an HSM made. A folder a running backup holds
+ * (`running`, see runningBackupHolds) is kept whatever its age.
  */
-export function planFolderCleanup(folders: readonly string[], now: Date, keepDays: number): FolderCleanupPlan {
+export function planFolderCleanup(folders: readonly string[], now: Date, keepDays: number, running: ReadonlyArray<{ hsmName: string; since: string; referencedBy: string }> = []): FolderCleanupPlan {
   const keep: FolderDecision[] = [];
   const del: FolderDecision[] = [];
   const byHsm = new Map<string, { folder: string; at: number }[]>();
@@ -37,7 +38,10 @@ export function planFolderCleanup(folders: readonly string[], now: Date, keepDay
   for (const [hsm, list] of [...byHsm].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     list.sort((a, b) => b.at - a.at || (a.folder < b.folder ? 1 : -1));
     list.forEach((f, i) => {
-      if (i === 0) keep.push({ folder: f.folder, reason: `newest backup without a manifest of ${hsm} (a DR HSM's way back from its latest drill)` });
+      // A running backup holds every folder of its HSM created since its start (the job's folder, not yet manifested).
+      const holder = running.find((r) => r.hsmName.toLowerCase() === hsm.toLowerCase() && f.at >= Date.parse(r.since));
+      if (holder !== undefined) keep.push({ folder: f.folder, reason: `held by the running backup ${holder.referencedBy} until its manifest is written` });
+      else if (i === 0) keep.push({ folder: f.folder, reason: `newest backup without a manifest of ${hsm} (a DR HSM's way back from its latest drill)` });
       else if (f.at >= cutoff) keep.push({ folder: f.folder, reason: `younger than ${keepDays} days` });
       else del.push({ folder: f.folder, reason: `no manifest, older than ${keepDays} days, a newer one of ${hsm} exists` });
     });

@@ -37,7 +37,7 @@ export interface Settings {
     /** ROTATION_PACING_CONTAINER: where the per-instance pacing slots live (shared by every worker). */
     pacingContainer: string;
   };
-  schedules: { sweep: string; backup: string; drill: string };
+  schedules: { sweep: string; backup: string; drill: string; reverify: string };
   storage: {
     /** Set when the app uses its managed identity. */
     accountUrl?: string;
@@ -73,6 +73,8 @@ export interface Settings {
   rbacPrincipals: RbacPrincipals;
   /** RBAC_ADMIN_CLIENT_ID: the managed identity `rbac` and `status` use for RBAC (absent: --credential default). */
   rbacAdminClientId?: string;
+  /** LIFECYCLE_LOG_*: the data collection rule the lifecycle rows go to (absent: the local row store). */
+  lifecycleLog?: { endpoint: string; ruleId: string; identityClientId?: string };
 }
 
 /**
@@ -169,7 +171,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     if (why !== undefined) bad(key, `"${v}" ${why}.`);
     return v;
   };
-  const schedules = { sweep: schedule("SWEEP_SCHEDULE"), backup: schedule("BACKUP_SCHEDULE"), drill: schedule("DRILL_SCHEDULE") };
+  const schedules = { sweep: schedule("SWEEP_SCHEDULE"), backup: schedule("BACKUP_SCHEDULE"), drill: schedule("DRILL_SCHEDULE"), reverify: schedule("BACKUP_REVERIFY_SCHEDULE") };
 
   // --- Storage ----------------------------------------------------------------------------------------------
   const accountUrlRaw = read("STORAGE_ACCOUNT_URL");
@@ -257,6 +259,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
   const rbacAdminClientId = read("RBAC_ADMIN_CLIENT_ID");
   if (rbacAdminClientId !== "" && !/^[0-9a-fA-F-]{8,64}$/.test(rbacAdminClientId)) bad("RBAC_ADMIN_CLIENT_ID", "must be the client id (a GUID) of a managed identity, or empty.");
 
+  const logEndpointRaw = read("LIFECYCLE_LOG_ENDPOINT");
+  const logRuleId = read("LIFECYCLE_LOG_RULE_ID");
+  const logIdentity = read("LIFECYCLE_LOG_IDENTITY_CLIENT_ID");
+  const logEndpoint = logEndpointRaw === "" ? undefined : plainUrl("LIFECYCLE_LOG_ENDPOINT", logEndpointRaw, bad, false);
+  if ((logEndpointRaw === "") !== (logRuleId === "")) bad(logRuleId === "" ? "LIFECYCLE_LOG_RULE_ID" : "LIFECYCLE_LOG_ENDPOINT", "must be set together with the other LIFECYCLE_LOG_ setting (the data collection endpoint and rule the lifecycle rows go to).");
+  if (logRuleId !== "" && !/^dcr-[0-9a-f]{32}$/i.test(logRuleId)) bad("LIFECYCLE_LOG_RULE_ID", `"${logRuleId}" is not a data collection rule's immutable id (dcr- and 32 hex digits).`);
+  if (logIdentity !== "" && !/^[0-9a-fA-F-]{8,64}$/.test(logIdentity)) bad("LIFECYCLE_LOG_IDENTITY_CLIENT_ID", "must be the client id (a GUID) of a managed identity, or empty.");
+
   if (problems.length > 0) {
     throw new LifecycleError(
       "SettingsInvalid",
@@ -289,6 +299,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     emulatorMode,
   };
   if (tlsCaFile !== "") settings.tlsCaFile = tlsCaFile;
+  if (logEndpoint !== undefined && logRuleId !== "") settings.lifecycleLog = { endpoint: logEndpoint, ruleId: logRuleId, ...(logIdentity === "" ? {} : { identityClientId: logIdentity }) };
   if (rbacAdminClientId !== "") settings.rbacAdminClientId = rbacAdminClientId;
   return deepFreeze(settings);
 }

@@ -27,4 +27,17 @@ export interface BackupCandidateSource {
    * already started deleting it (the caller picks another). Optional: a source without retention needs none.
    */
   reference?(hsmName: string, folder: string, by: string, until: Date): Promise<boolean>;
+  /**
+   * The pre-restore hash check: the backup's blobs re-listed and re-hashed against its manifest. Why they do not
+   * match, or undefined when they do. Optional: a source that cannot read the blobs offers none.
+   */
+  blobProblem?(candidate: BackupCandidate): Promise<string | undefined>;
+  /** The primary's authenticated backups that are NOT verified, and why (for the drill's fallback report). */
+  unverifiedBackups?(hsmName: string): Promise<UnverifiedBackup[]>;
+}
+
+export interface UnverifiedBackup {
+  folder: string;
+  completedAt: string;
+  reason: string;
 }

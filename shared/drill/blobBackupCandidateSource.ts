@@ -6,7 +6,9 @@ import { manifestProblem } from "../backup/manifestTrust";
 import { writeBackupHold } from "../backup/backupHolds";
 import { backupRecordFromMetadata, manifestMetadataKeys } from "../backup/manifestMetadata";
 import { storageFailure } from "../storage/storageFailure";
-import type { BackupCandidate, BackupCandidateSource } from "./backupCandidate";
+import { listBlobDigests } from "../storage/listBlobDigests";
+import { compareBlobInventory } from "../backup/compareBlobInventory";
+import type { BackupCandidate, BackupCandidateSource, UnverifiedBackup } from "./backupCandidate";
 
 /**
  * The drill's view of the backup workflow's storage: manifests at `manifests/{folder}.json` in the backup
@@ -62,6 +64,21 @@ export function blobBackupCandidateSource(
   };
   return {
     ...(holds === undefined ? {} : { reference }),
+    async blobProblem(candidate) {
+      const folder = candidate.manifest.backup.folder;
+      const problems = compareBlobInventory(candidate.manifest.blobs, await listBlobDigests(container, `${folder}/`));
+      return problems.length === 0 ? undefined : `its blobs do not match its manifest (${problems.map((p) => p.detail).join("; ")})`;
+    },
+    async unverifiedBackups(hsmName) {
+      const records = await listBackupRecords(container, hsmName, { auth });
+      return records
+        .filter((r) => !r.verified && r.retiring !== true)
+        .map((r): UnverifiedBackup => ({
+          folder: r.folder,
+          completedAt: r.completedAt,
+          reason: r.reverification?.passed === false ? `its last re-verification failed at ${r.reverification.at}` : "it is not verified (its verification failed or has not run yet)",
+        }));
+    },
     async listBackups(hsmName, log) {
       const ignored: IgnoredManifest[] = [];
       const records = await listBackupRecords(container, hsmName, { auth, onIgnored: (i) => ignored.push(i) });

@@ -22,6 +22,11 @@ export interface DrillReport {
   finishedAt: string;
   /** The primary's backup that was restored (its manifest's facts). */
   backup?: { folder: string; folderUrl: string; jobId: string; startTime: string; endTime: string };
+  /**
+   * Set when the drill restored an older backup because newer ones failed their pre-restore hash check or their
+   * last re-verification: which, and why (also one line in `warnings`).
+   */
+  fallback?: { restored: string; rejected: Array<{ folder: string; reason: string }> };
   /** DR's own full backup taken just before the restore (the restore rule, and DR's way back). */
   targetBackup?: { folderUrl: string; jobId: string; endTime: string };
   restore?: { jobId: string; status: string; startTime: string; endTime?: string; keyName?: string };
@@ -33,6 +38,11 @@ export interface DrillReport {
   singleKeyGets: number;
   /** Why the drill failed, in one sentence per cause (empty when it passed). */
   failures: string[];
+  /** When the report was assembled, and the object id of the identity that ran the drill (from its own token). */
+  generatedAt?: string;
+  principalId?: string;
+  /** SHA-256 (hex) of the backup manifest the drill restored, as stored. */
+  manifestDigest?: string;
   /** What did not fail the drill but needs a person (e.g. the restore left DR without the next drill's roles). */
   warnings?: string[];
 }

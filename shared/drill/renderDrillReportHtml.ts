@@ -30,6 +30,9 @@ export function renderDrillReportHtml(r: DrillReport): string {
     ["DR self-backup", r.targetBackup === undefined ? undefined : `${r.targetBackup.folderUrl} (job ${r.targetBackup.jobId}, ended ${r.targetBackup.endTime})`],
     ["Restore job", r.restore === undefined ? undefined : `${r.restore.jobId}: ${r.restore.status}, ${r.restore.startTime} → ${r.restore.endTime ?? "?"}${r.restore.keyName === undefined ? "" : ` (key ${r.restore.keyName})`}`],
     ["Single-key GETs", String(r.singleKeyGets)],
+    ["Generated", r.generatedAt],
+    ["Run by (object id)", r.principalId],
+    ["Manifest SHA-256", r.manifestDigest],
   ];
   return `<!doctype html>
 <html lang="en">

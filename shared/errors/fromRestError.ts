@@ -19,6 +19,7 @@ export type RoleName =
   | "HSM Lifecycle Drill DR"
   | "HSM Lifecycle DR Steward"
   | "HSM Lifecycle Recovery"
+  | "HSM Lifecycle Evidence Signer"
   | "Vault Lifecycle Rotation"
   | "Storage Blob Data Contributor"
   | "EventGrid Data Sender";

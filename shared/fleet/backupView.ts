@@ -12,6 +12,10 @@ export interface HsmBackupView {
   rpoNowMs: number | null;
   rpoTargetMs: number;
   rpoMet: boolean;
+  /** The newest re-verification record over the HSM's backups (authenticated when the key is set); null: none yet. */
+  lastReverification: { folder: string; at: string; passed: boolean } | null;
+  /** Backups whose last re-verification failed (unverified since; a person must look). */
+  reverifyFailed: Array<{ folder: string; at: string }>;
   error?: string;
 }
 
@@ -29,9 +33,15 @@ export async function backupView(ctx: FleetContext, filter: { hsm?: string } = {
         // Records completed after `now` (an --at in the past) are not yet a recovery point at that instant.
         const lastVerified = backups.find((b) => b.verified && Date.parse(b.completedAt) <= ctx.now.getTime()) ?? null;
         const rpoNowMs = lastVerified === null ? null : ctx.now.getTime() - Date.parse(lastVerified.completedAt);
-        return { hsm: h.name, backups, lastVerified, rpoNowMs, rpoTargetMs, rpoMet: rpoNowMs !== null && rpoNowMs <= rpoTargetMs };
+        let lastReverification: HsmBackupView["lastReverification"] = null;
+        for (const b of backups) {
+          const r = b.reverification;
+          if (r !== undefined && (lastReverification === null || Date.parse(r.at) > Date.parse(lastReverification.at))) lastReverification = { folder: b.folder, ...r };
+        }
+        const reverifyFailed = backups.filter((b) => b.reverification?.passed === false && b.retiring !== true).map((b) => ({ folder: b.folder, at: b.reverification!.at }));
+        return { hsm: h.name, backups, lastVerified, rpoNowMs, rpoTargetMs, rpoMet: rpoNowMs !== null && rpoNowMs <= rpoTargetMs, lastReverification, reverifyFailed };
       } catch (e) {
-        return { hsm: h.name, backups: [], lastVerified: null, rpoNowMs: null, rpoTargetMs, rpoMet: false, error: errorText(e) };
+        return { hsm: h.name, backups: [], lastVerified: null, rpoNowMs: null, rpoTargetMs, rpoMet: false, lastReverification: null, reverifyFailed: [], error: errorText(e) };
       }
     }),
   );

@@ -1,3 +1,4 @@
+import { nextReverification } from "../backup/reverifySchedule";
 import { nextScheduledRun } from "../config/ncrontab";
 import { planRetention, type RetentionPlan } from "../backup/planRetention";
 import { checkDrillSafety } from "../drill/activities/checkSafety";
@@ -30,6 +31,8 @@ export interface FleetPlan {
   rotation: RotationView;
   retention: Array<{ hsm: string; plan: RetentionPlan | null; error?: string }>;
   drills: DrillPlan[];
+  /** When the stored backups are next re-verified (BACKUP_REVERIFY_SCHEDULE). */
+  reverification: { schedule: string; nextAt: string };
   errors: string[];
 }
 
@@ -51,7 +54,8 @@ export async function fleetPlan(ctx: FleetContext): Promise<FleetPlan> {
   for (const i of rotation.instances) if (!i.ok) errors.push(`${i.instance}: ${i.error}`);
   for (const r of retention) if (r.error !== undefined) errors.push(`backups of ${r.hsm}: ${r.error}`);
   for (const d of drills) if (d.error !== undefined) errors.push(`drill ${d.pair}: ${d.error}`);
-  return { at: rotation.at, rotation, retention, drills, errors };
+  const schedule = ctx.settings.schedules.reverify;
+  return { at: rotation.at, rotation, retention, drills, reverification: { schedule, nextAt: nextReverification(schedule, ctx.now) }, errors };
 }
 
 async function planDrills(ctx: FleetContext): Promise<DrillPlan[]> {
@@ -116,6 +120,7 @@ export function fleetPlanJson(r: FleetPlan): unknown {
       ),
     },
     retention: r.retention,
+    reverification: r.reverification,
     drills: r.drills,
     errors: r.errors,
   };

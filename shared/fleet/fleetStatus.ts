@@ -49,6 +49,7 @@ export async function fleetStatus(ctx: FleetContext, credential: "managed-identi
     backups,
     lastDrill: drillError === undefined ? drill.report : undefined,
     drillSchedule: ctx.settings.schedules.drill,
+    reverifySchedule: ctx.settings.schedules.reverify,
     rbacAttention: rbac.attention,
     now: new Date(rotation.at),
   });
@@ -121,6 +122,8 @@ export function fleetStatusJson(r: FleetStatus, settings: FleetContext["settings
       rpoNowMs: b.rpoNowMs,
       rpoTargetMs: b.rpoTargetMs,
       rpoMet: b.rpoMet,
+      lastReverification: b.lastReverification,
+      reverifyFailed: b.reverifyFailed,
       ...(b.error !== undefined ? { error: b.error } : {}),
     })),
     unrotatable: r.unrotatable,

@@ -59,12 +59,18 @@ export const HSM_RECOVERY_ROLE: LifecycleRole = fromJson("HSM_RECOVERY_ROLE");
 
 export const HSM_AUDITOR_ROLE: LifecycleRole = fromJson("HSM_AUDITOR_ROLE");
 
+/**
+ * Seals evidence packs and drill reports with the HSM key `evidence-signing` (shared/evidence/evidenceSigner.ts):
+ * read and sign, assigned at that key's scope only, so it reaches no other key.
+ */
+export const HSM_EVIDENCE_SIGNER_ROLE: LifecycleRole = fromJson("HSM_EVIDENCE_SIGNER_ROLE");
+
 export const VAULT_ROTATION_ROLE: LifecycleRole = fromJson("VAULT_ROTATION_ROLE");
 
 export const VAULT_AUDITOR_ROLE: LifecycleRole = fromJson("VAULT_AUDITOR_ROLE");
 
 export const LIFECYCLE_ROLES: readonly LifecycleRole[] = [
-  HSM_ROTATION_ROLE, HSM_BACKUP_ROLE, HSM_DRILL_PROBE_ROLE, HSM_DRILL_DR_ROLE, HSM_DR_STEWARD_ROLE, HSM_RECOVERY_ROLE, HSM_AUDITOR_ROLE,
+  HSM_ROTATION_ROLE, HSM_BACKUP_ROLE, HSM_DRILL_PROBE_ROLE, HSM_DRILL_DR_ROLE, HSM_DR_STEWARD_ROLE, HSM_RECOVERY_ROLE, HSM_AUDITOR_ROLE, HSM_EVIDENCE_SIGNER_ROLE,
   VAULT_ROTATION_ROLE, VAULT_AUDITOR_ROLE,
 ];
 

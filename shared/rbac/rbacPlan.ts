@@ -14,6 +14,7 @@ import {
   HSM_DR_STEWARD_ROLE,
   HSM_DRILL_DR_ROLE,
   HSM_DRILL_PROBE_ROLE,
+  HSM_EVIDENCE_SIGNER_ROLE,
   HSM_RECOVERY_ROLE,
   HSM_ROTATION_ROLE,
   LIFECYCLE_ROLES,
@@ -23,6 +24,7 @@ import {
   type RbacInstanceKind,
 } from "./lifecycleRoles";
 import type { PlannedIdentity, RbacPrincipals } from "./rbacPrincipals";
+import { EVIDENCE_KEY_NAME } from "../evidence/evidenceKeyName";
 
 export interface RbacPlanInput {
   hsms: ReadonlyArray<{ name: string; role: "primary" | "drillTarget" }>;
@@ -71,6 +73,8 @@ export function buildRbacPlan(input: RbacPlanInput): RbacPlan {
     const list = [a("rotation", HSM_ROTATION_ROLE, "/keys", need("rotation", "rotating HSM keys")), a("backup", HSM_BACKUP_ROLE, "/", need("backup", "the nightly backup"))];
     if (drilled) {
       list.push(a("drill", HSM_DRILL_PROBE_ROLE, "/", need("drill", "a drill pair")));
+      // The drill identity seals reports and evidence packs with this one key (its probe role at "/" may narrow).
+      list.push(a("drill", HSM_EVIDENCE_SIGNER_ROLE, `/keys/${EVIDENCE_KEY_NAME}`, need("drill", "a drill pair")));
       // Without a steward an administrator re-applies the drill's DR role after each full restore (`rbac apply`).
       if (ids.steward !== undefined) list.push(a("steward", HSM_DR_STEWARD_ROLE, "/", ids.steward));
     }

@@ -1,6 +1,8 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { LifecycleError } from "../errors/lifecycleError";
 import { redactSecrets } from "../errors/redactSecrets";
+import { lifecycleRowOf } from "../lifecycleLog/lifecycleRow";
+import { lifecycleRowSinkFor } from "../lifecycleLog/lifecycleRowSink";
 import { storageFailure } from "./storageFailure";
 
 /** `written`: this call stored the record; `unchanged`: an earlier attempt of the same activity already had. */
@@ -13,10 +15,22 @@ export type AuditWrite = "written" | "unchanged";
  * from `recordedAt`, i.e. an earlier attempt of the same activity) the write counts as done; otherwise it fails
  * with a `Conflict` naming the blob, and the original stays. The text is redacted first (records quote service
  * messages). Storage failures are `storageFailure`s.
+ *
+ * Beside the blob, the same (redacted) record goes out as one `HsmLifecycle_CL` row (Logs Ingestion API in Azure,
+ * a local JSON-lines store otherwise), from here only, so no record reaches one and not the other: the row is sent
+ * after the blob is stored, also when an earlier attempt stored it (that attempt may have died before its row),
+ * so a row is sent at least once; its `RecordId` (the blob name) tells a repeat apart. A failed send throws, and
+ * the activity's retry sends it again.
  */
 export async function writeAuditRecord(container: ContainerClient, blobName: string, record: Record<string, unknown>, contentType = "application/json"): Promise<AuditWrite> {
   const text = redactSecrets(JSON.stringify(record, null, 2));
   const where = `${container.url.split("?")[0] ?? ""}/${blobName}`;
+  const written = await storeOnce(container, blobName, text, contentType, where);
+  await lifecycleRowSinkFor(container).send([lifecycleRowOf(blobName, JSON.parse(text) as Record<string, unknown>)]);
+  return written;
+}
+
+async function storeOnce(container: ContainerClient, blobName: string, text: string, contentType: string, where: string): Promise<AuditWrite> {
   const blob = container.getBlockBlobClient(blobName);
   try {
     await container.createIfNotExists();

@@ -68,6 +68,14 @@ describe("nightly HSM backup (runner + emulator + Azurite)", () => {
     expect(manifest.backup.jobId).toBe(first.jobId);
     expect(manifest.blobs.map((b) => b.name)).toEqual(folderBlobs);
     expect(manifest.keys.map((k) => k.name).sort()).toEqual(["api-ec", "payments-signer"]);
+    // The run held its folder from the job's start until the manifest was written, then released the hold.
+    const scheduled = instance!.history.filter((e) => eventTypeName(e.EventType) === "TaskScheduled").map((e) => e.Name);
+    expect(scheduled.indexOf("startBackup")).toBeLessThan(scheduled.indexOf("holdBackupFolder"));
+    expect(scheduled.indexOf("holdBackupFolder")).toBeLessThan(scheduled.indexOf("writeBackupManifest"));
+    expect(scheduled.indexOf("writeBackupManifest")).toBeLessThan(scheduled.indexOf("releaseBackupFolder"));
+    const hold = JSON.parse((await stack.backups().getBlobClient("backup-holds/primary.json").downloadToBuffer()).toString("utf8"));
+    expect(hold).toMatchObject({ hsmName: "primary", referencedBy: id });
+    expect(Date.parse(hold.referencedUntil)).toBeLessThanOrEqual(Date.now()); // released: expired, not deleted (the backup identity never deletes)
 
     // The HSM saw the backup made by the backup identity (least privilege), through the admin API.
     const audit = await stack.control("GET", "/_emulator/audit?operationName=BackupCreate");

@@ -61,6 +61,35 @@ describe.each([
     expect(await pacer.reserve(other)).toBe(0);
     expect((await store.read("dr")).nextAt).toBe(0);
   });
+
+  it("a worker claims its next slot with one conditional write, no read, until another worker writes in between", async () => {
+    const counted = (inner: SlotStore) => {
+      const calls = { reads: 0, writes: 0 };
+      const store: SlotStore = {
+        read: (i) => ((calls.reads += 1), inner.read(i)),
+        write: (i, at, tag) => ((calls.writes += 1), inner.write(i, at, tag)),
+      };
+      return { store, calls };
+    };
+    const shared = await makeStore();
+    const second = clients === 2 ? blobSlotStore(BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("rotation-pacing")) : shared;
+    const a = counted(shared);
+    const b = counted(second);
+    const t0 = label === "memory" ? 7_000_000 : 8_000_000;
+    const slots: number[] = [];
+    const make = (store: SlotStore) => createPacer(store, { rateFor: () => 5, now: () => t0, sleep: async () => undefined, onSlot: (_i, at) => slots.push(at) });
+    const [workerA, workerB] = [make(a.store), make(b.store)];
+    const instance: RotationInstance = { name: `cached-${label === "memory" ? "m" : "b"}`, kind: "managedHsm" };
+    await workerA.reserve(instance);
+    await workerA.reserve(instance);
+    await workerA.reserve(instance);
+    expect(a.calls).toEqual({ reads: 1, writes: 3 });
+    await workerB.reserve(instance);
+    // A's remembered tag is stale now: its write is refused, it reads, and takes the slot after B's.
+    await workerA.reserve(instance);
+    expect(a.calls).toEqual({ reads: 2, writes: 5 });
+    expect(slots).toEqual([t0, t0 + 200, t0 + 400, t0 + 600, t0 + 800]);
+  });
 });
 
 it("a lost race is retried: the caller gets the slot after the one the other writer took", async () => {

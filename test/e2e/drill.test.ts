@@ -90,7 +90,7 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     expect(history.filter((e) => e.EventType === EventType.TaskFailed || e.EventType === EventType.TimerCreated)).toEqual([]);
   });
 
-  it("timer drill of a tampered backup: DR backed up first, the HSM's check refuses the backup before anything destructive; report and DrillFailed say why", async () => {
+  it("timer drill of a tampered backup: the drill's pre-restore hash check refuses it before DR is touched; report and DrillFailed say why", async () => {
     const backup = await verifiedBackupOfPrimary(stack);
     const victim = await tamperBackup(stack, backup.folder);
     const since = new Date().toISOString();
@@ -99,24 +99,26 @@ describe("restore drill workflow (runner + emulator + Azurite)", () => {
     const id = `drill:primary:dr:${new Date().toISOString().slice(0, 10)}`;
     const { runtimeStatus, output } = await drillOutcome(stack, id);
     expect(runtimeStatus).toBe("Completed");
-    expect(output).toMatchObject({ drillId: id, kind: "full", verdict: "failed", stoppedAt: "preRestoreCheck", recorded: { event: "published", audit: true } });
+    expect(output).toMatchObject({ drillId: id, kind: "full", verdict: "failed", stoppedAt: "selectBackup", recorded: { event: "published", audit: true } });
     expect(output.failures).toHaveLength(1);
-    expect(output.failures[0]).toMatch(/^\[BackupIntegrityFailed\] The backup folder failed the HSM's integrity check/);
-    expect(output.failures[0]).toContain(victim.split("/").slice(1).join("/"));
+    expect(output.failures[0]).toMatch(/^\[BackupIntegrityFailed\] Every verified backup of "primary" failed its pre-restore hash check/);
+    expect(output.failures[0]).toContain(`${backup.folder}: its pre-restore hash check failed`);
+    expect(output.failures[0]).toContain(victim);
 
     const report = await readReport(stack, output.reportJson);
-    expect(report).toMatchObject({ verdict: "failed", kind: "full", backup: { folder: backup.folder, jobId: backup.jobId }, targetBackup: { jobId: expect.any(String) } });
+    expect(report).toMatchObject({ verdict: "failed", kind: "full" });
+    expect(report.backup).toBeUndefined();
+    expect(report.targetBackup).toBeUndefined();
     expect(report.restore).toBeUndefined();
     expect(report.failures).toEqual(output.failures);
     const html = (await containers(stack).reports.getBlobClient(output.reportHtml).downloadToBuffer()).toString("utf8");
     expect(html).toContain('data-verdict="failed"');
     expect(html).toContain("[BackupIntegrityFailed]");
 
-    // DR backed itself up (the restore rule) and nothing was restored into it.
-    expect(writesIn(await auditOf(stack, "dr", since))).toEqual(["BackupCreate"]);
-    expect((await emulatorJob(stack, "dr", "backup", report.targetBackup!.jobId)).status).toBe("Succeeded");
+    // Nothing was written to DR: not even its own backup.
+    expect(writesIn(await auditOf(stack, "dr", since))).toEqual([]);
     const event = await eventArrived(sink, (e) => e.data?.runId === id);
-    expect(event).toMatchObject({ eventType: "HsmLifecycle.DrillFailed", data: { primaryHsm: "primary", drHsm: "dr", stage: "restore", errorCode: "BackupIntegrityFailed" } });
+    expect(event).toMatchObject({ eventType: "HsmLifecycle.DrillFailed", data: { primaryHsm: "primary", drHsm: "dr", stage: "selectBackup", errorCode: "BackupIntegrityFailed" } });
 
     // The timer is a singleton per pair and day: firing it again starts nothing new.
     const before = stack.runner!.startedInstances.size;

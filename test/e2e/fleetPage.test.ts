@@ -95,7 +95,7 @@ describe("the fleet page", () => {
     expect(Object.keys(fleet).sort()).toEqual(["at", "attention", "backups", "errors", "fleet", "instances", "lastDrill", "schemaVersion", "unrotatable"]);
     expect(Object.keys(fleet.instances[0]).sort()).toEqual(["due", "keys", "kind", "listed", "name", "notices", "skipped"]);
     expect(Object.keys(fleet.instances[0].keys[0]).sort()).toEqual(["daysToExpiry", "decision", "enabled", "expiresOn", "lastRotatedOn", "name"]);
-    expect(Object.keys(fleet.backups[0]).sort()).toEqual(["count", "hsm", "lastVerified", "rpoMet", "rpoNowMs", "rpoTargetMs"]);
+    expect(Object.keys(fleet.backups[0]).sort()).toEqual(["count", "hsm", "lastReverification", "lastVerified", "reverifyFailed", "rpoMet", "rpoNowMs", "rpoTargetMs"]);
     expect(fleet.fleet.map((f: any) => [f.name, f.kind, f.role])).toEqual([
       ["primary", "managedHsm", "primary"],
       ["dr", "managedHsm", "drillTarget"],
@@ -193,7 +193,7 @@ describe("GET /api/plan and hsm-lifecycle plan", () => {
     expect(res.status, res.text).toBe(200);
     const plan = JSON.parse(res.text);
     expect(plan.schemaVersion).toBe(1);
-    expect(Object.keys(plan).sort()).toEqual(["at", "drills", "errors", "retention", "rotation", "schemaVersion"]);
+    expect(Object.keys(plan).sort()).toEqual(["at", "drills", "errors", "retention", "reverification", "rotation", "schemaVersion"]);
     const primary = plan.rotation.instances.find((i: any) => i.name === "primary");
     expect(primary.rotate.map((r: any) => r.key).sort()).toEqual(["data-wrap", "pay-signing", "token-signing"]);
     expect(primary.skip).toContainEqual(expect.objectContaining({ key: "legacy-export", reason: "excluded" }));

@@ -17,7 +17,7 @@ import { KeyVaultBackupClient } from "../../shared/hsm/keyVaultBackupClient";
 import { KeyVaultAccessControlClient } from "../../shared/hsm/keyVaultAccessControlClient";
 import { triggerNames } from "../../shared/names";
 import { plannedAssignments } from "../../dev/stackIdentities";
-import { HSM_DRILL_DR_ROLE, HSM_DRILL_PROBE_ROLE } from "../../shared/rbac/lifecycleRoles";
+import { HSM_DRILL_DR_ROLE, HSM_DRILL_PROBE_ROLE, HSM_EVIDENCE_SIGNER_ROLE } from "../../shared/rbac/lifecycleRoles";
 import { rawHttpsRequest } from "../support/emulator";
 
 function alive(pid: number): boolean {
@@ -133,8 +133,8 @@ describe("startLocalStack", () => {
     const rbac = new KeyVaultAccessControlClient(stack.urls.dr, credential, stack.clientOptions());
     const mine: string[] = [];
     for await (const a of rbac.listRoleAssignments("/")) if (a.properties.principalId === stack.identities.drill) mine.push(a.properties.roleDefinitionId ?? "");
-    // HSM Lifecycle Drill Probe (carried from the primary) and HSM Lifecycle Drill DR (DR only).
-    expect(mine.map((id) => id.split("/").pop()).sort()).toEqual([HSM_DRILL_PROBE_ROLE.name, HSM_DRILL_DR_ROLE.name].sort());
+    // HSM Lifecycle Drill Probe and Evidence Signer (carried from the primary) and HSM Lifecycle Drill DR (DR only).
+    expect(mine.map((id) => id.split("/").pop()).sort()).toEqual([HSM_DRILL_PROBE_ROLE.name, HSM_EVIDENCE_SIGNER_ROLE.name, HSM_DRILL_DR_ROLE.name].sort());
   });
 
   it("runs the app in-process with the stack's settings and routes vault key events to keyEventGrid", async () => {

@@ -27,7 +27,7 @@ function deployedSettingKeys(): string[] {
 }
 
 /** Settings the deployment leaves to the app's defaults; the README's "Deploying to Azure" must name each. */
-const LEFT_TO_DEFAULTS = ["ROTATION_POLICY_FILE", "ROTATION_BATCH_SIZE", "HSM_CREATE_RATE", "SWEEP_SCHEDULE", "BACKUP_SCHEDULE", "DRILL_SCHEDULE", "RETENTION_DAILY", "RETENTION_WEEKLY", "RETENTION_MONTHLY", "ADMIN_JOB_TIMEOUT", "BACKUP_DEADLINE", "POLLER_INTERVAL_MS", "RTO_TARGET", "RPO_TARGET"];
+const LEFT_TO_DEFAULTS = ["ROTATION_POLICY_FILE", "ROTATION_BATCH_SIZE", "HSM_CREATE_RATE", "SWEEP_SCHEDULE", "BACKUP_SCHEDULE", "BACKUP_REVERIFY_SCHEDULE", "DRILL_SCHEDULE", "RETENTION_DAILY", "RETENTION_WEEKLY", "RETENTION_MONTHLY", "ADMIN_JOB_TIMEOUT", "BACKUP_DEADLINE", "POLLER_INTERVAL_MS", "RTO_TARGET", "RPO_TARGET", "APPROVAL_POLICY", "APPROVAL_WINDOW", "COMPROMISE_GRACE"];
 
 describe("infra/ templates", () => {
   it("every file main.bicep references exists, and every module is referenced", () => {
@@ -61,7 +61,7 @@ describe("infra/ templates", () => {
     }
     // Required settings (no default) are always set; secrets and emulator-only settings stay empty.
     for (const s of settingsCatalog.filter((x) => x.default === undefined)) expect(deployed).toContain(s.key);
-    for (const k of ["STORAGE_CONNECTION_STRING", "LIFECYCLE_TOPIC_KEY", "HSM_TLS_CA_FILE"]) expect(main).toMatch(new RegExp(`\\n  ${k}: ''\\n`));
+    for (const k of ["STORAGE_CONNECTION_STRING", "LIFECYCLE_TOPIC_KEY", "HSM_TLS_CA_FILE", "AUTH_TOKEN_SECRET_FILE"]) expect(main).toMatch(new RegExp(`\\n  ${k}: ''\\n`));
     // The other secret reaches the app only as a Key Vault reference, resolved by the host identity.
     expect(main).toMatch(/\n {2}BACKUP_MANIFEST_KEY: '@Microsoft\.KeyVault\(VaultName=/);
     expect(read(join(infra, "modules", "functionApp.bicep"))).toMatch(/keyVaultReferenceIdentity: hostIdentityId/);

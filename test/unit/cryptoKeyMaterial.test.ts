@@ -64,6 +64,22 @@ describe("generateKeyMaterial", () => {
     expect(createPublicKey({ key: toPublicJwk(b) as JsonWebKey, format: "jwk" }).asymmetricKeyDetails?.modulusLength).toBe(4096);
   });
 
+  it("RSA-2048 (made ahead in the pool) is fresh for every key and signs with its own private key", async () => {
+    const keys = await Promise.all(Array.from({ length: 6 }, () => generateKeyMaterialAsync("RSA")));
+    expect(new Set(keys.map((k) => k.n)).size).toBe(6);
+    // Once filled, the pool hands out pairs made ahead: again distinct from each other and from the first ones.
+    await new Promise((r) => setTimeout(r, 50));
+    const more = await Promise.all(Array.from({ length: 4 }, () => generateKeyMaterialAsync("RSA", { size: 2048, publicExponent: 65537 })));
+    expect(new Set([...keys, ...more].map((k) => k.n)).size).toBe(10);
+    for (const jwk of [...keys, ...more]) {
+      expect(bits(jwk.n!)).toBe(2048);
+      expect(jwk.e).toBe("AQAB");
+      const data = Buffer.from("pool");
+      const signature = sign(jwk, "RS256", createHash("sha256").update(data).digest());
+      expect(nodeVerify("sha256", data, createPublicKey({ key: toPublicJwk(jwk) as JsonWebKey, format: "jwk" }), signature)).toBe(true);
+    }
+  });
+
   it.each([
     ["P-256", "P-256", 32],
     ["P-384", "P-384", 48],

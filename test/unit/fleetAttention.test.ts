@@ -20,7 +20,7 @@ const rotation = (skipped: NonNullable<Extract<RotationView["instances"][number]
 });
 const verified = (ageMs: number, rpoTargetMs = 26 * HOUR): HsmBackupView => {
   const completedAt = new Date(now.getTime() - ageMs).toISOString();
-  return { hsm: "primary", backups: [], lastVerified: { folder: "mhsm-primary-1", completedAt, verifiedAt: completedAt } as HsmBackupView["lastVerified"], rpoNowMs: ageMs, rpoTargetMs, rpoMet: ageMs <= rpoTargetMs };
+  return { hsm: "primary", backups: [], lastVerified: { folder: "mhsm-primary-1", completedAt, verifiedAt: completedAt } as HsmBackupView["lastVerified"], rpoNowMs: ageMs, rpoTargetMs, rpoMet: ageMs <= rpoTargetMs, lastReverification: null, reverifyFailed: [] };
 };
 const passedDrill = { drillId: "drill:primary:dr:full:1", verdict: "passed", finishedAt: new Date(now.getTime() - HOUR).toISOString(), warnings: [] };
 const healthy: AttentionInputs = { rotation: rotation(), unrotatable: [], backups: [verified(HOUR)], lastDrill: passedDrill, drillSchedule: "0 0 4 * * 0", rbacAttention: [], now };

@@ -28,6 +28,7 @@ describe("buildRbacPlan", () => {
       "rotation HSM Lifecycle Rotation /keys",
       "backup HSM Lifecycle Backup /",
       "drill HSM Lifecycle Drill Probe /",
+      "drill HSM Lifecycle Evidence Signer /keys/evidence-signing",
       "steward HSM Lifecycle DR Steward /",
       "recovery HSM Lifecycle Recovery /",
     ]);
@@ -37,7 +38,7 @@ describe("buildRbacPlan", () => {
     }
     expect(drOnlyAssignments(plan, "d").map((a) => [a.identity, a.role.name])).toEqual([["drill", HSM_DRILL_DR_ROLE.name]]);
     // DR carries the primary's assignments except the recovery role (key recovery never targets DR).
-    expect(plan.instances.find((i) => i.name === "d")!.assignments.map((a) => a.identity)).toEqual(["rotation", "backup", "drill", "steward", "drill"]);
+    expect(plan.instances.find((i) => i.name === "d")!.assignments.map((a) => a.identity)).toEqual(["rotation", "backup", "drill", "drill", "steward", "drill"]);
     expect(plan.instances.find((i) => i.name === "v")!.assignments.map((a) => a.role.roleName)).toEqual(["Vault Lifecycle Rotation"]);
     expect(LIFECYCLE_ROLES.length).toBeLessThanOrEqual(50);
   });

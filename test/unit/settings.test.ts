@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { LifecycleError } from "../../shared/errors";
 import { loadSettings, redactSettings, rotationInstances } from "../../shared/config/settings";
 import { settingsCatalog } from "../../shared/config/settingsCatalog";
-import { scheduleSetting } from "../../shared/app/appSettings";
+import { ContainerClient } from "@azure/storage-blob";
+import { appSettings, resetAppSettings, scheduleSetting } from "../../shared/app/appSettings";
+import { lifecycleRowSinkFor } from "../../shared/lifecycleLog/lifecycleRowSink";
 import { TEST_MANIFEST_KEY } from "../support/manifestKey";
 
 const minimal = {
@@ -47,7 +49,7 @@ describe("loadSettings", () => {
     expect(s.drillPairs).toEqual([
       { primary: "primary", target: "dr", primaryUrl: "https://contoso.managedhsm.azure.net", targetUrl: "https://contoso-dr.managedhsm.azure.net" },
     ]);
-    expect(s.schedules).toEqual({ sweep: "0 0 1 * * *", backup: "0 0 2 * * *", drill: "0 0 4 * * 0" });
+    expect(s.schedules).toEqual({ sweep: "0 0 1 * * *", backup: "0 0 2 * * *", drill: "0 0 4 * * 0" , reverify: "0 30 3 * * *" });
     expect(s.retention).toEqual({ daily: 7, weekly: 4, monthly: 12 });
     expect(s.objectives).toEqual({ rtoMs: 4 * 3_600_000, rpoMs: 26 * 3_600_000 });
     expect(s.pollerIntervalMs).toBe(2000);
@@ -210,5 +212,37 @@ describe("scheduleSetting (timer registration)", () => {
 
   it("returns a good schedule even when an unrelated setting is bad", () => {
     expect(scheduleSetting("backup", { BACKUP_SCHEDULE: "0 30 3 * * *", RETENTION_DAILY: "seven" })).toBe("0 30 3 * * *");
+  });
+});
+
+describe("LIFECYCLE_LOG_* (where the HsmLifecycle_CL rows go)", () => {
+  const rule = "dcr-0123456789abcdef0123456789abcdef";
+  it("absent: the local row store; set: the data collection endpoint and rule, sent through LogsIngestionClient", () => {
+    expect(loadSettings(minimal).lifecycleLog).toBeUndefined();
+    expect(loadSettings({ ...minimal, LIFECYCLE_LOG_ENDPOINT: "https://dce-x.westeurope-1.ingest.monitor.azure.com", LIFECYCLE_LOG_RULE_ID: rule, LIFECYCLE_LOG_IDENTITY_CLIENT_ID: "11111111-2222-3333-4444-555555555555" }).lifecycleLog).toEqual({
+      endpoint: "https://dce-x.westeurope-1.ingest.monitor.azure.com",
+      ruleId: rule,
+      identityClientId: "11111111-2222-3333-4444-555555555555",
+    });
+    const container = new ContainerClient("https://acct.blob.core.windows.net/audit");
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, minimal, { LIFECYCLE_LOG_ENDPOINT: "https://dce-x.westeurope-1.ingest.monitor.azure.com", LIFECYCLE_LOG_RULE_ID: rule });
+      resetAppSettings();
+      appSettings();
+      expect(lifecycleRowSinkFor(container).kind).toBe("logsIngestion");
+      resetAppSettings();
+      expect(lifecycleRowSinkFor(container).kind).toBe("blob");
+    } finally {
+      process.env = saved;
+      resetAppSettings();
+    }
+  });
+
+  it("one without the other, a bad rule id or a URL with a query is refused, naming the setting", () => {
+    expect(failure({ ...minimal, LIFECYCLE_LOG_ENDPOINT: "https://dce-x.westeurope-1.ingest.monitor.azure.com" }).message).toContain("LIFECYCLE_LOG_RULE_ID");
+    expect(failure({ ...minimal, LIFECYCLE_LOG_RULE_ID: rule }).message).toContain("LIFECYCLE_LOG_ENDPOINT");
+    expect(failure({ ...minimal, LIFECYCLE_LOG_ENDPOINT: "https://dce-x.ingest.monitor.azure.com", LIFECYCLE_LOG_RULE_ID: "my-rule" }).message).toContain("is not a data collection rule's immutable id");
+    expect(failure({ ...minimal, LIFECYCLE_LOG_ENDPOINT: "https://dce-x.ingest.monitor.azure.com?sig=x", LIFECYCLE_LOG_RULE_ID: rule }).message).toContain("LIFECYCLE_LOG_ENDPOINT");
   });
 });

@@ -11,6 +11,8 @@ export interface BackupAuditDeps {
   /** `AUDIT_CONTAINER`; created on first use. */
   auditContainer: ContainerClient;
   now(): Date;
+  /** The object id of the identity the backup runs as (from its own token), for the record and its row. */
+  principalId?: () => Promise<string | undefined>;
 }
 
 export type RecordBackupOutcomeInput =
@@ -41,6 +43,7 @@ export async function recordBackupOutcome(input: RecordBackupOutcomeInput, deps:
       : await deps.publisher.publish({ type: LifecycleEventType.BackupFailed, data: input.data, id, time: new Date(input.data.failedAt) });
 
   const recordedAt = deps.now().toISOString();
+  const principalId = await deps.principalId?.().catch(() => undefined);
   const blob = `backup/${input.data.hsmName}/${input.night}/${recordedAt.replace(/[:.]/g, "")}-${input.outcome}.json`;
   const record = {
     schema: "hsm-lifecycle/audit/backup",
@@ -50,6 +53,7 @@ export async function recordBackupOutcome(input: RecordBackupOutcomeInput, deps:
     data: input.data,
     details: input.details,
     event: { type: event.type, id: event.id, kind: event.kind, ...(event.kind === "failed" ? { error: event.error } : {}) },
+    ...(principalId === undefined ? {} : { principalId }),
   };
   // Write-once and redacted (a cause text may quote a service message); a failure is a value, as above.
   try {

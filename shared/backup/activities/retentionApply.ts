@@ -9,6 +9,7 @@ import { folderOfManifestBlob, MANIFEST_PREFIX, manifestBlobName } from "../back
 import { manifestMetadataKeys } from "../manifestMetadata";
 import { planRetention, type RetentionPlan, type RetentionPolicy } from "../planRetention";
 import { planFolderCleanup, type FolderCleanupPlan } from "../planFolderCleanup";
+import { runningBackupHolds } from "../runningBackupHolds";
 
 export interface ApplyBackupRetentionInput {
   policy: RetentionPolicy;
@@ -73,7 +74,10 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
     throw new LifecycleError("SettingsInvalid", `Retention cannot be planned: ${(e as Error).message} Fix: RETENTION_DAILY/WEEKLY/MONTHLY must be non-negative integers.`, e);
   }
   const unmanifested = await foldersWithoutManifest(deps.backupContainer);
-  const folders = planFolderCleanup(unmanifested, now, input.policy.daily);
+  // Read AFTER listing the folders: a backup writes its hold before its job creates the folder, so every folder
+  // listed above that a running backup writes is covered by a hold read here.
+  const running = await runningBackupHolds(deps.backupContainer, now);
+  const folders = planFolderCleanup(unmanifested, now, input.policy.daily, running);
   if (input.dryRun) return { dryRun: true, plan, deleted: [], ignored, folders, foldersDeleted: [] };
 
   const container = deps.backupContainer;
@@ -113,6 +117,8 @@ export async function applyBackupRetention(input: ApplyBackupRetentionInput, dep
   const foldersDeleted: string[] = [];
   for (const victim of folders.delete) {
     try {
+      // A manifest written since the listing (its backup's hold already released): a backup now, not a leftover.
+      if (await container.getBlockBlobClient(manifestBlobName(victim.folder)).exists()) continue;
       for await (const blob of container.listBlobsFlat({ prefix: `${victim.folder}/` })) {
         await container.deleteBlob(blob.name, { deleteSnapshots: "include" }).catch((e: { statusCode?: number }) => {
           if (e.statusCode !== 404) throw e; // another HSM's retention got there first

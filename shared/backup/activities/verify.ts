@@ -6,10 +6,15 @@ import { isBackupFolderName } from "../backupFolderParts";
 import { manifestBlobName, parseBackupManifest } from "../backupManifest";
 import { compareBlobInventory } from "../compareBlobInventory";
 import { manifestMetadataKeys } from "../manifestMetadata";
-import { manifestMacKeys, manifestProblem, verifiedMac } from "../manifestTrust";
+import { manifestMacKeys, manifestProblem, reverifiedMac, verifiedMac } from "../manifestTrust";
 
 export interface VerifyBackupInput {
   folder: string;
+  /**
+   * A scheduled re-verification (see reverifyBackup): the result is also written as the authenticated
+   * re-verification record (`reverifiedat`, `reverifyresult`, `reverifiedmac`) on the manifest blob.
+   */
+  reverification?: boolean;
 }
 
 export interface VerifyBackupOutput {
@@ -50,11 +55,16 @@ export async function verifyBackup(input: VerifyBackupInput, deps: BackupDeps): 
     throw storageFailure(e, "reading the backup manifest", where);
   }
 
+  const record = (at: string, result: "passed" | "failed"): Record<string, string> =>
+    input.reverification === true
+      ? { [manifestMetadataKeys.reverifiedAt]: at, [manifestMetadataKeys.reverifyResult]: result, [manifestMacKeys.reverified]: reverifiedMac(deps.manifestAuth, folder, at, result) }
+      : {};
   const fail = async (detail: string, cause?: unknown): Promise<never> => {
     const { [manifestMetadataKeys.verifiedAt]: _dropped, [manifestMacKeys.verified]: _droppedMac, ...rest } = lowerCaseKeys(metadata);
+    const failedAt = deps.now().toISOString();
     try {
       // If-Match: an operator's pin set meanwhile is never overwritten (412 → the activity is retried).
-      await manifestBlob.setMetadata({ ...rest, [manifestMetadataKeys.verifyFailedAt]: deps.now().toISOString() }, { conditions: { ifMatch: etag } });
+      await manifestBlob.setMetadata({ ...rest, [manifestMetadataKeys.verifyFailedAt]: failedAt, ...record(failedAt, "failed") }, { conditions: { ifMatch: etag } });
     } catch (e) {
       throw storageFailure(e, "marking the backup as failed verification", where);
     }
@@ -85,7 +95,7 @@ export async function verifyBackup(input: VerifyBackupInput, deps: BackupDeps): 
   const { [manifestMetadataKeys.verifyFailedAt]: _cleared, ...rest } = lowerCaseKeys(metadata);
   try {
     await manifestBlob.setMetadata(
-      { ...rest, [manifestMetadataKeys.verifiedAt]: verifiedAt, [manifestMacKeys.verified]: verifiedMac(deps.manifestAuth, folder, verifiedAt) },
+      { ...rest, [manifestMetadataKeys.verifiedAt]: verifiedAt, [manifestMacKeys.verified]: verifiedMac(deps.manifestAuth, folder, verifiedAt), ...record(verifiedAt, "passed") },
       { conditions: { ifMatch: etag } },
     );
   } catch (e) {

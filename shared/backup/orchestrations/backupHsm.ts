@@ -87,6 +87,8 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
     const recovered: string[] = [];
     const deadline = backupDeadline(context.df.currentUtcDateTime, input.scheduledFor, input.deadlineMs);
     let lastJobId: string | null = null;
+    /** Whether this run's hold on its folder (see holdBackupFolder) is in place. */
+    let held = false;
 
     /**
      * After a transient failure: waits (durable timer) for the next attempt and returns true, or returns false
@@ -127,8 +129,19 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
         failedAt: context.df.currentUtcDateTime.toISOString(),
       };
       context.df.setCustomStatus({ stage: "failed", code, jobId: lastJobId });
+      if (held) yield* release();
       yield* record({ outcome: "failed", night: input.night, data, details: { stage, jobFailures } });
       throw new Error(failure.message);
+    }
+
+    /** Best effort: a hold left behind expires on its own. */
+    function* release(): Generator<Task, void, any> {
+      held = false;
+      try {
+        yield* callActivity(context, undefined, activityNames.releaseBackupFolder, { ...hsm, runId });
+      } catch {
+        // The hold expires at its referencedUntil.
+      }
     }
 
     function* record(outcome: RecordBackupOutcomeInput): Generator<Task, RecordBackupOutcomeOutput | { error: string }, any> {
@@ -204,6 +217,21 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
       lastJobId = started.jobId;
       const shown = { adopted: started.adopted, attempt: attempts };
       context.df.setCustomStatus({ stage: "monitoring", ...shown, jobId: started.jobId, polls: 0 });
+      if (!held) {
+        // Hold the folder the job writes (its name is known only at its end) until the manifest names it, so
+        // retention never deletes a folder this run references. Right after the start, before the job is polled
+        // (storage may be as slow as the job); covering folders from the run's start less one job timeout, an
+        // adopted job's too. Until it lands, the folder is the HSM's newest, which folder cleanup always keeps.
+        const holdStart = context.df.currentUtcDateTime.getTime();
+        const hold: Step<unknown> = yield* call<unknown>(activityNames.holdBackupFolder, {
+          ...hsm,
+          runId,
+          since: new Date(holdStart - input.jobTimeoutMs).toISOString(),
+          until: new Date(Math.max(holdStart + input.jobTimeoutMs * (input.jobAttempts + 1), deadline?.getTime() ?? 0) + input.jobTimeoutMs).toISOString(),
+        });
+        if (!hold.ok) yield* fail("start", hold.code, hold.detail);
+        held = true;
+      }
       const outcome = yield* monitor(started.jobId, "backup", shown);
       if (outcome.kind === "succeeded") {
         done = outcome;
@@ -232,6 +260,7 @@ export function backupHsmOrchestrator(retryOptions: RetryOptionsFactory): Orches
       endTime: done.endTime,
     });
     if (!manifest.ok) return yield* fail("manifest", manifest.code, manifest.detail);
+    yield* release();
     context.df.setCustomStatus({ stage: "verify", folder: manifest.value.folder });
     const verified: Step<VerifyBackupOutput> = yield* call<VerifyBackupOutput>(activityNames.verifyBackup, { folder: manifest.value.folder });
     if (!verified.ok) return yield* fail("verify", verified.code, verified.detail);

@@ -27,6 +27,8 @@ export interface DrillDeps {
   storageSas?: DrillStorageSas;
   /** The drill-reports container (DRILL_REPORTS_CONTAINER). */
   reports: ContainerClient;
+  /** BACKUP_CONTAINER, read only: the report names the SHA-256 of the manifest it restored. */
+  backupContainer?: ContainerClient;
   /**
    * The identity's daily single-key GET ledger (`blobSingleKeyGetLedger` in the drill-reports container): probes
    * reserve their GETs here first, so all of a day's drills together stay under Sentinel's threshold. Without it

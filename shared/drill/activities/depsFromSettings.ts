@@ -58,6 +58,7 @@ export function createDrillDeps(settings: Readonly<Settings>, credential: TokenC
     // Holds on backups go to the reports container: the drill only reads the backup container.
     backups: blobBackupCandidateSource(backupContainer, manifestAuthenticator(settings.storage.manifestKey), report, reports),
     backupContainerUrl,
+    backupContainer,
     reports,
     audit,
     getLedger: blobSingleKeyGetLedger(reports, settings.identities.drill ?? "system-assigned", SENTINEL_DAILY_GET_LIMIT),

@@ -116,13 +116,20 @@ function* runStages(context: OrchestrationContext, retry: RetryOptions, input: R
   setStage(context, "selectBackup", input);
   let chosen: FoundVerifiedBackup;
   try {
-    const found = yield* call<FindLatestVerifiedBackupOutput>(activityNames.findLatestVerifiedBackup, { primary: input.primary, drillStart: state.report.startedAt, drillId: state.report.drillId });
-    if (found.kind === "noVerifiedBackup") return stop("selectBackup", formatFailureMessage("NoVerifiedBackup", found.reason));
+    const found = yield* call<FindLatestVerifiedBackupOutput>(activityNames.findLatestVerifiedBackup, { primary: input.primary, drillStart: state.report.startedAt, drillId: state.report.drillId, checkBlobs: true });
+    if (found.kind === "noVerifiedBackup") return stop("selectBackup", formatFailureMessage(found.integrityFailed === true ? "BackupIntegrityFailed" : "NoVerifiedBackup", found.reason));
     chosen = found;
   } catch (e) {
     return stop("selectBackup", failed(e));
   }
   state.report.backup = { folder: chosen.folder, folderUrl: chosen.folderUrl, jobId: chosen.jobId, startTime: chosen.startTime, endTime: chosen.endTime };
+  if (chosen.fallback !== undefined) {
+    // Not a failure: the drill proves the older backup restores (its RPO is measured from it), but a newer one
+    // failed its hash check or its last re-verification, which a person must look at.
+    state.report.fallback = chosen.fallback;
+    const why = chosen.fallback.rejected.map((r) => `${r.folder}: ${r.reason}`).join("; ");
+    state.report.warnings = [...(state.report.warnings ?? []), `Fell back to the older backup ${chosen.folder}: newer backups were not restored (${why}). Fix: find out who can write the backup container; the next nightly backup gives a new recovery point.`];
+  }
 
   // 3. DR backs itself up first: the HSM refuses a restore without a full self-backup in the last 30 minutes.
   setStage(context, "targetBackup", input);

@@ -35,8 +35,8 @@ export function blobSlotStore(container: ContainerClient): SlotStore {
           throw e;
         });
         await ensured;
-        await blobOf(instance).upload(text, Buffer.byteLength(text), { conditions, blobHTTPHeaders: { blobContentType: "application/json" } });
-        return true;
+        const res = await blobOf(instance).upload(text, Buffer.byteLength(text), { conditions, blobHTTPHeaders: { blobContentType: "application/json" } });
+        return res.etag === undefined ? {} : { tag: res.etag };
       } catch (e) {
         const status = (e as { statusCode?: number }).statusCode;
         // 412: someone wrote since the read; 409: someone created it first (If-None-Match: *).

@@ -21,8 +21,11 @@ export interface CreatePacer {
 export interface SlotStore {
   /** The next free slot (epoch ms; 0 when none is stored) and the tag a conditional write must match. */
   read(instance: string): Promise<{ nextAt: number; tag?: string }>;
-  /** Stores `nextAt` only if the stored tag is still `tag` (undefined: only if nothing is stored). false: someone else wrote first. */
-  write(instance: string, nextAt: number, tag: string | undefined): Promise<boolean>;
+  /**
+   * Stores `nextAt` only if the stored tag is still `tag` (undefined: only if nothing is stored). false: someone
+   * else wrote first; else the tag the stored value has now (for the next conditional write without a read).
+   */
+  write(instance: string, nextAt: number, tag: string | undefined): Promise<false | { tag?: string }>;
 }
 
 export interface CreatePacerOptions {
@@ -50,12 +53,19 @@ export function createPacer(store: SlotStore, options: CreatePacerOptions): Crea
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const tails = new Map<string, Promise<unknown>>();
+  // What this process last wrote per instance, with its tag: while no other worker writes in between, the
+  // next claim is one conditional write and no read (a write that finds the tag changed falls back to reading).
+  const lastWritten = new Map<string, { nextAt: number; tag: string }>();
 
   async function claim(instance: string, intervalMs: number): Promise<number> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const stored = await store.read(instance);
+      const stored = lastWritten.get(instance) ?? (await store.read(instance));
+      lastWritten.delete(instance);
       const slotAt = Math.max(now(), stored.nextAt);
-      if (await store.write(instance, slotAt + intervalMs, stored.tag)) return slotAt;
+      const written = await store.write(instance, slotAt + intervalMs, stored.tag);
+      if (written === false) continue;
+      if (written.tag !== undefined) lastWritten.set(instance, { nextAt: slotAt + intervalMs, tag: written.tag });
+      return slotAt;
     }
     throw new LifecycleError("Throttled", `no key-creation slot for ${instance} after ${MAX_ATTEMPTS} tries: too many workers compete for it. Fix: nothing; the durable retry asks again.`);
   }

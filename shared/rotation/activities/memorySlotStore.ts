@@ -11,8 +11,9 @@ export function memorySlotStore(): SlotStore {
     async write(instance, nextAt, tag) {
       const s = slots.get(instance);
       if ((s === undefined ? undefined : String(s.tag)) !== tag) return false;
-      slots.set(instance, { nextAt, tag: (s?.tag ?? 0) + 1 });
-      return true;
+      const next = (s?.tag ?? 0) + 1;
+      slots.set(instance, { nextAt, tag: next });
+      return { tag: String(next) };
     },
   };
 }

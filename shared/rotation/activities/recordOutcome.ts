@@ -15,6 +15,8 @@ export interface RotationAuditDeps {
   /** The durable client, for the retirement start (absent: a requested retirement is reported as not started). */
   starter?: RotationStarterClient;
   now(): Date;
+  /** The object id of the identity the rotation runs as (from its own token), for the record and its row. */
+  principalId?: () => Promise<string | undefined>;
 }
 
 export interface RecordRotationOutcomeOutput {
@@ -31,33 +33,37 @@ export interface RecordRotationOutcomeOutput {
  * subscribers can drop.
  */
 export async function recordRotationOutcome(input: RotationOutcomeInput, deps: RotationAuditDeps): Promise<RecordRotationOutcomeOutput> {
-  const time = new Date(input.time);
-  let event: PublishOutcome;
-  if (deps.publisher === undefined) {
-    event = { kind: "failed", id: input.id, type: input.type, attempts: 0, error: "no lifecycle publisher configured (LIFECYCLE_TOPIC_ENDPOINT)" };
-  } else if (input.type === "KeyRotated") {
-    event = await deps.publisher.publish({ type: LifecycleEventType.KeyRotated, id: input.id, time, data: input.data });
-  } else {
-    event = await deps.publisher.publish({ type: LifecycleEventType.KeyRotationFailed, id: input.id, time, data: input.data });
-  }
+  // The retirement start does not depend on the event or the audit record: it runs beside them, so the
+  // rotation completes one round trip sooner.
+  const retirement = input.retirement === undefined ? undefined : startRetirement(input.retirement, deps);
+  const event = await publishEvent(input, deps);
   const out: RecordRotationOutcomeOutput = { event, audit: await writeAudit(input, event, deps) };
-  if (input.retirement !== undefined) {
-    const { instanceId } = input.retirement;
-    try {
-      if (deps.starter === undefined) throw new Error("no durable client given to recordRotationOutcome");
-      out.retirement = await scheduleRetirement(input.retirement, deps.starter);
-    } catch (e) {
-      // Old versions then stay enabled longer (the next rotation's retirement disables them): reported, not thrown.
-      out.retirement = { kind: "failed", instanceId, error: redactSecrets((e as Error).message ?? String(e)) };
-    }
-  }
+  if (retirement !== undefined) out.retirement = await retirement;
   return out;
+}
+
+async function publishEvent(input: RotationOutcomeInput, deps: RotationAuditDeps): Promise<PublishOutcome> {
+  const time = new Date(input.time);
+  if (deps.publisher === undefined) return { kind: "failed", id: input.id, type: input.type, attempts: 0, error: "no lifecycle publisher configured (LIFECYCLE_TOPIC_ENDPOINT)" };
+  if (input.type === "KeyRotated") return deps.publisher.publish({ type: LifecycleEventType.KeyRotated, id: input.id, time, data: input.data });
+  return deps.publisher.publish({ type: LifecycleEventType.KeyRotationFailed, id: input.id, time, data: input.data });
+}
+
+async function startRetirement(retirement: NonNullable<RotationOutcomeInput["retirement"]>, deps: RotationAuditDeps): Promise<NonNullable<RecordRotationOutcomeOutput["retirement"]>> {
+  try {
+    if (deps.starter === undefined) throw new Error("no durable client given to recordRotationOutcome");
+    return await scheduleRetirement(retirement, deps.starter);
+  } catch (e) {
+    // Old versions then stay enabled longer (the next rotation's retirement disables them): reported, not thrown.
+    return { kind: "failed", instanceId: retirement.instanceId, error: redactSecrets((e as Error).message ?? String(e)) };
+  }
 }
 
 async function writeAudit(input: RotationOutcomeInput, event: PublishOutcome, deps: RotationAuditDeps): Promise<RecordRotationOutcomeOutput["audit"]> {
   if (deps.auditContainer === undefined) return { written: false, error: "no audit container configured" };
 
   const recordedAt = deps.now().toISOString();
+  const principalId = await deps.principalId?.().catch(() => undefined);
   const blob = `rotation/${input.data.instance}/${input.data.keyName}/${recordedAt.replace(/[:.]/g, "")}-${input.type}.json`;
   const record = {
     schema: "hsm-lifecycle/audit/rotation",
@@ -69,6 +75,7 @@ async function writeAudit(input: RotationOutcomeInput, event: PublishOutcome, de
     ...(input.details === undefined ? {} : { details: input.details }),
     event: { kind: event.kind, ...(event.kind === "failed" ? { error: event.error } : {}) },
     ...(input.retirement === undefined ? {} : { retirement: input.retirement.instanceId }),
+    ...(principalId === undefined ? {} : { principalId }),
   };
   // Write-once and redacted (a failure message may quote a service answer).
   try {

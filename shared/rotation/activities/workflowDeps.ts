@@ -5,6 +5,7 @@
  */
 import { appSettings } from "../../app/appSettings";
 import { credentialFor } from "../../hsm/workloadCredential";
+import { principalIdOf } from "../../hsm/principalIdOf";
 import { blobServiceClientFor } from "../../storage/blobServiceClientFor";
 import type { RotationDeps } from "./deps";
 import { createRotationDeps } from "./depsFromSettings";
@@ -31,6 +32,7 @@ export function rotationAuditDeps(): RotationAuditDeps {
     // Few tries: the audit write is best effort and must not hold a rotation for minutes.
     auditContainer: blobServiceClientFor(settings.storage, credential, { retryOptions: { maxTries: 2, retryDelayInMs: 500, tryTimeoutInMs: 30_000 } }).getContainerClient(settings.storage.auditContainer),
     now: () => new Date(),
+    principalId: () => principalIdOf(credential),
   };
   const publisher = rotationWorkflowDeps().publisher;
   if (publisher !== undefined) built.publisher = publisher;
