@@ -1,7 +1,8 @@
 /**
  * Key recovery under dual control: the `keyRecovery` sub-orchestration the request runs once approved, its two
- * activities, and `POST /api/recoveries`. Everything here runs as the recovery identity (RECOVERY_IDENTITY_CLIENT_ID),
- * which only approved requests use; the request's own records stay the rotation identity's (functions/approvals.ts).
+ * activities, and `POST /api/recoveries`. Everything here runs as the recovery identity (RECOVERY_IDENTITY_CLIENT_ID):
+ * it changes keys only for approved requests; before a request is made the starter only reads with it (does the key
+ * exist, is it deleted, which verified backup holds it). The request's own records stay the rotation identity's.
  */
 import type { HttpRequest, InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
