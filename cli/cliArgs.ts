@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "./usageError";
 
-export const COMMANDS = ["status", "plan", "rotate", "backup", "drill", "report", "rbac", "requests", "approve", "reject"] as const;
+export const COMMANDS = ["status", "plan", "rotate", "backup", "drill", "report", "rbac", "requests", "approve", "reject", "recover"] as const;
 /** Commands that take one request id after the command name. */
 const DECISIONS = ["approve", "reject"] as const;
 export const RBAC_ACTIONS = ["plan", "apply", "check"] as const;
@@ -34,6 +34,8 @@ export interface CliArgs {
   /** `rotate --now --reason compromise|policy|other`, `reject ID --reason TEXT`. */
   reason?: string;
   ticket?: string;
+  /** `recover --backup FOLDER`: restore from this backup folder instead of the newest verified one. */
+  backupFolder?: string;
   /** Local stack only: act as this object id (an emulator token for it). */
   as?: string;
   /** `approve ID` / `reject ID`. */
@@ -63,6 +65,7 @@ const options = {
   reason: { type: "string" },
   ticket: { type: "string" },
   as: { type: "string" },
+  backup: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -82,10 +85,11 @@ const perCommand: Record<CommandName, readonly Flag[]> = {
   requests: [],
   approve: ["as"],
   reject: ["reason", "as"],
+  recover: ["instance", "key", "backup", "reason", "ticket", "as"],
 };
 
 /** What each flag's value looks like, for "--html needs a value (FILE)." */
-const VALUE_OF: Record<string, string> = { settings: "FILE", credential: "managed-identity or default", "app-url": "URL", at: "an ISO instant", timeout: "SECONDS", instance: "NAME", key: "NAME", hsm: "NAME", pair: "PRIMARY=TARGET", mode: "full or selective", drill: "ID", html: "FILE", reason: "TEXT", ticket: "ID", as: "OBJECT_ID", cert: "FILE", quorum: "N", out: "FILE", "security-domain": "FILE" };
+const VALUE_OF: Record<string, string> = { settings: "FILE", credential: "managed-identity or default", "app-url": "URL", at: "an ISO instant", timeout: "SECONDS", instance: "NAME", key: "NAME", hsm: "NAME", pair: "PRIMARY=TARGET", mode: "full or selective", drill: "ID", html: "FILE", reason: "TEXT", ticket: "ID", backup: "FOLDER", as: "OBJECT_ID", cert: "FILE", quorum: "N", out: "FILE", "security-domain": "FILE" };
 
 /**
  * node:util's parseArgs errors as one line of ours: "Unknown option '--nope'." stays; a flag without its value
@@ -226,6 +230,15 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       if (reason === undefined || !["compromise", "policy", "other"].includes(reason)) throw new UsageError(`rotate --now needs --reason compromise, policy or other${reason === undefined ? "" : `, not "${reason}"`}.`);
       if (ticket === undefined || !/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$/.test(ticket)) throw new UsageError("rotate --now needs --ticket ID (the change or incident id; letters, digits, . _ : # / -).");
     }
+  }
+  if (command === "recover") {
+    if (args.instance === undefined || args.key === undefined) throw new UsageError("recover needs --instance NAME (a primary HSM) and --key NAME.");
+    const folder = text("backup");
+    if (folder !== undefined) {
+      if (!/^[0-9A-Za-z][0-9A-Za-z._-]{0,199}$/.test(folder)) throw new UsageError(`--backup "${folder}" is not a backup folder name (as the backup manifests name it).`);
+      args.backupFolder = folder;
+    }
+    if (ticket !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$/.test(ticket)) throw new UsageError("--ticket must be the change or incident id (letters, digits, . _ : # / -).");
   }
   if (command === "reject" && reason === undefined) throw new UsageError('"reject" needs --reason TEXT.');
   if (reason !== undefined) args.reason = reason;

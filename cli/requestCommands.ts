@@ -1,5 +1,6 @@
 /**
- * Dual control from the CLI: `rotate --now` (an emergency rotation request), `requests`, `approve ID`, `reject ID`.
+ * Dual control from the CLI: `rotate --now` (an emergency rotation request), `recover` (a key recovery request),
+ * `requests`, `approve ID`, `reject ID`.
  * Exit codes: 0 done, 1 failed or refused (the reason named), 3 waiting for approvals (the request id on stdout).
  */
 import type { RequestView } from "../shared/approvals/requestTypes";
@@ -21,9 +22,19 @@ function errorOf(body: unknown, status: number): string {
 }
 
 export async function emergencyRotateCommand(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
+  return requestCommand(ctx, args, io, "rotations", { now: true, instance: args.instance, key: args.key, reason: args.reason, ticket: args.ticket }, "rotating");
+}
+
+/** `recover --instance I --key K [--backup FOLDER]`: a key recovery request (exit 3 while it waits for approvals). */
+export async function recoverCommand(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
+  const body = { instance: args.instance, key: args.key, ...(args.backupFolder === undefined ? {} : { backup: args.backupFolder }), ...(args.reason === undefined ? {} : { reason: args.reason }), ...(args.ticket === undefined ? {} : { ticket: args.ticket }) };
+  return requestCommand(ctx, args, io, "recoveries", body, "recovering");
+}
+
+async function requestCommand(ctx: CliContext, args: CliArgs, io: CliIo, route: "rotations" | "recoveries", body: Record<string, unknown>, doing: string): Promise<number> {
   const headers = await callerHeaders(ctx, args);
   const app = createFunctionAppClient(args.appUrl, ctx.functionKeyFor);
-  const r = await app.post("rotations", { now: true, instance: args.instance, key: args.key, reason: args.reason, ticket: args.ticket }, headers);
+  const r = await app.post(route, body, headers);
   if (r.status !== 202) throw new Error(errorOf(r.body, r.status));
   const started = r.body as { request: string; status: string; required: number };
   if (started.required > 0) {
@@ -31,7 +42,7 @@ export async function emergencyRotateCommand(ctx: CliContext, args: CliArgs, io:
     else io.out(`${started.request}: pending; needs ${started.required} approval(s) from APPROVERS (not you): hsm-lifecycle approve ${started.request}`);
     return EXIT_PENDING;
   }
-  io.err(`${started.request}: no approval needed (APPROVAL_POLICY); rotating`);
+  io.err(`${started.request}: no approval needed (APPROVAL_POLICY); ${doing}`);
   const view = await waitForRequest(app, started.request, args.timeoutMs);
   io.out(args.json ? JSON.stringify(view, null, 2) : describe(view));
   return view.status === "completed" ? 0 : 1;

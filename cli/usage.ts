@@ -12,6 +12,13 @@ Commands:
       --dry-run               show what would rotate and why; start nothing
       --now                   emergency rotation of --instance/--key, due or not, once approved (exit 3
                               while it waits); needs --reason compromise|policy|other and --ticket ID
+  recover                     bring back a deleted or purged key of a primary HSM, once approved (exit 3 while
+                              it waits): a soft-deleted key is recovered, a purged one restored with all its
+                              versions from the newest verified backup that holds it; then verified
+      --instance NAME         the primary HSM
+      --key NAME              the key
+      --backup FOLDER         restore from this backup folder (a verified backup holding the key)
+      --reason TEXT           why (default "key recovery"); --ticket ID the change or incident id
   requests                    dual-control requests and their status (--json: an array)
   approve ID                  approve a request (as yourself: --credential default; local stack: --as OID)
   reject ID --reason TEXT     reject a request

@@ -276,7 +276,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       "--topic", `${STACK_NAMES.topic}=${ports[STACK_NAMES.topic] ?? 0}`,
       "--identity", String(ports["identity"] ?? 0),
       // Only the workflow identities get managed-identity tokens (the operator only when asked for, see the option).
-      ...(["rotation", "backup", "retention", "drill", "steward"] as const).flatMap((w) => ["--managed-identity", STACK_IDENTITIES[w]]),
+      ...(["rotation", "backup", "retention", "drill", "steward", "recovery"] as const).flatMap((w) => ["--managed-identity", STACK_IDENTITIES[w]]),
       ...(options.operatorManagedIdentity === true ? ["--managed-identity", STACK_IDENTITIES.operator] : []),
       "--blob", appStorageConnectionString,
       "--admin", STACK_IDENTITIES.operator,

@@ -21,6 +21,8 @@ export interface StackIdentities {
   retention: string;
   /** Re-applies the drill's DR-only assignment after each full restore. */
   steward: string;
+  /** Approved key recovery on primaries (HSM Lifecycle Recovery): recover or restore one key; never purge or back up. */
+  recovery: string;
   /** Read only; the app never signs in as it. */
   auditor: string;
 }
@@ -33,11 +35,12 @@ export const STACK_IDENTITIES: StackIdentities = {
   steward: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a04",
   auditor: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a05",
   retention: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a06",
+  recovery: "0b5e0a4b-7d2f-4e61-9a3b-0f6d2c8e1a07",
 };
 
 /**
  * Demo people for dual control (OPERATORS / APPROVERS of the stack): they hold no HSM role — a request is carried
- * out by the rotation identity — and sign in with emulator tokens (`hsm-lifecycle … --as OID`). `outsider` is in
+ * out by the workflow identity of its operation (rotation; recovery for key recovery) — and sign in with emulator tokens (`hsm-lifecycle … --as OID`). `outsider` is in
  * neither list.
  */
 export const STACK_PEOPLE = {
@@ -51,11 +54,11 @@ export const STACK_AUTH_AUDIENCE = "api://hsm-lifecycle";
 
 /** RBAC_PRINCIPAL_IDS of the stack. */
 export function stackRbacPrincipalIds(ids: StackIdentities = STACK_IDENTITIES): string {
-  return `rotation=${ids.rotation},backup=${ids.backup},drill=${ids.drill},steward=${ids.steward},auditor=${ids.auditor},administrator=${ids.operator}`;
+  return `rotation=${ids.rotation},backup=${ids.backup},drill=${ids.drill},steward=${ids.steward},recovery=${ids.recovery},auditor=${ids.auditor},administrator=${ids.operator}`;
 }
 
 export function stackRbacPrincipals(ids: StackIdentities = STACK_IDENTITIES): RbacPrincipals {
-  return { ids: { rotation: ids.rotation, backup: ids.backup, drill: ids.drill, steward: ids.steward, auditor: ids.auditor }, administrators: [ids.operator] };
+  return { ids: { rotation: ids.rotation, backup: ids.backup, drill: ids.drill, steward: ids.steward, recovery: ids.recovery, auditor: ids.auditor }, administrators: [ids.operator] };
 }
 
 /** The RBAC plan of HSMs `primary`/`dr` (a drill pair) and vault `app` (names as the stack starts them). */

@@ -72,6 +72,7 @@ export function buildStackSettings(input: StackSettingsInput): Record<string, st
     DRILL_IDENTITY_CLIENT_ID: input.identities.drill,
     RETENTION_IDENTITY_CLIENT_ID: STACK_IDENTITIES.retention,
     DR_STEWARD_IDENTITY_CLIENT_ID: STACK_IDENTITIES.steward,
+    RECOVERY_IDENTITY_CLIENT_ID: STACK_IDENTITIES.recovery,
     RBAC_PRINCIPAL_IDS: stackRbacPrincipalIds(),
     // The operator (--admin) is the stack's administrator: `hsm-lifecycle rbac` signs in as it when it has a
     // managed identity (the app's identity header never yields it otherwise).

@@ -84,7 +84,7 @@ var containerNames = {
 
 // The workflow identities (the app runs each workflow as its own), the host's (runtime storage, deployment
 // package, telemetry: no workflow identity touches those), and the auditor's (for people; never attached to the app).
-var workloads = ['rotation', 'backup', 'retention', 'drill', 'steward']
+var workloads = ['rotation', 'backup', 'retention', 'drill', 'steward', 'recovery']
 
 module identities 'modules/identities.bicep' = {
   name: 'identities'
@@ -148,7 +148,7 @@ module topic 'modules/topic.bicep' = {
 var hsmUrls = map(hsms, h => '${h.name}=https://${last(split(h.resourceId, '/'))}.managedhsm.azure.net')
 var vaultUrls = map(vaults, v => '${v.name}=https://${last(split(v.resourceId, '/'))}${environment().suffixes.keyvaultDns}')
 // RBAC_PRINCIPAL_IDS names the identities `rbac plan` assigns HSM roles to (retention and host hold none).
-var principalIdPairs = map(['rotation', 'backup', 'drill', 'steward', 'auditor'], w => '${w}=${principalIds[w]}')
+var principalIdPairs = map(['rotation', 'backup', 'drill', 'steward', 'recovery', 'auditor'], w => '${w}=${principalIds[w]}')
 var administratorPairs = map(administratorPrincipalIds, a => 'administrator=${a}')
 
 // Every setting the app reads (settingsCatalog.json) is here, or left to its documented default (the README's
@@ -175,6 +175,7 @@ var lifecycleSettings = {
   RETENTION_IDENTITY_CLIENT_ID: clientIds.retention
   DRILL_IDENTITY_CLIENT_ID: clientIds.drill
   DR_STEWARD_IDENTITY_CLIENT_ID: clientIds.steward
+  RECOVERY_IDENTITY_CLIENT_ID: clientIds.recovery
   RBAC_PRINCIPAL_IDS: join(concat(principalIdPairs, administratorPairs), ',')
   RBAC_ADMIN_CLIENT_ID: ''
   HSM_TLS_CA_FILE: ''

@@ -32,6 +32,8 @@ export const orchestrationNames = {
   operationRequest: "operationRequest",
   /** An approved emergency rotation (rotate now, verify, restrict a compromised version). */
   emergencyRotation: "emergencyRotation",
+  /** An approved key recovery (recover a soft-deleted key, or restore one purged key from a verified backup). */
+  keyRecovery: "keyRecovery",
 } as const;
 
 /** Activities (the only code that talks to HSMs, vaults, storage and Event Grid). */
@@ -118,6 +120,10 @@ export const activityNames = {
   recordRequestStep: "recordRequestStep",
   /** Restrict a compromised version to verify/unwrap/decrypt; KeyVersionCompromised event + audit record. */
   restrictKeyVersion: "restrictKeyVersion",
+  /** Key recovery, run once: recover the soft-deleted key, or restore it from the newest verified backup holding it. */
+  recoverKey: "recoverKey",
+  /** The recovered key's crypto round trip and version check, and its audit record. */
+  verifyRecoveredKey: "verifyRecoveredKey",
 } as const;
 
 /** Trigger functions (timers, Event Grid, HTTP). */
@@ -143,6 +149,8 @@ export const triggerNames = {
   requestsHttp: "requestsHttp",
   /** `POST /api/requests/{id}/approve|reject`: a decision by the authenticated caller. */
   requestDecisionHttp: "requestDecisionHttp",
+  /** `POST /api/recoveries`: a key recovery request by the authenticated caller. */
+  recoveryHttp: "recoveryHttp",
   /** `GET /api/fleet[?format=json]`: the fleet page (every HSM and vault, keys, backups, last drill, attention). */
   fleetHttp: "fleetHttp",
   /** `GET /api/plan[?at=ISO]`: the dry run of rotation, retention and the next drill. */

@@ -76,6 +76,54 @@ export async function emergencyRotationRequest(request: HttpRequest, body: Recor
   return startRequest(client, context, approvals, { operation: "emergencyRotation", instance: instanceRef(instance), key, reason, ticket, requester: principal.oid, policy });
 }
 
+/**
+ * `POST /api/recoveries` with `{"instance": "<primary HSM>", "key", "backup"?: "<folder>", "reason"?, "ticket"?}`: a
+ * key recovery request by the authenticated caller (listed in OPERATORS). Checked first, reading only, as the
+ * recovery identity (`plan`): a key that exists, an unknown instance or key, a folder that is not a verified backup
+ * holding the key are refused here (400/409) and nothing is started. Answers 202 with the request; it runs once
+ * APPROVAL_POLICY's `keyRecovery` approvals are in.
+ */
+export async function keyRecoveryRequest(
+  request: HttpRequest,
+  client: RequestStarter,
+  context: InvocationContext,
+  plan: (input: { instance: { name: string; kind: "managedHsm" }; key: string; backupFolder?: string }) => Promise<{ path: string }>,
+): Promise<HttpResponseInit> {
+  const usage = 'Fix: POST {"instance": "<primary HSM name>", "key": "<key>", "backup": "<backup folder, optional>", "reason": "<text, optional>", "ticket": "<change or incident id, optional>"}.';
+  const body = await jsonObjectBody(request);
+  if (body === undefined) return badRequestResponse(`The body must be a JSON object. ${usage}`);
+  const unknown = Object.keys(body).filter((k) => !["instance", "key", "backup", "reason", "ticket"].includes(k));
+  if (unknown.length > 0) return badRequestResponse(`Unknown field(s) ${unknown.join(", ")}. ${usage}`);
+  let instance;
+  try {
+    instance = resolveConfiguredInstance(body["instance"], appSettings().hsms.filter((h) => h.role === "primary"), "instance");
+  } catch (e) {
+    return badRequestResponse(`${(e as Error).message.replace(/^\[BadParameter\] /, "")} ${usage}`);
+  }
+  const { key, backup } = body;
+  const reason = body["reason"] ?? "key recovery";
+  const ticket = body["ticket"] ?? "none";
+  if (typeof key !== "string" || !KEY_NAME.test(key)) return badRequestResponse(`"key" must be a key name (letters, digits, hyphens). ${usage}`);
+  if (backup !== undefined && (typeof backup !== "string" || !/^[0-9A-Za-z][0-9A-Za-z._-]{0,199}$/.test(backup))) return badRequestResponse(`"backup" must be a backup folder name from a manifest. ${usage}`);
+  if (typeof reason !== "string" || reason.trim() === "" || reason.length > 200) return badRequestResponse(`"reason" must be 1-200 characters. ${usage}`);
+  if (typeof ticket !== "string" || !TICKET.test(ticket)) return badRequestResponse(`"ticket" must be a ticket id (letters, digits, . _ : # / -; at most 128). ${usage}`);
+  const approvals = loadApprovalSettings();
+  const principal = await caller(request, approvals);
+  if (isResponse(principal)) return principal;
+  if (!isListed(principal, approvals.operators)) return error(403, "Forbidden", `${principal.oid} is not listed in OPERATORS and may not request operations. Fix: ask an administrator to add the object id or a group of it to OPERATORS.`, { reason: "notOperator" });
+  const ref = { name: instance.name, kind: "managedHsm" as const };
+  let path: string;
+  try {
+    path = (await plan({ instance: ref, key, ...(typeof backup === "string" ? { backupFolder: backup } : {}) })).path;
+  } catch (e) {
+    if (!isLifecycleError(e)) throw e;
+    const status = e.code === "Conflict" ? 409 : e.code === "BadParameter" || e.code === "NoVerifiedBackup" ? 400 : 502;
+    return error(status, e.code, e.message.replace(/^\[[A-Za-z]+\] /, ""));
+  }
+  context.log(`requests: key recovery of ${instance.name}/${key} would ${path}`);
+  return startRequest(client, context, approvals, { operation: "keyRecovery", instance: ref, key, reason: reason.trim(), ticket, requester: principal.oid, ...(typeof backup === "string" ? { backupFolder: backup } : {}) });
+}
+
 /** What starting a request needs of the durable client. */
 export interface RequestStarter {
   startNew(orchestrationName: string, options: { instanceId: string; input: unknown }): Promise<string>;

@@ -68,7 +68,7 @@ export interface Settings {
   /** EVENT_SOURCES: ARM ids (Event Grid `topic` / CloudEvents `source`) the remediation trigger accepts. */
   eventSources: readonly string[];
   /** Client ids of the user-assigned managed identities each workflow runs as; absent = system-assigned. */
-  identities: { rotation?: string; backup?: string; retention?: string; drill?: string; steward?: string };
+  identities: { rotation?: string; backup?: string; retention?: string; drill?: string; steward?: string; recovery?: string };
   /** RBAC_PRINCIPAL_IDS: object ids the RBAC plan assigns roles to. */
   rbacPrincipals: RbacPrincipals;
   /** RBAC_ADMIN_CLIENT_ID: the managed identity `rbac` and `status` use for RBAC (absent: --credential default). */
@@ -248,7 +248,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Readonly<Set
     }
   }
   const identities: Settings["identities"] = {};
-  for (const [workload, key] of [["rotation", "ROTATION_IDENTITY_CLIENT_ID"], ["backup", "BACKUP_IDENTITY_CLIENT_ID"], ["retention", "RETENTION_IDENTITY_CLIENT_ID"], ["drill", "DRILL_IDENTITY_CLIENT_ID"], ["steward", "DR_STEWARD_IDENTITY_CLIENT_ID"]] as const) {
+  for (const [workload, key] of [["rotation", "ROTATION_IDENTITY_CLIENT_ID"], ["backup", "BACKUP_IDENTITY_CLIENT_ID"], ["retention", "RETENTION_IDENTITY_CLIENT_ID"], ["drill", "DRILL_IDENTITY_CLIENT_ID"], ["steward", "DR_STEWARD_IDENTITY_CLIENT_ID"], ["recovery", "RECOVERY_IDENTITY_CLIENT_ID"]] as const) {
     const clientId = read(key);
     if (clientId === "") continue;
     if (!/^[0-9a-fA-F-]{8,64}$/.test(clientId)) bad(key, "must be the client id (a GUID) of a user-assigned managed identity, or empty for the system-assigned identity.");

@@ -18,6 +18,7 @@ export type RoleName =
   | "HSM Lifecycle Drill Probe"
   | "HSM Lifecycle Drill DR"
   | "HSM Lifecycle DR Steward"
+  | "HSM Lifecycle Recovery"
   | "HSM Lifecycle Evidence Signer"
   | "Vault Lifecycle Rotation"
   | "Storage Blob Data Contributor"

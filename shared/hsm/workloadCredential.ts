@@ -9,7 +9,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { ManagedIdentityCredential } from "@azure/identity";
 import type { Settings } from "../config/settings";
 
-export type Workload = "rotation" | "backup" | "retention" | "drill" | "steward";
+export type Workload = "rotation" | "backup" | "retention" | "drill" | "steward" | "recovery";
 
 const cache = new Map<string, TokenCredential>();
 

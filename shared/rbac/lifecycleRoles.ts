@@ -50,6 +50,13 @@ export const HSM_DRILL_DR_ROLE: LifecycleRole = fromJson("HSM_DRILL_DR_ROLE");
  */
 export const HSM_DR_STEWARD_ROLE: LifecycleRole = fromJson("HSM_DR_STEWARD_ROLE");
 
+/**
+ * Approved key recovery only (a `keyRecovery` request with its approvals), planned on primaries only: it can bring a
+ * key back (recover a soft-deleted one, or restore one key from a backup) and check it with a crypto round trip, but
+ * can neither purge, delete, start a backup nor grant anything.
+ */
+export const HSM_RECOVERY_ROLE: LifecycleRole = fromJson("HSM_RECOVERY_ROLE");
+
 export const HSM_AUDITOR_ROLE: LifecycleRole = fromJson("HSM_AUDITOR_ROLE");
 
 /**
@@ -63,7 +70,7 @@ export const VAULT_ROTATION_ROLE: LifecycleRole = fromJson("VAULT_ROTATION_ROLE"
 export const VAULT_AUDITOR_ROLE: LifecycleRole = fromJson("VAULT_AUDITOR_ROLE");
 
 export const LIFECYCLE_ROLES: readonly LifecycleRole[] = [
-  HSM_ROTATION_ROLE, HSM_BACKUP_ROLE, HSM_DRILL_PROBE_ROLE, HSM_DRILL_DR_ROLE, HSM_DR_STEWARD_ROLE, HSM_AUDITOR_ROLE, HSM_EVIDENCE_SIGNER_ROLE,
+  HSM_ROTATION_ROLE, HSM_BACKUP_ROLE, HSM_DRILL_PROBE_ROLE, HSM_DRILL_DR_ROLE, HSM_DR_STEWARD_ROLE, HSM_RECOVERY_ROLE, HSM_AUDITOR_ROLE, HSM_EVIDENCE_SIGNER_ROLE,
   VAULT_ROTATION_ROLE, VAULT_AUDITOR_ROLE,
 ];
 

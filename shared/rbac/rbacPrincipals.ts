@@ -3,7 +3,7 @@
  * Entra). `identity=objectId` pairs separated by commas; `administrator` may repeat (principals expected to hold
  * role-write and restore, e.g. the security team's group).
  */
-export const PLANNED_IDENTITIES = ["rotation", "backup", "drill", "steward", "auditor"] as const;
+export const PLANNED_IDENTITIES = ["rotation", "backup", "drill", "steward", "recovery", "auditor"] as const;
 export type PlannedIdentity = (typeof PLANNED_IDENTITIES)[number];
 
 export interface RbacPrincipals {

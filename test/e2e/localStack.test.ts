@@ -84,6 +84,7 @@ describe("startLocalStack", () => {
       BACKUP_IDENTITY_CLIENT_ID: stack.identities.backup,
       DRILL_IDENTITY_CLIENT_ID: stack.identities.drill,
       DR_STEWARD_IDENTITY_CLIENT_ID: stack.identities.steward,
+      RECOVERY_IDENTITY_CLIENT_ID: stack.identities.recovery,
       RBAC_ADMIN_CLIENT_ID: "", // the operator gets a managed identity only with operatorManagedIdentity
       STORAGE_CONNECTION_STRING: stack.storageConnectionString,
     });

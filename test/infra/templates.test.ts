@@ -82,7 +82,7 @@ describe("infra/ templates", () => {
   it("every role an assignment names exists in lifecycleRoles.json, scoped to a container, the account or the topic", () => {
     const known = new Set([...Object.keys(roles.azure.builtInRoles), ...Object.keys(roles.azure.customRoles)]);
     const containers = Object.keys(roles.azure.containers);
-    const identities = ["rotation", "backup", "retention", "drill", "steward", "auditor", "hsm"];
+    const identities = ["rotation", "backup", "retention", "drill", "steward", "recovery", "auditor", "hsm"];
     for (const a of roles.azure.storageAssignments) {
       expect(known, a.role).toContain(a.role);
       expect(containers).toContain(a.container);
@@ -127,7 +127,7 @@ describe("infra/ templates", () => {
         seen.push(identity);
       }
     }
-    expect(seen.sort()).toEqual(["auditor", "backup", "drill", "hsm", "retention", "rotation", "steward"]);
+    expect(seen.sort()).toEqual(["auditor", "backup", "drill", "hsm", "recovery", "retention", "rotation", "steward"]);
   });
 
   it("HSMs and vaults are inputs: referenced as existing, never declared as new resources", () => {

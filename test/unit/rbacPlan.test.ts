@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { HSM_DRILL_DR_ROLE, HSM_ROTATION_ROLE, LIFECYCLE_ROLES, PRIVILEGED_ACTIONS } from "../../shared/rbac/lifecycleRoles";
+import { HSM_BACKUP_ROLE, HSM_DRILL_DR_ROLE, HSM_RECOVERY_ROLE, HSM_ROTATION_ROLE, LIFECYCLE_ROLES, PRIVILEGED_ACTIONS } from "../../shared/rbac/lifecycleRoles";
 import { describeDrift, diffInstanceRbac, permissionsOf } from "../../shared/rbac/rbacDiff";
 import type { LiveRbac } from "../../shared/rbac/rbacLiveState";
 import { buildRbacPlan, drOnlyAssignments } from "../../shared/rbac/rbacPlan";
 import { parseRbacPrincipals } from "../../shared/rbac/rbacPrincipals";
 
 const ID = (n: number): string => `00000000-0000-4000-8000-00000000000${n}`;
-const principals = parseRbacPrincipals(`rotation=${ID(1)},backup=${ID(2)},drill=${ID(3)},steward=${ID(4)},administrator=${ID(9)}`).principals;
+const principals = parseRbacPrincipals(`rotation=${ID(1)},backup=${ID(2)},drill=${ID(3)},steward=${ID(4)},recovery=${ID(5)},administrator=${ID(9)}`).principals;
 const config = { hsms: [{ name: "p", role: "primary" as const }, { name: "d", role: "drillTarget" as const }], vaults: [{ name: "v" }], drillPairs: [{ primary: "p", target: "d" }], rbacPrincipals: principals };
 
 describe("parseRbacPrincipals", () => {
@@ -14,7 +14,7 @@ describe("parseRbacPrincipals", () => {
     expect(parseRbacPrincipals(`drill=${ID(3)}, administrator=${ID(8)},administrator=${ID(9)}`).principals).toEqual({ ids: { drill: ID(3) }, administrators: [ID(8), ID(9)] });
     expect(parseRbacPrincipals(`drill=nope,pilot=${ID(1)},rotation=${ID(1)},rotation=${ID(2)}`).problems).toEqual([
       'entry "drill" needs an object id (a GUID) after "=".',
-      'unknown identity "pilot"; use rotation, backup, drill, steward, auditor, administrator.',
+      'unknown identity "pilot"; use rotation, backup, drill, steward, recovery, auditor, administrator.',
       '"rotation" is given twice.',
     ]);
   });
@@ -30,14 +30,29 @@ describe("buildRbacPlan", () => {
       "drill HSM Lifecycle Drill Probe /",
       "drill HSM Lifecycle Evidence Signer /keys/evidence-signing",
       "steward HSM Lifecycle DR Steward /",
+      "recovery HSM Lifecycle Recovery /",
     ]);
-    for (const a of primary.assignments.filter((x) => x.identity !== "steward")) {
+    // Only the drill's DR role and the recovery role restore; the recovery role (primaries only) never purges.
+    for (const a of primary.assignments.filter((x) => x.identity !== "steward" && x.identity !== "recovery")) {
       for (const action of PRIVILEGED_ACTIONS.managedHsm) expect(permissionsOf(a.role)[0]!.dataActions).not.toContain(action);
     }
     expect(drOnlyAssignments(plan, "d").map((a) => [a.identity, a.role.name])).toEqual([["drill", HSM_DRILL_DR_ROLE.name]]);
-    expect(plan.instances.find((i) => i.name === "d")!.assignments).toHaveLength(primary.assignments.length + 1);
+    // DR carries the primary's assignments except the recovery role (key recovery never targets DR).
+    expect(plan.instances.find((i) => i.name === "d")!.assignments.map((a) => a.identity)).toEqual(["rotation", "backup", "drill", "drill", "steward", "drill"]);
     expect(plan.instances.find((i) => i.name === "v")!.assignments.map((a) => a.role.roleName)).toEqual(["Vault Lifecycle Rotation"]);
     expect(LIFECYCLE_ROLES.length).toBeLessThanOrEqual(50);
+  });
+
+  it("the recovery role restores and recovers one key but cannot purge, delete, create, back up or write roles; the backup role cannot restore", () => {
+    const m = (x: string): string => `Microsoft.KeyVault/managedHsm/${x}`;
+    expect(HSM_RECOVERY_ROLE.dataActions).toEqual(expect.arrayContaining([m("restore/start/action"), m("restore/status/action"), m("keys/read/action"), m("keys/deletedKeys/read/action"), m("keys/deletedKeys/recover/action")]));
+    for (const forbidden of ["keys/deletedKeys/delete", "keys/delete", "keys/create", "keys/import/action", "backup/start/action", "roleAssignments/write/action", "roleDefinitions/write/action"]) {
+      expect(HSM_RECOVERY_ROLE.dataActions).not.toContain(m(forbidden));
+    }
+    expect(HSM_BACKUP_ROLE.dataActions).not.toContain(m("restore/start/action"));
+    // Without a recovery object id no one is planned to recover (the operation then fails with MissingRole).
+    const none = buildRbacPlan({ ...config, rbacPrincipals: parseRbacPrincipals(`rotation=${ID(1)},backup=${ID(2)},drill=${ID(3)}`).principals });
+    expect(none.instances.flatMap((i) => i.assignments).some((a) => a.identity === "recovery")).toBe(false);
   });
 
   it("without a steward the drill pair is planned without one; without a drill identity it names the fix", () => {

@@ -18,10 +18,14 @@ import { MAX_TIMER_MS, waitUntil } from "../../rotation/orchestrations/timers";
 import type { RecordRequestStepOutput } from "../activities/recordRequestStep";
 import { decideApproval } from "../decideApproval";
 import { DECISION_EVENT, type DecisionEventData, type OperationRequestInput, type RequestView } from "../requestTypes";
+import type { KeyRecoveryOutput } from "../../recovery/orchestrations/keyRecovery";
 import type { EmergencyRotationOutput } from "./emergencyRotation";
 
 /** The sub-orchestration that carries out each approved operation. */
-const OPERATION_RUNNERS: Partial<Record<OperationRequestInput["operation"], string>> = { emergencyRotation: orchestrationNames.emergencyRotation };
+const OPERATION_RUNNERS: Partial<Record<OperationRequestInput["operation"], string>> = {
+  emergencyRotation: orchestrationNames.emergencyRotation,
+  keyRecovery: orchestrationNames.keyRecovery,
+};
 
 /** Decisions one request takes at most (accepted or refused): bounds its history against a flood of events. */
 const MAX_DECISIONS = 200;
@@ -109,11 +113,11 @@ export function operationRequestOrchestrator(retry: RetryOptions) {
     }
     view.status = "approved";
 
-    let result: EmergencyRotationOutput;
+    let result: EmergencyRotationOutput | KeyRecoveryOutput;
     try {
       const runner = OPERATION_RUNNERS[input.operation];
       if (runner === undefined) throw new Error(`[BadParameter] The operation ${input.operation} has no runner in this version of the app.`);
-      result = (yield context.df.callSubOrchestrator(runner, input, `${input.request}:run`)) as EmergencyRotationOutput;
+      result = (yield context.df.callSubOrchestrator(runner, input, `${input.request}:run`)) as EmergencyRotationOutput | KeyRecoveryOutput;
     } catch (e) {
       const failure = parseActivityFailure(e);
       result = { kind: "failed", stage: "run", code: failure.code, message: failure.detail };
@@ -125,9 +129,9 @@ export function operationRequestOrchestrator(retry: RetryOptions) {
       return view;
     }
     view.status = "completed";
-    yield* record("completed", null, null);
+    yield* record("completed", null, "versions" in result ? `${input.key} ${result.kind}: ${result.versions.length} version(s), current ${result.version} verified (${result.checks.join(", ")})` : null);
     // A compromised version stays usable for verify/unwrap until the grace has passed, then it is disabled.
-    if (result.restricted !== undefined) {
+    if ("restricted" in result && result.restricted !== undefined) {
       yield* waitUntil(context, new Date(result.restricted.disableAfter));
       try {
         const disabled = yield* callActivity<DisableKeyVersionOutput>(context, retry, activityNames.disableKeyVersion, { instance: input.instance, name: input.key, version: result.previousVersion });
