@@ -68,7 +68,7 @@ export function buildRbacPlan(input: RbacPlanInput): RbacPlan {
     return id;
   };
   const definitionsOf = (kind: RbacInstanceKind): LifecycleRole[] => LIFECYCLE_ROLES.filter((r) => r.kind === kind);
-  const primaryAssignments = (instance: string, drilled: boolean, primary: boolean): PlannedRoleAssignment[] => {
+  const primaryAssignments = (instance: string, drilled: boolean): PlannedRoleAssignment[] => {
     const a = (identity: PlannedIdentity, role: LifecycleRole, scope: string, principalId: string): PlannedRoleAssignment => ({ instance, kind: "managedHsm", scope, role, identity, principalId });
     const list = [a("rotation", HSM_ROTATION_ROLE, "/keys", need("rotation", "rotating HSM keys")), a("backup", HSM_BACKUP_ROLE, "/", need("backup", "the nightly backup"))];
     if (drilled) {
@@ -78,8 +78,10 @@ export function buildRbacPlan(input: RbacPlanInput): RbacPlan {
       // Without a steward an administrator re-applies the drill's DR role after each full restore (`rbac apply`).
       if (ids.steward !== undefined) list.push(a("steward", HSM_DR_STEWARD_ROLE, "/", ids.steward));
     }
-    // Key recovery restores and recovers into primaries only; a DR HSM never carries it (a drill never recovers).
-    if (primary && ids.recovery !== undefined) list.push(a("recovery", HSM_RECOVERY_ROLE, "/", ids.recovery));
+    // Key recovery only ever targets primaries (the request refuses any other HSM), but a full restore copies the
+    // primary's assignments into DR, so DR carries this one like the others: planning it there keeps a drilled DR
+    // free of false drift, at the cost of the recovery identity holding its role on a copy of the primary.
+    if (ids.recovery !== undefined) list.push(a("recovery", HSM_RECOVERY_ROLE, "/", ids.recovery));
     if (ids.auditor !== undefined) list.push(a("auditor", HSM_AUDITOR_ROLE, "/", ids.auditor));
     return list;
   };
@@ -87,11 +89,11 @@ export function buildRbacPlan(input: RbacPlanInput): RbacPlan {
   for (const h of input.hsms) {
     if (h.role === "primary") {
       const drilled = input.drillPairs.some((p) => p.primary === h.name);
-      instances.push({ name: h.name, kind: "managedHsm", role: "primary", definitions: definitionsOf("managedHsm"), assignments: primaryAssignments(h.name, drilled, true) });
+      instances.push({ name: h.name, kind: "managedHsm", role: "primary", definitions: definitionsOf("managedHsm"), assignments: primaryAssignments(h.name, drilled) });
       continue;
     }
     const pair = input.drillPairs.find((p) => p.target === h.name);
-    const carried = pair === undefined ? [] : primaryAssignments(h.name, true, false);
+    const carried = pair === undefined ? [] : primaryAssignments(h.name, true);
     const drOnly: PlannedRoleAssignment = { instance: h.name, kind: "managedHsm", scope: "/", role: HSM_DRILL_DR_ROLE, identity: "drill", principalId: need("drill", "a drill pair"), drOnly: true };
     instances.push({ name: h.name, kind: "managedHsm", role: "drillTarget", definitions: definitionsOf("managedHsm"), assignments: [...carried, drOnly] });
   }

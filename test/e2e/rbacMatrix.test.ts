@@ -151,10 +151,11 @@ describe("RBAC matrix: every identity × every action, on primary, DR and vault"
       expect(allowedOn("app", identity)).not.toContain("deletedKeys/delete");
     }
     expect(allowedOn("primary", "auditor").every((a) => /read|status/.test(a))).toBe(true);
-    // Key recovery: restores and recovers on primaries only; never purges (above), deletes or starts a backup.
+    // Key recovery: restores and recovers; never purges (above), deletes or starts a backup. DR carries the same
+    // assignment a full restore would copy there.
     expect(allowedOn("primary", "recovery")).toEqual(expect.arrayContaining(["restore/start/action", "restore/status/action", "keys/deletedKeys/recover/action", "keys/deletedKeys/read/action"]));
     for (const denied of ["backup/start/action", "keys/delete", "roleAssignments/write/action"]) expect(allowedOn("primary", "recovery")).not.toContain(denied);
-    expect(allowedOn("dr", "recovery")).toEqual([]);
+    expect(allowedOn("dr", "recovery").sort()).toEqual(allowedOn("primary", "recovery").sort());
     expect(allowedOn("primary", "backup")).not.toContain("restore/start/action");
     expect(allowedOn("primary", "rotation")).toEqual(expect.arrayContaining(["keys/rotate/action", "keys/write/action"]));
     expect(allowedOn("primary", "rotation")).not.toContain("keys/delete");

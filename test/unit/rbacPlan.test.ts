@@ -32,13 +32,13 @@ describe("buildRbacPlan", () => {
       "steward HSM Lifecycle DR Steward /",
       "recovery HSM Lifecycle Recovery /",
     ]);
-    // Only the drill's DR role and the recovery role restore; the recovery role (primaries only) never purges.
+    // Only the drill's DR role and the recovery role restore; the recovery role never purges.
     for (const a of primary.assignments.filter((x) => x.identity !== "steward" && x.identity !== "recovery")) {
       for (const action of PRIVILEGED_ACTIONS.managedHsm) expect(permissionsOf(a.role)[0]!.dataActions).not.toContain(action);
     }
     expect(drOnlyAssignments(plan, "d").map((a) => [a.identity, a.role.name])).toEqual([["drill", HSM_DRILL_DR_ROLE.name]]);
-    // DR carries the primary's assignments except the recovery role (key recovery never targets DR).
-    expect(plan.instances.find((i) => i.name === "d")!.assignments.map((a) => a.identity)).toEqual(["rotation", "backup", "drill", "drill", "steward", "drill"]);
+    // DR carries the primary's assignments (a full restore copies them there), then its own drill role.
+    expect(plan.instances.find((i) => i.name === "d")!.assignments.map((a) => a.identity)).toEqual(["rotation", "backup", "drill", "drill", "steward", "recovery", "drill"]);
     expect(plan.instances.find((i) => i.name === "v")!.assignments.map((a) => a.role.roleName)).toEqual(["Vault Lifecycle Rotation"]);
     expect(LIFECYCLE_ROLES.length).toBeLessThanOrEqual(50);
   });
