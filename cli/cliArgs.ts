@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "./usageError";
 
-export const COMMANDS = ["status", "plan", "rotate", "backup", "drill", "report", "rbac", "requests", "approve", "reject", "recover"] as const;
+export const COMMANDS = ["status", "plan", "rotate", "backup", "drill", "report", "rbac", "requests", "approve", "reject", "recover", "disable"] as const;
 /** Commands that take one request id after the command name. */
 const DECISIONS = ["approve", "reject"] as const;
 export const RBAC_ACTIONS = ["plan", "apply", "check"] as const;
@@ -36,6 +36,8 @@ export interface CliArgs {
   ticket?: string;
   /** `recover --backup FOLDER`: restore from this backup folder instead of the newest verified one. */
   backupFolder?: string;
+  /** `disable --version V`: the superseded key version to disable early. */
+  keyVersion?: string;
   /** Local stack only: act as this object id (an emulator token for it). */
   as?: string;
   /** `approve ID` / `reject ID`. */
@@ -66,6 +68,7 @@ const options = {
   ticket: { type: "string" },
   as: { type: "string" },
   backup: { type: "string" },
+  version: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -86,10 +89,11 @@ const perCommand: Record<CommandName, readonly Flag[]> = {
   approve: ["as"],
   reject: ["reason", "as"],
   recover: ["instance", "key", "backup", "reason", "ticket", "as"],
+  disable: ["instance", "key", "version", "reason", "ticket", "as"],
 };
 
 /** What each flag's value looks like, for "--html needs a value (FILE)." */
-const VALUE_OF: Record<string, string> = { settings: "FILE", credential: "managed-identity or default", "app-url": "URL", at: "an ISO instant", timeout: "SECONDS", instance: "NAME", key: "NAME", hsm: "NAME", pair: "PRIMARY=TARGET", mode: "full or selective", drill: "ID", html: "FILE", reason: "TEXT", ticket: "ID", backup: "FOLDER", as: "OBJECT_ID", cert: "FILE", quorum: "N", out: "FILE", "security-domain": "FILE" };
+const VALUE_OF: Record<string, string> = { settings: "FILE", credential: "managed-identity or default", "app-url": "URL", at: "an ISO instant", timeout: "SECONDS", instance: "NAME", key: "NAME", hsm: "NAME", pair: "PRIMARY=TARGET", mode: "full or selective", drill: "ID", html: "FILE", reason: "TEXT", ticket: "ID", backup: "FOLDER", version: "VERSION", as: "OBJECT_ID", cert: "FILE", quorum: "N", out: "FILE", "security-domain": "FILE" };
 
 /**
  * node:util's parseArgs errors as one line of ours: "Unknown option '--nope'." stays; a flag without its value
@@ -239,6 +243,14 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       args.backupFolder = folder;
     }
     if (ticket !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$/.test(ticket)) throw new UsageError("--ticket must be the change or incident id (letters, digits, . _ : # / -).");
+  }
+  if (command === "disable") {
+    const version = text("version");
+    if (args.instance === undefined || args.key === undefined || version === undefined) throw new UsageError("disable needs --instance NAME, --key NAME and --version V (a superseded version of the key).");
+    if (!/^[0-9A-Za-z]{1,64}$/.test(version)) throw new UsageError(`--version "${version.slice(0, 70)}" is not a key version (letters and digits).`);
+    args.keyVersion = version;
+    if (reason === undefined || reason.trim() === "") throw new UsageError("disable needs --reason TEXT (why the version goes before its time).");
+    if (ticket === undefined || !/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$/.test(ticket)) throw new UsageError("disable needs --ticket ID (the change or incident id; letters, digits, . _ : # / -).");
   }
   if (command === "reject" && reason === undefined) throw new UsageError('"reject" needs --reason TEXT.');
   if (reason !== undefined) args.reason = reason;

@@ -36,7 +36,7 @@ export interface FunctionAppClient {
 }
 
 /** The starters the CLI calls, and the function (hence the function key) behind each. */
-export const starterFunctions = { drills: triggerNames.drillHttp, backups: triggerNames.backupHttp, rotations: triggerNames.rotationHttp, recoveries: triggerNames.recoveryHttp } as const;
+export const starterFunctions = { drills: triggerNames.drillHttp, backups: triggerNames.backupHttp, rotations: triggerNames.rotationHttp, recoveries: triggerNames.recoveryHttp, disables: triggerNames.disableHttp } as const;
 export type StarterRoute = keyof typeof starterFunctions;
 
 /** The key to send to one function; undefined sends none (the local runner checks no keys). */

@@ -14,7 +14,7 @@ import { planCommand } from "./planCommand";
 import { rbacCommand } from "./rbacCommand";
 import { reportCommand } from "./reportCommand";
 import { rotateCommand } from "./rotateCommand";
-import { decideCommand, emergencyRotateCommand, recoverCommand, requestsCommand } from "./requestCommands";
+import { decideCommand, disableCommand, emergencyRotateCommand, recoverCommand, requestsCommand } from "./requestCommands";
 import { statusCommand } from "./statusCommand";
 import { USAGE } from "./usage";
 import { UsageError, usageErrorText } from "./usageError";
@@ -50,6 +50,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         return run.now ? await emergencyRotateCommand(ctx, run, io) : await rotateCommand(ctx, run, io);
       case "recover":
         return await recoverCommand(ctx, run, io);
+      case "disable":
+        return await disableCommand(ctx, run, io);
       case "requests":
         return await requestsCommand(ctx, run, io);
       case "approve":

@@ -1,6 +1,6 @@
 /**
  * Dual control from the CLI: `rotate --now` (an emergency rotation request), `recover` (a key recovery request),
- * `requests`, `approve ID`, `reject ID`.
+ * `disable` (an early disable request), `requests`, `approve ID`, `reject ID`.
  * Exit codes: 0 done, 1 failed or refused (the reason named), 3 waiting for approvals (the request id on stdout).
  */
 import type { RequestView } from "../shared/approvals/requestTypes";
@@ -31,7 +31,12 @@ export async function recoverCommand(ctx: CliContext, args: CliArgs, io: CliIo):
   return requestCommand(ctx, args, io, "recoveries", body, "recovering");
 }
 
-async function requestCommand(ctx: CliContext, args: CliArgs, io: CliIo, route: "rotations" | "recoveries", body: Record<string, unknown>, doing: string): Promise<number> {
+/** `disable --instance I --key K --version V --reason TEXT --ticket ID`: an early disable request (exit 3 while it waits). */
+export async function disableCommand(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {
+  return requestCommand(ctx, args, io, "disables", { instance: args.instance, key: args.key, version: args.keyVersion, reason: args.reason, ticket: args.ticket }, "disabling");
+}
+
+async function requestCommand(ctx: CliContext, args: CliArgs, io: CliIo, route: "rotations" | "recoveries" | "disables", body: Record<string, unknown>, doing: string): Promise<number> {
   const headers = await callerHeaders(ctx, args);
   const app = createFunctionAppClient(args.appUrl, ctx.functionKeyFor);
   const r = await app.post(route, body, headers);

@@ -19,6 +19,12 @@ Commands:
       --key NAME              the key
       --backup FOLDER         restore from this backup folder (a verified backup holding the key)
       --reason TEXT           why (default "key recovery"); --ticket ID the change or incident id
+  disable                     disable one superseded key version early, once approved (exit 3 while it waits);
+                              never the current version; read back to confirm enabled: false
+      --instance NAME         the HSM or vault
+      --key NAME              the key
+      --version V             the version to disable (not the key's current one)
+      --reason TEXT           why; --ticket ID the change or incident id (both required)
   requests                    dual-control requests and their status (--json: an array)
   approve ID                  approve a request (as yourself: --credential default; local stack: --as OID)
   reject ID --reason TEXT     reject a request

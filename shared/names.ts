@@ -34,6 +34,8 @@ export const orchestrationNames = {
   emergencyRotation: "emergencyRotation",
   /** An approved key recovery (recover a soft-deleted key, or restore one purged key from a verified backup). */
   keyRecovery: "keyRecovery",
+  /** An approved early disabling of one superseded key version (disable it, read it back, audit record). */
+  earlyDisable: "earlyDisable",
 } as const;
 
 /** Activities (the only code that talks to HSMs, vaults, storage and Event Grid). */
@@ -124,6 +126,8 @@ export const activityNames = {
   recoverKey: "recoverKey",
   /** The recovered key's crypto round trip and version check, and its audit record. */
   verifyRecoveredKey: "verifyRecoveredKey",
+  /** Early disable: read the disabled version back (enabled false) and write its audit record. */
+  verifyDisabledVersion: "verifyDisabledVersion",
 } as const;
 
 /** Trigger functions (timers, Event Grid, HTTP). */
@@ -151,6 +155,8 @@ export const triggerNames = {
   requestDecisionHttp: "requestDecisionHttp",
   /** `POST /api/recoveries`: a key recovery request by the authenticated caller. */
   recoveryHttp: "recoveryHttp",
+  /** `POST /api/disables`: an early disable request (one superseded version) by the authenticated caller. */
+  disableHttp: "disableHttp",
   /** `GET /api/fleet[?format=json]`: the fleet page (every HSM and vault, keys, backups, last drill, attention). */
   fleetHttp: "fleetHttp",
   /** `GET /api/plan[?at=ISO]`: the dry run of rotation, retention and the next drill. */

@@ -1,8 +1,8 @@
 /**
  * The HTTP side of dual control (function-level auth plus the caller's own authentication, see callerPrincipal.ts):
- * starting a request (`POST /api/rotations` with `"now": true`), listing requests (`GET /api/requests`) and deciding
- * (`POST /api/requests/{id}/approve|reject`). The principal always comes from the validated token or platform
- * header, never from a body.
+ * starting a request (`POST /api/rotations` with `"now": true`, `POST /api/recoveries`, `POST /api/disables`),
+ * listing requests (`GET /api/requests`) and deciding (`POST /api/requests/{id}/approve|reject`). The principal
+ * always comes from the validated token or platform header, never from a body.
  */
 import { randomBytes } from "node:crypto";
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
@@ -16,6 +16,7 @@ import { instanceRef, resolveConfiguredInstance } from "../instances/resolveConf
 import { orchestrationNames } from "../names";
 import { addDuration, parseIsoDuration } from "../rotation/isoDuration";
 import { loadRotationConfig } from "../rotation/activities/loadConfig";
+import type { RotationInstance } from "../rotation/activities/deps";
 import { recordRequestStep, type RequestAuditDeps } from "./activities/recordRequestStep";
 import { loadApprovalSettings, type ApprovalSettings, type OperationName } from "./approvalSettings";
 import { authenticateCaller } from "./callerPrincipal";
@@ -44,6 +45,20 @@ async function caller(request: HttpRequest, approvals: ApprovalSettings): Promis
   }
 }
 
+/** The caller if listed in OPERATORS (who may request operations), or the 401/403 answer naming why not. */
+async function operator(request: HttpRequest, approvals: ApprovalSettings): Promise<Principal | HttpResponseInit> {
+  const principal = await caller(request, approvals);
+  if (isResponse(principal) || isListed(principal, approvals.operators)) return principal;
+  return error(403, "Forbidden", `${principal.oid} is not listed in OPERATORS and may not request operations. Fix: ask an administrator to add the object id or a group of it to OPERATORS.`, { reason: "notOperator" });
+}
+
+/** A planning step's refusal as the answer: 409 for the state of the key, 400/404 for the input, 502 otherwise. */
+function refusal(e: unknown): HttpResponseInit {
+  if (!isLifecycleError(e)) throw e;
+  const status = e.code === "Conflict" ? 409 : e.code === "BadParameter" || e.code === "NoVerifiedBackup" ? 400 : e.code === "KeyNotFound" || e.code === "NotFound" ? 404 : 502;
+  return error(status, e.code, e.message.replace(/^\[[A-Za-z]+\] /, ""));
+}
+
 function isResponse(v: Principal | HttpResponseInit): v is HttpResponseInit {
   return (v as HttpResponseInit).status !== undefined;
 }
@@ -69,9 +84,8 @@ export async function emergencyRotationRequest(request: HttpRequest, body: Recor
   if (typeof reason !== "string" || !(EMERGENCY_REASONS as readonly string[]).includes(reason)) return badRequestResponse(`"reason" must be one of ${EMERGENCY_REASONS.join(", ")}. ${usage}`);
   if (typeof ticket !== "string" || !TICKET.test(ticket)) return badRequestResponse(`"ticket" must be a ticket id (letters, digits, . _ : # / -; at most 128). ${usage}`);
   const approvals = loadApprovalSettings();
-  const principal = await caller(request, approvals);
+  const principal = await operator(request, approvals);
   if (isResponse(principal)) return principal;
-  if (!isListed(principal, approvals.operators)) return error(403, "Forbidden", `${principal.oid} is not listed in OPERATORS and may not request operations. Fix: ask an administrator to add the object id or a group of it to OPERATORS.`, { reason: "notOperator" });
   const { policy } = await loadRotationConfig(settings);
   return startRequest(client, context, approvals, { operation: "emergencyRotation", instance: instanceRef(instance), key, reason, ticket, requester: principal.oid, policy });
 }
@@ -108,20 +122,53 @@ export async function keyRecoveryRequest(
   if (typeof reason !== "string" || reason.trim() === "" || reason.length > 200) return badRequestResponse(`"reason" must be 1-200 characters. ${usage}`);
   if (typeof ticket !== "string" || !TICKET.test(ticket)) return badRequestResponse(`"ticket" must be a ticket id (letters, digits, . _ : # / -; at most 128). ${usage}`);
   const approvals = loadApprovalSettings();
-  const principal = await caller(request, approvals);
+  const principal = await operator(request, approvals);
   if (isResponse(principal)) return principal;
-  if (!isListed(principal, approvals.operators)) return error(403, "Forbidden", `${principal.oid} is not listed in OPERATORS and may not request operations. Fix: ask an administrator to add the object id or a group of it to OPERATORS.`, { reason: "notOperator" });
   const ref = { name: instance.name, kind: "managedHsm" as const };
   let path: string;
   try {
     path = (await plan({ instance: ref, key, ...(typeof backup === "string" ? { backupFolder: backup } : {}) })).path;
   } catch (e) {
-    if (!isLifecycleError(e)) throw e;
-    const status = e.code === "Conflict" ? 409 : e.code === "BadParameter" || e.code === "NoVerifiedBackup" ? 400 : 502;
-    return error(status, e.code, e.message.replace(/^\[[A-Za-z]+\] /, ""));
+    return refusal(e);
   }
   context.log(`requests: key recovery of ${instance.name}/${key} would ${path}`);
   return startRequest(client, context, approvals, { operation: "keyRecovery", instance: ref, key, reason: reason.trim(), ticket, requester: principal.oid, ...(typeof backup === "string" ? { backupFolder: backup } : {}) });
+}
+
+/**
+ * `POST /api/disables` with `{"instance", "key", "version", "reason", "ticket"}`: an early disable request (one
+ * superseded version of a key of a configured HSM or vault) by the authenticated caller (listed in OPERATORS).
+ * Checked first, reading only (`plan`): an unknown instance, key or version, a version already disabled and the
+ * key's current version are refused here (400/404/409) and nothing is started. Answers 202 with the request; it runs
+ * once APPROVAL_POLICY's `earlyDisable` approvals are in.
+ */
+export async function earlyDisableRequest(request: HttpRequest, client: RequestStarter, context: InvocationContext, plan: (input: { instance: RotationInstance; key: string; version: string }) => Promise<unknown>): Promise<HttpResponseInit> {
+  const usage = 'Fix: POST {"instance": "<HSMS/VAULTS name>", "key": "<key>", "version": "<superseded version>", "reason": "<text>", "ticket": "<change or incident id>"}.';
+  const body = await jsonObjectBody(request);
+  if (body === undefined) return badRequestResponse(`The body must be a JSON object. ${usage}`);
+  const unknown = Object.keys(body).filter((k) => !["instance", "key", "version", "reason", "ticket"].includes(k));
+  if (unknown.length > 0) return badRequestResponse(`Unknown field(s) ${unknown.join(", ")}. ${usage}`);
+  let instance;
+  try {
+    instance = resolveConfiguredInstance(body["instance"], rotationInstances(appSettings()), "instance");
+  } catch (e) {
+    return badRequestResponse(`${(e as Error).message.replace(/^\[BadParameter\] /, "")} ${usage}`);
+  }
+  const { key, version, reason, ticket } = body;
+  if (typeof key !== "string" || !KEY_NAME.test(key)) return badRequestResponse(`"key" must be a key name (letters, digits, hyphens). ${usage}`);
+  if (typeof version !== "string" || !/^[0-9A-Za-z]{1,64}$/.test(version)) return badRequestResponse(`"version" must be a key version (letters and digits). ${usage}`);
+  if (typeof reason !== "string" || reason.trim() === "" || reason.length > 200) return badRequestResponse(`"reason" must be 1-200 characters. ${usage}`);
+  if (typeof ticket !== "string" || !TICKET.test(ticket)) return badRequestResponse(`"ticket" must be a ticket id (letters, digits, . _ : # / -; at most 128). ${usage}`);
+  const approvals = loadApprovalSettings();
+  const principal = await operator(request, approvals);
+  if (isResponse(principal)) return principal;
+  const ref = instanceRef(instance);
+  try {
+    await plan({ instance: ref, key, version });
+  } catch (e) {
+    return refusal(e);
+  }
+  return startRequest(client, context, approvals, { operation: "earlyDisable", instance: ref, key, version, reason: reason.trim(), ticket, requester: principal.oid });
 }
 
 /** What starting a request needs of the durable client. */
@@ -133,7 +180,7 @@ async function startRequest(
   client: RequestStarter,
   context: InvocationContext,
   approvals: ApprovalSettings,
-  spec: Pick<OperationRequestInput, "instance" | "key" | "reason" | "ticket" | "requester" | "policy" | "backupFolder"> & { operation: OperationName },
+  spec: Pick<OperationRequestInput, "instance" | "key" | "reason" | "ticket" | "requester" | "policy" | "backupFolder" | "version"> & { operation: OperationName },
 ): Promise<HttpResponseInit> {
   const now = new Date();
   const id = `req-${now.toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "").toLowerCase()}-${randomBytes(3).toString("hex")}`;
@@ -150,7 +197,7 @@ async function startRequest(
   context.log(`requests: ${id} (${spec.operation} ${spec.instance.name}/${spec.key}) requested by ${spec.requester}`);
   return {
     status: 202,
-    jsonBody: { request: id, status: "pending", operation: spec.operation, requester: spec.requester, approvers: [], required: input.required, instance: spec.instance.name, key: spec.key, expiresAt: input.expiresAt, statusPath: `/api/runs/${encodeURIComponent(id)}` },
+    jsonBody: { request: id, status: "pending", operation: spec.operation, requester: spec.requester, approvers: [], required: input.required, instance: spec.instance.name, key: spec.key, ...(spec.version === undefined ? {} : { version: spec.version }), expiresAt: input.expiresAt, statusPath: `/api/runs/${encodeURIComponent(id)}` },
   };
 }
 

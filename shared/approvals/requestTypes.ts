@@ -37,6 +37,8 @@ export interface OperationRequestInput {
   policy?: RotationPolicy;
   /** Key recovery: restore from this backup folder instead of the newest verified one. */
   backupFolder?: string;
+  /** Early disable: the superseded key version to disable. */
+  version?: string;
 }
 
 export interface DecisionEventData {

@@ -19,13 +19,18 @@ import type { RecordRequestStepOutput } from "../activities/recordRequestStep";
 import { decideApproval } from "../decideApproval";
 import { DECISION_EVENT, type DecisionEventData, type OperationRequestInput, type RequestView } from "../requestTypes";
 import type { KeyRecoveryOutput } from "../../recovery/orchestrations/keyRecovery";
+import type { EarlyDisableOutput } from "../../disable/orchestrations/earlyDisable";
 import type { EmergencyRotationOutput } from "./emergencyRotation";
 
 /** The sub-orchestration that carries out each approved operation. */
 const OPERATION_RUNNERS: Partial<Record<OperationRequestInput["operation"], string>> = {
   emergencyRotation: orchestrationNames.emergencyRotation,
   keyRecovery: orchestrationNames.keyRecovery,
+  earlyDisable: orchestrationNames.earlyDisable,
 };
+
+/** What the sub-orchestration of an approved operation returns. */
+type OperationOutput = EmergencyRotationOutput | KeyRecoveryOutput | EarlyDisableOutput;
 
 /** Decisions one request takes at most (accepted or refused): bounds its history against a flood of events. */
 const MAX_DECISIONS = 200;
@@ -113,11 +118,11 @@ export function operationRequestOrchestrator(retry: RetryOptions) {
     }
     view.status = "approved";
 
-    let result: EmergencyRotationOutput | KeyRecoveryOutput;
+    let result: OperationOutput;
     try {
       const runner = OPERATION_RUNNERS[input.operation];
       if (runner === undefined) throw new Error(`[BadParameter] The operation ${input.operation} has no runner in this version of the app.`);
-      result = (yield context.df.callSubOrchestrator(runner, input, `${input.request}:run`)) as EmergencyRotationOutput | KeyRecoveryOutput;
+      result = (yield context.df.callSubOrchestrator(runner, input, `${input.request}:run`)) as OperationOutput;
     } catch (e) {
       const failure = parseActivityFailure(e);
       result = { kind: "failed", stage: "run", code: failure.code, message: failure.detail };
@@ -129,7 +134,7 @@ export function operationRequestOrchestrator(retry: RetryOptions) {
       return view;
     }
     view.status = "completed";
-    yield* record("completed", null, "versions" in result ? `${input.key} ${result.kind}: ${result.versions.length} version(s), current ${result.version} verified (${result.checks.join(", ")})` : null);
+    yield* record("completed", null, completedMessage(input.key, result));
     // A compromised version stays usable for verify/unwrap until the grace has passed, then it is disabled.
     if ("restricted" in result && result.restricted !== undefined) {
       yield* waitUntil(context, new Date(result.restricted.disableAfter));
@@ -144,4 +149,11 @@ export function operationRequestOrchestrator(retry: RetryOptions) {
     }
     return view;
   };
+}
+
+/** The completed step's message: what a recovery brought back, or which version was disabled. */
+function completedMessage(key: string, result: Exclude<OperationOutput, { kind: "failed" }>): string | null {
+  if ("versions" in result) return `${key} ${result.kind}: ${result.versions.length} version(s), current ${result.version} verified (${result.checks.join(", ")})`;
+  if (result.kind === "disabled") return `${key}/${result.version} disabled (read back enabled: false); current ${result.current} untouched`;
+  return null;
 }

@@ -1,0 +1,61 @@
+import type { RequestAuditDeps } from "../../approvals/activities/recordRequestStep";
+import { configuredInstance, type RotationDeps } from "../../rotation/activities/deps";
+import { rotationFailure } from "../../rotation/activities/failure";
+import { writeAuditRecord } from "../../storage/writeAuditRecord";
+import type { EarlyDisableTarget } from "../planEarlyDisable";
+
+export interface VerifyDisabledVersionInput extends EarlyDisableTarget {
+  request: string;
+  ticket: string;
+  /** What `disableKeyVersion` answered (disabled, or alreadyDisabled by an earlier attempt). */
+  outcome: string;
+  /** Orchestration time, for the audit record. */
+  at: string;
+}
+
+export interface VerifyDisabledVersionOutput {
+  kind: "verified" | "failed";
+  /** The version as read back (false once disabled). */
+  enabled: boolean | undefined;
+  /** The key's current version, read back: it stays enabled. */
+  current: string;
+  audit: { written: true; blob: string } | { written: false; error: string };
+}
+
+/**
+ * Activity `verifyDisabledVersion`: reads the version back (it must say `enabled: false`) and the key's current
+ * version (untouched), then writes the audit record `{AUDIT_CONTAINER}/disable/{request}.json` (write-once). Runs as
+ * the rotation identity (keys/read).
+ */
+export async function verifyDisabledVersion(input: VerifyDisabledVersionInput, deps: Pick<RotationDeps, "clients" | "instances"> & Pick<RequestAuditDeps, "auditContainer">): Promise<VerifyDisabledVersionOutput> {
+  const instance = configuredInstance(input.instance, deps, "verifyDisabledVersion");
+  const client = deps.clients.keys(instance.url);
+  let enabled: boolean | undefined;
+  let current: string;
+  try {
+    enabled = (await client.getKey(input.key, { version: input.version })).properties.enabled;
+    current = (await client.getKey(input.key)).properties.version ?? "";
+  } catch (e) {
+    throw rotationFailure(e, instance, "read the disabled version back", `${input.key}/${input.version}`);
+  }
+  const out: Omit<VerifyDisabledVersionOutput, "audit"> = { kind: enabled === false && current !== input.version ? "verified" : "failed", enabled, current };
+  const blob = `disable/${input.request}.json`;
+  if (deps.auditContainer === undefined) return { ...out, audit: { written: false, error: "no audit container configured" } };
+  try {
+    await writeAuditRecord(deps.auditContainer, blob, {
+      schema: "hsm-lifecycle/audit/early-disable",
+      schemaVersion: 1,
+      recordedAt: input.at,
+      request: input.request,
+      ticket: input.ticket,
+      instance: instance.name,
+      keyName: input.key,
+      version: input.version,
+      outcome: input.outcome,
+      ...out,
+    });
+    return { ...out, audit: { written: true, blob } };
+  } catch (e) {
+    return { ...out, audit: { written: false, error: (e as Error).message } };
+  }
+}
