@@ -1,0 +1,145 @@
+/**
+ * Early disabling of one superseded key version end to end on the local stack: the real CLI as operator and
+ * approvers (`--as OID`), the app in a runner child process acting as the rotation identity, the emulator enforcing
+ * its RBAC. Refusals come before any request is made; two distinct approvals disable exactly the named version.
+ * Build first (`npx tsc -p tsconfig.json`).
+ */
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CryptographyClient, KeyClient } from "@azure/keyvault-keys";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalStack, type LocalStack } from "../../dev/localStack";
+import { STACK_PEOPLE } from "../../dev/stackIdentities";
+import { STACK_CONTAINERS } from "../../dev/stackSettings";
+import { spawnRunner, type RunnerChild } from "../runner/runnerProcess";
+import { runCliProcess, type CliRun } from "../support/runCliProcess";
+
+const OPERATOR = STACK_PEOPLE.operator;
+const [APPROVER1, APPROVER2] = STACK_PEOPLE.approvers as readonly string[];
+const KEY = "ledger-sign";
+
+let stack: LocalStack;
+let dir: string;
+let child: RunnerChild;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function cli(args: string[]): Promise<CliRun> {
+  return runCliProcess([...args, "--settings", stack.settingsFile, "--app-url", child.ready.url]);
+}
+
+interface RequestRow {
+  request: string;
+  operation: string;
+  status: string;
+  approvers: string[];
+  message?: string;
+  result?: { kind: string; version?: string; current?: string; audit?: string };
+}
+
+async function rows(): Promise<RequestRow[]> {
+  const run = await cli(["requests", "--json"]);
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout) as RequestRow[];
+}
+
+async function waitFor(id: string, until: (r: RequestRow) => boolean): Promise<RequestRow> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const r = (await rows()).find((x) => x.request === id);
+    if (r !== undefined && until(r)) return r;
+    if (Date.now() > deadline) throw new Error(`request ${id} never got there: ${JSON.stringify(r)}; runner: ${child.stderr().slice(-2000)}`);
+    await sleep(500);
+  }
+}
+
+function disable(version: string): Promise<CliRun> {
+  return cli(["disable", "--instance", "primary", "--key", KEY, "--version", version, "--reason", "consumer migrated early", "--ticket", "CHG-2207", "--as", OPERATOR, "--json"]);
+}
+
+function hsm(): KeyClient {
+  return new KeyClient(stack.urls.primary, stack.adminCredential, stack.clientOptions());
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "early-disable-"));
+  stack = await startLocalStack({ stateDir: dir, azuriteInMemory: true });
+  child = await spawnRunner(["--app", ".", "--port", "0", "--state-dir", join(dir, "runner"), "--settings", stack.settingsFile]);
+}, 180_000);
+
+afterAll(async () => {
+  if (child !== undefined) {
+    child.child.kill("SIGKILL");
+    await child.exited;
+  }
+  await stack?.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe("early disable under dual control", () => {
+  it("refuses the current version, an unknown version and a bad name before any request; disables the older version after two distinct approvals", async () => {
+    const older = (await hsm().createRsaKey(KEY, { keySize: 2048, keyOps: ["sign", "verify"] })).properties.version ?? "";
+    const newer = await hsm().createRsaKey(KEY, { keySize: 2048, keyOps: ["sign", "verify"] });
+    const current = newer.properties.version ?? "";
+    expect(current).not.toBe(older);
+
+    // Refused before a request is made: the current version, a version the key does not have, a key that does not exist.
+    const ofCurrent = await disable(current);
+    expect(ofCurrent.code, ofCurrent.stdout).toBe(1);
+    expect(ofCurrent.stderr).toMatch(/\[Conflict\].*is the key's current version.*Fix: rotate first/);
+    const ofUnknown = await disable("0123456789abcdef0123456789abcdef");
+    expect(ofUnknown.code).toBe(1);
+    expect(ofUnknown.stderr).toMatch(/\[NotFound\].*has no version "0123456789abcdef0123456789abcdef"/);
+    const noKey = await cli(["disable", "--instance", "primary", "--key", "no-such-key", "--version", older, "--reason", "x", "--ticket", "CHG-1", "--as", OPERATOR]);
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toMatch(/\[KeyNotFound\].*no key "no-such-key"/);
+    const badVersion = await cli(["disable", "--instance", "primary", "--key", KEY, "--version", "../x", "--reason", "x", "--ticket", "CHG-1", "--as", OPERATOR]);
+    expect(badVersion.code).toBe(2);
+    expect((await rows()).filter((r) => r.operation === "earlyDisable")).toEqual([]);
+
+    const run = await disable(older);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(3);
+    const body = JSON.parse(run.stdout) as { request: string; status: string; operation: string; required: number; version: string };
+    expect(body).toMatchObject({ status: "pending", operation: "earlyDisable", required: 2, version: older });
+    const id = body.request;
+
+    expect((await cli(["approve", id, "--as", APPROVER1!])).code).toBe(0);
+    const afterOne = await waitFor(id, (r) => r.approvers.length === 1);
+    // One approval is not enough: still pending, and the version still enabled.
+    expect(afterOne.status).toBe("pending");
+    expect((await hsm().getKey(KEY, { version: older })).properties.enabled).toBe(true);
+    // The same approver again counts once.
+    expect((await cli(["approve", id, "--as", APPROVER1!])).stdout).toMatch(/already approved/);
+    expect((await hsm().getKey(KEY, { version: older })).properties.enabled).toBe(true);
+
+    expect((await cli(["approve", id, "--as", APPROVER2!])).code).toBe(0);
+    const done = await waitFor(id, (r) => r.status === "completed" || r.status === "failed");
+    expect(done.status, JSON.stringify(done)).toBe("completed");
+    expect(done.approvers).toEqual([APPROVER1, APPROVER2]);
+    expect(done.result).toMatchObject({ kind: "disabled", version: older, current, audit: `disable/${id}.json` });
+
+    // Exactly that version is disabled, read with the real SDK; the current one still signs.
+    expect((await hsm().getKey(KEY, { version: older })).properties.enabled).toBe(false);
+    const now = await hsm().getKey(KEY);
+    expect(now.properties.version).toBe(current);
+    expect(now.properties.enabled).toBe(true);
+    const digest = createHash("sha256").update("still signing").digest();
+    const crypto = new CryptographyClient(now, stack.adminCredential, stack.clientOptions());
+    expect((await crypto.verify("RS256", digest, (await crypto.sign("RS256", digest)).result)).result).toBe(true);
+
+    const service = BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient(STACK_CONTAINERS.audit);
+    const record = JSON.parse((await service.getBlobClient(`disable/${id}.json`).downloadToBuffer()).toString("utf8")) as Record<string, unknown>;
+    expect(record).toMatchObject({ schema: "hsm-lifecycle/audit/early-disable", request: id, ticket: "CHG-2207", instance: "primary", keyName: KEY, version: older, outcome: "disabled", kind: "verified", enabled: false, current });
+    const steps: string[] = [];
+    for await (const b of service.listBlobsFlat({ prefix: `rotation/requests/${id}/` })) steps.push(b.name.slice(`rotation/requests/${id}/`.length));
+    expect(steps.sort()).toEqual(["000-requested.json", "001-approved.json", "002-approved.json", "003-completed.json"]);
+
+    // Now disabled, it is refused before a request is made.
+    const again = await disable(older);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/\[Conflict\].*is already disabled/);
+  }, 300_000);
+});
