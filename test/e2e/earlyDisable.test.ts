@@ -12,7 +12,7 @@ import { CryptographyClient, KeyClient } from "@azure/keyvault-keys";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
-import { STACK_PEOPLE } from "../../dev/stackIdentities";
+import { STACK_IDENTITIES, STACK_PEOPLE } from "../../dev/stackIdentities";
 import { STACK_CONTAINERS } from "../../dev/stackSettings";
 import { spawnRunner, type RunnerChild } from "../runner/runnerProcess";
 import { runCliProcess, type CliRun } from "../support/runCliProcess";
@@ -105,6 +105,7 @@ describe("early disable under dual control", () => {
     const body = JSON.parse(run.stdout) as { request: string; status: string; operation: string; required: number; version: string };
     expect(body).toMatchObject({ status: "pending", operation: "earlyDisable", required: 2, version: older });
     const id = body.request;
+    const since = new Date().toISOString();
 
     expect((await cli(["approve", id, "--as", APPROVER1!])).code).toBe(0);
     const afterOne = await waitFor(id, (r) => r.approvers.length === 1);
@@ -120,6 +121,13 @@ describe("early disable under dual control", () => {
     expect(done.status, JSON.stringify(done)).toBe("completed");
     expect(done.approvers).toEqual([APPROVER1, APPROVER2]);
     expect(done.result).toMatchObject({ kind: "disabled", version: older, current, audit: `disable/${id}.json` });
+
+    // The HSM's own audit log: one update, of that version, by the rotation identity.
+    const audit = await stack.control("primary", "GET", `/_emulator/audit?since=${encodeURIComponent(since)}`);
+    expect(audit.status).toBe(200);
+    const updates = (audit.body as { value: Array<{ operationName: string; resultType: string; properties: { requestUri: string }; identity: { claim: { oid?: string } } }> }).value.filter((r) => r.operationName === "KeyUpdate");
+    expect(updates.map((r) => `${r.resultType} ${r.identity.claim.oid}`)).toEqual([`Success ${STACK_IDENTITIES.rotation}`]);
+    expect(updates[0]?.properties.requestUri).toContain(`/keys/${KEY}/${older}`);
 
     // Exactly that version is disabled, read with the real SDK; the current one still signs.
     expect((await hsm().getKey(KEY, { version: older })).properties.enabled).toBe(false);
