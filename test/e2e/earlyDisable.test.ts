@@ -120,7 +120,7 @@ describe("early disable under dual control", () => {
     const done = await waitFor(id, (r) => r.status === "completed" || r.status === "failed");
     expect(done.status, JSON.stringify(done)).toBe("completed");
     expect(done.approvers).toEqual([APPROVER1, APPROVER2]);
-    expect(done.result).toMatchObject({ kind: "disabled", version: older, current, audit: `disable/${id}.json` });
+    expect(done.result).toMatchObject({ kind: "disabled", version: older, current, audit: `rotation/requests/${id}/disabled-${older}.json` });
 
     // The HSM's own audit log: one update, of that version, by the rotation identity.
     const audit = await stack.control("primary", "GET", `/_emulator/audit?since=${encodeURIComponent(since)}`);
@@ -139,11 +139,11 @@ describe("early disable under dual control", () => {
     expect((await crypto.verify("RS256", digest, (await crypto.sign("RS256", digest)).result)).result).toBe(true);
 
     const service = BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient(STACK_CONTAINERS.audit);
-    const record = JSON.parse((await service.getBlobClient(`disable/${id}.json`).downloadToBuffer()).toString("utf8")) as Record<string, unknown>;
+    const record = JSON.parse((await service.getBlobClient(`rotation/requests/${id}/disabled-${older}.json`).downloadToBuffer()).toString("utf8")) as Record<string, unknown>;
     expect(record).toMatchObject({ schema: "hsm-lifecycle/audit/early-disable", request: id, ticket: "CHG-2207", instance: "primary", keyName: KEY, version: older, outcome: "disabled", kind: "verified", enabled: false, current });
     const steps: string[] = [];
     for await (const b of service.listBlobsFlat({ prefix: `rotation/requests/${id}/` })) steps.push(b.name.slice(`rotation/requests/${id}/`.length));
-    expect(steps.sort()).toEqual(["000-requested.json", "001-approved.json", "002-approved.json", "003-completed.json"]);
+    expect(steps.sort()).toEqual(["000-requested.json", "001-approved.json", "002-approved.json", "003-completed.json", `disabled-${older}.json`]);
 
     // Now disabled, it is refused before a request is made.
     const again = await disable(older);

@@ -24,8 +24,9 @@ export interface VerifyDisabledVersionOutput {
 
 /**
  * Activity `verifyDisabledVersion`: reads the version back (it must say `enabled: false`) and the key's current
- * version (untouched), then writes the audit record `{AUDIT_CONTAINER}/disable/{request}.json` (write-once). Runs as
- * the rotation identity (keys/read).
+ * version (untouched), then writes the audit record `{AUDIT_CONTAINER}/rotation/requests/{request}/disabled-{version}.json`
+ * (write-once; beside the request's own records, inside the rotation identity's `rotation/*` path condition). Runs
+ * as the rotation identity (keys/read).
  */
 export async function verifyDisabledVersion(input: VerifyDisabledVersionInput, deps: Pick<RotationDeps, "clients" | "instances"> & Pick<RequestAuditDeps, "auditContainer">): Promise<VerifyDisabledVersionOutput> {
   const instance = configuredInstance(input.instance, deps, "verifyDisabledVersion");
@@ -39,7 +40,7 @@ export async function verifyDisabledVersion(input: VerifyDisabledVersionInput, d
     throw rotationFailure(e, instance, "read the disabled version back", `${input.key}/${input.version}`);
   }
   const out: Omit<VerifyDisabledVersionOutput, "audit"> = { kind: enabled === false && current !== input.version ? "verified" : "failed", enabled, current };
-  const blob = `disable/${input.request}.json`;
+  const blob = `rotation/requests/${input.request}/disabled-${input.version}.json`;
   if (deps.auditContainer === undefined) return { ...out, audit: { written: false, error: "no audit container configured" } };
   try {
     await writeAuditRecord(deps.auditContainer, blob, {
