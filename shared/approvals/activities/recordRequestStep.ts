@@ -2,7 +2,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import type { OperationRequestData } from "../../events/lifecycleEventData";
 import { LifecycleEventType } from "../../events/lifecycleEventTypes";
 import type { LifecyclePublisher } from "../../events/lifecyclePublisher";
-import { writeAuditRecord } from "../../storage/writeAuditRecord";
+import { tryWriteAuditRecord, type AuditRecordOutcome } from "../../storage/tryWriteAuditRecord";
 
 export interface RequestAuditDeps {
   publisher?: LifecyclePublisher;
@@ -18,7 +18,7 @@ export interface RecordRequestStepInput {
 
 export interface RecordRequestStepOutput {
   event: "published" | "failed";
-  audit: { written: true; blob: string } | { written: false; error: string };
+  audit: AuditRecordOutcome;
 }
 
 /**
@@ -35,11 +35,5 @@ export async function recordRequestStep(input: RecordRequestStepInput, deps: Req
     event = outcome.kind === "published" ? "published" : "failed";
   }
   const blob = `rotation/requests/${data.request}/${String(seq).padStart(3, "0")}-${data.action}.json`;
-  if (deps.auditContainer === undefined) return { event, audit: { written: false, error: "no audit container configured" } };
-  try {
-    await writeAuditRecord(deps.auditContainer, blob, { schema: "hsm-lifecycle/audit/request", schemaVersion: 1, recordedAt: deps.now().toISOString(), eventId: id, data, event });
-    return { event, audit: { written: true, blob } };
-  } catch (e) {
-    return { event, audit: { written: false, error: (e as Error).message } };
-  }
+  return { event, audit: await tryWriteAuditRecord(deps.auditContainer, blob, { schema: "hsm-lifecycle/audit/request", schemaVersion: 1, recordedAt: deps.now().toISOString(), eventId: id, data, event }) };
 }

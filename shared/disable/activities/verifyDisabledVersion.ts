@@ -1,7 +1,7 @@
 import type { RequestAuditDeps } from "../../approvals/activities/recordRequestStep";
 import { configuredInstance, type RotationDeps } from "../../rotation/activities/deps";
 import { rotationFailure } from "../../rotation/activities/failure";
-import { writeAuditRecord } from "../../storage/writeAuditRecord";
+import { tryWriteAuditRecord, type AuditRecordOutcome } from "../../storage/tryWriteAuditRecord";
 import type { EarlyDisableTarget } from "../planEarlyDisable";
 
 export interface VerifyDisabledVersionInput extends EarlyDisableTarget {
@@ -19,7 +19,7 @@ export interface VerifyDisabledVersionOutput {
   enabled: boolean | undefined;
   /** The key's current version, read back: it stays enabled. */
   current: string;
-  audit: { written: true; blob: string } | { written: false; error: string };
+  audit: AuditRecordOutcome;
 }
 
 /**
@@ -41,22 +41,6 @@ export async function verifyDisabledVersion(input: VerifyDisabledVersionInput, d
   }
   const out: Omit<VerifyDisabledVersionOutput, "audit"> = { kind: enabled === false && current !== input.version ? "verified" : "failed", enabled, current };
   const blob = `rotation/requests/${input.request}/disabled-${input.version}.json`;
-  if (deps.auditContainer === undefined) return { ...out, audit: { written: false, error: "no audit container configured" } };
-  try {
-    await writeAuditRecord(deps.auditContainer, blob, {
-      schema: "hsm-lifecycle/audit/early-disable",
-      schemaVersion: 1,
-      recordedAt: input.at,
-      request: input.request,
-      ticket: input.ticket,
-      instance: instance.name,
-      keyName: input.key,
-      version: input.version,
-      outcome: input.outcome,
-      ...out,
-    });
-    return { ...out, audit: { written: true, blob } };
-  } catch (e) {
-    return { ...out, audit: { written: false, error: (e as Error).message } };
-  }
+  const record = { schema: "hsm-lifecycle/audit/early-disable", schemaVersion: 1, recordedAt: input.at, request: input.request, ticket: input.ticket, instance: instance.name, keyName: input.key, version: input.version, outcome: input.outcome, ...out };
+  return { ...out, audit: await tryWriteAuditRecord(deps.auditContainer, blob, record) };
 }

@@ -1,7 +1,7 @@
 import { fromRestError } from "../../errors/fromRestError";
 import { resolveConfiguredInstance, type InstanceRef } from "../../instances/resolveConfiguredInstance";
 import { probeKeyVersion } from "../../rotation/activities/cryptoProbe";
-import { writeAuditRecord } from "../../storage/writeAuditRecord";
+import { tryWriteAuditRecord, type AuditRecordOutcome } from "../../storage/tryWriteAuditRecord";
 import type { RecoveryDeps } from "../recoveryDeps";
 import type { RecoverKeyOutput } from "./recoverKey";
 
@@ -20,7 +20,7 @@ export interface VerifyRecoveredKeyOutput {
   checks: string[];
   /** Why it failed: a failed round trip, or versions the backup listed that did not come back. */
   reason?: string;
-  audit: { written: true; blob: string } | { written: false; error: string };
+  audit: AuditRecordOutcome;
 }
 
 /**
@@ -43,20 +43,6 @@ export async function verifyRecoveredKey(input: VerifyRecoveredKeyInput, deps: R
   if (probe.kind === "failed") out.reason = `the crypto round trip failed: ${probe.reason}`;
   else if (missing.length > 0) out.reason = `the backup listed version(s) ${missing.join(", ")}, which did not come back`;
   const blob = `recovery/${input.request}.json`;
-  if (deps.audit === undefined) return { ...out, audit: { written: false, error: "no audit container configured" } };
-  try {
-    await writeAuditRecord(deps.audit, blob, {
-      schema: "hsm-lifecycle/audit/key-recovery",
-      schemaVersion: 1,
-      recordedAt: input.at,
-      request: input.request,
-      instance: hsm.name,
-      keyName: input.key,
-      ...input.recovered,
-      ...out,
-    });
-    return { ...out, audit: { written: true, blob } };
-  } catch (e) {
-    return { ...out, audit: { written: false, error: (e as Error).message } };
-  }
+  const record = { schema: "hsm-lifecycle/audit/key-recovery", schemaVersion: 1, recordedAt: input.at, request: input.request, instance: hsm.name, keyName: input.key, ...input.recovered, ...out };
+  return { ...out, audit: await tryWriteAuditRecord(deps.audit, blob, record) };
 }
