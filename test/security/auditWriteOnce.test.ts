@@ -4,6 +4,7 @@ import { recordBackupOutcome } from "../../shared/backup/activities/audit";
 import { LifecycleEventType } from "../../shared/events/lifecycleEventTypes";
 import type { LifecyclePublisher, PublishOutcome } from "../../shared/events/lifecyclePublisher";
 import { recordRotationOutcome } from "../../shared/rotation/activities/recordOutcome";
+import { tryWriteAuditRecord } from "../../shared/storage/tryWriteAuditRecord";
 import { writeAuditRecord } from "../../shared/storage/writeAuditRecord";
 import { startAzurite, type AzuriteBlob } from "../support/azurite";
 import { lifecycleSamples } from "../support/lifecycleEventSamples";
@@ -41,6 +42,16 @@ describe("audit records are write-once (Azurite, real Blob SDK)", () => {
     const reason = await overwrite.catch((e: Error) => e.message);
     console.log(`refused as expected: ${reason}`);
     expect(await read(name)).toBe(original);
+  });
+
+  it("tryWriteAuditRecord answers written, a refused overwrite or no container as a value and keeps the original", async () => {
+    const name = "rotation/requests/req-20301231t000000z-abcdef/disabled-0123.json";
+    expect(await tryWriteAuditRecord(audit, name, { recordedAt: "2030-01-01T00:00:00.000Z", enabled: false })).toEqual({ written: true, blob: name });
+    const original = await read(name);
+    const forged = await tryWriteAuditRecord(audit, name, { recordedAt: "2030-01-01T00:00:00.000Z", enabled: true });
+    expect(forged).toMatchObject({ written: false, error: expect.stringMatching(/\[Conflict\].*write-once/) as unknown });
+    expect(await read(name)).toBe(original);
+    expect(await tryWriteAuditRecord(undefined, name, {})).toEqual({ written: false, error: "no audit container configured" });
   });
 
   it("a retry writing the same record (only recordedAt differs) is accepted and keeps the first", async () => {
