@@ -9,7 +9,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/fu
 import type { DurableClient } from "durable-functions";
 import { appSettings } from "../app/appSettings";
 import { badRequestResponse, jsonObjectBody } from "../app/startedResponse";
-import { rotationInstances } from "../config/settings";
+import { rotationInstances, type InstanceSetting } from "../config/settings";
 import { isLifecycleError } from "../errors/lifecycleError";
 import type { OperationRequestData } from "../events/lifecycleEventData";
 import { instanceRef, resolveConfiguredInstance } from "../instances/resolveConfiguredInstance";
@@ -59,7 +59,22 @@ function refusal(e: unknown): HttpResponseInit {
   return error(status, e.code, e.message.replace(/^\[[A-Za-z]+\] /, ""));
 }
 
-function isResponse(v: Principal | HttpResponseInit): v is HttpResponseInit {
+/**
+ * A request body that has only `fields` and names one of `configured` as "instance", or the 400 answer naming what
+ * is wrong, with the route's usage.
+ */
+function requestBody<T extends Pick<InstanceSetting, "name" | "kind">>(body: Record<string, unknown> | undefined, fields: readonly string[], configured: readonly T[], usage: string): { body: Record<string, unknown>; instance: T } | HttpResponseInit {
+  if (body === undefined) return badRequestResponse(`The body must be a JSON object. ${usage}`);
+  const unknown = Object.keys(body).filter((k) => !fields.includes(k));
+  if (unknown.length > 0) return badRequestResponse(`Unknown field(s) ${unknown.join(", ")}. ${usage}`);
+  try {
+    return { body, instance: resolveConfiguredInstance(body["instance"], configured, "instance") };
+  } catch (e) {
+    return badRequestResponse(`${(e as Error).message.replace(/^\[BadParameter\] /, "")} ${usage}`);
+  }
+}
+
+function isResponse(v: object): v is HttpResponseInit {
   return (v as HttpResponseInit).status !== undefined;
 }
 
@@ -70,15 +85,10 @@ function isResponse(v: Principal | HttpResponseInit): v is HttpResponseInit {
  */
 export async function emergencyRotationRequest(request: HttpRequest, body: Record<string, unknown>, client: RequestStarter, context: InvocationContext): Promise<HttpResponseInit> {
   const usage = 'Fix: POST {"now": true, "instance": "<HSMS/VAULTS name>", "key": "<key>", "reason": "compromise|policy|other", "ticket": "<change or incident id>"}.';
-  const unknown = Object.keys(body).filter((k) => !["now", "instance", "key", "reason", "ticket"].includes(k));
-  if (unknown.length > 0) return badRequestResponse(`Unknown field(s) ${unknown.join(", ")}. ${usage}`);
   const settings = appSettings();
-  let instance;
-  try {
-    instance = resolveConfiguredInstance(body["instance"], rotationInstances(settings), "instance");
-  } catch (e) {
-    return badRequestResponse(`${(e as Error).message.replace(/^\[BadParameter\] /, "")} ${usage}`);
-  }
+  const checked = requestBody(body, ["now", "instance", "key", "reason", "ticket"], rotationInstances(settings), usage);
+  if (isResponse(checked)) return checked;
+  const { instance } = checked;
   const { key, reason, ticket } = body;
   if (typeof key !== "string" || !KEY_NAME.test(key)) return badRequestResponse(`"key" must be a key name. ${usage}`);
   if (typeof reason !== "string" || !(EMERGENCY_REASONS as readonly string[]).includes(reason)) return badRequestResponse(`"reason" must be one of ${EMERGENCY_REASONS.join(", ")}. ${usage}`);
@@ -104,16 +114,9 @@ export async function keyRecoveryRequest(
   plan: (input: { instance: { name: string; kind: "managedHsm" }; key: string; backupFolder?: string }) => Promise<{ path: string }>,
 ): Promise<HttpResponseInit> {
   const usage = 'Fix: POST {"instance": "<primary HSM name>", "key": "<key>", "backup": "<backup folder, optional>", "reason": "<text, optional>", "ticket": "<change or incident id, optional>"}.';
-  const body = await jsonObjectBody(request);
-  if (body === undefined) return badRequestResponse(`The body must be a JSON object. ${usage}`);
-  const unknown = Object.keys(body).filter((k) => !["instance", "key", "backup", "reason", "ticket"].includes(k));
-  if (unknown.length > 0) return badRequestResponse(`Unknown field(s) ${unknown.join(", ")}. ${usage}`);
-  let instance;
-  try {
-    instance = resolveConfiguredInstance(body["instance"], appSettings().hsms.filter((h) => h.role === "primary"), "instance");
-  } catch (e) {
-    return badRequestResponse(`${(e as Error).message.replace(/^\[BadParameter\] /, "")} ${usage}`);
-  }
+  const checked = requestBody(await jsonObjectBody(request), ["instance", "key", "backup", "reason", "ticket"], appSettings().hsms.filter((h) => h.role === "primary"), usage);
+  if (isResponse(checked)) return checked;
+  const { body, instance } = checked;
   const { key, backup } = body;
   const reason = body["reason"] ?? "key recovery";
   const ticket = body["ticket"] ?? "none";
@@ -144,16 +147,9 @@ export async function keyRecoveryRequest(
  */
 export async function earlyDisableRequest(request: HttpRequest, client: RequestStarter, context: InvocationContext, plan: (input: { instance: RotationInstance; key: string; version: string }) => Promise<unknown>): Promise<HttpResponseInit> {
   const usage = 'Fix: POST {"instance": "<HSMS/VAULTS name>", "key": "<key>", "version": "<superseded version>", "reason": "<text>", "ticket": "<change or incident id>"}.';
-  const body = await jsonObjectBody(request);
-  if (body === undefined) return badRequestResponse(`The body must be a JSON object. ${usage}`);
-  const unknown = Object.keys(body).filter((k) => !["instance", "key", "version", "reason", "ticket"].includes(k));
-  if (unknown.length > 0) return badRequestResponse(`Unknown field(s) ${unknown.join(", ")}. ${usage}`);
-  let instance;
-  try {
-    instance = resolveConfiguredInstance(body["instance"], rotationInstances(appSettings()), "instance");
-  } catch (e) {
-    return badRequestResponse(`${(e as Error).message.replace(/^\[BadParameter\] /, "")} ${usage}`);
-  }
+  const checked = requestBody(await jsonObjectBody(request), ["instance", "key", "version", "reason", "ticket"], rotationInstances(appSettings()), usage);
+  if (isResponse(checked)) return checked;
+  const { body, instance } = checked;
   const { key, version, reason, ticket } = body;
   if (typeof key !== "string" || !KEY_NAME.test(key)) return badRequestResponse(`"key" must be a key name (letters, digits, hyphens). ${usage}`);
   if (typeof version !== "string" || !/^[0-9A-Za-z]{1,64}$/.test(version)) return badRequestResponse(`"version" must be a key version (letters and digits). ${usage}`);
