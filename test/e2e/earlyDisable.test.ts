@@ -16,6 +16,7 @@ import { STACK_IDENTITIES, STACK_PEOPLE } from "../../dev/stackIdentities";
 import { STACK_CONTAINERS } from "../../dev/stackSettings";
 import { spawnRunner, type RunnerChild } from "../runner/runnerProcess";
 import { runCliProcess, type CliRun } from "../support/runCliProcess";
+import { requestPolling } from "./requestStackSupport";
 
 const OPERATOR = STACK_PEOPLE.operator;
 const [APPROVER1, APPROVER2] = STACK_PEOPLE.approvers as readonly string[];
@@ -25,36 +26,11 @@ let stack: LocalStack;
 let dir: string;
 let child: RunnerChild;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 async function cli(args: string[]): Promise<CliRun> {
   return runCliProcess([...args, "--settings", stack.settingsFile, "--app-url", child.ready.url]);
 }
 
-interface RequestRow {
-  request: string;
-  operation: string;
-  status: string;
-  approvers: string[];
-  message?: string;
-  result?: { kind: string; version?: string; current?: string; audit?: string };
-}
-
-async function rows(): Promise<RequestRow[]> {
-  const run = await cli(["requests", "--json"]);
-  expect(run.code, run.stderr).toBe(0);
-  return JSON.parse(run.stdout) as RequestRow[];
-}
-
-async function waitFor(id: string, until: (r: RequestRow) => boolean): Promise<RequestRow> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const r = (await rows()).find((x) => x.request === id);
-    if (r !== undefined && until(r)) return r;
-    if (Date.now() > deadline) throw new Error(`request ${id} never got there: ${JSON.stringify(r)}; runner: ${child.stderr().slice(-2000)}`);
-    await sleep(500);
-  }
-}
+const { rows, waitFor } = requestPolling<{ kind: string; version?: string; current?: string; audit?: string }>(cli, () => child.stderr());
 
 function disable(version: string): Promise<CliRun> {
   return cli(["disable", "--instance", "primary", "--key", KEY, "--version", version, "--reason", "consumer migrated early", "--ticket", "CHG-2207", "--as", OPERATOR, "--json"]);

@@ -16,6 +16,7 @@ import { STACK_IDENTITIES, STACK_PEOPLE } from "../../dev/stackIdentities";
 import { STACK_CONTAINERS } from "../../dev/stackSettings";
 import { spawnRunner, type RunnerChild } from "../runner/runnerProcess";
 import { runCliProcess, type CliRun } from "../support/runCliProcess";
+import { requestPolling, type RequestRow } from "./requestStackSupport";
 
 const OPERATOR = STACK_PEOPLE.operator;
 const [APPROVER1, APPROVER2] = STACK_PEOPLE.approvers as readonly string[];
@@ -24,37 +25,12 @@ let stack: LocalStack;
 let dir: string;
 let child: RunnerChild;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 async function cli(args: string[]): Promise<CliRun> {
   return runCliProcess([...args, "--settings", stack.settingsFile, "--app-url", child.ready.url]);
 }
 
-interface RequestRow {
-  request: string;
-  operation: string;
-  status: string;
-  approvers: string[];
-  required: number;
-  message?: string;
-  result?: { kind: string; versions?: string[]; version?: string; folder?: string; audit?: string; code?: string; message?: string };
-}
-
-async function row(id: string): Promise<RequestRow | undefined> {
-  const run = await cli(["requests", "--json"]);
-  expect(run.code, run.stderr).toBe(0);
-  return (JSON.parse(run.stdout) as RequestRow[]).find((r) => r.request === id);
-}
-
-async function waitFor(id: string, until: (r: RequestRow) => boolean, timeoutMs = 90_000): Promise<RequestRow> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await row(id);
-    if (r !== undefined && until(r)) return r;
-    if (Date.now() > deadline) throw new Error(`request ${id} never got there: ${JSON.stringify(r)}; runner: ${child.stderr().slice(-2000)}`);
-    await sleep(500);
-  }
-}
+type RecoveryResult = { kind: string; versions?: string[]; version?: string; folder?: string; audit?: string; code?: string; message?: string };
+const { waitFor } = requestPolling<RecoveryResult>(cli, () => child.stderr());
 
 async function requestRecovery(key: string, extra: string[] = []): Promise<string> {
   const run = await cli(["recover", "--instance", "primary", "--key", key, ...extra, "--as", OPERATOR, "--json"]);
@@ -80,7 +56,7 @@ async function auditRecord(id: string): Promise<Record<string, unknown>> {
   return JSON.parse(buf.toString("utf8")) as Record<string, unknown>;
 }
 
-async function approveBoth(id: string, key: string): Promise<RequestRow> {
+async function approveBoth(id: string, key: string): Promise<RequestRow<RecoveryResult>> {
   const first = await cli(["approve", id, "--as", APPROVER1!]);
   expect(first.code, first.stderr).toBe(0);
   const afterOne = await waitFor(id, (r) => r.approvers.length === 1);
