@@ -5,24 +5,21 @@
  * soft-deleted key is recovered instead. Build first (`npx tsc -p tsconfig.json`).
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { CryptographyClient, KeyClient } from "@azure/keyvault-keys";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../../dev/localStack";
+import type { LocalStack } from "../../dev/localStack";
 import { STACK_IDENTITIES, STACK_PEOPLE } from "../../dev/stackIdentities";
 import { STACK_CONTAINERS } from "../../dev/stackSettings";
-import { spawnRunner, type RunnerChild } from "../runner/runnerProcess";
+import type { RunnerChild } from "../runner/runnerProcess";
 import { runCliProcess, type CliRun } from "../support/runCliProcess";
-import { requestPolling, type RequestRow } from "./requestStackSupport";
+import { requestPolling, startRequestStack, type RequestRow, type RequestStack } from "./requestStackSupport";
 
 const OPERATOR = STACK_PEOPLE.operator;
 const [APPROVER1, APPROVER2] = STACK_PEOPLE.approvers as readonly string[];
 
 let stack: LocalStack;
-let dir: string;
+let running: RequestStack | undefined;
 let child: RunnerChild;
 
 async function cli(args: string[]): Promise<CliRun> {
@@ -77,18 +74,12 @@ async function hsmAudit(since: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "key-recovery-"));
-  stack = await startLocalStack({ stateDir: dir, azuriteInMemory: true });
-  child = await spawnRunner(["--app", ".", "--port", "0", "--state-dir", join(dir, "runner"), "--settings", stack.settingsFile]);
+  running = await startRequestStack("key-recovery-");
+  ({ stack, child } = running);
 }, 180_000);
 
 afterAll(async () => {
-  if (child !== undefined) {
-    child.child.kill("SIGKILL");
-    await child.exited;
-  }
-  await stack?.close();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  await running?.close();
 }, 60_000);
 
 describe("key recovery under dual control", () => {

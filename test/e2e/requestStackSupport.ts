@@ -1,9 +1,45 @@
 /**
  * Dual-control requests as the e2e tests see them through the real CLI (`requests --json`): the listing, and polling
- * one request until it reaches a state. Shared by the key recovery and early disable tests.
+ * one request until it reaches a state; and the local stack with the app in a runner child process they run on.
+ * Shared by the key recovery and early disable tests.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect } from "vitest";
+import { startLocalStack, type LocalStack } from "../../dev/localStack";
+import { spawnRunner, type RunnerChild } from "../runner/runnerProcess";
 import type { CliRun } from "../support/runCliProcess";
+
+export interface RequestStack {
+  stack: LocalStack;
+  child: RunnerChild;
+  /** Kills the runner, stops the stack, removes its folder. */
+  close(): Promise<void>;
+}
+
+/** A local stack (Azurite in memory) in a fresh temp folder named `prefix…`, and the app in a runner child on it. */
+export async function startRequestStack(prefix: string): Promise<RequestStack> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  let stack: LocalStack | undefined;
+  let child: RunnerChild | undefined;
+  const close = async (): Promise<void> => {
+    if (child !== undefined) {
+      child.child.kill("SIGKILL");
+      await child.exited;
+    }
+    await stack?.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    stack = await startLocalStack({ stateDir: dir, azuriteInMemory: true });
+    child = await spawnRunner(["--app", ".", "--port", "0", "--state-dir", join(dir, "runner"), "--settings", stack.settingsFile]);
+    return { stack, child, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
 
 /** One request as listed; `R` is the shape of its operation's result. */
 export interface RequestRow<R = Record<string, unknown>> {
