@@ -65,6 +65,16 @@ describe("early disable under dual control", () => {
     expect(noKey.stderr).toMatch(/\[KeyNotFound\].*no key "no-such-key"/);
     const badVersion = await cli(["disable", "--instance", "primary", "--key", KEY, "--version", "../x", "--reason", "x", "--ticket", "CHG-1", "--as", OPERATOR]);
     expect(badVersion.code).toBe(2);
+    const badName = await cli(["disable", "--instance", "primary", "--key", "bad_name", "--version", older, "--reason", "x", "--ticket", "CHG-1", "--as", OPERATOR]);
+    // A bad name is a usage error (exit 2), refused by the CLI before it calls the app.
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toMatch(/--key/);
+    const outsider = await cli(["disable", "--instance", "primary", "--key", KEY, "--version", older, "--reason", "x", "--ticket", "CHG-1", "--as", STACK_PEOPLE.outsider]);
+    expect(outsider.code).toBe(1);
+    expect(outsider.stderr).toMatch(/not listed in OPERATORS/);
+    const unknownInstance = await cli(["disable", "--instance", "nowhere", "--key", KEY, "--version", older, "--reason", "x", "--ticket", "CHG-1", "--as", OPERATOR]);
+    expect(unknownInstance.code).toBe(1);
+    expect(unknownInstance.stderr).toMatch(/not a configured instance/);
     expect((await rows()).filter((r) => r.operation === "earlyDisable")).toEqual([]);
 
     const run = await disable(older);
