@@ -66,7 +66,7 @@ async function waitForRequest(app: FunctionAppClient, id: string, timeoutMs: num
 
 function describe(v: RequestView): string {
   const result = v.result === undefined ? "" : ` ${JSON.stringify(v.result)}`;
-  return `${v.request} ${v.operation} ${v.instance}/${v.key}: ${v.status} (requester ${v.requester}; approvals ${v.approvers.length}/${v.required}${v.approvers.length > 0 ? `: ${v.approvers.join(", ")}` : ""}; ${v.reason}, ticket ${v.ticket})${v.message === undefined ? "" : ` ${v.message}`}${result}`;
+  return `${v.request} ${v.operation} ${v.instance}/${v.key}${v.version === undefined ? "" : `/${v.version}`}: ${v.status} (requester ${v.requester}; approvals ${v.approvers.length}/${v.required}${v.approvers.length > 0 ? `: ${v.approvers.join(", ")}` : ""}; ${v.reason}, ticket ${v.ticket})${v.message === undefined ? "" : ` ${v.message}`}${result}`;
 }
 
 export async function requestsCommand(ctx: CliContext, args: CliArgs, io: CliIo): Promise<number> {

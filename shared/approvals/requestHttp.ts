@@ -220,6 +220,7 @@ function pendingViewOf(input: unknown): RequestView | undefined {
     required: i.required,
     instance: i.instance.name,
     key: i.key,
+    ...(i.version === undefined ? {} : { version: i.version }),
     reason: i.reason,
     ticket: i.ticket,
     createdAt: i.createdAt,

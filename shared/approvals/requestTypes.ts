@@ -59,6 +59,8 @@ export interface RequestView {
   required: number;
   instance: string;
   key: string;
+  /** Early disable: the version the approvers approve disabling. */
+  version?: string;
   reason: string;
   ticket: string;
   createdAt: string;

@@ -85,6 +85,9 @@ describe("early disable under dual control", () => {
     const since = new Date().toISOString();
 
     expect((await cli(["approve", id, "--as", APPROVER1!])).code).toBe(0);
+    // Approvers see which version they approve disabling.
+    const listed = await cli(["requests"]);
+    expect(listed.stdout).toContain(`${id} earlyDisable primary/${KEY}/${older}: pending`);
     const afterOne = await waitFor(id, (r) => r.approvers.length === 1);
     // One approval is not enough: still pending, and the version still enabled.
     expect(afterOne.status).toBe("pending");

@@ -48,6 +48,7 @@ export function operationRequestOrchestrator(retry: RetryOptions) {
       required: input.required,
       instance: input.instance.name,
       key: input.key,
+      ...(input.version === undefined ? {} : { version: input.version }),
       reason: input.reason,
       ticket: input.ticket,
       createdAt: input.createdAt,
