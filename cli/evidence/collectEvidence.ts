@@ -135,7 +135,8 @@ export async function collectEvidence(ctx: CliContext, period: EvidencePeriod, c
   return {
     schema: EVIDENCE_SCHEMA,
     schemaVersion: 1,
-    generatedAt: ctx.now.toISOString(),
+    // When the pack was made (the machine clock); the instant it is judged at is period.to (ctx.now).
+    generatedAt: new Date().toISOString(),
     period: { from: period.from.toISOString(), to: period.to.toISOString() },
     generatedBy: { principalId: (await principalIdOf(ctx.credential("drill")).catch(() => undefined)) ?? null },
     keys,
