@@ -8,6 +8,23 @@ export interface AuditEntry {
   record: Record<string, unknown>;
   text: string;
   row: LifecycleRow;
+  /** When the recorded thing happened: see {@link happenedAtOf}. */
+  happenedAt: string;
+}
+
+/**
+ * The instant the record's event carries (the drill's finish, the HSM job's completion, the new version's
+ * creation, the failure the orchestration saw: the times its Event Grid event carries), else when the record was
+ * written. A period is about what happened in it: a backup that completed at 23:59 and was recorded a minute later
+ * belongs to the day it completed, and on a stack whose HSM and orchestration clocks run ahead of the machine's
+ * (time-compressed) the event's own time is the one the rest of the evidence is on.
+ */
+export function happenedAtOf(record: Record<string, unknown>, row: LifecycleRow): string {
+  const data = typeof record["data"] === "object" && record["data"] !== null ? (record["data"] as Record<string, unknown>) : {};
+  for (const v of [record["finishedAt"], data["completedAt"], data["rotatedAt"], data["failedAt"]]) {
+    if (typeof v === "string" && /^\d{4}-\d{2}-\d{2}T/.test(v) && Number.isFinite(Date.parse(v))) return new Date(v).toISOString();
+  }
+  return row.TimeGenerated;
 }
 
 /**
@@ -28,11 +45,12 @@ export async function readAuditEntries(container: ContainerClient): Promise<Audi
       } catch {
         record = { operation: "Unreadable", recordedAt: b.properties.lastModified?.toISOString() };
       }
-      entries.push({ blob: b.name, record, text, row: lifecycleRowOf(b.name, record) });
+      const row = lifecycleRowOf(b.name, record);
+      entries.push({ blob: b.name, record, text, row, happenedAt: happenedAtOf(record, row) });
     }
   } catch (e) {
     if ((e as { statusCode?: number }).statusCode === 404) return entries;
     throw e;
   }
-  return entries.sort((a, b) => a.row.TimeGenerated.localeCompare(b.row.TimeGenerated));
+  return entries.sort((a, b) => a.happenedAt.localeCompare(b.happenedAt));
 }

@@ -2,7 +2,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { rotationInstances } from "../../shared/config/settings";
 import { redactSecrets } from "../../shared/errors/redactSecrets";
 import { principalIdOf } from "../../shared/hsm/principalIdOf";
-import { LIFECYCLE_TABLE, type LifecycleRow } from "../../shared/lifecycleLog/lifecycleRow";
+import { LIFECYCLE_TABLE } from "../../shared/lifecycleLog/lifecycleRow";
 import { LOCAL_ROWS_PREFIX } from "../../shared/lifecycleLog/lifecycleRowSink";
 import { diffRbac, rbacClientFor } from "../../shared/rbac/rbacApply";
 import { describeDrift } from "../../shared/rbac/rbacDiff";
@@ -45,12 +45,11 @@ export async function collectEvidence(ctx: CliContext, period: EvidencePeriod, c
     unavailable.push(`audit records: ${errorText(e)}`);
     return [] as AuditEntry[];
   });
-  const rows = entries.map((e) => e.row);
   const drills = await readDrillReports(reports).catch((e: unknown) => {
     unavailable.push(`drill reports: ${errorText(e)}`);
     return [] as Array<{ blob: string; text: string; report: DrillReport; sealed: boolean }>;
   });
-  const [keys, backups, access] = await Promise.all([keySection(ctx, rows, drills.map((d) => d.report), unavailable), backupSection(ctx, unavailable), accessSection(ctx, credential, unavailable)]);
+  const [keys, backups, access] = await Promise.all([keySection(ctx, entries, drills.map((d) => d.report), unavailable), backupSection(ctx, unavailable), accessSection(ctx, credential, unavailable)]);
 
   const drillSection = drills
     .filter((d) => inPeriod(d.report.startedAt))
@@ -76,9 +75,9 @@ export async function collectEvidence(ctx: CliContext, period: EvidencePeriod, c
       sealed,
     }));
 
-  const periodRows = entries.filter((e) => inPeriod(e.row.TimeGenerated));
+  const periodRows = entries.filter((e) => inPeriod(e.happenedAt));
   const destructiveActions = periodRows.filter((e) => isDestructive(e)).map((e) => ({
-    at: e.row.TimeGenerated,
+    at: e.happenedAt,
     operation: e.row.Operation,
     instance: e.row.Instance,
     target: e.row.TargetInstance || e.row.KeyName || e.row.FolderName || null,
@@ -88,7 +87,7 @@ export async function collectEvidence(ctx: CliContext, period: EvidencePeriod, c
     record: e.blob,
   }));
   const failures = [
-    ...periodRows.filter((e) => e.row.Outcome === "Failed").map((e) => ({ at: e.row.TimeGenerated, workflow: e.row.Workflow, operation: e.row.Operation, instance: e.row.Instance, runId: e.row.RunId, cause: e.row.Reason || "(no cause recorded)", record: e.blob })),
+    ...periodRows.filter((e) => e.row.Outcome === "Failed").map((e) => ({ at: e.happenedAt, workflow: e.row.Workflow, operation: e.row.Operation, instance: e.row.Instance, runId: e.row.RunId, cause: e.row.Reason || "(no cause recorded)", record: e.blob })),
     ...drillSection.filter((d) => d.verdict === "failed" && !periodRows.some((e) => e.row.RunId === d.drillId)).map((d) => ({ at: d.finishedAt, workflow: "drill", operation: "RestoreDrill", instance: d.primary, runId: d.drillId, cause: d.failures.join(" "), record: d.report })),
   ];
 
@@ -105,7 +104,7 @@ export async function collectEvidence(ctx: CliContext, period: EvidencePeriod, c
       totalRetentionDays: DEPLOYED_RETENTION.totalDays,
     },
     hsmAuditEvents: { destination: "Log Analytics (AzureDiagnostics, category AuditEvent) through each HSM's diagnostic setting", interactiveRetentionDays: DEPLOYED_RETENTION.interactiveDays },
-    auditRecords: { container: audit.url.split("?")[0] ?? "", writeOnce: true, count: entries.length, oldest: entries[0]?.row.TimeGenerated ?? null, newest: entries.at(-1)?.row.TimeGenerated ?? null },
+    auditRecords: { container: audit.url.split("?")[0] ?? "", writeOnce: true, count: entries.length, oldest: entries[0]?.happenedAt ?? null, newest: entries.at(-1)?.happenedAt ?? null },
     drillReports: { container: reports.url.split("?")[0] ?? "", count: drills.length, oldest: drills.map((d) => d.report.startedAt).sort()[0] ?? null },
     meetsPciTwelveMonths: DEPLOYED_RETENTION.interactiveDays >= 365,
   };
@@ -135,7 +134,8 @@ export async function collectEvidence(ctx: CliContext, period: EvidencePeriod, c
   return {
     schema: EVIDENCE_SCHEMA,
     schemaVersion: 1,
-    generatedAt: ctx.now.toISOString(),
+    // When the pack was made (the machine clock); the instant it is judged at is period.to (ctx.now).
+    generatedAt: new Date().toISOString(),
     period: { from: period.from.toISOString(), to: period.to.toISOString() },
     generatedBy: { principalId: (await principalIdOf(ctx.credential("drill")).catch(() => undefined)) ?? null },
     keys,
@@ -151,7 +151,7 @@ export async function collectEvidence(ctx: CliContext, period: EvidencePeriod, c
   };
 }
 
-async function keySection(ctx: CliContext, rows: LifecycleRow[], drills: DrillReport[], unavailable: string[]): Promise<Json[]> {
+async function keySection(ctx: CliContext, entries: AuditEntry[], drills: DrillReport[], unavailable: string[]): Promise<Json[]> {
   let policy: Awaited<ReturnType<typeof loadRotationConfig>>["policy"] | undefined;
   try {
     policy = (await loadRotationConfig(ctx.settings, ctx.baseDir)).policy;
@@ -162,8 +162,8 @@ async function keySection(ctx: CliContext, rows: LifecycleRow[], drills: DrillRe
   for (const instance of rotationInstances(ctx.settings)) {
     try {
       for await (const k of ctx.keyClients("rotation").keys(instance.url).listPropertiesOfKeys()) {
-        const rotations = rows.filter((r) => r.Instance === instance.name && r.KeyName === k.name && r.Workflow === "rotation");
-        const rotated = rotations.filter((r) => r.Operation === "KeyRotated").at(-1);
+        const rotations = entries.filter(({ row: r }) => r.Instance === instance.name && r.KeyName === k.name && r.Workflow === "rotation");
+        const rotated = rotations.filter(({ row: r }) => r.Operation === "KeyRotated").at(-1);
         const drill = drills.filter((d) => d.primary.name === instance.name && d.verdict === "passed" && d.kind === "full").sort((a, b) => a.finishedAt.localeCompare(b.finishedAt)).at(-1);
         const selection = policy === undefined ? undefined : selectRule(policy, instance.name, { name: k.name, ...(k.tags === undefined ? {} : { tags: k.tags }) });
         const rule = selection?.kind === "rule" ? selection.rule : undefined;
@@ -171,7 +171,7 @@ async function keySection(ctx: CliContext, rows: LifecycleRow[], drills: DrillRe
         const createdOn = k.createdOn?.toISOString() ?? null;
         const endsOn = cryptoperiod !== null && createdOn !== null ? addDuration(new Date(createdOn), parseIsoDuration(cryptoperiod)).toISOString() : (k.expiresOn?.toISOString() ?? null);
         const verifications = [
-          ...(rotated === undefined ? [] : [{ at: rotated.TimeGenerated, by: "rotation (new version signed on the HSM, verified with its public key)", runId: rotated.RunId }]),
+          ...(rotated === undefined ? [] : [{ at: rotated.happenedAt, by: "rotation (new version signed on the HSM, verified with its public key)", runId: rotated.row.RunId }]),
           ...(drill === undefined ? [] : [{ at: drill.finishedAt, by: `restore drill ${drill.drillId} (restored into ${drill.target.name} and compared)`, runId: drill.drillId }]),
         ].sort((a, b) => a.at.localeCompare(b.at));
         out.push({
@@ -185,9 +185,9 @@ async function keySection(ctx: CliContext, rows: LifecycleRow[], drills: DrillRe
           cryptoperiod,
           cryptoperiodEndsOn: endsOn,
           pastCryptoperiod: endsOn !== null && Date.parse(endsOn) < ctx.now.getTime(),
-          lastRotation: rotated === undefined ? null : { at: rotated.TimeGenerated, version: rotated.KeyVersion, runId: rotated.RunId, record: rotated.RecordId },
+          lastRotation: rotated === undefined ? null : { at: rotated.happenedAt, version: rotated.row.KeyVersion, runId: rotated.row.RunId, record: rotated.row.RecordId },
           lastVerification: verifications.at(-1) ?? null,
-          rotationFailures: rotations.filter((r) => r.Outcome === "Failed").length,
+          rotationFailures: rotations.filter(({ row: r }) => r.Outcome === "Failed").length,
         });
       }
     } catch (e) {

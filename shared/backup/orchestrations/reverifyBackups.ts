@@ -68,13 +68,15 @@ export function reverifyBackupsOrchestrator(retry: RetryOptions): (context: Orch
           message: formatFailureMessage("BackupIntegrityFailed", `Re-verification of the stored backup ${folder}: ${r.detail}`).slice(0, 2048),
           // One event per backup and run, so subscribers can dedupe a replayed activity.
           runId: `${runId}:${folder}`,
-          failedAt: r.at,
+          // The orchestration's time (as a failed nightly backup's): the instant the run saw it, on the same clock
+          // as its schedule, so a record of it falls in the night it belongs to.
+          failedAt: context.df.currentUtcDateTime.toISOString(),
         };
         let recorded: RecordBackupOutcomeOutput | { error: string };
         try {
           recorded = yield* callActivity<RecordBackupOutcomeOutput>(context, undefined, activityNames.recordBackupOutcome, {
             outcome: "failed",
-            night: r.at.slice(0, 10),
+            night: data.failedAt.slice(0, 10),
             data,
             details: { stage: "reverify", folder },
           });
