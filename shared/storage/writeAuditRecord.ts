@@ -32,9 +32,17 @@ export async function writeAuditRecord(container: ContainerClient, blobName: str
 
 async function storeOnce(container: ContainerClient, blobName: string, text: string, contentType: string, where: string): Promise<AuditWrite> {
   const blob = container.getBlockBlobClient(blobName);
+  const upload = (): Promise<unknown> => blob.upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: contentType }, conditions: { ifNoneMatch: "*" } });
   try {
-    await container.createIfNotExists();
-    await blob.upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: contentType }, conditions: { ifNoneMatch: "*" } });
+    // The container is created only when it is missing: in Azure the deployment makes it and the writing identity
+    // holds a container-scoped role with a path condition, which may not allow creating containers at all.
+    try {
+      await upload();
+    } catch (e) {
+      if (!isContainerMissing(e)) throw e;
+      await container.createIfNotExists();
+      await upload();
+    }
     return "written";
   } catch (e) {
     if (!isAlreadyThere(e)) throw storageFailure(e, "writing an audit record", where);
@@ -51,6 +59,11 @@ async function storeOnce(container: ContainerClient, blobName: string, text: str
     "Conflict",
     `The audit record ${where} already exists with different content; audit records are write-once, so the original is kept and this record was not written. Find out who wrote the existing blob (storage logs), then re-run.`,
   );
+}
+
+function isContainerMissing(e: unknown): boolean {
+  const err = e as { statusCode?: number; code?: string; details?: { errorCode?: string } };
+  return err.statusCode === 404 && (err.code === "ContainerNotFound" || err.details?.errorCode === "ContainerNotFound");
 }
 
 function isAlreadyThere(e: unknown): boolean {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ContainerClient } from "@azure/storage-blob";
+import { ContainerClient, ContainerSASPermissions } from "@azure/storage-blob";
 import { recordBackupOutcome } from "../../shared/backup/activities/audit";
 import { LifecycleEventType } from "../../shared/events/lifecycleEventTypes";
 import type { LifecyclePublisher, PublishOutcome } from "../../shared/events/lifecyclePublisher";
@@ -85,5 +85,18 @@ describe("audit records are write-once (Azurite, real Blob SDK)", () => {
     const second = await recordBackupOutcome({ outcome: "completed", night: "2030-02-02", data, details: { n: 2 } }, { publisher, auditContainer: audit, now });
     expect(second.audit).toEqual({ written: false, error: expect.stringMatching(/\[Conflict\].*write-once/) });
     expect(await read(first.audit.blob)).toBe(original);
+  });
+  it("writes with a container-scoped grant that cannot create containers, and creates the container only when it is missing", async () => {
+    // A container SAS can write blobs but not create containers: the shape of a container-scoped role in Azure.
+    const sasUrl = await audit.generateSasUrl({ permissions: ContainerSASPermissions.parse("racwl"), expiresOn: new Date(Date.now() + 3_600_000) });
+    const scoped = new ContainerClient(sasUrl);
+    await expect(scoped.create()).rejects.toMatchObject({ statusCode: 403 });
+    const name = "backup/primary/scoped-grant.json";
+    expect(await writeAuditRecord(scoped, name, { recordedAt: "2030-01-01T00:00:00.000Z", outcome: "completed" })).toBe("written");
+    expect(JSON.parse(await read(name))).toMatchObject({ outcome: "completed" });
+    const fresh = azurite.blobServiceClient().getContainerClient("audit-fresh");
+    expect(await fresh.exists()).toBe(false);
+    expect(await writeAuditRecord(fresh, "rotation/x.json", { recordedAt: "2030-01-01T00:00:00.000Z", outcome: "rotated" })).toBe("written");
+    expect(await fresh.getBlobClient("rotation/x.json").exists()).toBe(true);
   });
 });
