@@ -144,6 +144,14 @@ export function fromRestError(e: unknown, context: FailureContext): LifecycleErr
           `${what} was refused by network rules (${st(innerCode ?? serviceCode)}): ${said}. Fix: allow the function app's outbound addresses or private endpoint (for storage also "trusted Azure services"), or check the SAS.`,
         );
       }
+      // The key itself refuses (a disabled version, or key_ops without this operation, as a compromise rotation
+      // leaves the old version): no role assignment changes that, so naming a role would send the operator astray.
+      if (innerCode === "KeyDisabled" || innerCode === "KeyOperationForbidden") {
+        return make(
+          "Conflict",
+          `${what} was refused by the key itself (${st(innerCode)}): ${said}. The key version is disabled or its key_ops do not allow this operation; a role cannot change that. Fix: use a version that allows it (after a compromise rotation the old version only verifies, unwraps and decrypts), or enable the version if it was disabled by mistake.`,
+        );
+      }
       return make(
         "MissingRole",
         `${what} was refused (${st(innerCode ?? serviceCode ?? "Forbidden")}): the caller lacks the "${role}" role. Fix: assign "${role}" to the function app's identity on ${scopeHint(context)}.`,

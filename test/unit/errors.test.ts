@@ -70,6 +70,13 @@ describe("fromRestError", () => {
 
   it("maps firewall refusals to FirewallBlocked, not MissingRole", () => {
     expect(fromRestError(serviceError(403, "Forbidden", "Client address is not authorized", "ForbiddenByFirewall"), hsm).code).toBe("FirewallBlocked");
+    // The key's own state, not a role: a disabled version or key_ops that exclude the operation.
+    for (const inner of ["KeyDisabled", "KeyOperationForbidden"]) {
+      const refused = fromRestError(serviceError(403, "Forbidden", "Operation sign is not permitted on this key.", inner), hsm);
+      expect(refused.code).toBe("Conflict");
+      expect(refused.message).toContain(`403 ${inner}`);
+      expect(refused.message).not.toContain("lacks");
+    }
     expect(fromRestError(serviceError(403, "AuthorizationFailure", "This request is not authorized to perform this operation."), { service: "storage", operation: "list" }).code).toBe(
       "FirewallBlocked",
     );
