@@ -46,7 +46,7 @@ export async function evidenceCommand(argv: readonly string[], io: CliIo): Promi
     // The pack is decided as of --to (recovery points, RPO, cryptoperiods), not the machine clock: a period that
     // ends in the past is judged as it stood then, and a stack whose clocks run ahead (time-compressed) is judged
     // at the instant its own records describe. Without --to, --to is the machine clock, as before.
-    const run = useLocalStack({ command: "status", json: false, check: false, timeoutMs: 0, dryRun: false, mode: "full", latest: false, now: false, ...args, at: args.to }, io);
+    const run = useLocalStack({ ...args, at: args.to }, io);
     const ctx = createCliContext(run);
     const signer = signerFor(ctx, run.credential);
     const unavailable = await writeEvidencePack(ctx, signer, args.out, { from: args.from, to: args.to }, run.credential);

@@ -7,7 +7,7 @@ import { localStackFilePath, readLocalStackFile } from "./localStackFile";
  * (`npm start`'s state file): its settings file and, unless `--app-url` is given, its runner URL. It says so on
  * stderr, so nobody wonders which stack a command talked to.
  */
-export function useLocalStack<A extends CliArgs>(args: A, io: CliIo, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): A {
+export function useLocalStack<A extends Pick<CliArgs, "settingsFile" | "appUrl" | "appUrlGiven">>(args: A, io: CliIo, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): A {
   if (args.settingsFile !== undefined || (env["HSMS"] ?? "").trim() !== "") return args;
   const lookup = readLocalStackFile(localStackFilePath(env, cwd));
   if (lookup.found === "none") return args;
