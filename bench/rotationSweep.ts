@@ -1,9 +1,12 @@
 /**
  * Rotation sweep bench: the sweep of a large Managed HSM through the real app on the runner, against a plain
  * script that does the same listing, rotations, verifications and KeyRotated events with the same concurrency
- * on the same emulator, as the same (least-privilege) rotation identity. The two sides alternate, app first
- * then script, `--pairs` times (ABAB…), each on the same due keys made due again, so a load change on the
- * shared machine moves both sides of a pair; the ratio reported is the median of the pairs' ratios.
+ * on the same emulator, as the same (least-privilege) rotation identity and with the same activity code (so
+ * both keep each key's version record). The two sides alternate, app first then script, `--pairs` times
+ * (ABAB…), so a load change on the shared machine moves both sides of a pair; the ratio reported is the median
+ * of the pairs' ratios. Each side has its own due keys of the same shape (made due again before each of its
+ * rounds), so a side's next rotation of a key follows its own last one, as in production where nothing else
+ * rotates the key in between.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/rotationSweep.js [--keys 5000] [--due 0.1] [--pairs 3] [--concurrency 10] [--batch 50]
  *
@@ -11,9 +14,10 @@
  * ("once policies are set"); the rest are EC keys far from expiry. Pacing is off here (HSM_CREATE_RATE=0; the
  * emulator models no capacity in this bench): this measures what the orchestration costs; `rotationBurst`
  * measures pacing. Prints one JSON line: `wallTimeRatio` (median app/script, target ≤ 1.15),
- * `requestsPerRotatedKey` per key type (the rotation identity's requests on a due key in the app's rounds,
- * without the sweep's discovery — key list pages and the one versions page per due key, reported as
- * `discoveryRequestsPerDueKey`), `authChallenges` (401 challenges per side over all its rounds: one per HSM per
+ * `requestsPerRotatedKey` per key type (the rotation identity's requests on a due key in the app's rounds after
+ * the first, once the key's last rotation is recorded; the first rounds' cost, a GET more, is
+ * `firstRotationRequestsPerKey`; without the sweep's discovery — key list pages and the one versions page per due
+ * key, reported as `discoveryRequestsPerDueKey`), `authChallenges` (401 challenges per side over all its rounds: one per HSM per
  * worker), `largestHistory` (target ≤ 2,000 events).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -28,6 +32,7 @@ import { orchestrationNames } from "../shared/names";
 import { parseRotationPolicy } from "../shared/rotation/checkRotationPolicy";
 import type { RotationDeps, RotationInstance } from "../shared/rotation/activities/deps";
 import { createRotationDeps } from "../shared/rotation/activities/depsFromSettings";
+import { versionRecordsFromSettings } from "../shared/rotation/activities/versionRecordsFromSettings";
 import { ensurePolicyAndRotate } from "../shared/rotation/activities/ensureAndRotate";
 import { listDueKeys, type DueKey } from "../shared/rotation/activities/listDueKeys";
 import { recordRotationOutcome } from "../shared/rotation/activities/recordOutcome";
@@ -131,8 +136,8 @@ async function main(): Promise<void> {
     if (runner === undefined) throw new Error("the stack started no runner");
     const admin = new KeyClient(stack.urls.primary, stack.adminCredential, stack.clientOptions());
     const names = Array.from({ length: keys }, (_, i) => `k${String(i).padStart(5, "0")}`);
-    const due = names.slice(0, dueCount);
-    const typeOf = new Map<string, "ec" | "rsa">(due.map((n, i) => [n, i % 2 === 0 ? "ec" : "rsa"]));
+    const dueOf = { app: names.slice(0, dueCount), script: names.slice(dueCount, 2 * dueCount) };
+    const typeOf = new Map<string, "ec" | "rsa">([...dueOf.app, ...dueOf.script].map((n, i) => [n, i % 2 === 0 ? "ec" : "rsa"]));
     // One request alone first: the SDK's challenge policy loses the body of a concurrent first request.
     await admin.listPropertiesOfKeys().byPage().next();
     const t0 = Date.now();
@@ -143,15 +148,18 @@ async function main(): Promise<void> {
       if (typeOf.has(name)) await admin.updateKeyRotationPolicy(name, { expiresIn: "P180D", lifetimeActions: [] });
     });
     const seedMs = Date.now() - t0;
-    const makeDue = () =>
-      forEachLimited(due, 32, async (name) => {
+    const makeDue = (side: "app" | "script") =>
+      forEachLimited(dueOf[side], 32, async (name) => {
         const v = (await admin.getKey(name)).properties.version ?? "";
         await admin.updateKeyProperties(name, v, { expiresOn: new Date(Date.now() + 10 * DAY) });
       });
 
     // The script's worker: built once, like the app's, and reused by every script round.
     const topicKey = stack.settings["LIFECYCLE_TOPIC_KEY"] ?? "";
-    const deps: RotationDeps = createRotationDeps({ ...loadSettings(stack.settings), lifecycleTopic: { endpoint: stack.topicEndpoint, key: topicKey } }, stack.managedIdentityCredential("rotation"));
+    const scriptSettings = loadSettings(stack.settings);
+    const deps: RotationDeps = createRotationDeps({ ...scriptSettings, lifecycleTopic: { endpoint: stack.topicEndpoint, key: topicKey } }, stack.managedIdentityCredential("rotation"));
+    const records = versionRecordsFromSettings(scriptSettings, stack.managedIdentityCredential("rotation"));
+    if (records !== undefined) deps.versionRecords = records;
     const instance: RotationInstance = { name: "primary", kind: "managedHsm" };
     const audit = {
       now: () => new Date(),
@@ -186,9 +194,10 @@ async function main(): Promise<void> {
       const listed = await listDueKeys({ instance, policy, now: new Date().toISOString() }, deps);
       let rotated = 0;
       await forEachLimited(listed.due, concurrency, async (key: DueKey) => {
-        const r = await ensurePolicyAndRotate({ instance, name: key.name, fromVersion: key.version, newVersionExpiry: "P180D" }, deps);
+        // As `rotateKey` does for a sweep's key: the listing is seconds old, so it stands in for a GET.
+        const r = await ensurePolicyAndRotate({ instance, name: key.name, fromVersion: key.version, newVersionExpiry: "P180D", confirmCurrent: false }, deps);
         const verified = await verifyKeyVersion(
-          { instance, name: key.name, version: r.version, key: r.newKey, previousVersion: key.version, ...(r.previousKey === undefined ? {} : { previousKey: r.previousKey }), roundTrips: "one" },
+          { instance, name: key.name, version: r.version, key: r.newKey, previousVersion: key.version, ...(r.kind === "rotated" && r.previousKey !== undefined ? { previousKey: r.previousKey } : {}), roundTrips: "one" },
           deps,
         );
         if (verified.kind !== "verified") throw new Error(`script: ${key.name} failed verification: ${verified.reason}`);
@@ -211,7 +220,7 @@ async function main(): Promise<void> {
     for (let p = 0; p < pairs; p++) {
       const pair: Partial<Record<"app" | "script", SideResult>> = {};
       for (const side of ["app", "script"] as const) {
-        await makeDue();
+        await makeDue(side);
         // Audit times come from the HSM's clock; a millisecond's gap keeps the windows apart.
         await new Promise((r) => setTimeout(r, 5));
         const since = new Date().toISOString();
@@ -226,12 +235,16 @@ async function main(): Promise<void> {
       results.push({ app, script, ratio: Number((app.wallMs / Math.max(1, script.wallMs)).toFixed(3)) });
     }
 
-    const sum = (f: (r: SideResult) => number, side: "app" | "script") => results.reduce((n, r) => n + f(r[side]), 0);
-    const rotatedPerType = (side: "app" | "script") => sum((r) => r.rotated, side) / 2;
-    const perKey = (side: "app" | "script") => ({
-      ec: Number((sum((r) => r.perType.ec, side) / Math.max(1, rotatedPerType(side))).toFixed(2)),
-      rsa2048: Number((sum((r) => r.perType.rsa, side) / Math.max(1, rotatedPerType(side))).toFixed(2)),
-    });
+    const sum = (f: (r: SideResult) => number, side: "app" | "script", of = results) => of.reduce((n, r) => n + f(r[side]), 0);
+    // Steady state: the pairs after the first, whose keys' last rotation is recorded (the first pair's is not).
+    const steady = results.length > 1 ? results.slice(1) : results;
+    const perKey = (side: "app" | "script", of: typeof results) => {
+      const perType = sum((r) => r.rotated, side, of) / 2;
+      return {
+        ec: Number((sum((r) => r.perType.ec, side, of) / Math.max(1, perType)).toFixed(2)),
+        rsa2048: Number((sum((r) => r.perType.rsa, side, of) / Math.max(1, perType)).toFixed(2)),
+      };
+    };
     console.log(
       JSON.stringify({
         bench: "rotationSweep",
@@ -246,8 +259,9 @@ async function main(): Promise<void> {
         rounds: results.map((r) => ({ app: { wallMs: r.app.wallMs, rotated: r.app.rotated, requests: r.app.requests, challenges: r.app.challenges }, script: { wallMs: r.script.wallMs, rotated: r.script.rotated, requests: r.script.requests, challenges: r.script.challenges }, ratio: r.ratio })),
         appFailures,
         wallTimeRatio: median(results.map((r) => r.ratio)),
-        requestsPerRotatedKey: perKey("app"),
-        scriptRequestsPerRotatedKey: perKey("script"),
+        requestsPerRotatedKey: perKey("app", steady),
+        scriptRequestsPerRotatedKey: perKey("script", steady),
+        firstRotationRequestsPerKey: perKey("app", results.slice(0, 1)),
         discoveryRequestsPerDueKey: Number((sum((r) => r.discovery, "app") / Math.max(1, sum((r) => r.rotated, "app"))).toFixed(2)),
         appByOperation: results[results.length - 1]?.app.byOperation,
         authChallenges: { app: sum((r) => r.challenges, "app"), script: sum((r) => r.challenges, "script"), hsms: 1, workers: 1 },

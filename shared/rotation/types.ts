@@ -26,6 +26,12 @@ export interface RotateKeyInput {
   rule?: RotationRuleSettings;
   /** Event-started rotations decide against the policy with the key's own tags (read from its versions page). */
   policy?: RotationPolicy;
+  /**
+   * When the listing that named `version` as current was read (ISO, orchestration time): the sweep's. Recent
+   * enough (`FRESH_LISTING_MS`), it stands in for a GET before the rotate. Event-started rotations list the key
+   * themselves; absent otherwise (the key is then read before it is rotated).
+   */
+  listedAt?: string;
 }
 
 export type RotateKeyOutput =

@@ -17,6 +17,7 @@ import { KeyClient, type KeyProperties } from "@azure/keyvault-keys";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
+import { STACK_IDENTITIES } from "../../dev/stackIdentities";
 import type { Runner } from "../../runner/index";
 import { createKeyClients } from "../../shared/hsm/keyClients";
 import { planRotationRun, type RotationPlanReport } from "../../shared/rotation/activities/plan";
@@ -231,6 +232,31 @@ describe("rotation sweep (timer) on the HSM", () => {
     expect(after.find((v) => v.version === current)?.enabled).toBe(true);
     // Never purged: the disabled version is still there and readable.
     expect((await hsm.getKey(name, { version: old })).properties.enabled).toBe(false);
+  }, 120_000);
+
+  it("the next sweep rotates a key it rotated before with three HSM requests: no GET, the previous version exercised from the key's version record", async () => {
+    const name = "pay-near";
+    const previous = await currentVersion(hsm, name);
+    const emulatorNow = Date.parse((await stack.control("primary", "GET", "/_emulator/clock")).body.now as string);
+    await hsm.updateKeyProperties(name, previous, { expiresOn: new Date(emulatorNow + 10 * DAY) });
+    const id = "sweep:steady-state";
+    const since = new Date(emulatorNow).toISOString();
+    runner.host.startNew(orchestrationNames.rotationSweep, id, { trigger: "schedule" });
+    const rotationId = rotationInstanceId({ vaultUrl: stack.urls.primary, name, version: previous });
+    await settle(() => terminal(id) && terminal(rotationId), "the second sweep and its rotation");
+    const out = output<RotateKeyOutput>(rotationId);
+    expect(out).toMatchObject({ kind: "rotated", previousVersion: previous });
+    const rows = (await stack.control("primary", "GET", `/_emulator/audit?since=${encodeURIComponent(since)}`)).body.value as { operationName: string; identity?: { claim?: { oid?: string } }; properties: { requestUri: string } }[];
+    const onKey = rows
+      .filter((r) => r.identity?.claim?.oid === STACK_IDENTITIES.rotation && new URL(r.properties.requestUri).pathname.split("/")[2] === name)
+      .map((r) => `${r.operationName} ${new URL(r.properties.requestUri).pathname.toLowerCase()}`);
+    // In order: the sweep's discovery (the versions page), then the rotate with no GET before it, then one sign
+    // on each version. (The KeyNearExpiry notice the sweep publishes afterwards starts its own, later requests.)
+    const rotateAt = onKey.indexOf(`KeyRotate /keys/${name}/rotate`);
+    expect(rotateAt, onKey.join("\n")).toBeGreaterThan(-1);
+    expect(onKey.slice(0, rotateAt)).toEqual([`KeyListVersions /keys/${name}/versions`]);
+    expect(onKey.slice(rotateAt + 1, rotateAt + 3).sort()).toEqual([`KeySign /keys/${name}/${out.kind === "rotated" ? out.version.toLowerCase() : ""}/sign`, `KeySign /keys/${name}/${previous.toLowerCase()}/sign`].sort());
+    expect(await versionsOf(hsm, name)).toHaveLength(3);
   }, 120_000);
 });
 

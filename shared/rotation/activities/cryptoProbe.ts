@@ -13,6 +13,8 @@ export type ProbeResult =
       checks: string[];
       /** "unusable": disabled, expired, not yet valid or key_ops forbid it (state); "broken": the crypto itself is wrong. */
       cause: "unusable" | "broken";
+      /** The service's code when it refused the version by its state (KeyDisabled, KeyExpired, KeyNotYetValid, KeyOperationForbidden). */
+      refusedAs?: string;
     };
 
 export interface ProbeOptions {
@@ -64,7 +66,9 @@ export async function probeKeyVersion(key: KeyVaultKey, crypto: CryptographyClie
     } catch (e) {
       const reason = unusable(e);
       if (reason === undefined) throw rotationFailure(e, instance, `probe ${name}`, keyPath(keyId));
-      return failed(`${name}: ${reason}`);
+      const code = innerCode((e as { details?: unknown }).details);
+      const out = failed(`${name}: ${reason}`);
+      return code !== undefined && unusableCodes.has(code) && out.kind === "failed" ? { ...out, refusedAs: code } : out;
     }
   };
 

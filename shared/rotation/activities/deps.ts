@@ -2,6 +2,7 @@ import { resolveConfiguredInstance, type InstanceRef } from "../../instances/res
 import type { LifecyclePublisher } from "../../events/lifecyclePublisher";
 import type { KeyClients } from "../../hsm/keyClients";
 import type { CreatePacer } from "./createPacer";
+import type { KeyVersionRecords } from "./keyVersionRecords";
 
 /**
  * How rotation inputs name an HSM or vault: its configured name and kind, never its URL (whoever starts an
@@ -23,6 +24,11 @@ export interface RotationDeps {
   clients: KeyClients;
   /** Paces key creations per instance (`rotateKeyVersion` waits for a slot before each create); absent = not paced. */
   createPacer?: CreatePacer;
+  /**
+   * Each key's current version as the last rotation saw it (authenticated): lets a rotation skip the GET before
+   * the rotate. Absent (no BACKUP_MANIFEST_KEY to authenticate with, or a caller without storage): always GET.
+   */
+  versionRecords?: KeyVersionRecords;
   /** The instances rotation acts on (primary HSMs and vaults from the settings): the only URLs it calls. */
   instances: readonly ConfiguredRotationInstance[];
   /** Wall clock for decisions when the input carries no `now` (default `() => new Date()`). */

@@ -61,6 +61,7 @@ export interface VersionFacts {
   enabled?: boolean;
   notBefore?: string;
   expiresOn?: string;
+  createdOn?: string;
   n?: string;
   e?: string;
   crv?: string;
@@ -82,6 +83,7 @@ export function versionFactsOf(key: KeyVaultKey): VersionFacts {
   if (p.enabled !== undefined) facts.enabled = p.enabled;
   if (p.notBefore !== undefined) facts.notBefore = p.notBefore.toISOString();
   if (p.expiresOn !== undefined) facts.expiresOn = p.expiresOn.toISOString();
+  if (p.createdOn !== undefined) facts.createdOn = p.createdOn.toISOString();
   if (jwk?.n !== undefined) facts.n = Buffer.from(jwk.n).toString("base64url");
   if (jwk?.e !== undefined) facts.e = Buffer.from(jwk.e).toString("base64url");
   if (jwk?.crv !== undefined) facts.crv = jwk.crv;
@@ -97,7 +99,13 @@ export function versionFactsOf(key: KeyVaultKey): VersionFacts {
 export function keyFromFacts(facts: VersionFacts): KeyVaultKey {
   const b = (v: string | undefined): Uint8Array | undefined => (v === undefined ? undefined : Buffer.from(v, "base64url"));
   const i = facts.keyId.indexOf("/keys/");
-  const properties: KeyProperties = { id: facts.keyId, name: facts.name, version: facts.version, vaultUrl: i === -1 ? "" : facts.keyId.slice(0, i) };
+  const properties: KeyProperties = {
+    id: facts.keyId,
+    name: facts.name,
+    version: facts.version,
+    vaultUrl: i === -1 ? "" : facts.keyId.slice(0, i),
+    ...(facts.createdOn === undefined ? {} : { createdOn: new Date(facts.createdOn) }),
+  };
   if (facts.enabled !== undefined) properties.enabled = facts.enabled;
   if (facts.notBefore !== undefined) properties.notBefore = new Date(facts.notBefore);
   if (facts.expiresOn !== undefined) properties.expiresOn = new Date(facts.expiresOn);

@@ -1,4 +1,6 @@
+import type { KeyVaultKey } from "../../hsm/keyClients";
 import { configuredInstance, type RotationDeps, type RotationInstance } from "./deps";
+import { versionFactsOf } from "./keyFacts";
 import { rotationFailure } from "./failure";
 import { verifyKeyVersion, type VerifyKeyVersionOutput } from "./verifyKeyVersion";
 
@@ -33,18 +35,36 @@ export async function recordForeignVersion(input: RecordForeignVersionInput, dep
   const client = deps.clients.keys(instance.url);
   let isCurrent: boolean;
   let facts: { id?: string; createdOn?: Date; expiresOn?: Date };
+  let named: KeyVaultKey;
   try {
     const current = await client.getKey(name);
     isCurrent = (current.properties.version ?? "").toLowerCase() === version.toLowerCase();
-    const named = isCurrent ? current : await client.getKey(name, { version });
+    named = isCurrent ? current : await client.getKey(name, { version });
     facts = { ...named.properties, ...(named.id === undefined ? {} : { id: named.id }) };
   } catch (e) {
     throw rotationFailure(e, instance, "getKey", `${name}/${version}`);
   }
-  const verification = await verifyKeyVersion({ instance: input.instance, name, version }, deps);
+  const verification = await verifyKeyVersion({ instance: input.instance, name, version, key: versionFactsOf(named) }, deps);
+  if (isCurrent) await rememberCurrent(instance.name, named, deps);
   const out: RecordForeignVersionOutput = { kind: "recorded", name, version, keyId: facts.id ?? verification.keyId, isCurrent, verification };
   if (facts.createdOn !== undefined) out.createdOn = facts.createdOn.toISOString();
   if (facts.expiresOn !== undefined) out.expiresOn = facts.expiresOn.toISOString();
   deps.log?.(`recorded foreign version ${instance.name}/${name}/${version}: ${verification.kind}`);
   return out;
+}
+
+/**
+ * The foreign version is the key's current one now: the key's version record says so, so the next rotation
+ * exercises it as the previous version without reading the key first. Best effort (a failure costs that GET).
+ */
+async function rememberCurrent(instance: string, key: KeyVaultKey, deps: RotationDeps): Promise<void> {
+  const records = deps.versionRecords;
+  if (records === undefined) return;
+  try {
+    const known = await records.read(instance, key.name);
+    if (known.record !== undefined && known.record.current.version.toLowerCase() === (key.properties.version ?? "").toLowerCase()) return;
+    await records.write(instance, key.name, { current: versionFactsOf(key) }, known.tag);
+  } catch (e) {
+    deps.log?.(`recorded foreign version ${instance}/${key.name}: version record not written (${e instanceof Error ? e.message : String(e)})`);
+  }
 }

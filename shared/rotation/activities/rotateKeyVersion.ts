@@ -5,6 +5,7 @@ import { configuredInstance, type ConfiguredRotationInstance, type RotationDeps,
 import { ensureRotationPolicy } from "./ensurePolicy";
 import { rotationFailure } from "./failure";
 import { versionFactsOf, type VersionFacts } from "./keyFacts";
+import type { KeyVersionRecord, ReadKeyVersionRecord } from "./keyVersionRecords";
 
 export interface RotateKeyVersionInput {
   instance: RotationInstance;
@@ -18,6 +19,13 @@ export interface RotateKeyVersionInput {
    * Absent: this call claims one and waits for it itself.
    */
   slotAt?: string;
+  /**
+   * `false`: the listing that named `fromVersion` is recent (the orchestration decides: within
+   * `FRESH_LISTING_MS`), so when the key's version record names it as current too, the key is not read before
+   * the rotate and the record supplies the previous version's public key. Absent or `true`: the key is read
+   * first (GET), as for an input nobody listed (the CLI, an old orchestration).
+   */
+  confirmCurrent?: boolean;
 }
 
 export interface RotatedVersion {
@@ -35,10 +43,12 @@ export interface RotatedVersion {
   /** The new version as the service returned it (public key, key_ops, state): `verifyKeyVersion` probes it without a GET. */
   newKey: VersionFacts;
   /**
-   * The version replaced, from the GET this activity makes anyway (only when this call rotated): its state is
-   * checked without another request. Absent for `alreadyRotated`, whose GET returned the newer version.
+   * The version replaced (only when this call rotated), from the GET before the rotate or from the key's version
+   * record: exercised without another request. Absent for `alreadyRotated`, whose GET returned the newer version.
    */
   previousKey?: VersionFacts;
+  /** Where `previousKey` came from: "service" (the GET) or "record" (its state may be older than the service's). */
+  previousFrom?: "service" | "record";
 }
 
 /**
@@ -67,20 +77,43 @@ export async function rotateKeyVersion(input: RotateKeyVersionInput, deps: Rotat
     throw new LifecycleError("BadParameter", `rotateKeyVersion for ${instance.name}/${name} got no fromVersion. Fix: pass the version the rotation id names (from listDueKeys or the event).`);
   }
   const client = deps.clients.keys(instance.url);
-  let current: KeyVaultKey;
-  try {
-    current = await client.getKey(name);
-  } catch (e) {
-    throw rotationFailure(e, instance, "getKey", name);
+  const known = await readRecord(input, instance, deps);
+  const record = known.record;
+  if (record?.rotatedFrom !== undefined && sameVersion(record.rotatedFrom, fromVersion) && !sameVersion(record.current.version, fromVersion)) {
+    // A re-run of this very rotation after it was recorded (a crash before the activity's result was kept).
+    deps.log?.(`rotate ${instance.name}/${name}: already rotated ${fromVersion} -> ${record.current.version} (recorded); not rotating again`);
+    return { kind: "alreadyRotated", ...describeFacts(record.current, fromVersion, false) };
   }
-  const currentVersion = current.properties.version ?? "";
-  if (currentVersion.toLowerCase() !== fromVersion.toLowerCase()) {
-    // Someone moved the key on already; only an expiry that is missing altogether is filled in, so a
-    // deliberate expiry chosen by whoever rotated is left alone.
-    const fill = current.properties.expiresOn === undefined;
-    const final = fill ? await applyExpiry(current, instance, input, deps) : current;
-    deps.log?.(`rotate ${instance.name}/${name}: already at ${currentVersion} (not ${fromVersion}); not rotating again`);
-    return { kind: "alreadyRotated", ...describe(final, fromVersion, fill && final !== current) };
+
+  let previous: { facts: VersionFacts; from: "service" | "record" } | undefined;
+  let tag = known.tag;
+  if (input.confirmCurrent === false && record !== undefined && record.rotating === undefined && sameVersion(record.current.version, fromVersion)) {
+    // The listing says fromVersion is current and so does the record the last rotation wrote: no GET. The marker
+    // makes a re-run after a crash between the rotate and the new record read the key instead of rotating again.
+    const marked = await writeRecord(input, instance, deps, { ...record, rotating: { from: fromVersion, at: (deps.now?.() ?? new Date()).toISOString() } }, tag);
+    if (marked !== undefined) {
+      previous = { facts: record.current, from: "record" };
+      tag = marked;
+    }
+  }
+  if (previous === undefined) {
+    let current: KeyVaultKey;
+    try {
+      current = await client.getKey(name);
+    } catch (e) {
+      throw rotationFailure(e, instance, "getKey", name);
+    }
+    const currentVersion = current.properties.version ?? "";
+    if (!sameVersion(currentVersion, fromVersion)) {
+      // Someone moved the key on already; only an expiry that is missing altogether is filled in, so a
+      // deliberate expiry chosen by whoever rotated is left alone.
+      const fill = current.properties.expiresOn === undefined;
+      const final = fill ? await applyExpiry(current, instance, input, deps) : current;
+      deps.log?.(`rotate ${instance.name}/${name}: already at ${currentVersion} (not ${fromVersion}); not rotating again`);
+      await writeRecord(input, instance, deps, { current: versionFactsOf(final) }, tag);
+      return { kind: "alreadyRotated", ...describe(final, fromVersion, fill && final !== current) };
+    }
+    previous = { facts: versionFactsOf(current), from: "service" };
   }
 
   // The create is what an HSM partition does about once a second: wait for this HSM's next slot first, so
@@ -110,8 +143,46 @@ export async function rotateKeyVersion(input: RotateKeyVersionInput, deps: Rotat
   // someone changed it). Steady state: no policy request at all.
   if (policy === "matched" && !expiryAsConfigured(rotated, input.newVersionExpiry)) policy = (await ensurePolicy(input, deps)).kind;
   const final = await applyExpiry(rotated, instance, input, deps);
+  await writeRecord(input, instance, deps, { current: versionFactsOf(final), rotatedFrom: fromVersion }, tag);
   deps.log?.(`rotated ${instance.name}/${name}: ${fromVersion} -> ${rotated.properties.version ?? "?"}`);
-  return { kind: "rotated", ...describe(final, fromVersion, final !== rotated), previousKey: versionFactsOf(current), policy };
+  return { kind: "rotated", ...describe(final, fromVersion, final !== rotated), previousKey: previous.facts, previousFrom: previous.from, policy };
+}
+
+/**
+ * The key's version record, or nothing: a record that cannot be read or fails its authentication only costs
+ * the GET it would have saved (logged, so someone tampering with the container is seen), never the rotation.
+ */
+async function readRecord(input: RotateKeyVersionInput, instance: ConfiguredRotationInstance, deps: RotationDeps): Promise<ReadKeyVersionRecord> {
+  if (deps.versionRecords === undefined) return {};
+  try {
+    const read = await deps.versionRecords.read(instance.name, input.name);
+    if (read.problem !== undefined) deps.log?.(`rotate ${instance.name}/${input.name}: version record ignored: ${read.problem}; the key is read from the service instead`);
+    if (read.record !== undefined && !sameVersion(read.record.current.name, input.name)) return read.tag === undefined ? {} : { tag: read.tag };
+    return read.problem === undefined ? read : read.tag === undefined ? {} : { tag: read.tag };
+  } catch (e) {
+    deps.log?.(`rotate ${instance.name}/${input.name}: version record unreadable (${e instanceof Error ? e.message : String(e)}); the key is read from the service instead`);
+    return {};
+  }
+}
+
+/** Writes the record; the new tag, or `undefined` when someone wrote first or storage failed (logged, not thrown). */
+async function writeRecord(input: RotateKeyVersionInput, instance: ConfiguredRotationInstance, deps: RotationDeps, record: KeyVersionRecord, tag: string | undefined): Promise<string | undefined> {
+  if (deps.versionRecords === undefined) return undefined;
+  try {
+    const written = await deps.versionRecords.write(instance.name, input.name, record, tag);
+    if (written === false) {
+      deps.log?.(`rotate ${instance.name}/${input.name}: version record changed meanwhile; left as it is`);
+      return undefined;
+    }
+    return written.tag ?? "";
+  } catch (e) {
+    deps.log?.(`rotate ${instance.name}/${input.name}: version record not written (${e instanceof Error ? e.message : String(e)}); the next rotation reads the key first`);
+    return undefined;
+  }
+}
+
+function sameVersion(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
 }
 
 function ensurePolicy(input: RotateKeyVersionInput, deps: RotationDeps): ReturnType<typeof ensureRotationPolicy> {
@@ -142,19 +213,16 @@ async function applyExpiry(key: KeyVaultKey, instance: ConfiguredRotationInstanc
 }
 
 function describe(key: KeyVaultKey, previousVersion: string, expirySet: boolean): RotatedVersion {
-  const p = key.properties;
-  const out: RotatedVersion = {
-    name: key.name,
-    previousVersion,
-    version: p.version ?? "",
-    keyId: key.id ?? "",
-    keyOps: [...(key.keyOperations ?? [])],
-    expirySet,
-    newKey: versionFactsOf(key),
-  };
-  if (p.createdOn !== undefined) out.createdOn = p.createdOn.toISOString();
-  if (p.expiresOn !== undefined) out.expiresOn = p.expiresOn.toISOString();
-  if (key.keyType !== undefined) out.keyType = key.keyType;
+  const out = describeFacts(versionFactsOf(key), previousVersion, expirySet);
+  if (key.properties.createdOn !== undefined) out.createdOn = key.properties.createdOn.toISOString();
+  return out;
+}
+
+function describeFacts(facts: VersionFacts, previousVersion: string, expirySet: boolean): RotatedVersion {
+  const out: RotatedVersion = { name: facts.name, previousVersion, version: facts.version, keyId: facts.keyId, keyOps: [...facts.keyOps], expirySet, newKey: facts };
+  if (facts.createdOn !== undefined) out.createdOn = facts.createdOn;
+  if (facts.expiresOn !== undefined) out.expiresOn = facts.expiresOn;
+  if (facts.kty !== "") out.keyType = facts.kty;
   return out;
 }
 

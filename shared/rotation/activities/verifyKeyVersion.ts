@@ -14,7 +14,7 @@ export interface VerifyKeyVersionInput {
   key?: VersionFacts;
   /** The version it replaces: it is exercised with one round trip (see `exercisePrevious`). */
   previousVersion?: string;
-  /** The replaced version as the rotate's GET returned it (`RotatedVersion.previousKey`): then no GET is sent for it. */
+  /** The replaced version as the rotate's GET or the key's version record gave it (`RotatedVersion.previousKey`): then no GET is sent for it. */
   previousKey?: VersionFacts;
   /**
    * Round trips on the new version: "one" (the rotation: one HSM request for RSA and EC) or "all" (default:
@@ -89,6 +89,9 @@ async function exercisePrevious(input: VerifyKeyVersionInput, instance: Configur
   if (state.kind === "skipped") return state;
   const key = keyFromFacts(old);
   const probe = await probeKeyVersion(key, deps.clients.crypto(key), instance, { roundTrips: "one", prefer: "unwrap" });
+  // The state given may be older than the service's (the key's version record is as of the last rotation): a
+  // version the service refuses by its state (disabled, expired, restricted since) is skipped as above, not broken.
+  if (probe.kind === "failed" && probe.refusedAs !== undefined) return { kind: "skipped", keyId: old.keyId, reason: `the service refused it: ${probe.reason}` };
   if (probe.kind === "failed") return { kind: "failed", keyId: old.keyId, reason: probe.reason, checks: probe.checks };
   return { kind: "verified", keyId: old.keyId, checks: probe.checks };
 }

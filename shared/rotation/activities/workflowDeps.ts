@@ -10,6 +10,7 @@ import { blobServiceClientFor } from "../../storage/blobServiceClientFor";
 import type { RotationDeps } from "./deps";
 import { createRotationDeps } from "./depsFromSettings";
 import { pacerFromSettings } from "./pacerFromSettings";
+import { versionRecordsFromSettings } from "./versionRecordsFromSettings";
 import type { RotationAuditDeps } from "./recordOutcome";
 
 let rotationDeps: RotationDeps | undefined;
@@ -18,7 +19,10 @@ export function rotationWorkflowDeps(): RotationDeps {
   if (rotationDeps !== undefined) return rotationDeps;
   const settings = appSettings();
   const credential = credentialFor("rotation", settings);
-  rotationDeps = { ...createRotationDeps(settings, credential), createPacer: pacerFromSettings(settings, credential) };
+  const built: RotationDeps = { ...createRotationDeps(settings, credential), createPacer: pacerFromSettings(settings, credential) };
+  const versionRecords = versionRecordsFromSettings(settings, credential);
+  if (versionRecords !== undefined) built.versionRecords = versionRecords;
+  rotationDeps = built;
   return rotationDeps;
 }
 

@@ -35,6 +35,13 @@ type Stage = Extract<RotateKeyOutput, { kind: "failed" }>["stage"];
 /** Attempts per step (durable retries); publishing and the retirement start have their own, smaller budget. */
 export const ROTATION_ATTEMPTS = 3;
 
+/**
+ * How long a listing that named the current version stands in for a GET before the rotate. A person rotating
+ * the same key by hand inside this window makes one extra version (the hand-made one then counts as an older
+ * version, retired after the grace period); past it, or for a pacing wait that long, the key is read first.
+ */
+export const FRESH_LISTING_MS = 5 * 60_000;
+
 export function rotateKeyOrchestrator(retry: RetryOptions) {
   return function* rotateKey(context: OrchestrationContext): Generator<Task, RotateKeyOutput, unknown> {
     const input = context.df.getInput<RotateKeyInput>();
@@ -45,6 +52,7 @@ export function rotateKeyOrchestrator(retry: RetryOptions) {
     const base = { instance: instance.name, name };
     let stage: Stage = "resolve";
     let rule: RotationRuleSettings | undefined = input.rule;
+    let listedAt = input.listedAt;
     let rotated: Extract<RotateKeyVersionOutput, { kind: "rotated" | "alreadyRotated" }>;
     let verified: Extract<VerifyKeyVersionOutput, { kind: "verified" }>;
     try {
@@ -52,6 +60,7 @@ export function rotateKeyOrchestrator(retry: RetryOptions) {
         const resolved = yield* resolveRule(context, input, retry);
         if (resolved.kind === "skip") return { kind: "skipped", ...base, version, reason: resolved.reason };
         rule = resolved.rule;
+        listedAt = context.df.currentUtcDateTime.toISOString();
       }
       // The rotate, which sets the service rotation policy only when its answer shows the policy differs (or
       // Managed HSM refuses for want of one): one activity, idempotent per version (a re-run finds the key moved on).
@@ -63,7 +72,13 @@ export function rotateKeyOrchestrator(retry: RetryOptions) {
         context.df.setCustomStatus({ stage: "waitingForCreateSlot", slotAt: slot.slotAt });
         yield context.df.createTimer(new Date(slot.slotAt));
       }
-      const rotateInput: { instance: typeof instance; name: string; fromVersion: string; newVersionExpiry?: string; slotAt?: string } = { instance, name, fromVersion: version };
+      const listingAge = listedAt === undefined ? Number.NaN : context.df.currentUtcDateTime.getTime() - Date.parse(listedAt);
+      const rotateInput: { instance: typeof instance; name: string; fromVersion: string; newVersionExpiry?: string; slotAt?: string; confirmCurrent: boolean } = {
+        instance,
+        name,
+        fromVersion: version,
+        confirmCurrent: !(listingAge >= 0 && listingAge <= FRESH_LISTING_MS),
+      };
       if (slot.slotAt !== null) rotateInput.slotAt = slot.slotAt;
       if (rule.newVersionExpiry !== undefined) rotateInput.newVersionExpiry = rule.newVersionExpiry;
       rotated = yield* callActivity<EnsurePolicyAndRotateOutput>(context, retry, activityNames.ensurePolicyAndRotate, rotateInput);
@@ -73,7 +88,8 @@ export function rotateKeyOrchestrator(retry: RetryOptions) {
         instance,
         name,
         version: rotated.version,
-        // The rotate's own answers: verification then sends no GET, one round trip on each version.
+        // The rotate's own answers (the previous version's from its GET or the key's version record): verification
+        // then sends no GET, one round trip on each version.
         key: rotated.newKey,
         previousVersion: version,
         ...(rotated.previousKey === undefined ? {} : { previousKey: rotated.previousKey }),

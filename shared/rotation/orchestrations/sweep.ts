@@ -48,7 +48,7 @@ export function rotationSweepOrchestrator(retry: RetryOptions) {
         const rule: RotationRuleSettings = { name: resolved.name, gracePeriod: resolved.gracePeriod };
         if (resolved.newVersionExpiry !== undefined) rule.newVersionExpiry = resolved.newVersionExpiry;
         const trigger = key.decision.reason === "expired" ? "expired" : key.decision.reason === "nearExpiry" ? "nearExpiry" : "policy";
-        due.push({ instanceId: key.instanceId, input: { instance, name: key.name, version: key.version, trigger: input.trigger === "manual" ? "manual" : trigger, runId, rule } });
+        due.push({ instanceId: key.instanceId, input: { instance, name: key.name, version: key.version, trigger: input.trigger === "manual" ? "manual" : trigger, runId, rule, listedAt: now } });
       }
     });
 
