@@ -199,6 +199,15 @@ describe("a rotation that the last one recorded", () => {
     expect(verified).toMatchObject({ kind: "verified", previous: { kind: "skipped", reason: expect.stringMatching(/KeyDisabled/) } });
   });
 
+  it("a container the deployment has not made yet is made by the first write; until then there is no record", async () => {
+    const fresh = blobKeyVersionRecords(BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("pacing-not-made-yet"), manifestAuthenticator(TEST_MANIFEST_KEY));
+    expect(await fresh.read("rechsm", "k1")).toEqual({});
+    const v1 = await freshKey("rec-new-container", "ec");
+    const r = await rotateOnce("rec-new-container", v1, { confirmCurrent: false }, { ...deps, versionRecords: fresh });
+    expect(r.rotated).toMatchObject({ kind: "rotated", previousFrom: "service" });
+    expect((await fresh.read("rechsm", "rec-new-container")).record?.current.version).toBe(r.rotated.version);
+  });
+
   it("storage that cannot be reached costs the GET, not the rotation", async () => {
     const v1 = await freshKey("rec-no-storage", "ec");
     const unreachable = BlobServiceClient.fromConnectionString(azurite.connectionString.replace(/:\d+\//, ":1/"), { retryOptions: { maxTries: 1 } }).getContainerClient("rotation-pacing");

@@ -52,11 +52,22 @@ export function blobKeyVersionRecords(container: ContainerClient, auth: Manifest
     async write(instance, name, record, tag) {
       const text = JSON.stringify({ record, mac: macOf(instance, name, record) });
       const blob = container.getBlockBlobClient(path(instance, name));
-      try {
-        const res = await blob.upload(text, Buffer.byteLength(text), {
+      const upload = () =>
+        blob.upload(text, Buffer.byteLength(text), {
           conditions: tag === undefined ? { ifNoneMatch: "*" } : { ifMatch: tag },
           blobHTTPHeaders: { blobContentType: "application/json" },
         });
+      try {
+        let res;
+        try {
+          res = await upload();
+        } catch (e) {
+          // The deployment makes the container; a local stack may not have yet. Created only when missing (a
+          // container-scoped role cannot create one, and then the write below names the cause).
+          if ((e as { code?: string }).code !== "ContainerNotFound") throw e;
+          await container.createIfNotExists();
+          res = await upload();
+        }
         return res.etag === undefined ? {} : { tag: res.etag };
       } catch (e) {
         const status = (e as { statusCode?: number }).statusCode;
