@@ -1,4 +1,4 @@
-import { CronExpressionParser } from "cron-parser";
+import { type CronDate, CronExpressionParser } from "cron-parser";
 
 // The Functions timer trigger evaluates schedules with NCrontab (github.com/atifaziz/NCrontab). Its
 // CrontabSchedule.TryGetNextOccurrence (NCrontab/CrontabSchedule.cs) steps second, minute, hour, day and month
@@ -91,12 +91,13 @@ export function ncrontabProblem(expression: string): string | undefined {
 export function nextScheduledRun(expression: string, from: Date): Date {
   const f = dayFields(expression);
   const limit = from.getTime() + GREGORIAN_CYCLE_DAYS * DAY_MS;
-  let after = from;
+  let after: Date | CronDate = from;
   for (;;) {
-    const run = CronExpressionParser.parse(expression, { tz: "UTC", currentDate: after }).next().toDate();
-    if (firesOn(run, f)) return run;
+    const run = CronExpressionParser.parse(expression, { tz: "UTC", currentDate: after }).next();
+    if (firesOn(run.toDate(), f)) return run.toDate();
     if (run.getTime() > limit) throw new Error(`NCRONTAB schedule "${expression}" never fires: its day and day-of-week fields never match the same date.`);
-    after = new Date(Date.UTC(run.getUTCFullYear(), run.getUTCMonth(), run.getUTCDate(), 23, 59, 59));
+    run.setEndOfDay();
+    after = run;
   }
 }
 
