@@ -309,7 +309,8 @@ describe("npm start's console (a person at the terminal)", () => {
     let { stderr, closing, logFile } = await secondStart(first!.stateDir);
     if (utcDay(new Date()) !== first!.day) {
       // Midnight UTC fell between the first cycle and the end of this start, whose timers may then have begun
-      // the next day's cycle: both run again on a fresh state dir, within the new day (a day from midnight).
+      // the next day's cycle: both run again on a fresh state dir, within the new day (the next midnight is a
+      // day away), so the comparison below is always between two starts on one day.
       const dir = mkdtempSync(join(tmpdir(), "npm-start-again-"));
       dirs.push(dir);
       const again = await onceWithinOneDay(dir);
