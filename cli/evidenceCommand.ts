@@ -9,7 +9,7 @@ import { errorText } from "../shared/errors/errorText";
 import { collectEvidence } from "./evidence/collectEvidence";
 import { renderEvidenceHtml } from "./evidence/renderEvidenceHtml";
 import { parseCommandLine } from "./parseCommandLine";
-import { UsageError, usageErrorText } from "./usageError";
+import { UsageError, usageErrorExit, usageErrorText } from "./usageError";
 import { useLocalStack } from "./useLocalStack";
 
 export const EVIDENCE_FILES = { json: "evidence.json", html: "evidence.html", sig: "evidence.sig", pem: "signing-key.pem" } as const;
@@ -36,11 +36,7 @@ export async function evidenceCommand(argv: readonly string[], io: CliIo): Promi
   try {
     args = parseEvidenceArgs(argv);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(usageErrorText(e));
-      return 2;
-    }
-    throw e;
+    return usageErrorExit(e, io);
   }
   try {
     // The pack is decided as of --to (recovery points, RPO, cryptoperiods), not the machine clock: a period that
