@@ -23,7 +23,7 @@
  */
 import { generateKeyPair } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
@@ -31,6 +31,8 @@ import { KeyClient } from "@azure/keyvault-keys";
 import { AtomicJsonFile } from "../emulator/store/atomicJsonFile";
 import { StateJournal } from "../emulator/store/stateJournal";
 import { startEmulatorChild, type EmulatorTarget } from "./emulatorChild";
+import { machineFacts } from "./machineFacts";
+import { runBench } from "./runBench";
 
 interface Args {
   keys: number;
@@ -230,9 +232,7 @@ async function main(): Promise<void> {
         clientCpuMsPerKey: round((clientCpu1.user + clientCpu1.system + clientCpu3.user + clientCpu3.system) / 1000 / args.keys, 3),
         stateBytes: bytes,
         persistencePerWriteMs: { entryBytes, smallAt, largeAt: args.keys, journal: { small: small.journal, large: large.journal }, wholeFile: { small: small.wholeFile, large: large.wholeFile } },
-        cpus: availableParallelism(),
-        loadAverage1m: round(loadavg()[0] ?? 0),
-        node: process.version,
+        ...machineFacts(),
       }) + "\n",
     );
   } finally {
@@ -241,7 +241,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`[bench emulator-seed] failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench("emulator-seed", main);

@@ -21,13 +21,15 @@
  */
 import { createHash, generateKeyPairSync, randomUUID, sign as nodeSign, type KeyObject } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { CryptographyClient, KeyClient } from "@azure/keyvault-keys";
 import { generateKeyMaterial } from "../emulator/crypto/keyMaterial";
 import { sign as emulatorSign } from "../emulator/crypto/keyOperations";
 import { startEmulator, type RunningEmulator } from "../emulator/index";
 import { startEmulatorChild, type EmulatorTarget } from "./emulatorChild";
+import { machineFacts } from "./machineFacts";
+import { runBench } from "./runBench";
 
 interface Args {
   seconds: number;
@@ -221,9 +223,7 @@ async function main(): Promise<void> {
           clientProcessCpu: round(clientCpuUsPerOp),
           ...(serverCpuUsPerOp !== undefined ? { emulatorProcessCpu: round(serverCpuUsPerOp) } : {}),
         },
-        cpus: availableParallelism(),
-        loadAverage1m: round(loadavg()[0] ?? 0, 2),
-        node: process.version,
+        ...machineFacts(),
       }) + "\n",
     );
   } finally {
@@ -232,7 +232,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`[bench emulator-sign] failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench("emulator-sign", main);

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./parseCommandLine";
 import { UsageError } from "./usageError";
 
 export const COMMANDS = ["status", "plan", "rotate", "backup", "drill", "report", "rbac", "requests", "approve", "reject", "recover", "disable"] as const;
@@ -92,34 +92,9 @@ const perCommand: Record<CommandName, readonly Flag[]> = {
   disable: ["instance", "key", "version", "reason", "ticket", "as"],
 };
 
-/** What each flag's value looks like, for "--html needs a value (FILE)." */
-const VALUE_OF: Record<string, string> = { settings: "FILE", credential: "managed-identity or default", "app-url": "URL", at: "an ISO instant", timeout: "SECONDS", instance: "NAME", key: "NAME", hsm: "NAME", pair: "PRIMARY=TARGET", mode: "full or selective", drill: "ID", html: "FILE", reason: "TEXT", ticket: "ID", backup: "FOLDER", version: "VERSION", as: "OBJECT_ID", cert: "FILE", quorum: "N", out: "FILE", "security-domain": "FILE" };
-
-/**
- * node:util's parseArgs errors as one line of ours: "Unknown option '--nope'." stays; a flag without its value
- * ("argument missing", or the next flag taken for it: "argument is ambiguous … use '--html=-XYZ'") says what
- * value it needs; a switch given a value says it takes none. No Node advice about dashes or positionals.
- */
-export function usageErrorOf(e: unknown): UsageError {
-  const message = (e as Error).message;
-  const code = (e as { code?: string }).code;
-  const flag = /'--([a-z-]+)/.exec(message)?.[1];
-  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag !== undefined) {
-    if (/does not take an argument/.test(message)) return new UsageError(`--${flag} takes no value.`);
-    return new UsageError(`--${flag} needs a value (${VALUE_OF[flag] ?? "VALUE"}).`);
-  }
-  return new UsageError((message.split("\n")[0] ?? message).replace(/\. To specify a positional argument.*$/s, "."));
-}
-
 /** Parses the command line; throws {@link UsageError} (exit 2) for anything it cannot accept. */
 export function parseCliArgs(argv: readonly string[]): CliArgs {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw usageErrorOf(e);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(argv, options);
   if (values.help === true && positionals.length === 0) return defaults("help");
   const [commandRaw, ...extra] = positionals;
   if (commandRaw === undefined) throw new UsageError("No command given.");

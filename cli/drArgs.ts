@@ -1,5 +1,4 @@
-import { parseArgs } from "node:util";
-import { usageErrorOf } from "./cliArgs";
+import { parseCommandLine } from "./parseCommandLine";
 import { UsageError } from "./usageError";
 
 /**
@@ -37,13 +36,7 @@ const options = {
 } as const;
 
 export function parseDrArgs(argv: readonly string[]): DrArgs {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>>;
-  try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw usageErrorOf(e);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(argv, options);
   const args: DrArgs = { action: "help", json: values.json === true, timeoutMs: 600_000, hsm: "", certs: [], quorum: 2, out: "", securityDomain: "", keys: [] };
   if (values.help === true) return args;
   const [action, ...extra] = positionals;

@@ -20,11 +20,12 @@ import { SecurityDomainClient } from "../shared/hsm/securityDomainClient";
 import { custodianCertificateJwk, prepareRestoreBlob } from "../shared/hsm/securityDomainRestoreBlob";
 import { keyClientOptionsFor } from "../shared/hsm/keyClients";
 import { createCliContext } from "./cliContext";
+import { commandFailureExit } from "./commandFailureExit";
 import type { CliIo } from "./cliIo";
 import { parseDrArgs, type DrArgs } from "./drArgs";
 import { errorText } from "../shared/errors/errorText";
 import { USAGE } from "./usage";
-import { UsageError, usageErrorText } from "./usageError";
+import { UsageError, usageErrorExit } from "./usageError";
 
 /** Runs `dr …` (argv after "dr"); resolves to the exit code. Never throws. */
 export async function drCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -32,9 +33,7 @@ export async function drCommand(argv: readonly string[], io: CliIo): Promise<num
   try {
     args = parseDrArgs(argv);
   } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    io.err(usageErrorText(e));
-    return 2;
+    return usageErrorExit(e, io);
   }
   if (args.action === "help") {
     io.out(USAGE);
@@ -43,12 +42,7 @@ export async function drCommand(argv: readonly string[], io: CliIo): Promise<num
   try {
     return args.action === "download" ? await download(args, io) : await activate(args, io);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(usageErrorText(e));
-      return 2;
-    }
-    io.err(`hsm-lifecycle dr ${args.action}: ${errorText(e)}`);
-    return 1;
+    return commandFailureExit(e, io, `dr ${args.action}`);
   }
 }
 

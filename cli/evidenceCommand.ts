@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { hsmEvidenceSigner, sealVerifies, type EvidenceSigner } from "../shared/evidence/evidenceSigner";
-import { usageErrorOf, type CliArgs } from "./cliArgs";
+import type { CliArgs } from "./cliArgs";
 import { createCliContext, type CliContext } from "./cliContext";
 import type { CliIo } from "./cliIo";
 import { errorText } from "../shared/errors/errorText";
 import { collectEvidence } from "./evidence/collectEvidence";
 import { renderEvidenceHtml } from "./evidence/renderEvidenceHtml";
-import { UsageError, usageErrorText } from "./usageError";
+import { parseCommandLine } from "./parseCommandLine";
+import { UsageError, usageErrorExit, usageErrorText } from "./usageError";
 import { useLocalStack } from "./useLocalStack";
 
 export const EVIDENCE_FILES = { json: "evidence.json", html: "evidence.html", sig: "evidence.sig", pem: "signing-key.pem" } as const;
@@ -36,11 +36,7 @@ export async function evidenceCommand(argv: readonly string[], io: CliIo): Promi
   try {
     args = parseEvidenceArgs(argv);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(usageErrorText(e));
-      return 2;
-    }
-    throw e;
+    return usageErrorExit(e, io);
   }
   try {
     // The pack is decided as of --to (recovery points, RPO, cryptoperiods), not the machine clock: a period that
@@ -60,13 +56,7 @@ export async function evidenceCommand(argv: readonly string[], io: CliIo): Promi
 }
 
 function parseEvidenceArgs(argv: readonly string[]): { out: string; from: Date; to: Date; settingsFile?: string; credential: CliArgs["credential"]; appUrl: string; appUrlGiven: boolean } {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args: [...argv], options: { out: { type: "string" }, from: { type: "string" }, to: { type: "string" }, settings: { type: "string" }, credential: { type: "string" }, "app-url": { type: "string" } }, allowPositionals: true, strict: true }));
-  } catch (e) {
-    throw usageErrorOf(e);
-  }
+  const { values, positionals } = parseCommandLine(argv, { out: { type: "string" }, from: { type: "string" }, to: { type: "string" }, settings: { type: "string" }, credential: { type: "string" }, "app-url": { type: "string" } });
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}" after "evidence" (use "evidence verify DIR" to check a pack).`);
   const out = typeof values["out"] === "string" ? values["out"].trim() : "";
   if (out === "") throw new UsageError("evidence needs --out DIR (the folder the pack is written to).");

@@ -4,6 +4,7 @@
  */
 import { parseCliArgs, type CliArgs } from "./cliArgs";
 import { createCliContext } from "./cliContext";
+import { commandFailureExit } from "./commandFailureExit";
 import { processIo, type CliIo } from "./cliIo";
 import { errorText } from "../shared/errors/errorText";
 import { backupCommand } from "./backupCommand";
@@ -17,7 +18,7 @@ import { rotateCommand } from "./rotateCommand";
 import { decideCommand, disableCommand, emergencyRotateCommand, recoverCommand, requestsCommand } from "./requestCommands";
 import { statusCommand } from "./statusCommand";
 import { USAGE } from "./usage";
-import { UsageError, usageErrorText } from "./usageError";
+import { usageErrorExit } from "./usageError";
 import { useLocalStack } from "./useLocalStack";
 
 /** Runs one command line; resolves to the exit code (0 ok, 1 failed, 2 usage, 3 waiting for approvals). Never throws. */
@@ -28,11 +29,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   try {
     args = parseCliArgs(argv);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(usageErrorText(e));
-      return 2;
-    }
-    throw e;
+    return usageErrorExit(e, io);
   }
   if (args.command === "help") {
     io.out(USAGE);
@@ -67,12 +64,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         return await rbacCommand(ctx, run, io);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(usageErrorText(e));
-      return 2;
-    }
-    io.err(`hsm-lifecycle ${args.command}: ${errorText(e)}`);
-    return 1;
+    return commandFailureExit(e, io, args.command);
   }
 }
 

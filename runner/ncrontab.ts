@@ -1,4 +1,11 @@
-import { CronExpressionParser } from 'cron-parser';
+import { type CronDate, CronExpressionParser } from 'cron-parser';
+
+/** NCrontab's field grammar (its CrontabFieldImpl): `*`, a value or a range, each optionally `/n`, in comma lists; names only for month and weekday. */
+const NUMERIC_ITEM = /^(\*|\d+(-\d+)?)(\/\d+)?$/;
+const NAMED_ITEM = /^(\*|(\d+|[a-z]{3,})(-(\d+|[a-z]{3,}))?)(\/\d+)?$/i;
+const FIELD_NAMES = ['second', 'minute', 'hour', 'day', 'month', 'day-of-week'];
+/** Any day and weekday that ever coincide do so within one 400-year Gregorian cycle. */
+const GREGORIAN_CYCLE_MS = 146_097 * 86_400_000;
 
 export interface NcrontabSchedule {
   expression: string;
@@ -20,8 +27,14 @@ export function parseNcrontab(expression: string, timeZone = 'UTC'): NcrontabSch
   if (fields.length !== 6) {
     throw new Error(`Timer schedule "${expression}" has ${fields.length} fields; Azure Functions expects 6-field NCRONTAB "{second} {minute} {hour} {day} {month} {day-of-week}", e.g. "0 0 2 * * *".`);
   }
-  const restricted = (f: string): boolean => f !== '*' && f !== '?';
-  const andDays = restricted(fields[3] as string) && restricted(fields[5] as string);
+  // cron-parser also reads Quartz/Jenkins forms (L, W, #, ?, H) and weekday 7, which the host's NCrontab refuses.
+  for (const [i, field] of fields.entries()) {
+    const bad = field.split(',').find((part) => !(i >= 4 ? NAMED_ITEM : NUMERIC_ITEM).test(part));
+    if (bad !== undefined) throw new Error(`Timer schedule "${expression}" has "${bad}" in its ${FIELD_NAMES[i]} field, which NCRONTAB does not accept: use *, a value, a range (1-5) or a step (*/5), comma-separated.`);
+  }
+  if (((fields[5] as string).replace(/\/\d+/g, '').match(/\d+/g) ?? []).some((n) => Number(n) > 6)) {
+    throw new Error(`Timer schedule "${expression}" has day-of-week "${fields[5]}"; NCRONTAB days of week run 0-6 with Sunday = 0.`);
+  }
   let probe;
   try {
     probe = CronExpressionParser.parse(expression, { tz: timeZone });
@@ -30,25 +43,21 @@ export function parseNcrontab(expression: string, timeZone = 'UTC'): NcrontabSch
   }
   const daysOfMonth = new Set<number>(probe.fields.dayOfMonth.values as number[]);
   const daysOfWeek = new Set<number>((probe.fields.dayOfWeek.values as number[]).map((d) => d % 7));
-  const localDay = (d: Date): { dom: number; dow: number } => {
-    const parts = new Intl.DateTimeFormat('en-US', { timeZone, day: 'numeric', weekday: 'short' }).formatToParts(d);
-    const dom = Number(parts.find((p) => p.type === 'day')?.value);
-    const dow = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(parts.find((p) => p.type === 'weekday')?.value ?? '');
-    return { dom, dow };
-  };
   return {
     expression,
     timeZone,
     next(from: Date): Date {
-      const it = CronExpressionParser.parse(expression, { currentDate: from, tz: timeZone });
-      // Bounded search: an AND of day and weekday matches at least once in 28 years' worth of candidates.
-      for (let i = 0; i < 100_000; i++) {
-        const candidate = it.next().toDate();
-        if (!andDays) return candidate;
-        const { dom, dow } = localDay(candidate);
-        if (daysOfMonth.has(dom) && daysOfWeek.has(dow)) return candidate;
+      const limit = from.getTime() + GREGORIAN_CYCLE_MS;
+      let after: Date | CronDate = from;
+      for (;;) {
+        const candidate = CronExpressionParser.parse(expression, { currentDate: after, tz: timeZone }).next();
+        // CronDate reads the day in the schedule's time zone; every day field of `*` holds every value.
+        if (daysOfMonth.has(candidate.getDate()) && daysOfWeek.has(candidate.getDay())) return candidate.toDate();
+        if (candidate.getTime() > limit) throw new Error(`Timer schedule "${expression}" never fires (its day-of-month and day-of-week never coincide).`);
+        // As NCrontab does, a day that fails the weekday test is skipped whole (a per-second schedule would otherwise walk it).
+        candidate.setEndOfDay();
+        after = candidate;
       }
-      throw new Error(`Timer schedule "${expression}" never fires (its day-of-month and day-of-week never coincide).`);
     },
   };
 }

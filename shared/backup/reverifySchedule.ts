@@ -1,9 +1,8 @@
-import { CronExpressionParser } from "cron-parser";
-import { longestScheduleGapMs } from "../config/ncrontab";
+import { longestScheduleGapMs, nextScheduledRun } from "../config/ncrontab";
 
 /** The next firing of BACKUP_REVERIFY_SCHEDULE after `now` (ISO, UTC). */
 export function nextReverification(schedule: string, now: Date): string {
-  return CronExpressionParser.parse(schedule, { tz: "UTC", currentDate: now }).next().toISOString() ?? "";
+  return nextScheduledRun(schedule, now).toISOString();
 }
 
 /**

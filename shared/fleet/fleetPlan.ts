@@ -70,7 +70,7 @@ async function planDrills(ctx: FleetContext): Promise<DrillPlan[]> {
   try {
     nextRunAt = nextScheduledRun(schedule, ctx.now).toISOString();
   } catch {
-    // loadSettings validated the schedule; a value it accepted that cron-parser cannot step stays "unknown".
+    // loadSettings validated the schedule; a value it accepted that still cannot be stepped stays "unknown".
   }
   return Promise.all(
     ctx.settings.drillPairs.map(async (p): Promise<DrillPlan> => {

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
+import { utcDay } from "../../dev/todaysRuns";
 import { runCliProcess } from "../support/runCliProcess";
 
 const START = resolve(__dirname, "../../dist/dev/start.js");
@@ -198,8 +199,8 @@ describe("npm start's console (a person at the terminal)", () => {
   // Its own state (created at collection, so not in `dirs`, whose first entry the tests above share).
   const stateDir = mkdtempSync(join(tmpdir(), "npm-start-console-"));
   afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
-  /** What the first cycle showed, for the second start to be compared with. */
-  let first: { day: string; backupLine: string; drillLine: string; rotationLine: string; report: string } | undefined;
+  /** What the first cycle showed, for the second start to be compared with, and the state it ran on. */
+  let first: { day: string; backupLine: string; drillLine: string; rotationLine: string; report: string; stateDir: string } | undefined;
 
   /** The closing block: from "today's cycle (DAY): VERDICT" to the log file line (with --verbose: to the end). */
   const closingBlock = (stderr: string[]): { day: string; verdict: string; lines: string[] } => {
@@ -215,9 +216,50 @@ describe("npm start's console (a person at the terminal)", () => {
     return found!;
   };
 
-  it("--once shows what each workflow verified, the drill verdict and report, a closing summary, and keeps host logs in the printed file", async () => {
-    const run = startScript(["--once", "--state-dir", stateDir, "--timeout", "180"]);
-    const { code } = await run.exited;
+  /**
+   * A `--once` cycle that ran within one UTC day. "Today" is the machine's UTC date: start.js names the cycle's
+   * day as it begins and each of the app's timers names its run by the day it fires on, so a cycle across
+   * midnight mixes two days. Such a cycle is run once more on a fresh state dir, which lies within the new day
+   * (the next midnight is a day away).
+   */
+  const onceWithinOneDay = async (dir: string, extra: string[] = []): Promise<{ run: Started; code: number | null; stateDir: string }> => {
+    for (let attempt = 1; ; attempt++) {
+      const dayBefore = utcDay(new Date());
+      const run = startScript(["--once", ...extra, "--state-dir", dir, "--timeout", "180"]);
+      const { code } = await run.exited;
+      if (utcDay(new Date()) === dayBefore || attempt === 2) return { run, code, stateDir: dir };
+      dir = mkdtempSync(join(tmpdir(), "npm-start-again-"));
+      dirs.push(dir);
+    }
+  };
+  /** What a passing `--once` cycle's closing block showed. */
+  const cycleShown = (stderr: string[], dir: string): NonNullable<typeof first> => {
+    const closing = closingBlock(stderr);
+    expect(closing.verdict, stderr.join("\n")).toBe("passed");
+    const report = /^report: (.+\.html)$/.exec(lineStarting(closing.lines, "report: "))![1]!;
+    return {
+      day: closing.day,
+      rotationLine: lineStarting(closing.lines, "rotation: "),
+      backupLine: lineStarting(closing.lines, "backup: "),
+      drillLine: lineStarting(closing.lines, "drill: "),
+      report,
+      stateDir: dir,
+    };
+  };
+  /** A start (real clock) on `dir` until its closing summary, then stopped by SIGINT. */
+  const secondStart = async (dir: string): Promise<{ stderr: string[]; closing: ReturnType<typeof closingBlock>; logFile: string }> => {
+    const run = startScript(["--state-dir", dir, "--port", "0"]);
+    // Generous bound only so a broken build cannot hang the suite; the assertions are on what happened.
+    await run.waitForStderr(/the stack keeps running/, 150_000);
+    const closing = closingBlock(run.stderr);
+    const logFile = /^host and function logs: (\S+\.log)$/.exec(closing.lines.at(-1)!)![1]!;
+    run.child.kill("SIGINT");
+    expect((await run.exited).code).toBe(130);
+    return { stderr: run.stderr, closing, logFile };
+  };
+
+  it("--once shows what each workflow verified, the drill verdict and report, a closing summary, and keeps host logs in the printed file", { timeout: 240_000 }, async () => {
+    const { run, code, stateDir: cycleDir } = await onceWithinOneDay(stateDir);
     const consoleText = run.stderr.join("\n");
     expect(code, consoleText).toBe(0);
     const summary = JSON.parse(run.stdout[0]!) as { ok: boolean; instances: Array<{ name: string; output?: any }> };
@@ -229,25 +271,22 @@ describe("npm start's console (a person at the terminal)", () => {
     // A pipe gets plain lines: no cursor movement, no colours.
     expect(consoleText).not.toMatch(/\u001b\[/);
     const closing = closingBlock(run.stderr);
+    const shown = cycleShown(run.stderr, cycleDir);
     // Progress while it ran, before the closing summary: each workflow's line as it ended (backup first, then
     // the drill, then the rotations: the order --once fires them in).
     const progressLines = run.stderr.slice(0, run.stderr.findIndex((l) => l.includes("today's cycle ("))).map((l) => l.replace(/^\[start\] /, ""));
     const shownAt = (line: string): number => progressLines.indexOf(line);
-    expect(closing.verdict).toBe("passed");
     // The numbers are the runs' own: as many rotations verified as the sweep rotated, the backup's folder and
     // blob count as its verification found them, the drill's verdict with its RTO against the target.
     const rotated = sweep.outcomes.rotated ?? 0;
     expect(rotated).toBeGreaterThan(0);
-    const rotationLine = lineStarting(closing.lines, "rotation: ");
+    const { rotationLine, backupLine, drillLine, report } = shown;
     expect(rotationLine).toBe(`rotation: ${rotated} keys rotated, ${rotated} verified`);
-    const backupLine = lineStarting(closing.lines, "backup: ");
     expect(backup.blobCount).toBeGreaterThan(0);
     expect(backupLine).toBe(`backup: ${backup.folder} verified, ${backup.blobCount} blobs`);
-    const drillLine = lineStarting(closing.lines, "drill: ");
     expect(drill.verdict).toBe("passed");
     expect(drillLine).toMatch(/^drill: passed, RTO [\d a-z]+ \/ target 4 h, RPO [\d a-z]+ \/ target 1 d 2 h$/);
     // The report is a local file a person can open: the drill's own HTML report.
-    const report = /^report: (.+\.html)$/.exec(lineStarting(closing.lines, "report: "))![1]!;
     expect(readFileSync(report, "utf8")).toContain(drill.drillId);
 
     // Host and function logs are not on the console but in the file it names.
@@ -262,20 +301,25 @@ describe("npm start's console (a person at the terminal)", () => {
     expect(shownAt(backupLine)).toBeGreaterThan(-1);
     expect(shownAt(drillLine)).toBeGreaterThan(shownAt(backupLine));
     expect(shownAt(rotationLine)).toBeGreaterThan(shownAt(drillLine));
-    first = { day: closing.day, backupLine, drillLine, rotationLine, report };
+    first = shown;
   });
 
-  it("a second start on the same state shows the day's results at once: the timers start nothing and nothing is waited for", async () => {
+  it("a second start on the same state shows the day's results at once: the timers start nothing and nothing is waited for", { timeout: 240_000 }, async () => {
     expect(first, "the --once cycle above must have run").toBeDefined();
-    const run = startScript(["--state-dir", stateDir, "--port", "0"]);
-    // Generous bound only so a broken build cannot hang the suite; the assertions below are on what happened.
-    await run.waitForStderr(/the stack keeps running/, 150_000);
-    const closing = closingBlock(run.stderr);
-    const logFile = /^host and function logs: (\S+\.log)$/.exec(closing.lines.at(-1)!)![1]!;
-    run.child.kill("SIGINT");
-    expect((await run.exited).code).toBe(130);
+    let { stderr, closing, logFile } = await secondStart(first!.stateDir);
+    if (utcDay(new Date()) !== first!.day) {
+      // Midnight UTC fell between the first cycle and the end of this start, whose timers may then have begun
+      // the next day's cycle: both run again on a fresh state dir, within the new day (the next midnight is a
+      // day away), so the comparison below is always between two starts on one day.
+      const dir = mkdtempSync(join(tmpdir(), "npm-start-again-"));
+      dirs.push(dir);
+      const again = await onceWithinOneDay(dir);
+      expect(again.code, again.run.stderr.join("\n")).toBe(0);
+      first = cycleShown(again.run.stderr, again.stateDir);
+      ({ stderr, closing, logFile } = await secondStart(first.stateDir));
+    }
 
-    // Same UTC day as the first cycle (a run across midnight would start tomorrow's cycle instead).
+    // Same UTC day as the first cycle: the runs it shows are that cycle's.
     expect(closing.day).toBe(first!.day);
     expect(closing.verdict).toBe("passed");
     // The day's results, marked as earlier runs: the same backup folder and the same drill, not new runs.
@@ -289,18 +333,17 @@ describe("npm start's console (a person at the terminal)", () => {
     expect(logText).toContain(`nightly backup backup:primary:${first!.day}: skipped (backup backup:primary:${first!.day} is already Completed)`);
     expect(logText).toContain(`drillTimer: drill:primary:dr:${first!.day} already started today.`);
     // … and start.js waited for none of those skipped runs: no wait ran out, no run is shown as still going.
-    const consoleText = run.stderr.join("\n");
+    const consoleText = stderr.join("\n");
     expect(consoleText).not.toMatch(/still running after|did not finish within/);
-    const workflowLines = run.stderr.filter((l) => /^\[start\]\s+(rotation|backup|drill): /.test(l));
+    const workflowLines = stderr.filter((l) => /^\[start\]\s+(rotation|backup|drill): /.test(l));
     expect(workflowLines.length).toBeGreaterThanOrEqual(3);
     expect(workflowLines.filter((l) => /\brunning\b|not started yet/.test(l))).toEqual([]);
   });
 
-  it("--verbose streams the host and function logs to the console as before, and writes no log file", async () => {
-    const verboseDir = mkdtempSync(join(tmpdir(), "npm-start-verbose-"));
-    dirs.push(verboseDir);
-    const run = startScript(["--once", "--verbose", "--state-dir", verboseDir, "--timeout", "180"]);
-    const { code } = await run.exited;
+  it("--verbose streams the host and function logs to the console as before, and writes no log file", { timeout: 240_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "npm-start-verbose-"));
+    dirs.push(dir);
+    const { run, code, stateDir: verboseDir } = await onceWithinOneDay(dir, ["--verbose"]);
     const consoleText = run.stderr.join("\n");
     expect(code, consoleText).toBe(0);
     expect(consoleText).toMatch(/Executing 'Functions\.backupTimer'/);

@@ -22,6 +22,20 @@ describe('NCRONTAB schedules', () => {
     expect(parseNcrontab('0 0 2 13 * Fri').next(new Date('2026-01-01T00:00:00Z')).toISOString()).toBe('2026-02-13T02:00:00.000Z');
   });
 
+  it('ANDs them in the schedule time zone, skipping a failed day whole even for a per-second schedule', () => {
+    // 2026-12-06T23:30Z is Monday 7 December 00:30 in Berlin: the first Monday, local time.
+    expect(parseNcrontab('0 0 3 1-7 * Mon', 'Europe/Berlin').next(new Date('2026-12-06T12:00:00Z')).toISOString()).toBe('2026-12-07T02:00:00.000Z');
+    expect(parseNcrontab('* * * 1-7 * Mon', 'Europe/Berlin').next(new Date('2026-12-01T00:00:00Z')).toISOString()).toBe('2026-12-06T23:00:00.000Z');
+    expect(parseNcrontab('0 0 0 29 2 Mon').next(new Date('2026-12-06T00:00:00Z')).toISOString()).toBe('2044-02-29T00:00:00.000Z');
+  });
+
+  it('rejects forms of other cron dialects that the host (NCrontab) refuses', () => {
+    expect(() => parseNcrontab('0 0 3 * * MON#1')).toThrow(/"MON#1" in its day-of-week field, which NCRONTAB does not accept/);
+    expect(() => parseNcrontab('0 0 3 L * *')).toThrow(/"L" in its day field/);
+    expect(() => parseNcrontab('H 0 3 * * *')).toThrow(/"H" in its second field/);
+    expect(() => parseNcrontab('0 0 3 * * 7')).toThrow(/day-of-week "7"; NCRONTAB days of week run 0-6/);
+  });
+
   it('evaluates in WEBSITE_TIME_ZONE when given', () => {
     expect(parseNcrontab('0 0 2 * * *', 'Europe/Berlin').next(new Date('2026-05-31T23:00:00Z')).toISOString()).toBe('2026-06-01T00:00:00.000Z');
   });
