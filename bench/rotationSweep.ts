@@ -197,7 +197,7 @@ async function main(): Promise<void> {
         // As `rotateKey` does for a sweep's key: the listing is seconds old, so it stands in for a GET.
         const r = await ensurePolicyAndRotate({ instance, name: key.name, fromVersion: key.version, newVersionExpiry: "P180D", confirmCurrent: false }, deps);
         const verified = await verifyKeyVersion(
-          { instance, name: key.name, version: r.version, key: r.newKey, previousVersion: key.version, ...(r.kind === "rotated" && r.previousKey !== undefined ? { previousKey: r.previousKey } : {}), roundTrips: "one" },
+          { instance, name: key.name, version: r.version, key: r.newKey, previousVersion: key.version, ...(r.kind === "rotated" && r.previousKey !== undefined ? { previousKey: r.previousKey } : {}), roundTrips: "one", ...(r.kind === "rotated" ? { recordAs: { rotatedFrom: key.version } } : {}) },
           deps,
         );
         if (verified.kind !== "verified") throw new Error(`script: ${key.name} failed verification: ${verified.reason}`);

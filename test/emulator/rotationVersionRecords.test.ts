@@ -60,7 +60,16 @@ async function requestsOn(name: string, since: string): Promise<string[]> {
 async function rotateOnce(name: string, fromVersion: string, extra: Partial<RotateKeyVersionInput> = {}, d: RotationDeps = deps) {
   const rotated = await rotateKeyVersion({ instance: hsm, name, fromVersion, newVersionExpiry: "P90D", ...extra }, d);
   const verified = await verifyKeyVersion(
-    { instance: hsm, name, version: rotated.version, key: rotated.newKey, previousVersion: fromVersion, ...(rotated.kind === "rotated" && rotated.previousKey !== undefined ? { previousKey: rotated.previousKey } : {}), roundTrips: "one" },
+    {
+      instance: hsm,
+      name,
+      version: rotated.version,
+      key: rotated.newKey,
+      previousVersion: fromVersion,
+      ...(rotated.kind === "rotated" && rotated.previousKey !== undefined ? { previousKey: rotated.previousKey } : {}),
+      roundTrips: "one",
+      ...(rotated.kind === "rotated" ? { recordAs: { rotatedFrom: fromVersion } } : {}),
+    },
     d,
   );
   return { rotated, verified };
@@ -142,19 +151,21 @@ describe("a rotation that the last one recorded", () => {
     expect(await versionsOf("rec-rerun")).toHaveLength(2);
   });
 
-  it("a crash between the rotate and its record (marker left): the next attempt reads the key and does not rotate twice", async () => {
+  it("a crash between the rotate and its record (its claim left): the next attempt reads the key and does not rotate twice", async () => {
     const v1 = await freshKey("rec-crash", "rsa");
+    logs.length = 0;
     const r1 = await rotateOnce("rec-crash", v1, { confirmCurrent: false });
     const v2 = r1.rotated.version;
-    // What a worker leaves when it dies right after the HSM answered the rotate: the marker, and a new version.
-    const known = await records.read("rechsm", "rec-crash");
-    expect(known.record?.current.version).toBe(v2);
-    await records.write("rechsm", "rec-crash", { ...known.record!, rotating: { from: v2, at: new Date().toISOString() } }, known.tag);
+    expect((await records.read("rechsm", "rec-crash")).record?.current.version).toBe(v2);
+    // What a worker leaves when it dies right after the HSM answered the rotate: its claim of v2's rotate, a new
+    // version, and the record still naming v2.
+    expect(await records.claimRotate("rechsm", "rec-crash", v2)).toBe(true);
     const made = await emu.keyClient("rechsm").rotateKey("rec-crash");
     const t = await clock();
     const rerun = await rotateKeyVersion({ instance: hsm, name: "rec-crash", fromVersion: v2, newVersionExpiry: "P90D", confirmCurrent: false }, deps);
     expect(rerun).toMatchObject({ kind: "alreadyRotated", version: made.properties.version });
     expect((await requestsOn("rec-crash", t)).map((r) => r.split(" ")[0])).toEqual(["KeyGet"]);
+    expect(logs.join("\n")).toMatch(/an earlier attempt claimed the rotate of /);
     expect(await versionsOf("rec-crash")).toHaveLength(3);
     // The record now names the version the service has, so the following rotation needs no GET again.
     expect((await records.read("rechsm", "rec-crash")).record?.current.version).toBe(made.properties.version);

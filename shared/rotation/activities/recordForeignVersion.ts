@@ -1,6 +1,7 @@
 import type { KeyVaultKey } from "../../hsm/keyClients";
 import { configuredInstance, type RotationDeps, type RotationInstance } from "./deps";
 import { versionFactsOf } from "./keyFacts";
+import { writeKeyVersionRecord } from "./writeKeyVersionRecord";
 import { rotationFailure } from "./failure";
 import { verifyKeyVersion, type VerifyKeyVersionOutput } from "./verifyKeyVersion";
 
@@ -45,26 +46,12 @@ export async function recordForeignVersion(input: RecordForeignVersionInput, dep
     throw rotationFailure(e, instance, "getKey", `${name}/${version}`);
   }
   const verification = await verifyKeyVersion({ instance: input.instance, name, version, key: versionFactsOf(named) }, deps);
-  if (isCurrent) await rememberCurrent(instance.name, named, deps);
+  // The foreign version is the key's current one now: recorded, the next rotation exercises it as the previous
+  // version without reading the key first.
+  if (isCurrent) await writeKeyVersionRecord(instance, name, deps, { current: versionFactsOf(named) });
   const out: RecordForeignVersionOutput = { kind: "recorded", name, version, keyId: facts.id ?? verification.keyId, isCurrent, verification };
   if (facts.createdOn !== undefined) out.createdOn = facts.createdOn.toISOString();
   if (facts.expiresOn !== undefined) out.expiresOn = facts.expiresOn.toISOString();
   deps.log?.(`recorded foreign version ${instance.name}/${name}/${version}: ${verification.kind}`);
   return out;
-}
-
-/**
- * The foreign version is the key's current one now: the key's version record says so, so the next rotation
- * exercises it as the previous version without reading the key first. Best effort (a failure costs that GET).
- */
-async function rememberCurrent(instance: string, key: KeyVaultKey, deps: RotationDeps): Promise<void> {
-  const records = deps.versionRecords;
-  if (records === undefined) return;
-  try {
-    const known = await records.read(instance, key.name);
-    if (known.record !== undefined && known.record.current.version.toLowerCase() === (key.properties.version ?? "").toLowerCase()) return;
-    await records.write(instance, key.name, { current: versionFactsOf(key) }, known.tag);
-  } catch (e) {
-    deps.log?.(`recorded foreign version ${instance}/${key.name}: version record not written (${e instanceof Error ? e.message : String(e)})`);
-  }
 }

@@ -5,7 +5,8 @@ import { configuredInstance, type ConfiguredRotationInstance, type RotationDeps,
 import { ensureRotationPolicy } from "./ensurePolicy";
 import { rotationFailure } from "./failure";
 import { versionFactsOf, type VersionFacts } from "./keyFacts";
-import type { KeyVersionRecord, ReadKeyVersionRecord } from "./keyVersionRecords";
+import type { KeyVersionRecord, KeyVersionRecords } from "./keyVersionRecords";
+import { writeKeyVersionRecord } from "./writeKeyVersionRecord";
 
 export interface RotateKeyVersionInput {
   instance: RotationInstance;
@@ -77,24 +78,18 @@ export async function rotateKeyVersion(input: RotateKeyVersionInput, deps: Rotat
     throw new LifecycleError("BadParameter", `rotateKeyVersion for ${instance.name}/${name} got no fromVersion. Fix: pass the version the rotation id names (from listDueKeys or the event).`);
   }
   const client = deps.clients.keys(instance.url);
-  const known = await readRecord(input, instance, deps);
-  const record = known.record;
-  if (record?.rotatedFrom !== undefined && sameVersion(record.rotatedFrom, fromVersion) && !sameVersion(record.current.version, fromVersion)) {
-    // A re-run of this very rotation after it was recorded (a crash before the activity's result was kept).
-    deps.log?.(`rotate ${instance.name}/${name}: already rotated ${fromVersion} -> ${record.current.version} (recorded); not rotating again`);
-    return { kind: "alreadyRotated", ...describeFacts(record.current, fromVersion, false) };
-  }
-
   let previous: { facts: VersionFacts; from: "service" | "record" } | undefined;
-  let tag = known.tag;
-  if (input.confirmCurrent === false && record !== undefined && record.rotating === undefined && sameVersion(record.current.version, fromVersion)) {
-    // The listing says fromVersion is current and so does the record the last rotation wrote: no GET. The marker
-    // makes a re-run after a crash between the rotate and the new record read the key instead of rotating again.
-    const marked = await writeRecord(input, instance, deps, { ...record, rotating: { from: fromVersion, at: (deps.now?.() ?? new Date()).toISOString() } }, tag);
-    if (marked !== undefined) {
-      previous = { facts: record.current, from: "record" };
-      tag = marked;
+  if (input.confirmCurrent === false && deps.versionRecords !== undefined) {
+    // The listing says fromVersion is current. The key's record (what the last rotation created) supplies that
+    // version's public key, and the claim of fromVersion's one rotate shows whether an earlier attempt may have
+    // rotated already (it claimed first): only then, or without a matching record, is the key read.
+    const [record, claimed] = await Promise.all([readRecord(input, instance, deps.versionRecords, deps), claimRotate(input, instance, deps.versionRecords, deps)]);
+    if (record?.rotatedFrom !== undefined && sameVersion(record.rotatedFrom, fromVersion) && !sameVersion(record.current.version, fromVersion)) {
+      // A re-run of this very rotation after it was recorded (a crash before the activity's result was kept).
+      deps.log?.(`rotate ${instance.name}/${name}: already rotated ${fromVersion} -> ${record.current.version} (recorded); not rotating again`);
+      return { kind: "alreadyRotated", ...describeFacts(record.current, fromVersion, false) };
     }
+    if (claimed && record !== undefined && sameVersion(record.current.version, fromVersion)) previous = { facts: record.current, from: "record" };
   }
   if (previous === undefined) {
     let current: KeyVaultKey;
@@ -110,7 +105,7 @@ export async function rotateKeyVersion(input: RotateKeyVersionInput, deps: Rotat
       const fill = current.properties.expiresOn === undefined;
       const final = fill ? await applyExpiry(current, instance, input, deps) : current;
       deps.log?.(`rotate ${instance.name}/${name}: already at ${currentVersion} (not ${fromVersion}); not rotating again`);
-      await writeRecord(input, instance, deps, { current: versionFactsOf(final) }, tag);
+      await writeKeyVersionRecord(instance, name, deps, { current: versionFactsOf(final) });
       return { kind: "alreadyRotated", ...describe(final, fromVersion, fill && final !== current) };
     }
     previous = { facts: versionFactsOf(current), from: "service" };
@@ -143,7 +138,6 @@ export async function rotateKeyVersion(input: RotateKeyVersionInput, deps: Rotat
   // someone changed it). Steady state: no policy request at all.
   if (policy === "matched" && !expiryAsConfigured(rotated, input.newVersionExpiry)) policy = (await ensurePolicy(input, deps)).kind;
   const final = await applyExpiry(rotated, instance, input, deps);
-  await writeRecord(input, instance, deps, { current: versionFactsOf(final), rotatedFrom: fromVersion }, tag);
   deps.log?.(`rotated ${instance.name}/${name}: ${fromVersion} -> ${rotated.properties.version ?? "?"}`);
   return { kind: "rotated", ...describe(final, fromVersion, final !== rotated), previousKey: previous.facts, previousFrom: previous.from, policy };
 }
@@ -152,32 +146,26 @@ export async function rotateKeyVersion(input: RotateKeyVersionInput, deps: Rotat
  * The key's version record, or nothing: a record that cannot be read or fails its authentication only costs
  * the GET it would have saved (logged, so someone tampering with the container is seen), never the rotation.
  */
-async function readRecord(input: RotateKeyVersionInput, instance: ConfiguredRotationInstance, deps: RotationDeps): Promise<ReadKeyVersionRecord> {
-  if (deps.versionRecords === undefined) return {};
+async function readRecord(input: RotateKeyVersionInput, instance: ConfiguredRotationInstance, records: KeyVersionRecords, deps: RotationDeps): Promise<KeyVersionRecord | undefined> {
   try {
-    const read = await deps.versionRecords.read(instance.name, input.name);
+    const read = await records.read(instance.name, input.name);
     if (read.problem !== undefined) deps.log?.(`rotate ${instance.name}/${input.name}: version record ignored: ${read.problem}; the key is read from the service instead`);
-    if (read.record !== undefined && !sameVersion(read.record.current.name, input.name)) return read.tag === undefined ? {} : { tag: read.tag };
-    return read.problem === undefined ? read : read.tag === undefined ? {} : { tag: read.tag };
+    return read.record !== undefined && sameVersion(read.record.current.name, input.name) ? read.record : undefined;
   } catch (e) {
     deps.log?.(`rotate ${instance.name}/${input.name}: version record unreadable (${e instanceof Error ? e.message : String(e)}); the key is read from the service instead`);
-    return {};
+    return undefined;
   }
 }
 
-/** Writes the record; the new tag, or `undefined` when someone wrote first or storage failed (logged, not thrown). */
-async function writeRecord(input: RotateKeyVersionInput, instance: ConfiguredRotationInstance, deps: RotationDeps, record: KeyVersionRecord, tag: string | undefined): Promise<string | undefined> {
-  if (deps.versionRecords === undefined) return undefined;
+/** The claim of fromVersion's rotate; `false` (read the key first) when taken before or storage failed. */
+async function claimRotate(input: RotateKeyVersionInput, instance: ConfiguredRotationInstance, records: KeyVersionRecords, deps: RotationDeps): Promise<boolean> {
   try {
-    const written = await deps.versionRecords.write(instance.name, input.name, record, tag);
-    if (written === false) {
-      deps.log?.(`rotate ${instance.name}/${input.name}: version record changed meanwhile; left as it is`);
-      return undefined;
-    }
-    return written.tag ?? "";
+    const claimed = await records.claimRotate(instance.name, input.name, input.fromVersion);
+    if (!claimed) deps.log?.(`rotate ${instance.name}/${input.name}: an earlier attempt claimed the rotate of ${input.fromVersion}; the key is read first`);
+    return claimed;
   } catch (e) {
-    deps.log?.(`rotate ${instance.name}/${input.name}: version record not written (${e instanceof Error ? e.message : String(e)}); the next rotation reads the key first`);
-    return undefined;
+    deps.log?.(`rotate ${instance.name}/${input.name}: rotate claim not written (${e instanceof Error ? e.message : String(e)}); the key is read first`);
+    return false;
   }
 }
 

@@ -4,6 +4,7 @@ import { probeKeyVersion } from "./cryptoProbe";
 import { configuredInstance, type ConfiguredRotationInstance, type RotationDeps, type RotationInstance } from "./deps";
 import { rotationFailure } from "./failure";
 import { keyFromFacts, versionFactsOf, type VersionFacts } from "./keyFacts";
+import { writeKeyVersionRecord } from "./writeKeyVersionRecord";
 
 export interface VerifyKeyVersionInput {
   instance: RotationInstance;
@@ -21,6 +22,11 @@ export interface VerifyKeyVersionInput {
    * every pair the key_ops allow, for a version made outside hsm-lifecycle).
    */
   roundTrips?: "one" | "all";
+  /**
+   * Record `key` as the key's current version (the rotation that created it passes `rotatedFrom`): written beside
+   * the probes, so the next rotation takes the public key from there and sends no GET (`KeyVersionRecords`).
+   */
+  recordAs?: { rotatedFrom?: string };
 }
 
 /**
@@ -62,9 +68,14 @@ export async function verifyKeyVersion(input: VerifyKeyVersionInput, deps: Rotat
   }
   const current = input.key !== undefined && sameVersion(input.key.version, input.version) ? keyFromFacts(input.key) : await readVersion(instance, name, input.version, deps);
   const previousVersion = input.previousVersion;
+  const recordAs = input.recordAs;
   const [probe, previous] = await Promise.all([
     probeKeyVersion(current, deps.clients.crypto(current), instance, { roundTrips: input.roundTrips ?? "all", prefer: "sign" }),
     previousVersion === undefined || sameVersion(previousVersion, input.version) ? Promise.resolve(undefined) : exercisePrevious(input, instance, previousVersion, deps),
+    // The version as the service returned it is true whatever the probe finds (a failed one is current all the same).
+    recordAs === undefined || input.key === undefined || !sameVersion(input.key.version, input.version)
+      ? Promise.resolve()
+      : writeKeyVersionRecord(instance, name, deps, { current: input.key, ...(recordAs.rotatedFrom === undefined ? {} : { rotatedFrom: recordAs.rotatedFrom }) }),
   ]);
 
   const withPrevious = <T extends object>(o: T): T & { previous?: PreviousCheck } => (previous === undefined ? o : { ...o, previous });

@@ -94,6 +94,8 @@ export function rotateKeyOrchestrator(retry: RetryOptions) {
         previousVersion: version,
         ...(rotated.previousKey === undefined ? {} : { previousKey: rotated.previousKey }),
         roundTrips: "one",
+        // The version this rotation created becomes the key's record: the next rotation needs no GET.
+        ...(rotated.kind === "rotated" ? { recordAs: { rotatedFrom: version } } : {}),
       });
       if (verification.previous?.kind === "failed" && !context.df.isReplaying) {
         context.warn(`rotate ${instance.name}/${name}: the previous version ${version} failed its round trip (reported in the KeyRotated details): ${verification.previous.reason}`);
