@@ -1,5 +1,6 @@
 // What one rotation costs the HSM and what its verification proves, from the emulator's audit log: one
-// challenge per HSM per worker, the GET + rotate + one round trip on each version once the policy is set,
+// challenge per HSM per worker, the GET + rotate + one round trip on each version once the policy is set (a worker
+// without key-version records; with them the GET goes, see rotationVersionRecords.test.ts),
 // the previous version exercised on its exact id, and creations never faster than the configured pace.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyClients } from "../../shared/hsm/keyClients";
