@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { LifecycleError } from "../errors/lifecycleError";
 
 /**
@@ -27,13 +26,6 @@ export interface AuditRecordRetryInput {
 export type AuditRecordRetryOutput =
   | { kind: "written" | "unchanged"; blobName: string; attempts: number }
   | { kind: "conflict" | "gaveUp" | "invalid"; blobName: string; attempts: number; error: string };
-
-/** Durable instance ids may not hold '/', so the blob name's folders become ':' (our audit blob names hold no ':'). */
-export function auditRetryInstanceId(blobName: string): string {
-  const id = `audit-retry:${blobName.replace(/\//g, ":")}`;
-  // Instance ids are capped (256 characters); a very long key name falls back to a digest of the blob name.
-  return id.length <= 200 ? id : `audit-retry:sha256-${createHash("sha256").update(blobName).digest("hex")}`;
-}
 
 /** Throws a `BadParameter` naming what is wrong unless `input` is a well-formed retry input (it is replayed from history). */
 export function checkAuditRetryInput(input: unknown): AuditRecordRetryInput {

@@ -1,8 +1,9 @@
+import { createHash } from "node:crypto";
 import { orchestrationNames } from "../names";
 import { LifecycleError } from "../errors/lifecycleError";
 import { redactSecrets } from "../errors/redactSecrets";
 import { isAlreadyStarted, readInstanceStatus, type RotationStarterClient } from "../rotation/activities/durableStatus";
-import { auditRetryInstanceId, type AuditRecordRetryInput, type AuditRetryWorkload } from "./auditRetryInput";
+import { type AuditRecordRetryInput, type AuditRetryWorkload } from "./auditRetryInput";
 
 /** What became of a failed audit write: handed to `auditRecordRetry` (`started`/`exists`), or not (`failed`, `conflict`). */
 export type AuditRetryStart = { kind: "started" | "exists"; instanceId: string } | { kind: "failed"; instanceId: string; error: string } | { kind: "conflict" };
@@ -66,4 +67,11 @@ function restartable(existing: { runtimeStatus?: string; output?: unknown }): bo
   if (status !== "Completed") return false;
   const kind = (existing.output as { kind?: unknown } | null | undefined)?.kind;
   return kind === "gaveUp" || kind === "invalid";
+}
+
+/** Durable instance ids may not hold '/', so the blob name's folders become ':' (our audit blob names hold no ':'). */
+export function auditRetryInstanceId(blobName: string): string {
+  const id = `audit-retry:${blobName.replace(/\//g, ":")}`;
+  // Instance ids are capped (256 characters); a very long key name falls back to a digest of the blob name.
+  return id.length <= 200 ? id : `audit-retry:sha256-${createHash("sha256").update(blobName).digest("hex")}`;
 }
