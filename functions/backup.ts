@@ -100,8 +100,12 @@ activity(activityNames.listBackups, listBackups);
 df.app.activity(activityNames.applyBackupRetention, {
   handler: settlePermanentFailures(activityNames.applyBackupRetention, (input) => applyBackupRetention(input as Parameters<typeof applyBackupRetention>[0], retention())),
 });
+// With the durable client: a failed audit write starts `auditRecordRetry` from here.
 df.app.activity(activityNames.recordBackupOutcome, {
-  handler: settlePermanentFailures(activityNames.recordBackupOutcome, (input) => recordBackupOutcome(input as Parameters<typeof recordBackupOutcome>[0], audit())),
+  extraInputs: [df.input.durableClient()],
+  handler: settlePermanentFailures(activityNames.recordBackupOutcome, (input, context) =>
+    recordBackupOutcome(input as Parameters<typeof recordBackupOutcome>[0], { ...audit(), starter: df.getClient(context), logError: redactingLog((line) => context.error(line)) }),
+  ),
 });
 
 df.app.orchestration(

@@ -54,7 +54,12 @@ for (const [name, handler] of Object.entries(rotationActivityHandlers)) {
 activity(activityNames.retireKeyVersions, retireKeyVersions);
 activity(activityNames.ensurePolicyAndRotate, ensurePolicyAndRotate);
 activity(activityNames.recordForeignVersion, recordForeignVersion);
-clientActivity(activityNames.recordRotationOutcome, (input: Parameters<typeof recordRotationOutcome>[0], client) => recordRotationOutcome(input, { ...audit(), starter: client }));
+df.app.activity(activityNames.recordRotationOutcome, {
+  extraInputs: [df.input.durableClient()],
+  handler: settlePermanentFailures(activityNames.recordRotationOutcome, (input, context) =>
+    recordRotationOutcome(input as Parameters<typeof recordRotationOutcome>[0], { ...audit(), starter: df.getClient(context), logError: redactingLog((line) => context.error(line)) }),
+  ),
+});
 df.app.activity(activityNames.loadRotationConfig, { handler: settlePermanentFailures(activityNames.loadRotationConfig, async () => loadRotationConfig(appSettings())) });
 clientActivity(activityNames.claimRotations, claimRotations);
 

@@ -36,6 +36,8 @@ export const orchestrationNames = {
   keyRecovery: "keyRecovery",
   /** An approved early disabling of one superseded key version (disable it, read it back, audit record). */
   earlyDisable: "earlyDisable",
+  /** Retries an outcome's audit record whose write failed (storage away), on durable timers up to 72 h; instance id `audit-retry:{blob}`. */
+  auditRecordRetry: "auditRecordRetry",
 } as const;
 
 /** Activities (the only code that talks to HSMs, vaults, storage and Event Grid). */
@@ -128,6 +130,9 @@ export const activityNames = {
   verifyRecoveredKey: "verifyRecoveredKey",
   /** Early disable: read the disabled version back (enabled false) and write its audit record. */
   verifyDisabledVersion: "verifyDisabledVersion",
+  // Audit trail
+  /** One more attempt at a lost audit record (write-once), as the identity that first tried. */
+  retryAuditRecordWrite: "retryAuditRecordWrite",
 } as const;
 
 /** Trigger functions (timers, Event Grid, HTTP). */

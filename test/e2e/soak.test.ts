@@ -16,6 +16,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KeyClient } from "@azure/keyvault-keys";
+import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalStack, type LocalStack } from "../../dev/localStack";
 import { runSoak, soakStackOptions, type SoakResult } from "../../dev/soak/soakSimulation";
@@ -79,6 +80,15 @@ describe("eight weeks unattended", () => {
       expect(night.backup.copiesRetained).toBe(0);
     }
     expect(result.verifiedBackups).toBe(DAYS - 2);
+  });
+
+  it("keeps the outage night's BackupFailed audit record: lost to the outage, written by its retry once storage came back", async () => {
+    const audit = BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient(stack.settings["AUDIT_CONTAINER"]!);
+    const prefix = `backup/primary/${result.log[OUTAGE_NIGHT]!.at.slice(0, 10)}/`;
+    const records: Array<Record<string, any>> = [];
+    for await (const b of audit.listBlobsFlat({ prefix })) records.push(JSON.parse((await audit.getBlobClient(b.name).downloadToBuffer()).toString("utf8")) as Record<string, any>);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ outcome: "failed", data: { errorCode: "StorageUnreachable" }, event: { type: "HsmLifecycle.BackupFailed", kind: "published" } });
   });
 
   it("turns away the manual requests made while a backup or drill runs (409 naming the run)", () => {

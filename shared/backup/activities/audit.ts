@@ -4,6 +4,8 @@ import type { BackupCompletedData, BackupFailedData } from "../../events/lifecyc
 import { LifecycleEventType } from "../../events/lifecycleEventTypes";
 import type { LifecyclePublisher, PublishOutcome } from "../../events/lifecyclePublisher";
 import { writeAuditRecord } from "../../storage/writeAuditRecord";
+import type { RotationStarterClient } from "../../rotation/activities/durableStatus";
+import { startAuditRecordRetry, type AuditRetryStart } from "../../auditRetry/startAuditRecordRetry";
 
 /** What `recordBackupOutcome` needs: the lifecycle topic and the audit container. */
 export interface BackupAuditDeps {
@@ -13,6 +15,10 @@ export interface BackupAuditDeps {
   now(): Date;
   /** The object id of the identity the backup runs as (from its own token), for the record and its row. */
   principalId?: () => Promise<string | undefined>;
+  /** The durable client, to hand a failed audit write to `auditRecordRetry` (absent: the start is reported failed). */
+  starter?: RotationStarterClient;
+  /** Error log (a retry that could not be started). */
+  logError?: (line: string) => void;
 }
 
 export type RecordBackupOutcomeInput =
@@ -21,7 +27,7 @@ export type RecordBackupOutcomeInput =
 
 export interface RecordBackupOutcomeOutput {
   event: PublishOutcome;
-  audit: { written: true; blob: string } | { written: false; error: string };
+  audit: { written: true; blob: string } | { written: false; error: string; retry?: AuditRetryStart };
 }
 
 /**
@@ -55,11 +61,13 @@ export async function recordBackupOutcome(input: RecordBackupOutcomeInput, deps:
     event: { type: event.type, id: event.id, kind: event.kind, ...(event.kind === "failed" ? { error: event.error } : {}) },
     ...(principalId === undefined ? {} : { principalId }),
   };
-  // Write-once and redacted (a cause text may quote a service message); a failure is a value, as above.
+  // Write-once and redacted (a cause text may quote a service message); a failure is a value, as above, and
+  // the record is handed to `auditRecordRetry` (storage unreachable is exactly when a BackupFailed is recorded).
   try {
     await writeAuditRecord(deps.auditContainer, blob, record);
     return { event, audit: { written: true, blob } };
   } catch (e) {
-    return { event, audit: { written: false, error: (e as Error).message } };
+    const retry = await startAuditRecordRetry(deps.starter, { workload: "backup", blobName: blob, record }, e, deps.now(), (line) => deps.logError?.(line));
+    return { event, audit: { written: false, error: (e as Error).message, ...(retry.kind === "conflict" ? {} : { retry }) } };
   }
 }

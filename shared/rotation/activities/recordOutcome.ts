@@ -6,6 +6,7 @@ import type { RotationOutcomeInput } from "../eventInput";
 import { writeAuditRecord } from "../../storage/writeAuditRecord";
 import type { RotationStarterClient } from "./durableStatus";
 import { scheduleRetirement, type ScheduleRetirementOutput } from "./scheduleRetirement";
+import { startAuditRecordRetry, type AuditRetryStart } from "../../auditRetry/startAuditRecordRetry";
 
 /** What `recordRotationOutcome` needs: the lifecycle topic and the audit container (either may be absent). */
 export interface RotationAuditDeps {
@@ -17,11 +18,13 @@ export interface RotationAuditDeps {
   now(): Date;
   /** The object id of the identity the rotation runs as (from its own token), for the record and its row. */
   principalId?: () => Promise<string | undefined>;
+  /** Error log (an audit retry that could not be started). */
+  logError?: (line: string) => void;
 }
 
 export interface RecordRotationOutcomeOutput {
   event: PublishOutcome;
-  audit: { written: true; blob: string } | { written: false; error: string };
+  audit: { written: true; blob: string } | { written: false; error: string; retry?: AuditRetryStart };
   retirement?: ScheduleRetirementOutput | { kind: "failed"; instanceId: string; error: string };
 }
 
@@ -77,11 +80,13 @@ async function writeAudit(input: RotationOutcomeInput, event: PublishOutcome, de
     ...(input.retirement === undefined ? {} : { retirement: input.retirement.instanceId }),
     ...(principalId === undefined ? {} : { principalId }),
   };
-  // Write-once and redacted (a failure message may quote a service answer).
+  // Write-once and redacted (a failure message may quote a service answer). A failed write is handed to
+  // `auditRecordRetry` (the durable client is the retirement start's), so the record is not lost to an outage.
   try {
     await writeAuditRecord(deps.auditContainer, blob, record);
     return { written: true, blob };
   } catch (e) {
-    return { written: false, error: (e as Error).message };
+    const retry = await startAuditRecordRetry(deps.starter, { workload: "rotation", blobName: blob, record }, e, deps.now(), (line) => deps.logError?.(line));
+    return { written: false, error: (e as Error).message, ...(retry.kind === "conflict" ? {} : { retry }) };
   }
 }
