@@ -44,6 +44,8 @@ const KEPT_PUBLIC = [
   // People (auditors, the SOC) query from outside the VNet; the app runs no queries.
   { file: "modules/monitoring.bicep", resource: "workspace", property: "publicNetworkAccessForQuery" },
   { file: "modules/monitoring.bicep", resource: "appInsights", property: "publicNetworkAccessForQuery" },
+  // Event Grid cannot deliver to a private endpoint; approvers call the app from their own networks.
+  { file: "modules/functionApp.bicep", resource: "app", property: "publicNetworkAccess" },
 ];
 
 /** Microsoft's private DNS zones for the Azure Monitor Private Link Scope's endpoint (sub-resource azuremonitor). */
