@@ -8,6 +8,7 @@ import { redactingLog } from "../shared/errors/redactSecrets";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { recordRequestStep, type RecordRequestStepInput } from "../shared/approvals/activities/recordRequestStep";
+import { readApprovers } from "../shared/approvals/activities/readApprovers";
 import { restrictKeyVersion, type RestrictKeyVersionInput } from "../shared/approvals/activities/restrictKeyVersion";
 import { operationRequestOrchestrator } from "../shared/approvals/orchestrations/operationRequest";
 import { emergencyRotationOrchestrator } from "../shared/approvals/orchestrations/emergencyRotation";
@@ -22,6 +23,7 @@ retry.maxRetryIntervalInMilliseconds = 30_000;
 df.app.activity(activityNames.recordRequestStep, {
   handler: settlePermanentFailures(activityNames.recordRequestStep, (input) => recordRequestStep(input as RecordRequestStepInput, rotationAuditDeps())),
 });
+df.app.activity(activityNames.readApprovers, { handler: settlePermanentFailures(activityNames.readApprovers, () => readApprovers()) });
 df.app.activity(activityNames.restrictKeyVersion, {
   handler: settlePermanentFailures(activityNames.restrictKeyVersion, (input, context) =>
     restrictKeyVersion(input as RestrictKeyVersionInput, { ...rotationWorkflowDeps(), ...rotationAuditDeps(), log: redactingLog((line) => context.log(line)) }),

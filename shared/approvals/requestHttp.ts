@@ -184,7 +184,6 @@ async function startRequest(
     ...spec,
     request: id,
     required: approvals.policy[spec.operation],
-    approverList: approvals.approvers,
     createdAt: now.toISOString(),
     expiresAt: addDuration(now, parseIsoDuration(approvals.window)).toISOString(),
     compromiseGrace: approvals.compromiseGrace,
@@ -284,7 +283,8 @@ export async function requestDecisionHandler(request: HttpRequest, client: Durab
   if (verdict.kind === "duplicate") {
     return { status: 200, jsonBody: { request: id, action, counted: false, message: `${principal.oid} has already approved ${id}; an approver counts once.`, approvals: view.approvers.length, required: view.required } };
   }
-  const decision: DecisionEventData = { principal, action, at: new Date().toISOString(), ...(typeof reasonText === "string" ? { reason: reasonText.trim() } : {}) };
+  // The request checks it again against APPROVERS as they are then (readApprovers): the same source as here.
+  const decision: DecisionEventData = { principal, action, approvers: "current", at: new Date().toISOString(), ...(typeof reasonText === "string" ? { reason: reasonText.trim() } : {}) };
   await client.raiseEvent(id, DECISION_EVENT, decision);
   context.log(`requests: ${action} of ${id} by ${principal.oid} raised`);
   return { status: 202, jsonBody: { request: id, action, counted: true, approvals: view.approvers.length + (action === "approve" ? 1 : 0), required: view.required } };
