@@ -283,5 +283,10 @@ describe("emergency rotation under dual control", () => {
     // One refusal at the route (the removed approver), one by the request (the forged outsider).
     expect(blobs.filter((b) => b.startsWith("refused-"))).toHaveLength(1);
     expect(blobs.filter((b) => !b.startsWith("refused-"))).toEqual(["000-requested.json", "001-refused.json", "002-approved.json", "003-approved.json", "004-completed.json"]);
+    // The request index the listing reads: opened by the route, closed by the final step.
+    const pacing = BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient("rotation-pacing");
+    const indexed: string[] = [];
+    for await (const b of pacing.listBlobsFlat({ prefix: `requests/${id}/` })) indexed.push(b.name);
+    expect(indexed.sort()).toEqual([`requests/${id}/closed.json`, `requests/${id}/opened.json`]);
   }, 240_000);
 });

@@ -89,6 +89,7 @@ export function operationRequestOrchestrator(retry: RetryOptions) {
       try {
         const out = yield* callActivity<RecordRequestStepOutput>(context, retry, activityNames.recordRequestStep, { data, seq: seq++ });
         if (!out.audit.written && !context.df.isReplaying) context.warn(`${input.request} ${action}: audit record not written: ${out.audit.error}`);
+        if (out.index?.closed === false && !context.df.isReplaying) context.warn(`${input.request} ${action}: request index not closed (the listing keeps reading its status): ${out.index.error}`);
       } catch (e) {
         if (!context.df.isReplaying) context.warn(`${input.request} ${action}: not recorded: ${parseActivityFailure(e).detail}`);
       }
