@@ -12,6 +12,7 @@
  * the listing needs (the request id holds its creation time), so the listing reads no blob content.
  */
 import type { ContainerClient } from "@azure/storage-blob";
+import { containerEnsurer } from "../storage/containerEnsurer";
 import { storageFailure } from "../storage/storageFailure";
 import type { RequestStatus } from "./requestTypes";
 
@@ -45,20 +46,13 @@ export function requestCreatedAt(request: string): Date | undefined {
 }
 
 export function blobRequestIndex(container: ContainerClient): RequestIndex {
-  let ensured: Promise<unknown> | undefined;
+  const ensureContainer = containerEnsurer(container);
   const write = async (request: string, which: "opened" | "closed", body: Record<string, unknown>): Promise<void> => {
     if (requestCreatedAt(request) === undefined) throw new Error(`[BadParameter] "${request}" is not a request id.`);
     const name = `${PREFIX}${request}/${which}.json`;
     const text = JSON.stringify({ request, ...body });
     try {
-      // The deployment makes the container; locally it may not exist yet. 403: a container-scoped role without
-      // container create, and the upload below names the cause if the container is missing after all.
-      ensured ??= container.createIfNotExists().catch((e: unknown) => {
-        if ((e as { statusCode?: number }).statusCode === 403) return;
-        ensured = undefined;
-        throw e;
-      });
-      await ensured;
+      await ensureContainer();
       await container.getBlockBlobClient(name).upload(text, Buffer.byteLength(text), { conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: "application/json" } });
     } catch (e) {
       const status = (e as { statusCode?: number }).statusCode;
