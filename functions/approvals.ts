@@ -8,10 +8,12 @@ import { redactingLog } from "../shared/errors/redactSecrets";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
 import { activityNames, orchestrationNames, triggerNames } from "../shared/names";
 import { recordRequestStep, type RecordRequestStepInput } from "../shared/approvals/activities/recordRequestStep";
+import { readApprovers } from "../shared/approvals/activities/readApprovers";
 import { restrictKeyVersion, type RestrictKeyVersionInput } from "../shared/approvals/activities/restrictKeyVersion";
 import { operationRequestOrchestrator } from "../shared/approvals/orchestrations/operationRequest";
 import { emergencyRotationOrchestrator } from "../shared/approvals/orchestrations/emergencyRotation";
 import { listRequestsHandler, requestDecisionHandler } from "../shared/approvals/requestHttp";
+import { requestIndexFromSettings } from "../shared/approvals/requestIndexFromSettings";
 import { rotationAuditDeps, rotationWorkflowDeps } from "../shared/rotation/activities/workflowDeps";
 
 /** Durable retries per step: 2 s, 4 s (throttling and brief outages). */
@@ -20,8 +22,9 @@ retry.backoffCoefficient = 2;
 retry.maxRetryIntervalInMilliseconds = 30_000;
 
 df.app.activity(activityNames.recordRequestStep, {
-  handler: settlePermanentFailures(activityNames.recordRequestStep, (input) => recordRequestStep(input as RecordRequestStepInput, rotationAuditDeps())),
+  handler: settlePermanentFailures(activityNames.recordRequestStep, (input) => recordRequestStep(input as RecordRequestStepInput, { ...rotationAuditDeps(), requestIndex: requestIndexFromSettings() })),
 });
+df.app.activity(activityNames.readApprovers, { handler: settlePermanentFailures(activityNames.readApprovers, () => readApprovers()) });
 df.app.activity(activityNames.restrictKeyVersion, {
   handler: settlePermanentFailures(activityNames.restrictKeyVersion, (input, context) =>
     restrictKeyVersion(input as RestrictKeyVersionInput, { ...rotationWorkflowDeps(), ...rotationAuditDeps(), log: redactingLog((line) => context.log(line)) }),
@@ -31,7 +34,7 @@ df.app.activity(activityNames.restrictKeyVersion, {
 df.app.orchestration(orchestrationNames.operationRequest, operationRequestOrchestrator(retry));
 df.app.orchestration(orchestrationNames.emergencyRotation, emergencyRotationOrchestrator(retry));
 
-// GET /api/requests: the dual-control requests of the last 30 days and their status.
+// GET /api/requests: pending dual-control requests (any age) and those of the last 30 days, from the request index.
 df.app.client.http(triggerNames.requestsHttp, { route: "requests", methods: ["GET"], authLevel: "function", handler: (request: HttpRequest, client: df.DurableClient) => listRequestsHandler(request, client) });
 
 // POST /api/requests/{id}/approve|reject: a decision by the authenticated caller.

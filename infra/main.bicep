@@ -43,7 +43,7 @@ param backupAuth string = 'managedIdentity'
 @description('Days each backup copy stays immutable (version-level WORM on the copy container).')
 param backupCopyImmutabilityDays int = 90
 
-@description('Private endpoints for both storage accounts and the topic, a VNet for the app, public access off (the lifecycle account keeps a firewall that admits trusted Azure services: Managed HSM writes backups through it).')
+@description('Private endpoints for both storage accounts and the topic, an Azure Monitor Private Link Scope (the lifecycle log\'s data collection endpoint, Application Insights, the workspace) with its private endpoint, a VNet for the app, public access off (the lifecycle account keeps a firewall that admits trusted Azure services: Managed HSM writes backups through it; Azure Monitor keeps public queries for people; the app keeps its public endpoint for Event Grid deliveries and approvals).')
 param enablePrivateNetworking bool = false
 
 param vnetAddressPrefix string = '10.40.0.0/16'
@@ -97,18 +97,31 @@ var identityIds = toObject(identities.outputs.list, x => x.name, x => x.id)
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
-  params: { location: location, tags: tags, token: token, hostPrincipalId: principalIds.host, monitoringRoles: azureRoles.monitoringRoles, builtInRoles: azureRoles.builtInRoles }
+  params: { location: location, tags: tags, token: token, hostPrincipalId: principalIds.host, monitoringRoles: azureRoles.monitoringRoles, builtInRoles: azureRoles.builtInRoles, privateNetworking: enablePrivateNetworking }
 }
 
 // Every audit record also goes out as a row of HsmLifecycle_CL, sent as the host identity (publisher on the rule only).
 module lifecycleLog 'modules/lifecycleLog.bicep' = {
   name: 'lifecycleLog'
-  params: { location: location, tags: tags, token: token, workspaceName: monitoring.outputs.workspaceName, senderPrincipalId: principalIds.host, builtInRoles: azureRoles.builtInRoles }
+  params: { location: location, tags: tags, token: token, workspaceName: monitoring.outputs.workspaceName, senderPrincipalId: principalIds.host, builtInRoles: azureRoles.builtInRoles, privateNetworking: enablePrivateNetworking }
 }
 
 module network 'modules/network.bicep' = if (enablePrivateNetworking) {
   name: 'network'
   params: { location: location, tags: tags, token: token, addressPrefix: vnetAddressPrefix }
+}
+
+// Azure Monitor takes private endpoints on a Private Link Scope holding its resources, not on each resource.
+module monitorPrivateLink 'modules/monitorPrivateLink.bicep' = if (enablePrivateNetworking) {
+  name: 'monitorPrivateLink'
+  params: {
+    location: location
+    tags: tags
+    token: token
+    scopedResourceIds: [lifecycleLog.outputs.endpointId, monitoring.outputs.appInsightsId, monitoring.outputs.workspaceId]
+    peSubnetId: enablePrivateNetworking ? network.outputs.peSubnetId : ''
+    dnsZoneIds: enablePrivateNetworking ? [network.outputs.dnsZoneIds.monitor, network.outputs.dnsZoneIds.oms, network.outputs.dnsZoneIds.ods, network.outputs.dnsZoneIds.agentsvc, network.outputs.dnsZoneIds.blob] : []
+  }
 }
 
 module storage 'modules/storage.bicep' = {

@@ -122,6 +122,8 @@ export const activityNames = {
   // Dual control
   /** One request step (made, approved, refused, rejected, expired, completed, failed): audit record + OperationRequest event. */
   recordRequestStep: "recordRequestStep",
+  /** APPROVERS as the settings hold them now: the list each decision is checked against. */
+  readApprovers: "readApprovers",
   /** Restrict a compromised version to verify/unwrap/decrypt; KeyVersionCompromised event + audit record. */
   restrictKeyVersion: "restrictKeyVersion",
   /** Key recovery, run once: recover the soft-deleted key, or restore it from the newest verified backup holding it. */

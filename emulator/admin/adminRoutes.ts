@@ -39,7 +39,12 @@ export function hsmAdminFor(instance: Instance, services: Pick<EmulatorServices,
   return admin;
 }
 
-/** Audit operation names of job completions, per job kind. */
+/**
+ * Audit operation names of job completions, per job kind (the same names as the requests that start the jobs).
+ * `BackupCreate` is Microsoft's (the Managed HSM logging article's sample entry); Microsoft publishes no name for the
+ * others or for the status polls, so they are the emulator's reading: auditlog/unconfirmedOperationNames.ts lists
+ * them with the sources checked.
+ */
 const AUDIT_NAMES: Record<AdminJobKind, string> = {
   backup: "BackupCreate",
   prebackup: "PreBackup",

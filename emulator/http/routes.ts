@@ -73,6 +73,11 @@ export class RouteTable {
     return this;
   }
 
+  /** The audit operation names of the routes, in table order (one per route). */
+  operationNames(): string[] {
+    return this.routes.map((r) => r.route.operationName);
+  }
+
   /** Returns the match, or `"method"` if the path exists with another method, or undefined. */
   match(method: string, segments: string[]): RouteMatch | "method" | undefined {
     let pathMatched = false;

@@ -11,6 +11,8 @@ import { validateScope } from "../rbac/rbacStore";
 const scopeOf = (ctx: RequestContext): string => ctx.params["scope"] ?? "/";
 const listPath = (scope: string, kind: string): string => `${scope === "/" ? "" : scope}/providers/Microsoft.Authorization/${kind}`;
 
+// Microsoft's logging article says role management is logged but publishes no operation names for it: the Role…
+// names below are the emulator's reading (auditlog/unconfirmedOperationNames.ts, with the sources).
 export function registerRbacRoutes(table: RouteTable): void {
   const defs = "/providers/Microsoft.Authorization/roleDefinitions";
   const assigns = "/providers/Microsoft.Authorization/roleAssignments";

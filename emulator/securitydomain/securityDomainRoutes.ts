@@ -37,6 +37,8 @@ const ACTIVE = "The resource is active.";
  */
 const POLLED = { apiVersionOptional: true };
 
+// Microsoft's logging article says security domain download and upload are logged but publishes no operation name
+// for them: the names below are the emulator's reading (auditlog/unconfirmedOperationNames.ts, with the sources).
 export function registerSecurityDomainRoutes(table: RouteTable): void {
   const common = { kinds: ["managedHsm" as const], allowBeforeActivation: true };
 

@@ -39,6 +39,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Public even with private networking: Event Grid delivers the vaults' and the topic's events to keyEventGrid over
+    // the public endpoint ("it's not possible to deliver events using private endpoints", Event Grid "Event delivery
+    // with a managed identity"), and requesters and approvers call the approval functions. Every call is Entra- or
+    // function-key-authenticated; the app's own outbound traffic goes through the VNet.
+    publicNetworkAccess: 'Enabled'
     // Key Vault references (BACKUP_MANIFEST_KEY) resolve as the host identity, not a workflow identity.
     keyVaultReferenceIdentity: hostIdentityId
     virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId

@@ -8,6 +8,8 @@ param token string
 param workspaceName string
 param senderPrincipalId string
 param builtInRoles object
+@description('With private networking the endpoint takes no public traffic: the app reaches it through the Azure Monitor Private Link Scope (monitorPrivateLink.bicep).')
+param privateNetworking bool
 
 var columns = [
   { name: 'TimeGenerated', type: 'datetime' }
@@ -48,11 +50,13 @@ resource table 'Microsoft.OperationalInsights/workspaces/tables@2023-09-01' = {
   }
 }
 
+// The Logs Ingestion API goes through this endpoint (not the rule's own) because only an endpoint joins a Private Link
+// Scope ("Logs Ingestion API in Azure Monitor").
 resource endpoint 'Microsoft.Insights/dataCollectionEndpoints@2023-03-11' = {
   name: 'dce-hsmlc-${token}'
   location: location
   tags: tags
-  properties: { networkAcls: { publicNetworkAccess: 'Enabled' } }
+  properties: { networkAcls: { publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled' } }
 }
 
 resource rule 'Microsoft.Insights/dataCollectionRules@2023-03-11' = {
@@ -74,5 +78,6 @@ resource publisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   properties: { principalId: senderPrincipalId, principalType: 'ServicePrincipal', roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoles['Monitoring Metrics Publisher']) }
 }
 
+output endpointId string = endpoint.id
 output ingestionEndpoint string = endpoint.properties.logsIngestion.endpoint
 output ruleImmutableId string = rule.properties.immutableId

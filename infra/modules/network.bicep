@@ -1,5 +1,7 @@
 // The optional private network: a subnet the Flex Consumption app integrates with (delegated to
 // Microsoft.App/environments), a subnet for private endpoints, and the private DNS zones they resolve through.
+// The Azure Monitor Private Link Scope's endpoint registers in the monitor, oms, ods and agentsvc zones and in the
+// blob zone (Microsoft's list for the `azuremonitor` sub-resource, "Configure private link for Azure Monitor").
 param location string
 param tags object
 param token string
@@ -10,6 +12,10 @@ var zones = {
   queue: 'privatelink.queue.${environment().suffixes.storage}'
   table: 'privatelink.table.${environment().suffixes.storage}'
   topic: 'privatelink.eventgrid.azure.net'
+  monitor: 'privatelink.monitor.azure.com'
+  oms: 'privatelink.oms.opinsights.azure.com'
+  ods: 'privatelink.ods.opinsights.azure.com'
+  agentsvc: 'privatelink.agentsvc.azure-automation.net'
 }
 
 resource vnet 'Microsoft.Network/virtualNetworks@2023-11-01' = {

@@ -1,11 +1,12 @@
-// One private endpoint for one sub-resource (blob, queue, table, topic), registered in its private DNS zone.
+// One private endpoint for one sub-resource (blob, queue, table, topic, azuremonitor), registered in its private DNS
+// zones (one for most; the Azure Monitor Private Link Scope's registers in several).
 param location string
 param tags object
 param name string
 param targetId string
 param groupId string
 param subnetId string
-param dnsZoneId string
+param dnsZoneIds array
 
 resource pe 'Microsoft.Network/privateEndpoints@2023-11-01' = {
   name: name
@@ -20,5 +21,5 @@ resource pe 'Microsoft.Network/privateEndpoints@2023-11-01' = {
 resource zoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2023-11-01' = {
   parent: pe
   name: 'default'
-  properties: { privateDnsZoneConfigs: [{ name: groupId, properties: { privateDnsZoneId: dnsZoneId } }] }
+  properties: { privateDnsZoneConfigs: map(dnsZoneIds, z => { name: replace(last(split(z, '/')), '.', '-'), properties: { privateDnsZoneId: z } }) }
 }

@@ -160,7 +160,7 @@ var endpoints = concat(
 
 module privateEndpoints 'privateEndpoint.bicep' = [for e in endpoints: if (privateNetworking) {
   name: e.name
-  params: { location: location, tags: tags, name: e.name, targetId: e.target, groupId: e.group, subnetId: peSubnetId, dnsZoneId: privateNetworking ? dnsZoneIds[e.group] : '' }
+  params: { location: location, tags: tags, name: e.name, targetId: e.target, groupId: e.group, subnetId: peSubnetId, dnsZoneIds: privateNetworking ? [dnsZoneIds[e.group]] : [] }
 }]
 
 output hostStorageName string = host.name

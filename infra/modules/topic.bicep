@@ -36,7 +36,7 @@ resource logs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
 
 module privateEndpoint 'privateEndpoint.bicep' = if (privateNetworking) {
   name: 'pe-${topic.name}'
-  params: { location: location, tags: tags, name: 'pe-${topic.name}', targetId: topic.id, groupId: 'topic', subnetId: peSubnetId, dnsZoneId: privateNetworking ? dnsZoneIds.topic : '' }
+  params: { location: location, tags: tags, name: 'pe-${topic.name}', targetId: topic.id, groupId: 'topic', subnetId: peSubnetId, dnsZoneIds: privateNetworking ? [dnsZoneIds.topic] : [] }
 }
 
 output id string = topic.id

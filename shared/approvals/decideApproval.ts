@@ -1,7 +1,8 @@
 /**
  * The rules a decision on a request must pass, in one pure function that the HTTP route (for an immediate answer)
- * and the request orchestration (which is what counts) both apply: the request must be pending, the decider must be
- * listed in APPROVERS and must not be the requester, and each approver counts once.
+ * and the request orchestration (which is what counts) both apply, with APPROVERS as they are at decision time (the
+ * route reads the settings, the orchestration the activity `readApprovers`): the request must be pending, the
+ * decider must be listed in APPROVERS and must not be the requester, and each approver counts once.
  */
 import { isListed, type Principal, type PrincipalList } from "./principalList";
 

@@ -21,15 +21,16 @@ import { recordRequestStep, type RequestAuditDeps } from "./activities/recordReq
 import { loadApprovalSettings, type ApprovalSettings, type OperationName } from "./approvalSettings";
 import { authenticateCaller } from "./callerPrincipal";
 import { decideApproval, type DecisionAction } from "./decideApproval";
+import { listRequests, type RequestStatusReader } from "./listRequests";
 import { isListed, type Principal } from "./principalList";
-import { DECISION_EVENT, EMERGENCY_REASONS, type DecisionEventData, type OperationRequestInput, type RequestView } from "./requestTypes";
+import type { RequestIndex } from "./requestIndex";
+import { requestIndexFromSettings } from "./requestIndexFromSettings";
+import { DECISION_EVENT, EMERGENCY_REASONS, type DecisionEventData, type OperationRequestInput } from "./requestTypes";
+import { requestViewOf } from "./requestView";
 
 const KEY_NAME = /^[0-9A-Za-z-]{1,127}$/;
 const TICKET = /^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$/;
 const REQUEST_ID = /^req-[0-9]{8}t[0-9]{6}z-[0-9a-f]{6}$/;
-/** `GET /api/requests` shows requests created in this many days (a bounded listing). */
-export const REQUEST_LIST_DAYS = 30;
-const LIST_LIMIT = 500;
 
 function error(status: number, code: string, message: string, extra: Record<string, unknown> = {}): HttpResponseInit {
   return { status, jsonBody: { error: { code, message: `[${code}] ${message}`, ...extra } } };
@@ -184,11 +185,17 @@ async function startRequest(
     ...spec,
     request: id,
     required: approvals.policy[spec.operation],
-    approverList: approvals.approvers,
     createdAt: now.toISOString(),
     expiresAt: addDuration(now, parseIsoDuration(approvals.window)).toISOString(),
     compromiseGrace: approvals.compromiseGrace,
   };
+  // Indexed first, so no request exists that `requests` cannot list; an index that cannot be written starts nothing.
+  try {
+    await requestIndexFromSettings().opened(id, { operation: spec.operation, requester: spec.requester, createdAt: input.createdAt });
+  } catch (e) {
+    if (!isLifecycleError(e)) throw e;
+    return error(503, e.code, `${e.message.replace(/^\[[A-Za-z]+\] /, "")} The request was not made; nothing started. Fix: make ROTATION_PACING_CONTAINER writable for the rotation identity, then request again.`);
+  }
   await client.startNew(orchestrationNames.operationRequest, { instanceId: id, input });
   context.log(`requests: ${id} (${spec.operation} ${spec.instance.name}/${spec.key}) requested by ${spec.requester}`);
   return {
@@ -197,45 +204,9 @@ async function startRequest(
   };
 }
 
-/** The listed view of one request instance (its custom status), or undefined for another orchestration. */
-export function requestViewOf(status: { name?: string; runtimeStatus?: string; customStatus?: unknown; input?: unknown; instanceId?: string } | undefined): RequestView | undefined {
-  if (status?.name !== orchestrationNames.operationRequest) return undefined;
-  // Started but not yet run its first step: the request as its input states it (pending, no approvals).
-  const view = (status.customStatus ?? pendingViewOf(status.input)) as RequestView | null | undefined;
-  if (view === null || view === undefined || typeof view !== "object" || typeof view.request !== "string") return undefined;
-  // An orchestration that crashed or was terminated did not reach its own end: it failed.
-  if (status.runtimeStatus === "Failed" || status.runtimeStatus === "Terminated") return { ...view, status: view.status === "completed" ? "completed" : "failed" };
-  return view;
-}
-
-function pendingViewOf(input: unknown): RequestView | undefined {
-  const i = input as OperationRequestInput | null | undefined;
-  if (i === null || i === undefined || typeof i !== "object" || typeof i.request !== "string") return undefined;
-  return {
-    request: i.request,
-    operation: i.operation,
-    status: "pending",
-    requester: i.requester,
-    approvers: [],
-    required: i.required,
-    instance: i.instance.name,
-    key: i.key,
-    ...(i.version === undefined ? {} : { version: i.version }),
-    reason: i.reason,
-    ticket: i.ticket,
-    createdAt: i.createdAt,
-    expiresAt: i.expiresAt,
-    updatedAt: i.createdAt,
-  };
-}
-
-/** `GET /api/requests`: requests of the last REQUEST_LIST_DAYS days, newest first (at most 500). */
-export async function listRequestsHandler(_request: HttpRequest, client: DurableClient): Promise<HttpResponseInit> {
-  const from = new Date(Date.now() - REQUEST_LIST_DAYS * 86_400_000);
-  const all = await client.getStatusBy({ createdTimeFrom: from });
-  const views = all.map((s) => requestViewOf(s)).filter((v): v is RequestView => v !== undefined);
-  views.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  return { status: 200, jsonBody: views.slice(0, LIST_LIMIT) };
+/** `GET /api/requests`: pending requests whatever their age and finished ones of the last 30 days, newest first, from the request index. */
+export async function listRequestsHandler(_request: HttpRequest, client: RequestStatusReader, index: RequestIndex = requestIndexFromSettings()): Promise<HttpResponseInit> {
+  return { status: 200, jsonBody: await listRequests(index, client, new Date()) };
 }
 
 /**
@@ -284,7 +255,8 @@ export async function requestDecisionHandler(request: HttpRequest, client: Durab
   if (verdict.kind === "duplicate") {
     return { status: 200, jsonBody: { request: id, action, counted: false, message: `${principal.oid} has already approved ${id}; an approver counts once.`, approvals: view.approvers.length, required: view.required } };
   }
-  const decision: DecisionEventData = { principal, action, at: new Date().toISOString(), ...(typeof reasonText === "string" ? { reason: reasonText.trim() } : {}) };
+  // The request checks it again against APPROVERS as they are then (readApprovers): the same source as here.
+  const decision: DecisionEventData = { principal, action, approvers: "current", at: new Date().toISOString(), ...(typeof reasonText === "string" ? { reason: reasonText.trim() } : {}) };
   await client.raiseEvent(id, DECISION_EVENT, decision);
   context.log(`requests: ${action} of ${id} by ${principal.oid} raised`);
   return { status: 202, jsonBody: { request: id, action, counted: true, approvals: view.approvers.length + (action === "approve" ? 1 : 0), required: view.required } };

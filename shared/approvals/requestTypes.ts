@@ -27,8 +27,11 @@ export interface OperationRequestInput {
   /** Object id of the authenticated requester. */
   requester: string;
   required: number;
-  /** APPROVERS when the request was made: the orchestration's own check of every decision. */
-  approverList: PrincipalList;
+  /**
+   * APPROVERS when the request was made: only requests started by earlier versions carry it, for their decisions
+   * raised by earlier versions (see DecisionEventData.approvers).
+   */
+  approverList?: PrincipalList;
   createdAt: string;
   expiresAt: string;
   /** Emergency rotation for compromise: how long the restricted old version stays enabled. */
@@ -44,6 +47,12 @@ export interface OperationRequestInput {
 export interface DecisionEventData {
   principal: Principal;
   action: DecisionAction;
+  /**
+   * Set by the decision route of this version: the request checks the decision against APPROVERS as they are now
+   * (activity `readApprovers`). Decisions raised by earlier versions (kept in history) lack it and replay against
+   * the list their request carried.
+   */
+  approvers?: "current";
   reason?: string;
   at: string;
 }

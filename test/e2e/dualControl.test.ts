@@ -20,7 +20,7 @@ import { runCliProcess, type CliRun } from "../support/runCliProcess";
 
 const DAY = 86_400_000;
 const OPERATOR = STACK_PEOPLE.operator;
-const [APPROVER1, APPROVER2] = STACK_PEOPLE.approvers;
+const [APPROVER1, APPROVER2, APPROVER3] = STACK_PEOPLE.approvers;
 const OUTSIDER = STACK_PEOPLE.outsider;
 
 let stack: LocalStack;
@@ -239,4 +239,54 @@ describe("emergency rotation under dual control", () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/--as is for the local stack only/);
   }, 120_000);
+
+  it("decisions count against APPROVERS as they are at decision time: one removed after the request is refused, one added since counts", async () => {
+    await killRunner();
+    await startRunner(settingsWith("approvers-before", { APPROVAL_POLICY: "emergencyRotation=2", APPROVERS: `${APPROVER1},${APPROVER2}` }));
+    const key = await hsm().createEcKey("list-changes", { curve: "P-256", keyOps: ["sign", "verify"] });
+    const id = await requestEmergency("list-changes", "policy", "CHG-4");
+    // The bank removes APPROVER1 (left, or compromised) and adds APPROVER3 while the request waits.
+    await killRunner();
+    await startRunner(settingsWith("approvers-after", { APPROVAL_POLICY: "emergencyRotation=2", APPROVERS: `${APPROVER2},${APPROVER3}` }));
+
+    const removed = await cli(["approve", id, "--as", APPROVER1 as string, "--json"]);
+    expect(removed.code).toBe(1);
+    expect(removed.stderr).toMatch(/not listed in APPROVERS/);
+    expect(JSON.parse(removed.stdout)).toMatchObject({ error: { code: "Forbidden", reason: "notApprover" } });
+    expect((await requests()).find((r) => r.request === id)).toMatchObject({ status: "pending", approvers: [] });
+    // Raised around the route (as only a holder of the durable system key can): the request reads APPROVERS itself,
+    // so the outsider named in the event is refused and recorded, and nothing counts.
+    const forged = await fetch(`${child?.ready.url ?? ""}/runtime/webhooks/durabletask/instances/${id}/raiseEvent/decision`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ principal: { oid: OUTSIDER, groups: [] }, action: "approve", approvers: "current", at: new Date().toISOString() }),
+    });
+    expect(forged.status).toBe(202);
+    for (let i = 0; !(await auditBlobs(id)).includes("001-refused.json"); i++) {
+      if (i > 60) throw new Error(`the forged decision was not refused: ${JSON.stringify(await auditBlobs(id))}`);
+      await sleep(500);
+    }
+    expect((await requests()).find((r) => r.request === id)).toMatchObject({ status: "pending", approvers: [] });
+
+    const added = await cli(["approve", id, "--as", APPROVER3 as string]);
+    expect(added.code, added.stderr).toBe(0);
+    // The request itself counts the new approver (its check uses the same list as the route's).
+    const counted = await waitForRequest(id, (r) => r.approvers.length > 0, 30_000);
+    expect(counted).toMatchObject({ status: "pending", approvers: [APPROVER3] });
+    expect(await versions("list-changes")).toEqual([key.properties.version]);
+
+    expect((await cli(["approve", id, "--as", APPROVER2 as string])).code).toBe(0);
+    const done = await waitForRequest(id, (r) => r.status === "completed" || r.status === "failed");
+    expect(done).toMatchObject({ status: "completed", approvers: [APPROVER3, APPROVER2] });
+    expect(await versions("list-changes")).toHaveLength(2);
+    const blobs = await auditBlobs(id);
+    // One refusal at the route (the removed approver), one by the request (the forged outsider).
+    expect(blobs.filter((b) => b.startsWith("refused-"))).toHaveLength(1);
+    expect(blobs.filter((b) => !b.startsWith("refused-"))).toEqual(["000-requested.json", "001-refused.json", "002-approved.json", "003-approved.json", "004-completed.json"]);
+    // The request index the listing reads: opened by the route, closed by the final step.
+    const pacing = BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient("rotation-pacing");
+    const indexed: string[] = [];
+    for await (const b of pacing.listBlobsFlat({ prefix: `requests/${id}/` })) indexed.push(b.name);
+    expect(indexed.sort()).toEqual([`requests/${id}/closed.json`, `requests/${id}/opened.json`]);
+  }, 240_000);
 });

@@ -12,6 +12,7 @@ import { settingsCatalog } from "../../shared/config/settingsCatalog";
 import { LIFECYCLE_ROLES } from "../../shared/rbac/lifecycleRoles";
 import { hsmRbacSettings, rbacCliArgs } from "../../scripts/applyHsmRbac";
 import { runCliProcess } from "../support/runCliProcess";
+import { bicepBlock, declaredParams, evaluateExpression, moduleParamKeys, propertyExpression } from "../support/bicepText";
 
 const root = resolve(__dirname, "../..");
 const infra = join(root, "infra");
@@ -27,6 +28,29 @@ function deployedSettingKeys(): string[] {
 }
 
 /** Settings the deployment leaves to the app's defaults; the README's "Deploying to Azure" must name each. */
+/** Public network access that follows enablePrivateNetworking: off with it, on without. */
+const FOLLOWS_PRIVATE_NETWORKING = [
+  { file: "modules/lifecycleLog.bicep", resource: "endpoint", property: "publicNetworkAccess" },
+  { file: "modules/monitoring.bicep", resource: "workspace", property: "publicNetworkAccessForIngestion" },
+  { file: "modules/monitoring.bicep", resource: "appInsights", property: "publicNetworkAccessForIngestion" },
+  { file: "modules/storage.bicep", resource: "host", property: "publicNetworkAccess" },
+  { file: "modules/topic.bicep", resource: "topic", property: "publicNetworkAccess" },
+];
+
+/** Public network access kept on under private networking, each for a reason the template's comments give. */
+const KEPT_PUBLIC = [
+  // Managed HSM writes backups as a trusted Azure service, which needs public access on (the firewall denies the rest).
+  { file: "modules/storage.bicep", resource: "lifecycle", property: "publicNetworkAccess" },
+  // People (auditors, the SOC) query from outside the VNet; the app runs no queries.
+  { file: "modules/monitoring.bicep", resource: "workspace", property: "publicNetworkAccessForQuery" },
+  { file: "modules/monitoring.bicep", resource: "appInsights", property: "publicNetworkAccessForQuery" },
+  // Event Grid cannot deliver to a private endpoint; approvers call the app from their own networks.
+  { file: "modules/functionApp.bicep", resource: "app", property: "publicNetworkAccess" },
+];
+
+/** Microsoft's private DNS zones for the Azure Monitor Private Link Scope's endpoint (sub-resource azuremonitor). */
+const AMPLS_ZONES = ["privatelink.monitor.azure.com", "privatelink.oms.opinsights.azure.com", "privatelink.ods.opinsights.azure.com", "privatelink.agentsvc.azure-automation.net", "privatelink.blob.core.windows.net"];
+
 const LEFT_TO_DEFAULTS = ["ROTATION_POLICY_FILE", "ROTATION_BATCH_SIZE", "HSM_CREATE_RATE", "SWEEP_SCHEDULE", "BACKUP_SCHEDULE", "BACKUP_REVERIFY_SCHEDULE", "DRILL_SCHEDULE", "RETENTION_DAILY", "RETENTION_WEEKLY", "RETENTION_MONTHLY", "ADMIN_JOB_TIMEOUT", "BACKUP_DEADLINE", "POLLER_INTERVAL_MS", "RTO_TARGET", "RPO_TARGET", "APPROVAL_POLICY", "APPROVAL_WINDOW", "COMPROMISE_GRACE"];
 
 describe("infra/ templates", () => {
@@ -45,6 +69,81 @@ describe("infra/ templates", () => {
       const loops = [...text.matchAll(/^resource (\w+) '[^']+' = \[for/gm)].map((m) => m[1]!);
       for (const line of text.split("\n").filter((l) => l.includes("=>"))) for (const r of loops) expect(line, `${f}: a lambda indexes ${r}[…]`).not.toContain(`${r}[`);
     }
+  });
+
+  it("every module reference passes each parameter the module requires and none it does not declare", () => {
+    for (const f of bicepFiles) {
+      const text = read(f);
+      for (const m of text.matchAll(/^module (\w+) '([^']+)'/gm)) {
+        const passed = moduleParamKeys(bicepBlock(text, "module", m[1]!));
+        const declared = declaredParams(read(resolve(join(f, ".."), m[2]!)));
+        for (const p of declared.required) expect(passed, `${f}: module ${m[1]} must pass ${p}`).toContain(p);
+        for (const p of passed) expect(declared.all, `${f}: module ${m[1]} passes ${p}, which ${m[2]} does not declare`).toContain(p);
+      }
+    }
+  });
+
+  it("with private networking public network access is off (on without) on the data collection endpoint, Application Insights and workspace ingestion, host storage and the topic", () => {
+    for (const s of FOLLOWS_PRIVATE_NETWORKING) {
+      const text = read(join(infra, s.file));
+      const expression = propertyExpression(bicepBlock(text, "resource", s.resource), s.property);
+      expect(evaluateExpression(text, expression, { privateNetworking: true }), `${s.file} ${s.resource}.${s.property} with private networking`).toBe("Disabled");
+      expect(evaluateExpression(text, expression, { privateNetworking: false }), `${s.file} ${s.resource}.${s.property} without`).toBe("Enabled");
+    }
+    // The lifecycle account stays reachable for trusted services only: its firewall denies everything else.
+    const storage = read(join(infra, "modules", "storage.bicep"));
+    const lifecycle = bicepBlock(storage, "resource", "lifecycle");
+    expect(evaluateExpression(storage, propertyExpression(lifecycle, "defaultAction"), { privateNetworking: true })).toBe("Deny");
+    expect(evaluateExpression(storage, propertyExpression(lifecycle, "bypass"), {})).toBe("AzureServices");
+    // Each module that reads the setting gets main.bicep's.
+    for (const f of bicepFiles.slice(1)) {
+      if (!declaredParams(read(f)).all.includes("privateNetworking")) continue;
+      const uses = [...main.matchAll(/^module (\w+) '([^']+)'/gm)].filter((m) => resolve(infra, m[2]!) === f);
+      expect(uses.length, `${f} is used by main.bicep`).toBeGreaterThan(0);
+      for (const m of uses) expect(propertyExpression(bicepBlock(main, "module", m[1]!), "privateNetworking"), `main.bicep module ${m[1]}`).toBe("enablePrivateNetworking");
+    }
+  });
+
+  it("every public network access setting in infra/ either follows private networking or is kept on for a stated reason", () => {
+    const known = [...FOLLOWS_PRIVATE_NETWORKING, ...KEPT_PUBLIC].map((s) => `${s.file} ${s.resource}.${s.property}`);
+    const found: string[] = [];
+    for (const f of bicepFiles) {
+      const text = read(f);
+      for (const m of text.matchAll(/\b(publicNetworkAccess\w*): /g)) {
+        const resource = [...text.slice(0, m.index).matchAll(/^resource (\w+) /gm)].pop()?.[1];
+        found.push(`${f.slice(infra.length + 1)} ${resource}.${m[1]}`);
+      }
+    }
+    expect(found.sort()).toEqual(known.sort());
+    for (const s of KEPT_PUBLIC) {
+      const text = read(join(infra, s.file));
+      expect(evaluateExpression(text, propertyExpression(bicepBlock(text, "resource", s.resource), s.property), { privateNetworking: true })).toBe("Enabled");
+    }
+  });
+
+  it("with private networking the data collection endpoint, Application Insights and the workspace are reached through an Azure Monitor Private Link Scope", () => {
+    const link = bicepBlock(main, "module", "monitorPrivateLink");
+    expect(link.split("\n")[0]).toMatch(/= if \(enablePrivateNetworking\) \{$/);
+    expect(link).toMatch(/scopedResourceIds: \[lifecycleLog\.outputs\.endpointId, monitoring\.outputs\.appInsightsId, monitoring\.outputs\.workspaceId\]/);
+    expect(read(join(infra, "modules", "lifecycleLog.bicep"))).toMatch(/\noutput endpointId string = endpoint\.id\n/);
+    const monitoring = read(join(infra, "modules", "monitoring.bicep"));
+    expect(monitoring).toMatch(/\noutput appInsightsId string = appInsights\.id\n/);
+    expect(monitoring).toMatch(/\noutput workspaceId string = workspace\.id\n/);
+    // The app's ingestion goes to this endpoint (the rule is bound to it), so the private path is the one it uses.
+    expect(main).toMatch(/\n {2}LIFECYCLE_LOG_ENDPOINT: lifecycleLog\.outputs\.ingestionEndpoint\n/);
+    expect(read(join(infra, "modules", "lifecycleLog.bicep"))).toMatch(/dataCollectionEndpointId: endpoint\.id/);
+
+    const scope = read(join(infra, "modules", "monitorPrivateLink.bicep"));
+    expect(bicepBlock(scope, "resource", "scoped")).toMatch(/\[for id in scopedResourceIds: \{[\s\S]*linkedResourceId: id/);
+    expect(evaluateExpression(scope, propertyExpression(bicepBlock(scope, "resource", "scope"), "ingestionAccessMode"), {})).toBe("PrivateOnly");
+    const endpoint = bicepBlock(scope, "module", "privateEndpoint");
+    expect(propertyExpression(endpoint, "groupId")).toBe("'azuremonitor'");
+    expect(propertyExpression(endpoint, "targetId")).toBe("scope.id");
+    expect(propertyExpression(endpoint, "dnsZoneIds")).toBe("dnsZoneIds");
+    // The endpoint registers in each of Microsoft's zones for the scope, all made and linked by network.bicep.
+    const zones = Object.fromEntries([...read(join(infra, "modules", "network.bicep")).matchAll(/^ {2}(\w+): '([^']+)'$/gm)].map((m) => [m[1]!, m[2]!.replace("${environment().suffixes.storage}", "core.windows.net")]));
+    const passed = [...link.matchAll(/network\.outputs\.dnsZoneIds\.(\w+)/g)].map((m) => zones[m[1]!]);
+    expect(passed.sort()).toEqual([...AMPLS_ZONES].sort());
   });
 
   it("every setting the app reads is set by the deployment or left to a default the README documents", () => {

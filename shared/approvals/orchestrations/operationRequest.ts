@@ -2,9 +2,15 @@
  * One dual-control request; its instance id is the request id. It records the request, then waits durably for
  * `required` approvals: each wait races the `decision` external event against a durable timer (at most six days,
  * chained up to the request's expiry), so a runner or host restart loses nothing — approvals already counted are in
- * the history. Every decision is checked here with `decideApproval` against the APPROVERS taken when the request
- * was made (the decision route checks too, for an immediate answer; this check is the one that counts). At the
- * expiry the request is cancelled. Approved, it runs the operation as a sub-orchestration. Every step is an audit
+ * the history. Every decision is checked here with `decideApproval` against the CURRENT APPROVERS, read by the
+ * activity `readApprovers` when the decision arrives (the decision route checks with the same function and the same
+ * settings a moment before, for its immediate answer; this check is the one that counts): an approver removed after
+ * the request no longer counts, one added since does. Trust boundary: the event's principal is trusted (only the
+ * route raises it, after authenticating the caller; anyone else able to raise it holds the durable system key or the
+ * host master key, which stay out of people's hands), but never a list: a raised event cannot make anyone outside
+ * APPROVERS count. A decision of an earlier version (in history, without `approvers: "current"`) is checked against
+ * the list its request carried, so replay gives the same verdicts; without one nobody is listed. At the expiry the
+ * request is cancelled. Approved, it runs the operation as a sub-orchestration. Every step is an audit
  * record and an `HsmLifecycle.OperationRequest` event; the custom status is the request's view.
  * Deterministic: time only from `currentUtcDateTime`.
  */
@@ -17,6 +23,7 @@ import type { DisableKeyVersionOutput } from "../../rotation/activities/disableK
 import { MAX_TIMER_MS, waitUntil } from "../../rotation/orchestrations/timers";
 import type { RecordRequestStepOutput } from "../activities/recordRequestStep";
 import { decideApproval } from "../decideApproval";
+import type { PrincipalList } from "../principalList";
 import { DECISION_EVENT, type DecisionEventData, type OperationRequestInput, type RequestView } from "../requestTypes";
 import type { KeyRecoveryOutput } from "../../recovery/orchestrations/keyRecovery";
 import type { EarlyDisableOutput } from "../../disable/orchestrations/earlyDisable";
@@ -31,6 +38,9 @@ const OPERATION_RUNNERS: Partial<Record<OperationRequestInput["operation"], stri
 
 /** What the sub-orchestration of an approved operation returns. */
 type OperationOutput = EmergencyRotationOutput | KeyRecoveryOutput | EarlyDisableOutput;
+
+/** A decision of an earlier version on a request that carries no list: nobody is listed. */
+const NO_APPROVERS: PrincipalList = { objectIds: [], groups: [] };
 
 /** Decisions one request takes at most (accepted or refused): bounds its history against a flood of events. */
 const MAX_DECISIONS = 200;
@@ -79,6 +89,7 @@ export function operationRequestOrchestrator(retry: RetryOptions) {
       try {
         const out = yield* callActivity<RecordRequestStepOutput>(context, retry, activityNames.recordRequestStep, { data, seq: seq++ });
         if (!out.audit.written && !context.df.isReplaying) context.warn(`${input.request} ${action}: audit record not written: ${out.audit.error}`);
+        if (out.index?.closed === false && !context.df.isReplaying) context.warn(`${input.request} ${action}: request index not closed (the listing keeps reading its status): ${out.index.error}`);
       } catch (e) {
         if (!context.df.isReplaying) context.warn(`${input.request} ${action}: not recorded: ${parseActivityFailure(e).detail}`);
       }
@@ -100,7 +111,16 @@ export function operationRequestOrchestrator(retry: RetryOptions) {
       timer.cancel();
       decisions++;
       const decision = event.result as DecisionEventData;
-      const verdict = decideApproval(view, decision.principal, decision.action, input.approverList);
+      let approvers = input.approverList ?? NO_APPROVERS;
+      if (decision.approvers === "current") {
+        try {
+          approvers = yield* callActivity<PrincipalList>(context, retry, activityNames.readApprovers, null);
+        } catch (e) {
+          yield* record("refused", decision.principal.oid, `APPROVERS could not be read (${parseActivityFailure(e).detail}); the decision did not count. Fix: correct the settings, then decide again.`);
+          continue;
+        }
+      }
+      const verdict = decideApproval(view, decision.principal, decision.action, approvers);
       if (verdict.kind === "duplicate") continue;
       if (verdict.kind === "refused") {
         yield* record("refused", decision.principal.oid, verdict.message);

@@ -1,4 +1,5 @@
 import type { ContainerClient } from "@azure/storage-blob";
+import { containerEnsurer } from "../../storage/containerEnsurer";
 import { storageFailure } from "../../storage/storageFailure";
 import type { SlotStore } from "./createPacer";
 
@@ -8,7 +9,7 @@ import type { SlotStore } from "./createPacer";
  * both claim the same slot. Shared by every worker of the app, which an in-process limiter is not.
  */
 export function blobSlotStore(container: ContainerClient): SlotStore {
-  let ensured: Promise<unknown> | undefined;
+  const ensureContainer = containerEnsurer(container);
   const blobOf = (instance: string) => container.getBlockBlobClient(`${instance}.json`);
   return {
     async read(instance) {
@@ -27,14 +28,7 @@ export function blobSlotStore(container: ContainerClient): SlotStore {
       const text = JSON.stringify({ nextAt });
       const conditions = tag === undefined ? { ifNoneMatch: "*" } : { ifMatch: tag };
       try {
-        // 403: the identity holds a container-scoped role (no container create) and the deployment made the
-        // container; the write below then names the cause if it does not exist after all.
-        ensured ??= container.createIfNotExists().catch((e: unknown) => {
-          if ((e as { statusCode?: number }).statusCode === 403) return;
-          ensured = undefined;
-          throw e;
-        });
-        await ensured;
+        await ensureContainer();
         const res = await blobOf(instance).upload(text, Buffer.byteLength(text), { conditions, blobHTTPHeaders: { blobContentType: "application/json" } });
         return res.etag === undefined ? {} : { tag: res.etag };
       } catch (e) {

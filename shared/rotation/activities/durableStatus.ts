@@ -13,9 +13,14 @@ export async function readInstanceStatus(client: RotationStarterClient, instance
     const status = await client.getStatus(instanceId);
     return { runtimeStatus: String(status.runtimeStatus), output: status.output };
   } catch (e) {
-    if (/HTTP 404/.test((e as Error).message ?? "")) return undefined;
+    if (isInstanceNotFound(e)) return undefined;
     throw e;
   }
+}
+
+/** True when `getStatus` failed because durable has no such instance (durable-functions 3 throws on its 404). */
+export function isInstanceNotFound(e: unknown): boolean {
+  return /HTTP 404/.test((e as Error)?.message ?? "");
 }
 
 /** True when `startNew` lost a race to another starter of the same id (409: instance already running). */

@@ -1,3 +1,4 @@
+import { forEachLimited } from "../../app/forEachLimited";
 import { decideRotation, type NoticeStage, type RotationDecision, type SkipReason } from "../decideRotation";
 import { toEpochMs, type KeyListing } from "../keyListing";
 import { planRotation, type PlanEntry } from "../planRotation";
@@ -207,22 +208,4 @@ function isoOrNull(value: Date | string | undefined): string | null {
 export function manualActionOf(decision: Extract<RotationDecision, { kind: "skip" }>): string {
   if (decision.reason === "versionLimit") return `Not rotated: at the Managed HSM version limit; this key ${decision.detail ?? "has too many versions"}`;
   return `Not rotated: excluded by the rotation policy (${decision.detail ?? "no reason given"}). Fix: rotate it by hand or extend its expiry before it expires.`;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; the first failure is rethrown after the rest settle. */
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { e: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && failure === undefined) {
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (e) {
-        failure ??= { e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failure !== undefined) throw failure.e;
 }
