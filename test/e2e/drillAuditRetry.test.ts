@@ -3,7 +3,8 @@
  * the audit trail's local row store refusing writes (its day blob held under a lease by someone else, as a stuck
  * writer would), `recordDrillOutcome` fails through its durable retries, then its last call hands the record to
  * `auditRecordRetry` (as the drill identity) and the drill completes with its own verdict. While the store stays
- * refused the retry runs its whole schedule and gives up, which the fleet page lists under attention; once the
+ * refused the retry runs its whole schedule and gives up, which the fleet page and `status` (asking the app, exit 1
+ * with --check) list under attention; once the
  * lease is gone, a restarted retry completes the record (its row lands). Runner on a virtual clock + emulator +
  * Azurite. Needs `npx tsc -p tsconfig.json` first (the runner loads dist/functions/*.js).
  */
@@ -17,6 +18,7 @@ import { startAuditRecordRetry } from "../../shared/auditRetry/startAuditRecordR
 import { LOCAL_ROWS_PREFIX, readLocalRows } from "../../shared/lifecycleLog/lifecycleRowSink";
 import { orchestrationNames } from "../../shared/names";
 import type { RestoreDrillOutput } from "../../shared/drill/types";
+import { runCliProcess } from "../support/runCliProcess";
 import { containers, postDrill, startDrillTestStack, whyNotStarted, type DrillTestStack } from "./drillStackSupport";
 
 let world: DrillTestStack;
@@ -104,6 +106,13 @@ describe("a drill's audit record lost to a failing audit store (auditRecordRetry
     expect(items).toEqual([expect.stringMatching(new RegExp(`^audit record ${retryInput.blobName.replace(/[.]/g, "\\.")} is missing: its retry ${retryId} gave up after 10 attempts .*Fix: `))]);
     const html = await (await fetch(`${stack.runner!.url}/api/fleet`)).text();
     expect(html).toContain(`audit record ${retryInput.blobName} is missing`);
+    // `status` asks the app for the retries (durable is the app's to read): listed, and --check exits 1.
+    const status = await runCliProcess(["status", "--check", "--json", "--settings", stack.settingsFile, "--app-url", stack.runner!.url]);
+    expect(status.code, status.stderr).toBe(1);
+    expect((JSON.parse(status.stdout) as { attention: string[] }).attention.filter((a) => a.includes(retryInput.blobName))).toEqual(items);
+    const listed = (await (await fetch(`${stack.runner!.url}/api/audit-retries`)).json()) as { retries: Array<Record<string, unknown>> };
+    expect(listed.retries.find((r) => r["instanceId"] === retryId)).toMatchObject({ blobName: retryInput.blobName, workload: "drill", runtimeStatus: "Completed", output: { kind: "gaveUp", attempts: 10 } });
+    expect(JSON.stringify(listed)).not.toContain('"verdict"');
   }, 240_000);
 
   it("once the store takes writes again, a new failure restarts the retry and it completes the record", async () => {
@@ -119,5 +128,7 @@ describe("a drill's audit record lost to a failing audit store (auditRecordRetry
     expect(lines).toEqual([]);
     const fleet = (await (await fetch(`${stack.runner!.url}/api/fleet?format=json`)).json()) as { attention: string[] };
     expect(fleet.attention.filter((a) => a.includes(retryInput.blobName))).toEqual([]);
+    const status = await runCliProcess(["status", "--json", "--settings", stack.settingsFile, "--app-url", stack.runner!.url]);
+    expect((JSON.parse(status.stdout) as { attention: string[] }).attention.filter((a) => a.includes(retryInput.blobName))).toEqual([]);
   }, 240_000);
 });
