@@ -1,7 +1,8 @@
 /**
  * What every command needs: the app settings (the SAME `loadSettings` the function app uses, from a
  * local.settings.json-style file or the environment), the credential of each workflow, and clients built
- * lazily from them, so `report` never needs an HSM and `status` never needs the function app.
+ * lazily from them, so `report` never needs an HSM and `status` needs the function app only for the audit record
+ * retries (durable's instances, which only the app reads; asked when `status` knows the app).
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";

@@ -17,6 +17,7 @@ import { reportCommand } from "./reportCommand";
 import { rotateCommand } from "./rotateCommand";
 import { decideCommand, disableCommand, emergencyRotateCommand, recoverCommand, requestsCommand } from "./requestCommands";
 import { statusCommand } from "./statusCommand";
+import { appAuditRetries } from "./appAuditRetries";
 import { USAGE } from "./usage";
 import { usageErrorExit } from "./usageError";
 import { useLocalStack } from "./useLocalStack";
@@ -39,8 +40,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     const run = useLocalStack({ ...args, command: args.command }, io);
     const ctx = createCliContext(run);
     switch (run.command) {
-      case "status":
-        return await statusCommand(ctx, io, run.json, run.credential, run.check);
+      case "status": {
+        // Audit record retries live in durable, which only the app reads: asked when the app is known.
+        const knowsApp = run.appUrlGiven || run.settingsFile !== args.settingsFile;
+        return await statusCommand(knowsApp ? { ...ctx, auditRetries: appAuditRetries(run.appUrl, ctx.functionKeyFor) } : ctx, io, run.json, run.credential, run.check);
+      }
       case "plan":
         return await planCommand(ctx, io, run.json);
       case "rotate":

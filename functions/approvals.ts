@@ -21,13 +21,29 @@ const retry = new df.RetryOptions(2_000, 3);
 retry.backoffCoefficient = 2;
 retry.maxRetryIntervalInMilliseconds = 30_000;
 
+// With the durable client: a failed audit write starts `auditRecordRetry` from here.
 df.app.activity(activityNames.recordRequestStep, {
-  handler: settlePermanentFailures(activityNames.recordRequestStep, (input) => recordRequestStep(input as RecordRequestStepInput, { ...rotationAuditDeps(), requestIndex: requestIndexFromSettings() })),
+  extraInputs: [df.input.durableClient()],
+  handler: settlePermanentFailures(activityNames.recordRequestStep, (input, context) =>
+    recordRequestStep(input as RecordRequestStepInput, {
+      ...rotationAuditDeps(),
+      requestIndex: requestIndexFromSettings(),
+      starter: df.getClient(context),
+      logError: redactingLog((line) => context.error(line)),
+    }),
+  ),
 });
 df.app.activity(activityNames.readApprovers, { handler: settlePermanentFailures(activityNames.readApprovers, () => readApprovers()) });
 df.app.activity(activityNames.restrictKeyVersion, {
+  extraInputs: [df.input.durableClient()],
   handler: settlePermanentFailures(activityNames.restrictKeyVersion, (input, context) =>
-    restrictKeyVersion(input as RestrictKeyVersionInput, { ...rotationWorkflowDeps(), ...rotationAuditDeps(), log: redactingLog((line) => context.log(line)) }),
+    restrictKeyVersion(input as RestrictKeyVersionInput, {
+      ...rotationWorkflowDeps(),
+      ...rotationAuditDeps(),
+      log: redactingLog((line) => context.log(line)),
+      starter: df.getClient(context),
+      logError: redactingLog((line) => context.error(line)),
+    }),
   ),
 });
 

@@ -7,6 +7,7 @@
 import type { HttpRequest, InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
 import { settlePermanentFailures } from "../shared/app/settlePermanentFailures";
+import { redactingLog } from "../shared/errors/redactSecrets";
 import { earlyDisableRequest } from "../shared/approvals/requestHttp";
 import { verifyDisabledVersion, type VerifyDisabledVersionInput } from "../shared/disable/activities/verifyDisabledVersion";
 import { earlyDisableOrchestrator } from "../shared/disable/orchestrations/earlyDisable";
@@ -18,8 +19,12 @@ import { rotationAuditDeps, rotationWorkflowDeps } from "../shared/rotation/acti
 const retry = new df.RetryOptions(2_000, 3);
 retry.backoffCoefficient = 2;
 
+// With the durable client: a failed audit write starts `auditRecordRetry` from here.
 df.app.activity(activityNames.verifyDisabledVersion, {
-  handler: settlePermanentFailures(activityNames.verifyDisabledVersion, (input) => verifyDisabledVersion(input as VerifyDisabledVersionInput, { ...rotationWorkflowDeps(), ...rotationAuditDeps() })),
+  extraInputs: [df.input.durableClient()],
+  handler: settlePermanentFailures(activityNames.verifyDisabledVersion, (input, context) =>
+    verifyDisabledVersion(input as VerifyDisabledVersionInput, { ...rotationWorkflowDeps(), ...rotationAuditDeps(), starter: df.getClient(context), logError: redactingLog((line) => context.error(line)) }),
+  ),
 });
 
 df.app.orchestration(orchestrationNames.earlyDisable, earlyDisableOrchestrator(retry));

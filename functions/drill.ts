@@ -12,7 +12,7 @@ import { findLatestVerifiedBackup } from "../shared/drill/activities/findLatestV
 import { getRestoreStatus } from "../shared/drill/activities/getRestoreStatus";
 import { getDrillTargetBackupStatus } from "../shared/drill/activities/getTargetBackupStatus";
 import { preRestoreCheck } from "../shared/drill/activities/preRestoreCheck";
-import { recordDrillOutcome, type DrillOutcomeDeps } from "../shared/drill/activities/recordOutcome";
+import { recordDrillOutcome, type DrillOutcomeDeps, type RecordDrillOutcomeInput } from "../shared/drill/activities/recordOutcome";
 import { runCryptoProbes } from "../shared/drill/activities/runCryptoProbes";
 import { startRestore } from "../shared/drill/activities/startRestore";
 import { startSelectiveRestore } from "../shared/drill/activities/startSelectiveRestore";
@@ -71,7 +71,13 @@ df.app.activity(activityNames.reapplyDrRoles, {
     return reapplyDrRoles(input as { primary: string; target: string }, stewardDeps);
   }),
 });
-activity(activityNames.recordDrillOutcome, recordDrillOutcome);
+// With the durable client: the last call after durable retries hands a failed audit write to `auditRecordRetry`.
+df.app.activity(activityNames.recordDrillOutcome, {
+  extraInputs: [df.input.durableClient()],
+  handler: settlePermanentFailures(activityNames.recordDrillOutcome, (input, context) =>
+    recordDrillOutcome(input as RecordDrillOutcomeInput, { ...drillDeps(), log: redactingLog((line) => context.log(line)), starter: df.getClient(context), logError: redactingLog((line) => context.error(line)) }),
+  ),
+});
 
 df.app.client.timer(triggerNames.drillTimer, { schedule: scheduleSetting("drill"), handler: drillTimerHandler });
 df.app.client.http(triggerNames.drillHttp, { route: "drills", methods: ["POST"], authLevel: "function", handler: drillHttpHandler });

@@ -22,8 +22,12 @@ retry.backoffCoefficient = 2;
 df.app.activity(activityNames.recoverKey, {
   handler: settlePermanentFailures(activityNames.recoverKey, (input, context) => recoverKey(input as RecoverKeyInput, { ...recoveryWorkflowDeps(), log: redactingLog((line) => context.log(line)) })),
 });
+// With the durable client: a failed audit write starts `auditRecordRetry` from here.
 df.app.activity(activityNames.verifyRecoveredKey, {
-  handler: settlePermanentFailures(activityNames.verifyRecoveredKey, (input) => verifyRecoveredKey(input as VerifyRecoveredKeyInput, recoveryWorkflowDeps())),
+  extraInputs: [df.input.durableClient()],
+  handler: settlePermanentFailures(activityNames.verifyRecoveredKey, (input, context) =>
+    verifyRecoveredKey(input as VerifyRecoveredKeyInput, { ...recoveryWorkflowDeps(), starter: df.getClient(context), logError: redactingLog((line) => context.error(line)) }),
+  ),
 });
 
 df.app.orchestration(orchestrationNames.keyRecovery, keyRecoveryOrchestrator(retry));

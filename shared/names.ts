@@ -168,6 +168,8 @@ export const triggerNames = {
   fleetHttp: "fleetHttp",
   /** `GET /api/plan[?at=ISO]`: the dry run of rotation, retention and the next drill. */
   planHttp: "planHttp",
+  /** `GET /api/audit-retries`: the audit record retries of the last 30 days (what `status` lists under attention). */
+  auditRetriesHttp: "auditRetriesHttp",
 } as const;
 
 export type OrchestrationName = (typeof orchestrationNames)[keyof typeof orchestrationNames];

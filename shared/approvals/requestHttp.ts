@@ -11,6 +11,7 @@ import { appSettings } from "../app/appSettings";
 import { badRequestResponse, jsonObjectBody } from "../app/startedResponse";
 import { rotationInstances, type InstanceSetting } from "../config/settings";
 import { isLifecycleError } from "../errors/lifecycleError";
+import { redactSecrets } from "../errors/redactSecrets";
 import type { OperationRequestData } from "../events/lifecycleEventData";
 import { instanceRef, resolveConfiguredInstance } from "../instances/resolveConfiguredInstance";
 import { orchestrationNames } from "../names";
@@ -248,8 +249,8 @@ export async function requestDecisionHandler(request: HttpRequest, client: Durab
       message: `${action}: ${verdict.message}`,
       at: new Date().toISOString(),
     };
-    const recorded = await recordRequestStep({ data, seq: `refused-${data.at.replace(/[-:.]/g, "")}-${principal.oid}` }, audit());
-    if (!recorded.audit.written) context.warn(`requests: refusal on ${id} not audited: ${recorded.audit.error}`);
+    const recorded = await recordRequestStep({ data, seq: `refused-${data.at.replace(/[-:.]/g, "")}-${principal.oid}` }, { ...audit(), starter: client, logError: (line) => context.error(redactSecrets(line)) });
+    if (!recorded.audit.written) context.warn(`requests: refusal on ${id} not audited yet: ${recorded.audit.error}${recorded.audit.retry === undefined ? "" : ` (retry ${recorded.audit.retry.kind})`}`);
     return error(verdict.reason === "notPending" ? 409 : 403, verdict.reason === "notPending" ? "Conflict" : "Forbidden", `Refused: ${verdict.message}`, { reason: verdict.reason });
   }
   if (verdict.kind === "duplicate") {

@@ -1,10 +1,12 @@
 import { LifecycleError } from "../errors/lifecycleError";
 
 /**
- * The workflows whose outcome activities hand a lost audit write to `auditRecordRetry`. The retry writes as that
- * workflow's identity, into `AUDIT_CONTAINER`, so it needs no role the original writer did not hold.
+ * The workflows whose activities hand a lost audit write to `auditRecordRetry`: exactly the identities that write
+ * audit records (each holds the audit appender role on its own path, see shared/rbac/lifecycleRoles.json). The
+ * retry writes as that workflow's identity, into `AUDIT_CONTAINER`, so it needs no role the original writer did
+ * not hold.
  */
-export const AUDIT_RETRY_WORKLOADS = ["rotation", "backup"] as const;
+export const AUDIT_RETRY_WORKLOADS = ["rotation", "backup", "drill", "recovery"] as const;
 export type AuditRetryWorkload = (typeof AUDIT_RETRY_WORKLOADS)[number];
 
 export const AUDIT_CONTENT_TYPES = ["application/json", "application/json; charset=utf-8"] as const;

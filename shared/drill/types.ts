@@ -39,6 +39,9 @@ export interface RestoreDrillOutput {
   rpoMs?: number;
   /** What did not fail the drill but needs a person (as in the report). */
   warnings?: string[];
-  /** Whether the DrillCompleted / DrillFailed event went out and the audit record was written. */
-  recorded: { event: string; audit: boolean } | { error: string };
+  /**
+   * Whether the DrillCompleted / DrillFailed event went out and the audit record was written; `audit: false` with
+   * `auditRetry`: the write failed through the activity's retries and `auditRecordRetry` writes it later.
+   */
+  recorded: { event: string; audit: true } | { event: string; audit: false; error: string; auditRetry: { kind: "started" | "exists"; instanceId: string } } | { error: string };
 }

@@ -2,6 +2,7 @@ import { formatDuration } from "../drill/measureObjectives";
 import type { HsmBackupView } from "./backupView";
 import type { RotationView } from "./rotationView";
 import { staleDrillAttention } from "./staleDrillAttention";
+import { auditRetryAttention, type AuditRetryView } from "./auditRetryAttention";
 import { staleReverification } from "../backup/reverifySchedule";
 import type { UnrotatableKey } from "./unrotatableKeys";
 
@@ -16,13 +17,16 @@ export interface AttentionInputs {
   /** BACKUP_REVERIFY_SCHEDULE: a re-verification older than it allows needs attention (none checked when absent). */
   reverifySchedule?: string;
   rbacAttention: string[];
+  /** The `auditRecordRetry` instances (see `listAuditRetries`); undefined when they could not be read or were not asked for. */
+  auditRetries?: readonly AuditRetryView[];
   now: Date;
 }
 
 /**
  * The one implementation of "what needs a person": keys the lifecycle will not rotate (excluded but expiring, at
  * the version limit, or every key while the policy is invalid), stored backups whose re-verification failed or is
- * overdue, primaries without a verified backup or past their RPO, a failed, warning or overdue drill, and RBAC drift. `status` (CLI) and the fleet page list exactly these.
+ * overdue, primaries without a verified backup or past their RPO, a failed, warning or overdue drill, RBAC drift, and
+ * audit records missing because their retry gave up (or still pending after an hour). `status` (CLI) and the fleet page list exactly these.
  */
 export function fleetAttention(inputs: AttentionInputs): string[] {
   const attention: string[] = [];
@@ -40,6 +44,7 @@ export function fleetAttention(inputs: AttentionInputs): string[] {
     if (stale !== undefined) attention.push(stale);
   }
   attention.push(...inputs.rbacAttention);
+  attention.push(...auditRetryAttention(inputs.auditRetries ?? [], inputs.now));
   return attention;
 }
 

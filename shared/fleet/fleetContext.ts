@@ -9,6 +9,7 @@ import type { Settings } from "../config/settings";
 import { createKeyClients, readTlsCaFile, type KeyClients } from "../hsm/keyClients";
 import { credentialFor, type Workload } from "../hsm/workloadCredential";
 import { blobServiceClientFor } from "../storage/blobServiceClientFor";
+import type { AuditRetryView } from "./auditRetryAttention";
 
 export interface FleetContext {
   settings: Readonly<Settings>;
@@ -21,6 +22,11 @@ export interface FleetContext {
   /** PEM of HSM_TLS_CA_FILE (local emulator), or undefined in Azure. */
   ca: string | undefined;
   container(workload: Workload, name: string): ContainerClient;
+  /**
+   * The `auditRecordRetry` instances, from durable: the function app passes its durable client's; the CLI asks the
+   * app (`GET /api/audit-retries`) when it has one. Absent: audit record retries are not checked.
+   */
+  auditRetries?: () => Promise<AuditRetryView[]>;
 }
 
 /** A context over `settings`; `credential` replaces the workflows' managed identities (the CLI's `--credential default`). */

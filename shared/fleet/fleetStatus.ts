@@ -26,7 +26,7 @@ export interface FleetStatus {
  * prints and the fleet page shows. Read-only: list and read calls only.
  */
 export async function fleetStatus(ctx: FleetContext, credential: "managed-identity" | "default" = "managed-identity"): Promise<FleetStatus> {
-  const [rotation, backups, drill, rbac] = await Promise.all([
+  const [rotation, backups, drill, rbac, retries] = await Promise.all([
     rotationView(ctx),
     backupView(ctx),
     latestDrillReport(reportsContainer(ctx)).then(
@@ -34,6 +34,12 @@ export async function fleetStatus(ctx: FleetContext, credential: "managed-identi
       (e: unknown) => ({ report: null, error: errorText(e) }),
     ),
     rbacStatus(ctx, credential),
+    ctx.auditRetries === undefined
+      ? { views: undefined }
+      : ctx.auditRetries().then(
+          (views) => ({ views }),
+          (e: unknown) => ({ views: undefined, error: errorText(e) }),
+        ),
   ]);
   const errors: string[] = [];
   if (rotation.policyError !== undefined) errors.push(`rotation policy: ${rotation.policyError}`);
@@ -42,6 +48,7 @@ export async function fleetStatus(ctx: FleetContext, credential: "managed-identi
   const drillError = "error" in drill ? drill.error : undefined;
   if (drillError !== undefined) errors.push(`drill reports: ${drillError}`);
   errors.push(...rbac.errors);
+  if ("error" in retries) errors.push(`audit record retries: ${retries.error}`);
   const unrotatable = unrotatableKeys(rotation);
   const attention = fleetAttention({
     rotation,
@@ -51,6 +58,7 @@ export async function fleetStatus(ctx: FleetContext, credential: "managed-identi
     drillSchedule: ctx.settings.schedules.drill,
     reverifySchedule: ctx.settings.schedules.reverify,
     rbacAttention: rbac.attention,
+    ...(retries.views === undefined ? {} : { auditRetries: retries.views }),
     now: new Date(rotation.at),
   });
   return { at: rotation.at, rotation, backups, lastDrill: drill.report, ...(drillError === undefined ? {} : { lastDrillError: drillError }), unrotatable, errors, attention };

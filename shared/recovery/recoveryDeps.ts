@@ -9,11 +9,15 @@ import type { DrillDeps } from "../drill/activities/deps";
 import { createDrillDeps } from "../drill/activities/depsFromSettings";
 import type { LifecyclePublisher } from "../events/lifecyclePublisher";
 import { credentialFor } from "../hsm/workloadCredential";
+import type { RotationStarterClient } from "../rotation/activities/durableStatus";
 
 export type RecoveryDeps = Pick<DrillDeps, "settings" | "credential" | "keyClients" | "adminOptions" | "backups" | "backupContainerUrl" | "storageSas" | "log"> & {
   audit?: ContainerClient;
   publisher?: LifecyclePublisher;
   now?: () => Date;
+  /** The durable client, to hand a failed audit write to `auditRecordRetry` (set per invocation by the registration). */
+  starter?: RotationStarterClient;
+  logError?: (line: string) => void;
 };
 
 let built: RecoveryDeps | undefined;

@@ -42,10 +42,13 @@ async function runUntilEnded(id: string): Promise<void> {
   }
 }
 const outputOf = <T>(id: string): T => JSON.parse(stack.runner.host.get(id)!.output!) as T;
-/** Each durable timer's wait, from the instance's start. */
+/**
+ * Each durable timer's wait, from the instance's start as the orchestration sees it: its first episode's
+ * `currentUtcDateTime` (the first OrchestratorStarted), which may be a millisecond after ExecutionStarted.
+ */
 const timerOffsets = (id: string): number[] => {
   const history = stack.runner.host.get(id)!.history;
-  const started = Date.parse(String(history.find((e) => eventTypeName(e.EventType) === "ExecutionStarted")!.Timestamp));
+  const started = Date.parse(String(history.find((e) => eventTypeName(e.EventType) === "OrchestratorStarted")!.Timestamp));
   return history.filter((e) => eventTypeName(e.EventType) === "TimerCreated").map((e) => Date.parse(String(e.FireAt)) - started);
 };
 const readJson = async (name: string): Promise<Record<string, any>> => JSON.parse((await stack.audit().getBlobClient(name).downloadToBuffer()).toString("utf8")) as Record<string, any>;

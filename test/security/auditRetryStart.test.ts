@@ -1,7 +1,9 @@
 /**
  * The outcome activities hand an audit record they could not write to `auditRecordRetry`: the rotation outcome
  * with storage unreachable starts one retry per record (idempotent instance id, redacted record), a failed start is
- * an error log naming the blob and the fix, and a conflicting record (write-once) is never retried. Real Blob SDK
+ * an error log naming the blob and the fix, and a conflicting record (write-once) is never retried. The other
+ * writers do the same as their own identity: a dual-control step (rotation), and the drill outcome on its last call
+ * after durable retries (drill; before that it throws, so durable retries it). Real Blob SDK
  * against Azurite and against a closed port; the durable client is the narrow starter interface the activities use.
  */
 import { createServer } from "node:net";
@@ -11,6 +13,11 @@ import { LifecycleEventType } from "../../shared/events/lifecycleEventTypes";
 import type { LifecyclePublisher, PublishOutcome } from "../../shared/events/lifecyclePublisher";
 import { recordRotationOutcome } from "../../shared/rotation/activities/recordOutcome";
 import { recordBackupOutcome } from "../../shared/backup/activities/audit";
+import { recordRequestStep } from "../../shared/approvals/activities/recordRequestStep";
+import { recordDrillOutcome } from "../../shared/drill/activities/recordOutcome";
+import { DRILL_REPORT_SCHEMA } from "../../shared/drill/drillReport";
+import type { OperationRequestData } from "../../shared/events/lifecycleEventData";
+import { tryWriteAuditRecord } from "../../shared/storage/tryWriteAuditRecord";
 import type { RotationStarterClient } from "../../shared/rotation/activities/durableStatus";
 import { auditRetryInstanceId } from "../../shared/auditRetry/startAuditRecordRetry";
 import type { AuditRecordRetryInput } from "../../shared/auditRetry/auditRetryInput";
@@ -105,5 +112,69 @@ describe("a failed outcome audit write is handed to auditRecordRetry", () => {
     const second = await recordRotationOutcome({ type: "KeyRotated", id: "rotated:c2", time: now().toISOString(), data }, { publisher, auditContainer: audit, starter, now });
     expect(second.audit).toEqual({ written: false, error: expect.stringMatching(/\[Conflict\].*write-once/) });
     expect(starter.started).toEqual([]);
+  });
+});
+
+describe("the other audit writers hand a failed write to auditRecordRetry as their own identity", () => {
+  const now = (): Date => new Date("2030-03-02T10:00:00.000Z");
+
+  it("a dual-control step: the request goes on, its record is retried as the rotation identity", async () => {
+    const starter = recordingStarter();
+    const data = { request: "req-20300302-retry", action: "requested", operation: "emergencyRotation", at: now().toISOString() } as unknown as OperationRequestData;
+    const out = await recordRequestStep({ data, seq: 0 }, { publisher, auditContainer: unreachable, now, starter });
+    expect(out.event).toBe("published");
+    expect(out.audit).toMatchObject({ written: false, error: expect.stringContaining("[StorageUnreachable]"), retry: { kind: "started", instanceId: "audit-retry:rotation:requests:req-20300302-retry:000-requested.json" } });
+    expect(starter.started).toEqual([
+      {
+        name: orchestrationNames.auditRecordRetry,
+        instanceId: "audit-retry:rotation:requests:req-20300302-retry:000-requested.json",
+        input: expect.objectContaining({ workload: "rotation", blobName: "rotation/requests/req-20300302-retry/000-requested.json", record: expect.objectContaining({ schema: "hsm-lifecycle/audit/request", eventId: "request:req-20300302-retry:0", data }) }),
+      },
+    ]);
+    // Written when storage is there, with no retry; a writer that passes no hand-off keeps today's answer.
+    expect((await recordRequestStep({ data, seq: 1 }, { publisher, auditContainer: audit, now, starter })).audit).toEqual({ written: true, blob: "rotation/requests/req-20300302-retry/001-requested.json" });
+    expect(await tryWriteAuditRecord(unreachable, "rotation/x.json", { a: 1 })).toEqual({ written: false, error: expect.stringContaining("[StorageUnreachable]") });
+    expect(starter.started).toHaveLength(1);
+  });
+
+  it("the drill outcome: throws for durable to retry, then on the hand-off call starts the retry as the drill identity", async () => {
+    const reports = azurite.blobServiceClient().getContainerClient("drill-reports");
+    await reports.createIfNotExists();
+    const drillId = "drill:primary:dr:retry";
+    const report = {
+      schema: DRILL_REPORT_SCHEMA,
+      drillId,
+      kind: "full",
+      verdict: "failed",
+      primary: { name: "primary", url: "https://primary.managedhsm.azure.net" },
+      target: { name: "dr", url: "https://dr.managedhsm.azure.net" },
+      startedAt: "2030-03-02T09:00:00.000Z",
+      finishedAt: "2030-03-02T09:01:00.000Z",
+      failures: ["[NoVerifiedBackup] none"],
+      checks: [],
+    };
+    const text = JSON.stringify(report);
+    await reports.getBlockBlobClient("drill-primary-dr-retry/report.json").upload(text, Buffer.byteLength(text));
+    const starter = recordingStarter();
+    const input = { drillId, jsonBlob: "drill-primary-dr-retry/report.json", trigger: "http" as const };
+    const deps = { reports, audit: unreachable, publisher, now, starter, logError: (l: string) => errors.push(l) };
+    const errors: string[] = [];
+    await expect(recordDrillOutcome(input, deps)).rejects.toThrow(/\[StorageUnreachable\]/);
+    expect(starter.started).toEqual([]);
+
+    const out = await recordDrillOutcome({ ...input, handOff: true }, deps);
+    const blobName = "drills/2030-03-02/drill-primary-dr-retry.json";
+    expect(out).toEqual({ event: "published", eventType: "HsmLifecycle.DrillFailed", auditBlob: blobName, auditRetry: { kind: "started", instanceId: auditRetryInstanceId(blobName) } });
+    expect(starter.started).toHaveLength(1);
+    expect(starter.started[0]!.input).toMatchObject({
+      workload: "drill",
+      blobName,
+      contentType: "application/json; charset=utf-8",
+      record: { workflow: "drill", drillId, verdict: "failed", failures: ["[NoVerifiedBackup] none"], event: { type: "HsmLifecycle.DrillFailed", outcome: "published" } },
+    });
+    // The retry cannot start either: the activity throws as before (the drill keeps the failure in its output).
+    const noStart = recordingStarter("The operation failed with an unexpected status code: 500");
+    await expect(recordDrillOutcome({ ...input, handOff: true }, { ...deps, starter: noStart })).rejects.toThrow(/\[StorageUnreachable\]/);
+    expect(errors).toEqual([expect.stringMatching(/^The audit record drills\/2030-03-02\/drill-primary-dr-retry\.json was not written .* could not be started/)]);
   });
 });

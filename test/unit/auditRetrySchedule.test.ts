@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { auditRetryDueAt, auditRetryOffsetsMs } from "../../shared/auditRetry/retrySchedule";
 import { checkAuditRetryInput } from "../../shared/auditRetry/auditRetryInput";
 import { auditRetryInstanceId } from "../../shared/auditRetry/startAuditRecordRetry";
+import { AUDIT_RETRY_WORKLOADS } from "../../shared/auditRetry/auditRetryInput";
+import roles from "../../shared/rbac/lifecycleRoles.json";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -34,7 +36,11 @@ describe("the audit record retry's input and instance id", () => {
 
   it("accepts what an outcome activity builds and refuses anything else, naming what is wrong", () => {
     expect(checkAuditRetryInput(good)).toBe(good);
-    expect(() => checkAuditRetryInput({ ...good, workload: "drill" })).toThrow(/\[BadParameter\].*workload must be one of rotation, backup/);
+    for (const workload of ["drill", "recovery", "rotation"]) expect(checkAuditRetryInput({ ...good, workload }).workload).toBe(workload);
+    // Retention and the steward write no audit record, so no retry may write as them.
+    for (const workload of ["retention", "steward", "auditor", "hsm"]) {
+      expect(() => checkAuditRetryInput({ ...good, workload }), workload).toThrow(/\[BadParameter\].*workload must be one of rotation, backup, drill, recovery \(got/);
+    }
     for (const blobName of ["../backup/x.json", "backup//x.json", "/backup/x.json", "backup/x.txt", "backup/./x.json", "backup/a?b.json"]) {
       expect(() => checkAuditRetryInput({ ...good, blobName }), blobName).toThrow(/\[BadParameter\].*blobName/);
     }
@@ -42,6 +48,11 @@ describe("the audit record retry's input and instance id", () => {
     expect(() => checkAuditRetryInput({ ...good, failedAt: "yesterday" })).toThrow(/failedAt/);
     expect(() => checkAuditRetryInput({ ...good, contentType: "text/html" })).toThrow(/contentType/);
     expect(() => checkAuditRetryInput(null)).toThrow(/not an object/);
+  });
+
+  it("retries only as identities the role file lets append to AUDIT_CONTAINER: no retry needs a role of its own", () => {
+    const appenders = roles.azure.storageAssignments.filter((a) => a.container === "audit" && a.role === "auditAppender").map((a) => a.identity);
+    expect([...AUDIT_RETRY_WORKLOADS].sort()).toEqual([...appenders].sort());
   });
 
   it("derives one instance id per blob name, without '/' and within durable's length limit", () => {

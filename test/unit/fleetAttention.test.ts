@@ -1,12 +1,13 @@
 /**
  * The attention rules `status` and the fleet page share, and the page's escaping: each rule fires on its own
  * finding (keys nobody rotates, an invalid policy, no verified backup, RPO breached, a failed or overdue drill,
- * RBAC drift) and stays quiet on a healthy fleet; text from the services is shown as text, never as markup.
+ * RBAC drift, an audit record whose retry gave up or is still pending) and stays quiet on a healthy fleet; text from the services is shown as text, never as markup.
  */
 import { describe, expect, it } from "vitest";
 import type { Settings } from "../../shared/config/settings";
 import type { HsmBackupView } from "../../shared/fleet/backupView";
 import { fleetAttention, type AttentionInputs } from "../../shared/fleet/fleetAttention";
+import type { AuditRetryView } from "../../shared/fleet/auditRetryAttention";
 import type { FleetStatus } from "../../shared/fleet/fleetStatus";
 import { renderFleetHtml } from "../../shared/fleet/renderFleetHtml";
 import type { RotationView } from "../../shared/fleet/rotationView";
@@ -64,6 +65,28 @@ describe("fleetAttention", () => {
 
   it("RBAC drift is listed as given", () => {
     expect(fleetAttention({ ...healthy, rbacAttention: ["RBAC drift: primary: x"] })).toEqual(["RBAC drift: primary: x"]);
+  });
+
+  it("an audit record whose retry gave up is missing; one pending over an hour is not yet written; written ones need nobody", () => {
+    const retry = (blob: string, over: Partial<AuditRetryView>): AuditRetryView => ({
+      instanceId: `audit-retry:${blob.replace(/\//g, ":")}`,
+      runtimeStatus: "Completed",
+      createdTime: new Date(now.getTime() - 80 * HOUR).toISOString(),
+      blobName: blob,
+      workload: "drill",
+      ...over,
+    });
+    const gaveUp = retry("drills/2026-12-03/d1.json", { customStatus: { stage: "gaveUp", attempts: 10, error: "[StorageUnreachable] no answer" }, output: { kind: "gaveUp", blobName: "drills/2026-12-03/d1.json", attempts: 10, error: "still not written…" } });
+    const waiting = (ageMs: number, blob: string): AuditRetryView =>
+      retry(blob, { runtimeStatus: "Running", workload: "rotation", createdTime: new Date(now.getTime() - ageMs).toISOString(), customStatus: { stage: "waiting", attempt: 3, waitingUntil: "2026-12-06T13:00:00.000Z", error: "[ServiceUnavailable] 503" } });
+    const done = [retry("backup/p/x-failed.json", { output: { kind: "written", attempts: 1 } }), retry("backup/p/y-failed.json", { output: { kind: "unchanged", attempts: 2 } })];
+    const items = fleetAttention({ ...healthy, auditRetries: [...done, waiting(30 * 60_000, "rotation/requests/r1/000-requested.json"), waiting(2 * HOUR, "rotation/requests/r2/000-requested.json"), gaveUp] });
+    expect(items).toEqual([
+      "audit record drills/2026-12-03/d1.json is missing: its retry audit-retry:drills:2026-12-03:d1.json gave up after 10 attempts over 72 h (last: [StorageUnreachable] no answer). Fix: restore the drill identity's write access to the audit container (AUDIT_CONTAINER), then re-run the workflow, or write the record from the input of durable instance audit-retry:drills:2026-12-03:d1.json.",
+      "audit record not yet written: rotation/requests/r2/000-requested.json, retrying for 2h 0m 0s, next attempt (3) at 2026-12-06T13:00:00.000Z (last: [ServiceUnavailable] 503). Fix: check that the rotation identity can write to the audit container (AUDIT_CONTAINER); the retry writes it once it can.",
+    ]);
+    expect(fleetAttention({ ...healthy, auditRetries: done })).toEqual([]);
+    expect(fleetAttention({ ...healthy, auditRetries: [retry("recovery/r.json", { runtimeStatus: "Failed", workload: "recovery" })] })).toEqual([expect.stringMatching(/^audit record recovery\/r\.json is missing: its retry .* ended failed before writing it\. Fix: restore the recovery identity's/)]);
   });
 });
 

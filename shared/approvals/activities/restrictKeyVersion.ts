@@ -1,7 +1,8 @@
 import type { KeyVersionCompromisedData } from "../../events/lifecycleEventData";
 import { LifecycleEventType } from "../../events/lifecycleEventTypes";
 import { LifecycleError } from "../../errors/lifecycleError";
-import { writeAuditRecord } from "../../storage/writeAuditRecord";
+import { auditHandOff, tryWriteAuditRecord } from "../../storage/tryWriteAuditRecord";
+import type { AuditRetryStart } from "../../auditRetry/startAuditRecordRetry";
 import { configuredInstance, type RotationDeps, type RotationInstance } from "../../rotation/activities/deps";
 import { rotationFailure } from "../../rotation/activities/failure";
 import type { RequestAuditDeps } from "./recordRequestStep";
@@ -23,6 +24,8 @@ export interface RestrictKeyVersionOutput {
   keyOps: string[];
   event: "published" | "failed";
   audit: boolean;
+  /** When the audit write failed: whether `auditRecordRetry` took the record over. */
+  auditRetry?: AuditRetryStart;
 }
 
 /**
@@ -66,14 +69,11 @@ export async function restrictKeyVersion(input: RestrictKeyVersionInput, deps: R
     const outcome = await deps.publisher.publish({ type: LifecycleEventType.KeyVersionCompromised, id: `compromised:${input.request}`, time: new Date(data.restrictedAt), data });
     event = outcome.kind === "published" ? "published" : "failed";
   }
-  let audit = false;
-  if (deps.auditContainer !== undefined) {
-    try {
-      await writeAuditRecord(deps.auditContainer, `rotation/requests/${input.request}/compromised-${input.version}.json`, { schema: "hsm-lifecycle/audit/compromised", schemaVersion: 1, recordedAt: data.restrictedAt, data, event });
-      audit = true;
-    } catch (e) {
-      deps.log?.(`restrictKeyVersion: audit record not written: ${(e as Error).message}`);
-    }
-  }
-  return { keyOps, event, audit };
+  if (deps.auditContainer === undefined) return { keyOps, event, audit: false };
+  // A failed write is handed to `auditRecordRetry` (as the rotation identity), so an outage does not lose it.
+  const blob = `rotation/requests/${input.request}/compromised-${input.version}.json`;
+  const audit = await tryWriteAuditRecord(deps.auditContainer, blob, { schema: "hsm-lifecycle/audit/compromised", schemaVersion: 1, recordedAt: data.restrictedAt, data, event }, auditHandOff("rotation", deps));
+  if (audit.written) return { keyOps, event, audit: true };
+  deps.log?.(`restrictKeyVersion: audit record not written: ${audit.error}${audit.retry === undefined ? "" : ` (auditRecordRetry ${audit.retry.kind})`}`);
+  return { keyOps, event, audit: false, ...(audit.retry === undefined ? {} : { auditRetry: audit.retry }) };
 }

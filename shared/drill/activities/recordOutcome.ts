@@ -5,6 +5,8 @@ import { LifecycleError } from "../../errors/lifecycleError";
 import type { LifecyclePublisher, PublishOutcome } from "../../events/lifecyclePublisher";
 import { storageFailure } from "../../storage/storageFailure";
 import { writeAuditRecord } from "../../storage/writeAuditRecord";
+import type { RotationStarterClient } from "../../rotation/activities/durableStatus";
+import { startAuditRecordRetry, type AuditRetryStart } from "../../auditRetry/startAuditRecordRetry";
 
 export interface DrillOutcomeDeps {
   /** The drill-reports container (the report is read back from it, so the event matches the stored report). */
@@ -14,6 +16,10 @@ export interface DrillOutcomeDeps {
   publisher: LifecyclePublisher;
   now?: () => Date;
   log?: (line: string) => void;
+  /** The durable client, to hand a failed audit write to `auditRecordRetry` (set per invocation by the registration). */
+  starter?: RotationStarterClient;
+  /** Error log (an audit retry that could not be started). */
+  logError?: (line: string) => void;
 }
 
 export interface RecordDrillOutcomeInput {
@@ -21,6 +27,12 @@ export interface RecordDrillOutcomeInput {
   /** `writeDrillReport`'s `jsonBlob`. */
   jsonBlob: string;
   trigger: "timer" | "http";
+  /**
+   * Set by the orchestration on one last call after the activity's durable retries ran out: a failed audit write
+   * is then handed to `auditRecordRetry` (and reported in `auditRetry`) instead of thrown, so a storage outage
+   * neither loses the record nor turns into the drill's failure.
+   */
+  handOff?: boolean;
 }
 
 export interface RecordDrillOutcomeOutput {
@@ -28,6 +40,8 @@ export interface RecordDrillOutcomeOutput {
   event: PublishOutcome["kind"];
   eventType: string;
   auditBlob: string;
+  /** Only with `handOff`, when the write failed: the retry that now owns the record. */
+  auditRetry?: Extract<AuditRetryStart, { kind: "started" | "exists" }>;
 }
 
 export const DRILL_AUDIT_SCHEMA = "hsm-lifecycle/audit-record";
@@ -37,7 +51,8 @@ export const DRILL_AUDIT_SCHEMA = "hsm-lifecycle/audit-record";
  * id `drill:{drillId}`, so a retried activity lets subscribers dedupe) and writes the drill's audit record
  * (`drills/{yyyy-mm-dd}/{drillId}.json` in the audit container, write-once: a retry keeps the first record). A publish failure is a
  * value; only a storage failure or a different record already at that name throws (the audit record is what a regulator
- * asks for).
+ * asks for), so durable retries it. With `handOff` (the last call, after those retries) a storage failure is handed
+ * to `auditRecordRetry` instead, written later as the drill identity; only when that start fails too does it throw.
  */
 export async function recordDrillOutcome(input: RecordDrillOutcomeInput, deps: DrillOutcomeDeps): Promise<RecordDrillOutcomeOutput> {
   if (!/^[A-Za-z0-9][A-Za-z0-9:._-]{0,200}$/.test(input.drillId)) {
@@ -81,7 +96,16 @@ export async function recordDrillOutcome(input: RecordDrillOutcomeInput, deps: D
     recordedAt: (deps.now?.() ?? new Date()).toISOString(),
   };
   // Write-once (a retry finding its own earlier record is fine) and redacted: failures may quote service messages.
-  await writeAuditRecord(deps.audit, auditBlob, record, "application/json; charset=utf-8");
+  const contentType = "application/json; charset=utf-8";
+  try {
+    await writeAuditRecord(deps.audit, auditBlob, record, contentType);
+  } catch (e) {
+    if (input.handOff !== true) throw e;
+    const retry = await startAuditRecordRetry(deps.starter, { workload: "drill", blobName: auditBlob, record, contentType }, e, deps.now?.() ?? new Date(), (line) => deps.logError?.(line));
+    if (retry.kind !== "started" && retry.kind !== "exists") throw e;
+    deps.log?.(`drill ${input.drillId}: audit record ${auditBlob} not written (${(e as Error).message}); ${retry.instanceId} retries it.`);
+    return { event: outcome.kind, eventType: event.type, auditBlob, auditRetry: retry };
+  }
   return { event: outcome.kind, eventType: event.type, auditBlob };
 }
 

@@ -2,7 +2,7 @@ import type { OrchestrationContext, OrchestrationHandler, RetryOptions, Task } f
 import type { CheckDrillSafetyOutput } from "../activities/checkSafety";
 import type { FindLatestVerifiedBackupOutput, FoundVerifiedBackup } from "../activities/findLatestVerifiedBackup";
 import type { RestoreStatus } from "../activities/getRestoreStatus";
-import type { RecordDrillOutcomeOutput } from "../activities/recordOutcome";
+import type { RecordDrillOutcomeInput, RecordDrillOutcomeOutput } from "../activities/recordOutcome";
 import type { RunCryptoProbesOutput } from "../activities/runCryptoProbes";
 import type { StartRestoreOutput } from "../activities/startRestore";
 import type { StartDrillTargetBackupOutput } from "../activities/startTargetBackup";
@@ -67,15 +67,7 @@ export function restoreDrill(kind: DrillKind, retry: RetryOptions): Orchestratio
     const written = yield* callActivity<WriteDrillReportOutput>(context, retry, activityNames.writeDrillReport, reportInput);
 
     setStage(context, "record", input);
-    let recorded: RestoreDrillOutput["recorded"];
-    try {
-      const r = yield* callActivity<RecordDrillOutcomeOutput>(context, retry, activityNames.recordDrillOutcome, { drillId, jsonBlob: written.jsonBlob, trigger: input.trigger });
-      recorded = { event: r.event, audit: true };
-    } catch (e) {
-      // Publishing and auditing never change the verdict; the failure is kept in the output for operators.
-      const f = parseActivityFailure(e);
-      recorded = { error: formatFailureMessage(f.code, f.detail) };
-    }
+    const recorded = yield* recordOutcome(context, retry, { drillId, jsonBlob: written.jsonBlob, trigger: input.trigger });
 
     setStage(context, "done", input);
     const output: RestoreDrillOutput = { drillId, kind, verdict: written.verdict, failures: written.failures, reportJson: written.jsonBlob, reportHtml: written.htmlBlob, recorded };
@@ -85,6 +77,30 @@ export function restoreDrill(kind: DrillKind, retry: RetryOptions): Orchestratio
     if (state.report.warnings !== undefined) output.warnings = state.report.warnings;
     return output;
   };
+}
+
+/**
+ * `recordDrillOutcome` with durable retries; when they run out on anything a later write can fix (not a conflicting
+ * record, not a bad report), one last call hands the audit record to `auditRecordRetry`. Publishing and auditing
+ * never change the verdict; a failure is kept in the output for operators.
+ */
+function* recordOutcome(context: OrchestrationContext, retry: RetryOptions, recordInput: RecordDrillOutcomeInput): Gen<RestoreDrillOutput["recorded"]> {
+  let error: string;
+  try {
+    const r = yield* callActivity<RecordDrillOutcomeOutput>(context, retry, activityNames.recordDrillOutcome, recordInput);
+    return { event: r.event, audit: true };
+  } catch (e) {
+    const f = parseActivityFailure(e);
+    error = formatFailureMessage(f.code, f.detail);
+    if (f.code === "Conflict" || f.code === "BadParameter") return { error };
+  }
+  try {
+    const r = yield* callActivity<RecordDrillOutcomeOutput>(context, undefined, activityNames.recordDrillOutcome, { ...recordInput, handOff: true });
+    return r.auditRetry === undefined ? { event: r.event, audit: true } : { event: r.event, audit: false, error, auditRetry: { kind: r.auditRetry.kind, instanceId: r.auditRetry.instanceId } };
+  } catch {
+    // The hand-off failed as well (its start logged why): the first failure is what operators need.
+    return { error };
+  }
 }
 
 function* runStages(context: OrchestrationContext, retry: RetryOptions, input: RestoreDrillInput, state: DrillState): Gen<void> {

@@ -1,7 +1,7 @@
 import { fromRestError } from "../../errors/fromRestError";
 import { resolveConfiguredInstance, type InstanceRef } from "../../instances/resolveConfiguredInstance";
 import { probeKeyVersion } from "../../rotation/activities/cryptoProbe";
-import { tryWriteAuditRecord, type AuditRecordOutcome } from "../../storage/tryWriteAuditRecord";
+import { auditHandOff, tryWriteAuditRecord, type AuditRecordOutcome } from "../../storage/tryWriteAuditRecord";
 import type { RecoveryDeps } from "../recoveryDeps";
 import type { RecoverKeyOutput } from "./recoverKey";
 
@@ -27,7 +27,8 @@ export interface VerifyRecoveredKeyOutput {
  * Activity `verifyRecoveredKey`: the recovered key's current version must work — the same crypto round trip rotation
  * verifies a new version with (`probeKeyVersion`: sign + local verify or local wrap + remote unwrap per key type) —
  * and a restore must have brought back every version the backup's manifest lists. Writes the audit record
- * `{AUDIT_CONTAINER}/recovery/{request}.json` (write-once). Runs as the recovery identity.
+ * `{AUDIT_CONTAINER}/recovery/{request}.json` (write-once; a failed write is handed to `auditRecordRetry`, which
+ * writes as the recovery identity too). Runs as the recovery identity.
  */
 export async function verifyRecoveredKey(input: VerifyRecoveredKeyInput, deps: RecoveryDeps): Promise<VerifyRecoveredKeyOutput> {
   const hsm = resolveConfiguredInstance(input.instance, deps.settings.hsms.filter((h) => h.role === "primary"), "verifyRecoveredKey");
@@ -44,5 +45,5 @@ export async function verifyRecoveredKey(input: VerifyRecoveredKeyInput, deps: R
   else if (missing.length > 0) out.reason = `the backup listed version(s) ${missing.join(", ")}, which did not come back`;
   const blob = `recovery/${input.request}.json`;
   const record = { schema: "hsm-lifecycle/audit/key-recovery", schemaVersion: 1, recordedAt: input.at, request: input.request, instance: hsm.name, keyName: input.key, ...input.recovered, ...out };
-  return { ...out, audit: await tryWriteAuditRecord(deps.audit, blob, record) };
+  return { ...out, audit: await tryWriteAuditRecord(deps.audit, blob, record, auditHandOff("recovery", deps)) };
 }
