@@ -53,6 +53,11 @@ const completed = (history: HistoryEvent[], name: string): boolean => {
 const waitsOnTimer = (r: ReplayResult): boolean => r.observed.pending.some((p) => p.kind === "timer");
 const waitsOnSub = (r: ReplayResult): boolean => r.observed.pending.some((p) => p.kind === "subOrchestration");
 
+/** A drill polling its restore job on DR (the longest wait of a drill). */
+function midRestore(orchestrator: string, title: string): FixtureSpec {
+  return { file: `${orchestrator}-mid-restore`, title, orchestrator, at: (h, r) => waitsOnTimer(r) && scheduledNames(h).includes(activityNames.getRestoreStatus) };
+}
+
 const specs: FixtureSpec[] = [
   {
     file: "rotateKey-create-slot-timer",
@@ -90,18 +95,8 @@ const specs: FixtureSpec[] = [
     orchestrator: orchestrationNames.exclusiveRun,
     at: (_h, r) => waitsOnSub(r),
   },
-  {
-    file: "restoreDrill-mid-restore",
-    title: "polling the DR HSM's restore job",
-    orchestrator: orchestrationNames.restoreDrill,
-    at: (h, r) => waitsOnTimer(r) && scheduledNames(h).includes(activityNames.getRestoreStatus),
-  },
-  {
-    file: "selectiveRestoreDrill-mid-restore",
-    title: "polling the DR HSM's selective restore job",
-    orchestrator: orchestrationNames.selectiveRestoreDrill,
-    at: (h, r) => waitsOnTimer(r) && scheduledNames(h).includes(activityNames.getRestoreStatus),
-  },
+  midRestore(orchestrationNames.restoreDrill, "polling the DR HSM's restore job"),
+  midRestore(orchestrationNames.selectiveRestoreDrill, "polling the DR HSM's selective restore job"),
   {
     file: "operationRequest-waiting-decision",
     title: "waiting for an approval decision",
