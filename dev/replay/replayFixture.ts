@@ -54,6 +54,8 @@ export interface ReplayResult {
   observed: ReplayExpectation;
   /** Work the orchestrator asked for that the history does not have yet (none at a true waiting point). */
   newWork: number;
+  /** The orchestrator returned (its output is final). */
+  done: boolean;
 }
 
 const actionTypes: Record<number, "callActivity" | "callActivityWithRetry" | "callSubOrchestrator" | "callSubOrchestratorWithRetry"> = {
@@ -96,8 +98,8 @@ export async function loadReplayInvoker(appDir: string): Promise<FunctionInvoker
  */
 export async function replayFixture(invoker: FunctionInvoker, fixture: Pick<ReplayFixture, "orchestrator" | "instanceId" | "executionId" | "parentInstanceId" | "history">, next: HistoryEvent[] = []): Promise<ReplayResult> {
   const past = fixture.history.map((e) => ({ ...e, IsPlayed: true }));
-  const last = past.at(-1);
-  const at = last === undefined ? 0 : Date.parse(last.Timestamp);
+  // The episode starts once its newest event has arrived (a timer fires at its fire time), as on the host.
+  const at = Math.max(0, ...[...past, ...next].map((e) => Date.parse(e.Timestamp)).filter((t) => !Number.isNaN(t)));
   const started: HistoryEvent = { EventType: EventType.OrchestratorStarted, EventId: -1, IsPlayed: false, Timestamp: new Date(at).toISOString() };
   const history = [...past, started, ...next.map((e) => ({ ...e, IsPlayed: false }))];
   const episode = await replayEpisode(invoker, {
@@ -111,7 +113,7 @@ export async function replayFixture(invoker: FunctionInvoker, fixture: Pick<Repl
   });
   const { reply, host } = episode;
   const empty = { actions: [], pending: [] };
-  if (!reply || !host) return { problem: episode.failure ?? "the orchestrator returned no state", observed: empty, newWork: 0 };
+  if (!reply || !host) return { problem: episode.failure ?? "the orchestrator returned no state", observed: empty, newWork: 0, done: false };
   const actions = (reply.actions.length === 1 ? (reply.actions[0] ?? []) : reply.actions.flat()).map(actionShape);
   const fireAt = new Map<number, string>();
   for (const e of history) if (e.EventType === EventType.TimerCreated && e.FireAt !== undefined) fireAt.set(e.EventId, new Date(e.FireAt).toISOString());
@@ -127,5 +129,5 @@ export async function replayFixture(invoker: FunctionInvoker, fixture: Pick<Repl
   if (host.outcome.kind === "failed") problem = host.outcome.message;
   else if (episode.idMismatch !== undefined) problem = episode.idMismatch;
   else if (reply.error !== undefined) problem = `the orchestrator threw: ${reply.error}`;
-  return { problem, observed: { actions, pending }, newWork: host.newEvents.length };
+  return { problem, observed: { actions, pending }, newWork: host.newEvents.length, done: reply.isDone };
 }
