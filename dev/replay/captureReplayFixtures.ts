@@ -21,7 +21,8 @@ import { durableClientFor } from "../soak/durableClientFor";
 import { EventType, type HistoryEvent } from "../../runner/index";
 import { activityNames, orchestrationNames, triggerNames } from "../../shared/names";
 import { loadApprovalSettings } from "../../shared/approvals/approvalSettings";
-import { DECISION_EVENT, type OperationRequestInput } from "../../shared/approvals/requestTypes";
+import { DECISION_EVENT, type DecisionEventData, type OperationRequestInput } from "../../shared/approvals/requestTypes";
+import { STACK_PEOPLE } from "../stackIdentities";
 import type { AuditRecordRetryInput } from "../../shared/auditRetry/auditRetryInput";
 import { addDuration, parseIsoDuration } from "../../shared/rotation/isoDuration";
 import { loadReplayInvoker, replayFixture, type ReplayFixture, type ReplayResult } from "./replayFixture";
@@ -104,6 +105,12 @@ const specs: FixtureSpec[] = [
     at: (_h, r) => r.observed.pending.some((p) => p.kind === "externalEvent" && p.name === DECISION_EVENT),
   },
   {
+    file: "operationRequest-one-of-two-approvals",
+    title: "one approval counted, waiting for the second",
+    orchestrator: orchestrationNames.operationRequest,
+    at: (h, r) => h.some((e) => e.EventType === EventType.EventRaised) && r.observed.pending.some((p) => p.kind === "externalEvent" && p.name === DECISION_EVENT),
+  },
+  {
     file: "auditRecordRetry-timer",
     title: "waiting for its next retry slot",
     orchestrator: orchestrationNames.auditRecordRetry,
@@ -159,7 +166,7 @@ async function runWorkflows(stateDir: string, log: (line: string) => void): Prom
       version: "0123456789abcdef0123456789abcdef",
       reason: "replay-compatibility fixture",
       ticket: "CHG-0001",
-      requester: "00000000-0000-0000-0000-00000000aaaa",
+      requester: STACK_PEOPLE.operator,
       required: 1,
       approverList: approvals.approvers,
       createdAt: createdAt.toISOString(),
@@ -167,6 +174,14 @@ async function runWorkflows(stateDir: string, log: (line: string) => void): Prom
       compromiseGrace: approvals.compromiseGrace,
     };
     await client.startNew(orchestrationNames.operationRequest, { instanceId: request.request, input: request });
+    // A second request needing two approvals gets one: its history then holds a counted decision.
+    const two: OperationRequestInput = { ...request, request: `${request.request}-two`, required: 2 };
+    await client.startNew(orchestrationNames.operationRequest, { instanceId: two.request, input: two });
+    await runner.host.waitForIdle(() => true);
+    const [approver] = STACK_PEOPLE.approvers;
+    const decision: DecisionEventData = { principal: { oid: approver, groups: [] }, action: "approve", at: createdAt.toISOString() };
+    await client.raiseEvent(two.request, DECISION_EVENT, decision);
+    await runner.host.waitForIdle(() => true);
     const retry: AuditRecordRetryInput = {
       workload: "backup",
       blobName: "backup/primary/replay-capture/record-failed.json",

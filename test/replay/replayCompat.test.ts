@@ -31,6 +31,8 @@ const mustHaveFixtures = [
   orchestrationNames.retireVersions,
   orchestrationNames.operationRequest,
   orchestrationNames.hsmBackup,
+  orchestrationNames.restoreDrill,
+  orchestrationNames.selectiveRestoreDrill,
   orchestrationNames.auditRecordRetry,
 ];
 
