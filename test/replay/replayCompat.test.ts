@@ -6,8 +6,8 @@
  * dev/replay/replayFixture.ts), and the instance must go on when the event it waits for arrives.
  * Needs `npx tsc -p tsconfig.json` first (the app is loaded from dist/functions, as the runner does). No server starts.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadReplayInvoker, replayFixture, type ReplayFixture } from "../../dev/replay/replayFixture";
 import { EventType, type FunctionInvoker, type HistoryEvent } from "../../runner/index";
@@ -20,9 +20,30 @@ const fixtures = readdirSync(dir)
   .sort()
   .map((file) => ({ file, fixture: JSON.parse(readFileSync(join(dir, file), "utf8")) as ReplayFixture }));
 
+/** App sources whose compiled file in dist/ is missing or older: replaying dist/ would test old code. */
+function staleBuilds(root: string): string[] {
+  const sources: string[] = [];
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) sources.push(p);
+    }
+  };
+  walk(join(root, "shared"));
+  walk(join(root, "functions"));
+  return sources.filter((src) => {
+    const built = join(root, "dist", relative(root, src)).replace(/\.ts$/, ".js");
+    return !existsSync(built) || statSync(built).mtimeMs < statSync(src).mtimeMs;
+  });
+}
+
 let invoker: FunctionInvoker;
 beforeAll(async () => {
-  invoker = await loadReplayInvoker(repoRoot());
+  const root = repoRoot();
+  const stale = staleBuilds(root);
+  if (stale.length > 0) throw new Error(`dist/ is older than ${stale.map((s) => relative(root, s)).join(", ")}: build first (npx tsc -p tsconfig.json), the replay runs the compiled app.`);
+  invoker = await loadReplayInvoker(root);
 }, 60_000);
 
 /** The long-waiting orchestrations: each must have at least one fixture, so a new one cannot be forgotten silently. */
