@@ -1,8 +1,9 @@
 /**
  * `npm run replay:capture`: regenerates test/replay/fixtures/*.json from the CURRENT code. It runs the real app on
- * the local stack (emulator + Azurite + runner on a virtual clock): a rotation sweep of two due HSM keys with a
- * slow HSM_CREATE_RATE (so the second rotation waits for its creation slot), then their retirements, a nightly
- * backup, a full and a selective restore drill, a dual-control request and an audit record retry. Once everything
+ * the local stack (emulator + Azurite + runner on a virtual clock, the shipped example rotation policy): a rotation
+ * sweep of due HSM keys with a slow HSM_CREATE_RATE (so the second rotation waits for its creation slot), then their
+ * retirements, a nightly backup, a full and a selective restore drill, two dual-control requests (one with an
+ * approval counted) and an audit record retry. Once everything
  * has run, each fixture is the first prefix of one instance's stored history (cut where an episode ended, exactly
  * what the instance's store held at that moment) that stops at the waiting point the fixture is about; its
  * expectation is what the current code asks for when that prefix is replayed.
@@ -85,6 +86,12 @@ const specs: FixtureSpec[] = [
     at: (_h, r) => waitsOnTimer(r),
   },
   {
+    file: "retireVersions-chained-grace-timer",
+    title: "on the second six-day leg of a grace period longer than one timer",
+    orchestrator: orchestrationNames.retireVersions,
+    at: (h, r) => waitsOnTimer(r) && h.some((e) => e.EventType === EventType.TimerFired),
+  },
+  {
     file: "hsmBackup-mid-poll",
     title: "polling the HSM's backup job",
     orchestrator: orchestrationNames.hsmBackup,
@@ -118,15 +125,6 @@ const specs: FixtureSpec[] = [
   },
 ];
 
-const policyText = JSON.stringify({
-  version: 1,
-  defaults: { gracePeriod: "P2D", notifyBefore: ["P30D", "P7D", "P1D"] },
-  rules: [
-    { name: "hsm-keys", instances: ["primary"], rotateBeforeExpiry: "P30D", newVersionExpiry: "P180D" },
-    { name: "vault-keys", instances: ["app"], rotateBeforeExpiry: "P14D", newVersionExpiry: "P90D" },
-  ],
-});
-
 async function post(stack: LocalStack, route: string, body: unknown): Promise<string> {
   const res = await fetch(`${stack.runner?.url ?? ""}${route}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const text = await res.text();
@@ -136,7 +134,6 @@ async function post(stack: LocalStack, route: string, body: unknown): Promise<st
 
 /** Runs every workflow on the local stack until nothing is left to do, and returns every instance it stored. */
 async function runWorkflows(stateDir: string, log: (line: string) => void): Promise<Captured[]> {
-  writeFileSync(join(stateDir, "rotation-policy.json"), policyText);
   const stack = await startLocalStack({
     stateDir,
     azuriteInMemory: true,
