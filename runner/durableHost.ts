@@ -1,19 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
-import {
-  buildOrchestrationTrigger,
-  compareTaskIds,
-  isReplaying,
-  longRunningTimerIntervalMs,
-  maximumShortTimerMs,
-  parseOrchestrationFailure,
-  sdkOpenTasks,
-} from './durableReplay.js';
 import type { FunctionInvoker } from './functionInvoker.js';
 import { EventType, historyEvent, type HistoryEvent } from './historyEvents.js';
-import { replayHost, type NewWork, type OrchestratorReply } from './hostReplay.js';
+import type { NewWork } from './hostReplay.js';
 import { terminalStatuses, type InstanceRecord, type InstanceStatus, type InstanceStore, type RuntimeStatus } from './instanceStore.js';
 import type { RunnerLogger } from './logger.js';
+import { replayEpisode } from './replayEpisode.js';
 
 export class DurableHostError extends Error {
   constructor(readonly status: number, message: string) {
@@ -403,54 +395,25 @@ export class DurableHost {
     const past = inst.history.map((e) => ({ ...e, IsPlayed: true }));
     const fresh = [historyEvent(EventType.OrchestratorStarted, now), ...inbound.map((e) => ({ ...e, IsPlayed: false }))];
     const history = [...past, ...fresh];
-    const started = history.find((e) => e.EventType === EventType.ExecutionStarted);
-    const trigger = buildOrchestrationTrigger({
-      history,
-      input: started?.Input == null ? null : JSON.parse(started.Input),
+    const episode = await replayEpisode(this.invoker, {
+      orchestratorName: inst.name,
       instanceId,
-      isReplaying: past.length > 0,
+      executionId: inst.executionId,
       parentInstanceId: inst.parent?.instanceId ?? null,
-    });
-    const res = await this.invoker.invoke({
-      functionName: inst.name,
-      trigger: { json: JSON.stringify(trigger) },
+      history,
+      isReplaying: past.length > 0,
       reason: `Orchestration episode of instance ${instanceId} (${fresh.length} new events)`,
-      quietWhen: isReplaying,
-      instanceId,
     });
     // Terminated (or replaced) while the orchestrator ran: that decision wins, this episode is discarded.
     if (this.closed || this.store.get(instanceId) !== inst || inst.executionId !== executionId || terminalStatuses.has(inst.runtimeStatus)) return;
 
-    let reply: OrchestratorReply | undefined;
-    let failure: string | undefined;
-    if (res.ok) reply = JSON.parse(JSON.stringify(res.result ?? null)) as OrchestratorReply;
-    else {
-      reply = parseOrchestrationFailure(res.error);
-      if (!reply) failure = `Orchestrator function '${inst.name}' failed: ${(res.error as Error)?.message ?? String(res.error)}`;
-    }
-    if (reply && (typeof reply !== 'object' || !Array.isArray(reply.actions))) {
-      failure = `Orchestrator function '${inst.name}' did not return durable-functions orchestrator state: is it registered with df.app.orchestration and a generator function?`;
-      reply = undefined;
-    }
-
+    const { reply, host } = episode;
     const newHistory = [...inst.history, ...fresh.map((e) => ({ ...e, IsPlayed: false }))];
     let outcome: { kind: string; output?: unknown; message?: string; input?: unknown };
     let newWork: NewWork[] = [];
-    if (!reply) outcome = { kind: 'failed', message: failure };
+    if (!reply || !host) outcome = { kind: 'failed', message: episode.failure };
     else {
-      const host = await replayHost(history, reply, {
-        executionId: inst.executionId,
-        orchestratorName: inst.name,
-        maximumShortTimerMs,
-        longTimerIntervalMs: longRunningTimerIntervalMs,
-      });
-      if (this.store.get(instanceId) !== inst || terminalStatuses.has(inst.runtimeStatus)) return;
-      outcome = host.outcome;
-      if (host.outcome.kind === 'running' && !reply.isDone && reply.error === undefined) {
-        const sdk = sdkOpenTasks(res.context);
-        const mismatch = sdk ? compareTaskIds(sdk, host, inst.name) : undefined;
-        if (mismatch) outcome = { kind: 'failed', message: mismatch };
-      }
+      outcome = episode.idMismatch ? { kind: 'failed', message: episode.idMismatch } : host.outcome;
       if (outcome.kind !== 'failed') {
         newHistory.push(...host.newEvents);
         newWork = host.newWork;

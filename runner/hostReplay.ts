@@ -49,6 +49,8 @@ export interface HostReplayResult {
   kinds: Map<number, string>;
   open: Set<number>;
   idCounter: number;
+  /** External events the orchestration waits for, one entry per open wait. */
+  waitingForEvents: string[];
 }
 
 export interface HostReplayOptions {
@@ -149,7 +151,9 @@ class HostSim {
     }
     const kinds = new Map<number, string>();
     for (const [id, s] of this.scheduled) kinds.set(id, s.kind);
-    return { newEvents, newWork, outcome: this.outcome(), kinds, open: new Set(this.open), idCounter: this.idCounter };
+    const waitingForEvents: string[] = [];
+    for (const [name, list] of this.eventWaiters) for (let i = 0; i < list.length; i++) waitingForEvents.push(name);
+    return { newEvents, newWork, outcome: this.outcome(), kinds, open: new Set(this.open), idCounter: this.idCounter, waitingForEvents };
   }
 
   private outcome(): EpisodeOutcome {
