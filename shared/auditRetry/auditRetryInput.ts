@@ -6,7 +6,7 @@ import { LifecycleError } from "../errors/lifecycleError";
  * retry writes as that workflow's identity, into `AUDIT_CONTAINER`, so it needs no role the original writer did
  * not hold.
  */
-export const AUDIT_RETRY_WORKLOADS = ["rotation", "backup", "drill", "recovery"] as const;
+export const AUDIT_RETRY_WORKLOADS = ["rotation", "backup", "retention", "drill", "recovery"] as const;
 export type AuditRetryWorkload = (typeof AUDIT_RETRY_WORKLOADS)[number];
 
 export const AUDIT_CONTENT_TYPES = ["application/json", "application/json; charset=utf-8"] as const;

@@ -7,8 +7,9 @@ const MAX_LISTED = 100;
 
 /**
  * Reports manifests a workflow refused to trust: one log line each (blob and reason) and one write-once audit
- * record (`{AUDIT_CONTAINER}/backup/ignored-manifests/{day}/{time}-{workflow}-{uuid}.json`), since a forged
- * manifest in the backup container means someone can write there who should not. Never throws: the workflow
+ * record (`{AUDIT_CONTAINER}/{drills|retention}/ignored-manifests/{day}/{time}-{workflow}-{uuid}.json`: under the
+ * writer's own prefix, the only path its append-only grant allows), since a forged manifest in the backup container
+ * means someone can write there who should not. Never throws: the workflow
  * goes on with the backups it does trust. Returns the audit blob, or undefined when none was written.
  */
 export async function reportIgnoredManifests(
@@ -20,7 +21,8 @@ export async function reportIgnoredManifests(
   for (const i of ignored) sinks.log?.(`${where.workflow}: manifest ${where.container}/${i.blob} ignored: ${i.reason}`);
   if (sinks.auditContainer === undefined) return undefined;
   const recordedAt = where.now.toISOString();
-  const blob = `backup/ignored-manifests/${recordedAt.slice(0, 10)}/${recordedAt.replace(/[:.]/g, "")}-${where.workflow}-${randomUUID()}.json`;
+  const prefix = where.workflow === "drill" ? "drills" : "retention";
+  const blob = `${prefix}/ignored-manifests/${recordedAt.slice(0, 10)}/${recordedAt.replace(/[:.]/g, "")}-${where.workflow}-${randomUUID()}.json`;
   const record = {
     schema: "hsm-lifecycle/audit/ignored-manifests",
     schemaVersion: 1,

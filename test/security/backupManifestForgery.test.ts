@@ -56,7 +56,7 @@ async function names(container: ContainerClient, prefix = ""): Promise<string[]>
 
 async function auditRecords(): Promise<string[]> {
   const out: string[] = [];
-  for (const n of await names(audit(), "backup/ignored-manifests/")) out.push((await audit().getBlobClient(n).downloadToBuffer()).toString("utf8"));
+  for (const n of [...(await names(audit(), "drills/ignored-manifests/")), ...(await names(audit(), "retention/ignored-manifests/"))]) out.push((await audit().getBlobClient(n).downloadToBuffer()).toString("utf8"));
   return out;
 }
 

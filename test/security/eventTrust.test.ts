@@ -79,7 +79,7 @@ function failedInstances(): string[] {
 async function rejectedAuditRecords(): Promise<string[]> {
   const audit = BlobServiceClient.fromConnectionString(stack.storageConnectionString).getContainerClient(stack.settings["AUDIT_CONTAINER"] ?? "");
   const out: string[] = [];
-  for await (const b of audit.listBlobsFlat({ prefix: "events/rejected/" })) out.push((await audit.getBlobClient(b.name).downloadToBuffer()).toString("utf8"));
+  for await (const b of audit.listBlobsFlat({ prefix: "rotation/events/rejected/" })) out.push((await audit.getBlobClient(b.name).downloadToBuffer()).toString("utf8"));
   return out;
 }
 

@@ -48,8 +48,8 @@ describe("HsmLifecycle_CL rows from writeAuditRecord", () => {
 
   it("records of other kinds keep their own operation (an ignored manifest is not a backup or a drill)", async () => {
     const record = { schema: "hsm-lifecycle/audit/ignored-manifests", schemaVersion: 1, recordedAt: "2026-12-06T03:00:00.000Z", workflow: "drill", container: "https://acct/hsm-backups", ignored: 1, manifests: [{ blob: "manifests/x.json", reason: "no recordmac" }] };
-    await writeAuditRecord(audit, "backup/ignored-manifests/2026-12-06/c-drill.json", record);
-    expect((await readLocalRows(audit)).find((r) => r.RecordId === "backup/ignored-manifests/2026-12-06/c-drill.json")).toMatchObject({ Workflow: "drill", Operation: "ManifestIgnored", Outcome: "Ignored" });
+    await writeAuditRecord(audit, "drills/ignored-manifests/2026-12-06/c-drill.json", record);
+    expect((await readLocalRows(audit)).find((r) => r.RecordId === "drills/ignored-manifests/2026-12-06/c-drill.json")).toMatchObject({ Workflow: "drill", Operation: "ManifestIgnored", Outcome: "Ignored" });
   });
 
   it("a failed send fails the write (the blob stays; the activity's retry sends the row)", async () => {

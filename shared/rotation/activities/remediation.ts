@@ -99,10 +99,13 @@ async function auditRejections(outcomes: readonly RemediationOutcome[], deps: Re
   const rejected = outcomes.filter((o): o is Extract<RemediationOutcome, { kind: "rejected" }> => o.kind === "rejected");
   if (rejected.length === 0 || deps.auditContainer === undefined) return;
   const recordedAt = (deps.now?.() ?? new Date()).toISOString();
-  const blob = `events/rejected/${recordedAt.slice(0, 10)}/${recordedAt.replace(/[:.]/g, "")}-${randomUUID()}.json`;
+  // Under `rotation/`: the rotation identity's append-only grant on the audit container allows that prefix only.
+  const blob = `rotation/events/rejected/${recordedAt.slice(0, 10)}/${recordedAt.replace(/[:.]/g, "")}-${randomUUID()}.json`;
   const record = {
     schema: "hsm-lifecycle/audit/rejected-events",
     schemaVersion: 1,
+    // The row's Workflow stays "events" (what the record is about), whatever folder the writer's grant puts it in.
+    workflow: "events",
     recordedAt,
     rejected: rejected.length,
     events: rejected.slice(0, MAX_AUDITED_REJECTIONS).map((o) => ({ eventId: o.eventId?.slice(0, 200) ?? null, reason: o.reason.slice(0, 500) })),
