@@ -36,10 +36,10 @@ describe("the audit record retry's input and instance id", () => {
 
   it("accepts what an outcome activity builds and refuses anything else, naming what is wrong", () => {
     expect(checkAuditRetryInput(good)).toBe(good);
-    for (const workload of ["drill", "recovery", "rotation"]) expect(checkAuditRetryInput({ ...good, workload }).workload).toBe(workload);
-    // Retention and the steward write no audit record, so no retry may write as them.
+    for (const workload of ["drill", "recovery", "rotation", "retention"]) expect(checkAuditRetryInput({ ...good, workload }).workload).toBe(workload);
+    // The steward, the auditor and the HSMs write no audit record, so no retry may write as them.
     for (const workload of ["steward", "auditor", "hsm"]) {
-      expect(() => checkAuditRetryInput({ ...good, workload }), workload).toThrow(/\[BadParameter\].*workload must be one of rotation, backup, drill, recovery \(got/);
+      expect(() => checkAuditRetryInput({ ...good, workload }), workload).toThrow(/\[BadParameter\].*workload must be one of rotation, backup, retention, drill, recovery \(got/);
     }
     for (const blobName of ["../backup/x.json", "backup//x.json", "/backup/x.json", "backup/x.txt", "backup/./x.json", "backup/a?b.json"]) {
       expect(() => checkAuditRetryInput({ ...good, blobName }), blobName).toThrow(/\[BadParameter\].*blobName/);
