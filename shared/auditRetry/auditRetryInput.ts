@@ -26,7 +26,7 @@ export interface AuditRecordRetryInput {
 
 /** How `auditRecordRetry` ended. `gaveUp`: the schedule ran out (72 h) and the record is still not written. */
 export type AuditRecordRetryOutput =
-  | { kind: "written" | "unchanged"; blobName: string; attempts: number }
+  | { kind: "written" | "unchanged" | "taken"; blobName: string; attempts: number }
   | { kind: "conflict" | "gaveUp" | "invalid"; blobName: string; attempts: number; error: string };
 
 /** Throws a `BadParameter` naming what is wrong unless `input` is a well-formed retry input (it is replayed from history). */

@@ -5,8 +5,13 @@ import { lifecycleRowOf } from "../lifecycleLog/lifecycleRow";
 import { lifecycleRowSinkFor } from "../lifecycleLog/lifecycleRowSink";
 import { storageFailure } from "./storageFailure";
 
-/** `written`: this call stored the record; `unchanged`: an earlier attempt of the same activity already had. */
-export type AuditWrite = "written" | "unchanged";
+/**
+ * `written`: this call stored the record; `unchanged`: an earlier attempt of the same activity already had;
+ * `taken`: a record is already at that name and this identity may only append (its role has no read, by design),
+ * so it cannot compare: almost always an earlier attempt whose answer was lost, counted as done (retrying could
+ * never change it) and named in the logs so someone who can read compares it.
+ */
+export type AuditWrite = "written" | "unchanged" | "taken";
 
 /**
  * Writes one audit record, write-once: the upload carries `If-None-Match: *`, so an existing record is never
@@ -52,6 +57,7 @@ async function storeOnce(container: ContainerClient, blobName: string, text: str
     existing = JSON.parse((await blob.downloadToBuffer()).toString("utf8"));
   } catch (e) {
     if (e instanceof SyntaxError) existing = undefined;
+    else if ((e as { statusCode?: number }).statusCode === 403) return "taken";
     else throw storageFailure(e, "reading the audit record already at that name", where);
   }
   if (sameRecord(existing, JSON.parse(text))) return "unchanged";

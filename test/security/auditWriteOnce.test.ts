@@ -99,4 +99,17 @@ describe("audit records are write-once (Azurite, real Blob SDK)", () => {
     expect(await writeAuditRecord(fresh, "rotation/x.json", { recordedAt: "2030-01-01T00:00:00.000Z", outcome: "rotated" })).toBe("written");
     expect(await fresh.getBlobClient("rotation/x.json").exists()).toBe(true);
   });
+
+  it("an append-only writer (no read, as the audit roles grant) that finds the name taken counts it done as `taken`, never overwrites", async () => {
+    // Write and add only, as HSM Lifecycle Audit Appender grants: the existing record cannot be read to compare.
+    const sasUrl = await audit.generateSasUrl({ permissions: ContainerSASPermissions.parse("acw"), expiresOn: new Date(Date.now() + 3_600_000) });
+    const appender = new ContainerClient(sasUrl);
+    const name = "backup/primary/2030-01-01/20300101T020000000Z-failed.json";
+    expect(await writeAuditRecord(appender, name, { recordedAt: "2030-01-01T02:00:00.000Z", outcome: "failed" })).toBe("written");
+    const original = await read(name);
+    // A retry whose first answer was lost, or anything else at that name: the appender cannot tell, and keeps it.
+    expect(await writeAuditRecord(appender, name, { recordedAt: "2030-01-01T02:05:00.000Z", outcome: "failed" })).toBe("taken");
+    expect(await writeAuditRecord(appender, name, { recordedAt: "2030-01-01T02:05:00.000Z", outcome: "forged" })).toBe("taken");
+    expect(await read(name)).toBe(original);
+  });
 });

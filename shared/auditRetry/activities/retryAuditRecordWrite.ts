@@ -4,7 +4,7 @@ import { redactSecrets } from "../../errors/redactSecrets";
 import { writeAuditRecord } from "../../storage/writeAuditRecord";
 import { checkAuditRetryInput, type AuditRetryWorkload } from "../auditRetryInput";
 
-export type RetryAuditRecordWriteOutput = { kind: "written" } | { kind: "unchanged" } | { kind: "conflict"; error: string } | { kind: "failed"; error: string };
+export type RetryAuditRecordWriteOutput = { kind: "written" } | { kind: "unchanged" } | { kind: "taken" } | { kind: "conflict"; error: string } | { kind: "failed"; error: string };
 
 /**
  * Activity `retryAuditRecordWrite`: one more attempt at a lost audit record, through `writeAuditRecord` itself,

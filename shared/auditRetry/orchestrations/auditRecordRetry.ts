@@ -54,6 +54,11 @@ export function* auditRecordRetry(context: OrchestrationContext): Generator<Task
       log(`${result.kind === "written" ? "written" : "found already written"} on retry ${attempt} (first write failed at ${input.failedAt}: ${input.error})`);
       return { kind: result.kind, blobName, attempts: attempt };
     }
+    if (result.kind === "taken") {
+      // An append-only writer cannot read what holds the name: almost always the first write, whose answer was lost.
+      log(`a record already holds the name on retry ${attempt}; the ${input.workload} identity cannot read it to compare (append-only). Compare it with this instance's input as the auditor identity.`, "error");
+      return { kind: "taken", blobName, attempts: attempt };
+    }
     if (result.kind === "conflict") {
       log(`retries stopped on retry ${attempt}: ${result.error}`, "error");
       return { kind: "conflict", blobName, attempts: attempt, error: result.error };
