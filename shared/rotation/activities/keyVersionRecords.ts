@@ -3,7 +3,7 @@ import type { VersionFacts } from "./keyFacts";
 /**
  * What the rotation remembers of one key between rotations, so the next rotation needs no GET: the current
  * version as the service returned it (public key, key_ops, state), which becomes the next rotation's "previous
- * version" to exercise, and the rotation that made it (so a durable re-run after a crash rotates nothing).
+ * version" to exercise, and the rotation that made it (lineage, for whoever reads the container).
  * Every member is a fact about `current.version` that stays true: a record naming an older version than the
  * key's current one is merely not used, so records are written without conditions.
  */

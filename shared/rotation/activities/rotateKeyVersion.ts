@@ -83,12 +83,9 @@ export async function rotateKeyVersion(input: RotateKeyVersionInput, deps: Rotat
     // The listing says fromVersion is current. The key's record (what the last rotation created) supplies that
     // version's public key, and the claim of fromVersion's one rotate shows whether an earlier attempt may have
     // rotated already (it claimed first): only then, or without a matching record, is the key read.
+    // A re-run is never answered from the record alone (a key restored from a backup can be back at a version the
+    // record says was rotated away): its claim is taken, so it reads the key like any other doubt.
     const [record, claimed] = await Promise.all([readRecord(input, instance, deps.versionRecords, deps), claimRotate(input, instance, deps.versionRecords, deps)]);
-    if (record?.rotatedFrom !== undefined && sameVersion(record.rotatedFrom, fromVersion) && !sameVersion(record.current.version, fromVersion)) {
-      // A re-run of this very rotation after it was recorded (a crash before the activity's result was kept).
-      deps.log?.(`rotate ${instance.name}/${name}: already rotated ${fromVersion} -> ${record.current.version} (recorded); not rotating again`);
-      return { kind: "alreadyRotated", ...describeFacts(record.current, fromVersion, false) };
-    }
     if (claimed && record !== undefined && sameVersion(record.current.version, fromVersion)) previous = { facts: record.current, from: "record" };
   }
   if (previous === undefined) {
@@ -201,12 +198,7 @@ async function applyExpiry(key: KeyVaultKey, instance: ConfiguredRotationInstanc
 }
 
 function describe(key: KeyVaultKey, previousVersion: string, expirySet: boolean): RotatedVersion {
-  const out = describeFacts(versionFactsOf(key), previousVersion, expirySet);
-  if (key.properties.createdOn !== undefined) out.createdOn = key.properties.createdOn.toISOString();
-  return out;
-}
-
-function describeFacts(facts: VersionFacts, previousVersion: string, expirySet: boolean): RotatedVersion {
+  const facts = versionFactsOf(key);
   const out: RotatedVersion = { name: facts.name, previousVersion, version: facts.version, keyId: facts.keyId, keyOps: [...facts.keyOps], expirySet, newKey: facts };
   if (facts.createdOn !== undefined) out.createdOn = facts.createdOn;
   if (facts.expiresOn !== undefined) out.expiresOn = facts.expiresOn;
