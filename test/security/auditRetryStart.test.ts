@@ -15,6 +15,8 @@ import { recordRotationOutcome } from "../../shared/rotation/activities/recordOu
 import { recordBackupOutcome } from "../../shared/backup/activities/audit";
 import { recordRequestStep } from "../../shared/approvals/activities/recordRequestStep";
 import { recordDrillOutcome } from "../../shared/drill/activities/recordOutcome";
+import { handleKeyEvents } from "../../shared/rotation/activities/remediation";
+import { createKeyClients } from "../../shared/hsm/keyClients";
 import { DRILL_REPORT_SCHEMA } from "../../shared/drill/drillReport";
 import type { OperationRequestData } from "../../shared/events/lifecycleEventData";
 import { tryWriteAuditRecord } from "../../shared/storage/tryWriteAuditRecord";
@@ -67,6 +69,29 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await azurite?.stop();
+});
+
+describe("the record of rejected Event Grid events is handed to auditRecordRetry too", () => {
+  it("a forged event with storage unreachable: the delivery still succeeds, nothing starts for the event, and the rejection's record goes to one retry as rotation under rotation/", async () => {
+    const starter = recordingStarter();
+    const logs: string[] = [];
+    const forged = [{ id: "forged-1", topic: "/subscriptions/x/resourceGroups/y/providers/Microsoft.KeyVault/vaults/other", subject: "k1", eventType: "Microsoft.KeyVault.KeyExpired", eventTime: "2030-03-01T10:00:00Z", dataVersion: "1", data: {} }];
+    const outcomes = await handleKeyEvents(forged, {
+      settings: { hsms: [], vaults: [{ name: "app", kind: "vault", url: "https://app.vault.azure.net", role: "primary" }], eventSources: ["/subscriptions/x/resourceGroups/y/providers/Microsoft.KeyVault/vaults/app"] } as never,
+      loadPolicy: () => Promise.reject(new Error("no policy is read for a rejected event")),
+      client: starter,
+      log: (l) => logs.push(l),
+      keyClients: createKeyClients({ getToken: () => Promise.reject(new Error("no key is read for a rejected event")) }),
+      auditContainer: unreachable,
+      now: () => new Date("2030-03-01T10:00:00.000Z"),
+    });
+    expect(outcomes.map((o) => o.kind)).toEqual(["rejected"]);
+    expect(starter.started).toHaveLength(1);
+    const retryInput = starter.started[0]!.input as AuditRecordRetryInput;
+    expect(starter.started[0]).toMatchObject({ name: orchestrationNames.auditRecordRetry });
+    expect(retryInput).toMatchObject({ workload: "rotation", blobName: expect.stringMatching(/^rotation\/events\/rejected\/2030-03-01\/.+\.json$/), record: { schema: "hsm-lifecycle/audit/rejected-events", workflow: "events", rejected: 1 } });
+    expect(logs.join("\n")).toMatch(/rejected events not audited yet: .*\[StorageUnreachable\].*; retry started/);
+  });
 });
 
 describe("a failed outcome audit write is handed to auditRecordRetry", () => {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ContainerClient } from "@azure/storage-blob";
 import { rotationInstances, type Settings } from "../../config/settings";
 import type { KeyClients } from "../../hsm/keyClients";
-import { writeAuditRecord } from "../../storage/writeAuditRecord";
+import { auditHandOff, tryWriteAuditRecord } from "../../storage/tryWriteAuditRecord";
 import { parseIncomingEvents, type KeyEvent } from "../../events/incomingEvent";
 import { KeyVaultEventType } from "../../events/lifecycleEventTypes";
 import { orchestrationNames } from "../../names";
@@ -110,12 +110,11 @@ async function auditRejections(outcomes: readonly RemediationOutcome[], deps: Re
     rejected: rejected.length,
     events: rejected.slice(0, MAX_AUDITED_REJECTIONS).map((o) => ({ eventId: o.eventId?.slice(0, 200) ?? null, reason: o.reason.slice(0, 500) })),
   };
-  try {
-    await writeAuditRecord(deps.auditContainer, blob, record);
-  } catch (e) {
-    // The delivery must still succeed: a retry would be rejected again, and the log has every reason.
-    deps.log(`rejected events not audited: ${(e as Error).message}`);
-  }
+  // The delivery must still succeed (a redelivery would be rejected again): a failed write is logged and handed to
+  // `auditRecordRetry`, as the rotation identity, so an outage does not lose the record of what was refused.
+  const handOff = auditHandOff("rotation", { starter: deps.client, logError: deps.log, ...(deps.now === undefined ? {} : { now: deps.now }) });
+  const outcome = await tryWriteAuditRecord(deps.auditContainer, blob, record, handOff);
+  if (!outcome.written) deps.log(`rejected events not audited yet: ${outcome.error}${outcome.retry === undefined ? "" : `; retry ${outcome.retry.kind}${"instanceId" in outcome.retry ? ` (${outcome.retry.instanceId})` : ""}`}`);
 }
 
 async function start(event: KeyEvent, instance: ConfiguredRotationInstance, policy: RotationPolicy | undefined, deps: RemediationDeps): Promise<RemediationOutcome> {
