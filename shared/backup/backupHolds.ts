@@ -1,5 +1,6 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { storageFailure } from "../storage/storageFailure";
+import { streamText } from "../storage/streamText";
 
 /** Where holds live, in DRILL_REPORTS_CONTAINER: `backup-holds/{folder}.json`. */
 export const BACKUP_HOLD_PREFIX = "backup-holds/";
@@ -97,11 +98,4 @@ function parseHold(text: string): BackupHold | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function streamText(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (stream === undefined) return "";
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks).toString("utf8");
 }

@@ -1,5 +1,6 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import { storageFailure } from "../storage/storageFailure";
+import { streamText } from "../storage/streamText";
 
 /**
  * Where a running backup's hold lives: `backup-holds/{hsm}.json` in BACKUP_CONTAINER itself (the backup identity
@@ -90,11 +91,4 @@ function parseHold(text: string): RunningBackupHold | undefined {
 
 function where(container: ContainerClient): string {
   return container.url.split("?")[0] ?? "";
-}
-
-async function streamText(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (stream === undefined) return "";
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks).toString("utf8");
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ContainerClient } from "@azure/storage-blob";
 import { storageFailure } from "../storage/storageFailure";
+import { streamText } from "../storage/streamText";
 
 /** A day's reservation answer: granted or not, and the day's count after it. */
 export interface GetReservation {
@@ -56,11 +57,4 @@ export function blobSingleKeyGetLedger(container: ContainerClient, identity: str
       throw storageFailure(new Error("the ledger kept changing under concurrent updates"), "updating the single-key GET ledger", blob.url);
     },
   };
-}
-
-async function streamText(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (stream === undefined) return "";
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks).toString("utf8");
 }

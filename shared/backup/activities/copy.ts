@@ -8,6 +8,7 @@ import { manifestBlobName, parseBackupManifest } from "../backupManifest";
 import { compareBlobInventory } from "../compareBlobInventory";
 import { backupRecordFromMetadata, manifestMetadataKeys } from "../manifestMetadata";
 import { manifestMacKeys, manifestProblem } from "../manifestTrust";
+import { streamText } from "../../storage/streamText";
 
 export interface CopyBackupInput {
   folder: string;
@@ -56,7 +57,7 @@ export async function copyBackup(input: CopyBackupInput, deps: BackupDeps): Prom
   let metadata: Record<string, string>;
   try {
     const response = await source.getBlobClient(manifestName).download(0);
-    manifestText = await readText(response.readableStreamBody);
+    manifestText = await streamText(response.readableStreamBody);
     metadata = response.metadata ?? {};
   } catch (e) {
     throw storageFailure(e, "reading the manifest to copy", `${sourceUrl}/${manifestName}`);
@@ -123,10 +124,4 @@ export async function copyBackup(input: CopyBackupInput, deps: BackupDeps): Prom
     ...(props.legalHold !== undefined ? { legalHold: props.legalHold } : {}),
   };
   return { folder, destinationUrl, copied, alreadyPresent, immutability };
-}
-
-async function readText(body: NodeJS.ReadableStream | undefined): Promise<string> {
-  const chunks: Buffer[] = [];
-  if (body) for await (const chunk of body) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString("utf8");
 }

@@ -7,6 +7,7 @@ import { manifestBlobName, parseBackupManifest } from "../backupManifest";
 import { compareBlobInventory } from "../compareBlobInventory";
 import { manifestMetadataKeys } from "../manifestMetadata";
 import { manifestMacKeys, manifestProblem, reverifiedMac, verifiedMac } from "../manifestTrust";
+import { streamText } from "../../storage/streamText";
 
 export interface VerifyBackupInput {
   folder: string;
@@ -45,7 +46,7 @@ export async function verifyBackup(input: VerifyBackupInput, deps: BackupDeps): 
     // GET first: a HEAD 404 has no body, so only the GET tells a missing manifest from a missing container.
     // (downloadToBuffer would HEAD first.) The GET response also carries the metadata.
     const response = await manifestBlob.download(0);
-    text = await readText(response.readableStreamBody);
+    text = await streamText(response.readableStreamBody);
     metadata = response.metadata ?? {};
     etag = response.etag;
   } catch (e) {
@@ -102,12 +103,6 @@ export async function verifyBackup(input: VerifyBackupInput, deps: BackupDeps): 
     throw storageFailure(e, "marking the backup as verified", where);
   }
   return { folder, verifiedAt, blobCount: actual.length, manifestDigest: manifest.digest.value };
-}
-
-async function readText(body: NodeJS.ReadableStream | undefined): Promise<string> {
-  const chunks: Buffer[] = [];
-  if (body) for await (const chunk of body) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function lowerCaseKeys(metadata: Record<string, string>): Record<string, string> {

@@ -1,8 +1,10 @@
 import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { canonicalJson } from "../../backup/canonicalJson";
 import type { ManifestAuthenticator } from "../../backup/manifestAuthenticator";
+import { containerEnsurer } from "../../storage/containerEnsurer";
 import { storageFailure } from "../../storage/storageFailure";
 import type { KeyVersionRecord, KeyVersionRecords } from "./keyVersionRecords";
+import { streamText } from "../../storage/streamText";
 
 /** Leads every MAC input, so a MAC made for a manifest or its state can never pass as a record's. */
 const PURPOSE = "hsm-lifecycle key-version record v1";
@@ -20,6 +22,11 @@ const MAX_BYTES = 16 * 1024;
  *   (If-None-Match: *). Kept, never deleted (the rotation identity has no delete): one small blob per rotation.
  */
 export function blobKeyVersionRecords(container: ContainerClient, auth: ManifestAuthenticator): KeyVersionRecords {
+  const ensureContainer = containerEnsurer(container);
+  const upload = async (blob: BlockBlobClient, text: string, conditions: { ifNoneMatch?: string }): Promise<void> => {
+    await ensureContainer();
+    await blob.upload(text, Buffer.byteLength(text), { conditions, blobHTTPHeaders: { blobContentType: "application/json" } });
+  };
   const recordBlob = (instance: string, name: string) => container.getBlockBlobClient(`key-versions/${instance}/${name.toLowerCase()}.json`);
   const macParts = (instance: string, name: string, record: KeyVersionRecord) => [PURPOSE, instance, name.toLowerCase(), canonicalJson(record)];
   return {
@@ -29,7 +36,7 @@ export function blobKeyVersionRecords(container: ContainerClient, auth: Manifest
       try {
         const res = await blob.download(0);
         if ((res.contentLength ?? 0) > MAX_BYTES) return { problem: `the record is ${res.contentLength ?? "?"} bytes, more than a record can be` };
-        text = await textOf(res.readableStreamBody);
+        text = await streamText(res.readableStreamBody, MAX_BYTES);
       } catch (e) {
         if ((e as { statusCode?: number }).statusCode === 404) return {};
         throw storageFailure(e, "reading the key's version record", blob.url);
@@ -51,7 +58,7 @@ export function blobKeyVersionRecords(container: ContainerClient, auth: Manifest
       const text = JSON.stringify({ record, mac: auth.mac(macParts(instance, name, record)) });
       const blob = recordBlob(instance, name);
       try {
-        await uploadMakingContainer(container, blob, text, {});
+        await upload(blob, text, {});
       } catch (e) {
         throw storageFailure(e, "writing the key's version record", blob.url);
       }
@@ -62,7 +69,7 @@ export function blobKeyVersionRecords(container: ContainerClient, auth: Manifest
       const blob = container.getBlockBlobClient(`key-versions/${instance}/${name.toLowerCase()}/${fromVersion.toLowerCase()}.rotate`);
       const text = JSON.stringify({ claimedAt: new Date().toISOString() });
       try {
-        await uploadMakingContainer(container, blob, text, { ifNoneMatch: "*" });
+        await upload(blob, text, { ifNoneMatch: "*" });
         return true;
       } catch (e) {
         const status = (e as { statusCode?: number }).statusCode;
@@ -74,21 +81,6 @@ export function blobKeyVersionRecords(container: ContainerClient, auth: Manifest
   };
 }
 
-/**
- * The deployment makes the container; a local stack may not have yet. It is created only when missing (a
- * container-scoped role cannot create one, and the write then names the cause).
- */
-async function uploadMakingContainer(container: ContainerClient, blob: BlockBlobClient, text: string, conditions: { ifNoneMatch?: string }): Promise<void> {
-  const upload = () => blob.upload(text, Buffer.byteLength(text), { conditions, blobHTTPHeaders: { blobContentType: "application/json" } });
-  try {
-    await upload();
-  } catch (e) {
-    if ((e as { code?: string }).code !== "ContainerNotFound") throw e;
-    await container.createIfNotExists();
-    await upload();
-  }
-}
-
 function isRecord(v: unknown): v is KeyVersionRecord {
   if (typeof v !== "object" || v === null) return false;
   const r = v as Partial<KeyVersionRecord>;
@@ -96,17 +88,4 @@ function isRecord(v: unknown): v is KeyVersionRecord {
   if (typeof c !== "object" || c === null) return false;
   if (typeof c.keyId !== "string" || typeof c.name !== "string" || typeof c.version !== "string" || typeof c.kty !== "string" || !Array.isArray(c.keyOps)) return false;
   return r.rotatedFrom === undefined || typeof r.rotatedFrom === "string";
-}
-
-async function textOf(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (stream === undefined) return "";
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-    size += b.length;
-    if (size > MAX_BYTES) break;
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }

@@ -2,6 +2,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { containerEnsurer } from "../../storage/containerEnsurer";
 import { storageFailure } from "../../storage/storageFailure";
 import type { SlotStore } from "./createPacer";
+import { streamText } from "../../storage/streamText";
 
 /**
  * A `SlotStore` in Blob Storage: one small blob per instance (`{instance}.json`, `{"nextAt": epoch ms}`),
@@ -16,7 +17,7 @@ export function blobSlotStore(container: ContainerClient): SlotStore {
       try {
         // One request: the body and the ETag it had, so the conditional write matches exactly what was read.
         const res = await blobOf(instance).download(0);
-        const nextAt = Number((JSON.parse(await textOf(res.readableStreamBody)) as { nextAt?: unknown }).nextAt);
+        const nextAt = Number((JSON.parse(res.readableStreamBody === undefined ? "{}" : await streamText(res.readableStreamBody)) as { nextAt?: unknown }).nextAt);
         return { nextAt: Number.isFinite(nextAt) ? nextAt : 0, ...(res.etag === undefined ? {} : { tag: res.etag }) };
       } catch (e) {
         const status = (e as { statusCode?: number }).statusCode;
@@ -39,11 +40,4 @@ export function blobSlotStore(container: ContainerClient): SlotStore {
       }
     },
   };
-}
-
-async function textOf(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (stream === undefined) return "{}";
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString("utf8");
 }

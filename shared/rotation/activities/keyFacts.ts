@@ -121,3 +121,8 @@ export function keyFromFacts(facts: VersionFacts): KeyVaultKey {
   if (y !== undefined) jwk.y = y;
   return { id: facts.keyId, name: facts.name, key: jwk, keyType: facts.kty as never, keyOperations: facts.keyOps as never, properties };
 }
+
+/** Key Vault version ids compare case-insensitively (the service answers in lower case, inputs may not be). */
+export function sameVersion(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}

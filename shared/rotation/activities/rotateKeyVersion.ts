@@ -4,7 +4,7 @@ import { addDuration, parseIsoDuration } from "../isoDuration";
 import { configuredInstance, type ConfiguredRotationInstance, type RotationDeps, type RotationInstance } from "./deps";
 import { ensureRotationPolicy } from "./ensurePolicy";
 import { rotationFailure } from "./failure";
-import { versionFactsOf, type VersionFacts } from "./keyFacts";
+import { sameVersion, versionFactsOf, type VersionFacts } from "./keyFacts";
 import type { KeyVersionRecord, KeyVersionRecords } from "./keyVersionRecords";
 import { writeKeyVersionRecord } from "./writeKeyVersionRecord";
 
@@ -164,10 +164,6 @@ async function claimRotate(input: RotateKeyVersionInput, instance: ConfiguredRot
     deps.log?.(`rotate ${instance.name}/${input.name}: rotate claim not written (${e instanceof Error ? e.message : String(e)}); the key is read first`);
     return false;
   }
-}
-
-function sameVersion(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
 }
 
 function ensurePolicy(input: RotateKeyVersionInput, deps: RotationDeps): ReturnType<typeof ensureRotationPolicy> {

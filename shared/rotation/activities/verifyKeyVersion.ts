@@ -3,7 +3,7 @@ import type { KeyVaultKey } from "../../hsm/keyClients";
 import { probeKeyVersion } from "./cryptoProbe";
 import { configuredInstance, type ConfiguredRotationInstance, type RotationDeps, type RotationInstance } from "./deps";
 import { rotationFailure } from "./failure";
-import { keyFromFacts, versionFactsOf, type VersionFacts } from "./keyFacts";
+import { keyFromFacts, sameVersion, versionFactsOf, type VersionFacts } from "./keyFacts";
 import { writeKeyVersionRecord } from "./writeKeyVersionRecord";
 
 export interface VerifyKeyVersionInput {
@@ -127,10 +127,6 @@ export function checkPrevious(old: VersionFacts, now: Date): { kind: "usable"; k
     return { kind: "skipped", keyId, reason: `KeyOperationForbidden: key_ops [${old.keyOps.join(", ")}] allow no round trip` };
   }
   return { kind: "usable", keyId };
-}
-
-function sameVersion(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
 }
 
 async function readVersion(instance: ConfiguredRotationInstance, name: string, version: string, deps: RotationDeps): Promise<KeyVaultKey> {
